@@ -1,0 +1,432 @@
+//! The one place shipgate touches git: opening repositories, reading tags, walking history
+//! from HEAD to the last release, checking which paths a commit touched (by tree ids, never
+//! blob contents), making release commits and tags, and the network operations (push,
+//! deepen a shallow clone, list remote tags), which go through the `git` binary so that the
+//! user's credential helpers and Actions' `http.extraheader` apply.
+
+mod network;
+mod walk;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+pub use git2::Oid;
+pub use network::RemoteTag;
+pub use walk::{CommitInfo, Walk};
+
+/// What went wrong talking to git.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{} is not a git repository\nhint: run shipgate inside a git checkout, or pass --repo PATH", path.display())]
+    NotARepo { path: PathBuf },
+    #[error("the repository at {} has no commits yet\nhint: commit something first", path.display())]
+    NoCommits { path: PathBuf },
+    #[error("the repository at {} has no work tree (bare repository)", path.display())]
+    Bare { path: PathBuf },
+    #[error(
+        "tag {name} already exists and points at {existing}, not {wanted}\nhint: a release for this version was made elsewhere; fetch tags and re-run, or delete the tag"
+    )]
+    TagExists {
+        name: String,
+        existing: String,
+        wanted: String,
+    },
+    #[error(
+        "no identity to make the release commit with\nhint: git config user.name \"…\" && git config user.email \"…\" (or set GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL)"
+    )]
+    NoIdentity,
+    #[error("`git {args}` failed: {stderr}{}", hint.as_ref().map(|h| format!("\nhint: {h}")).unwrap_or_default())]
+    Command {
+        args: String,
+        stderr: String,
+        hint: Option<String>,
+    },
+    #[error("{context}: {source}")]
+    Git {
+        context: String,
+        source: git2::Error,
+    },
+}
+
+fn ctx(context: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
+    let context = context.into();
+    move |source| GitError::Git { context, source }
+}
+
+/// A tag, peeled to the commit it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub name: String,
+    pub commit: Oid,
+}
+
+/// An open repository with a work tree.
+pub struct Repo {
+    repo: git2::Repository,
+    workdir: PathBuf,
+}
+
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repo")
+            .field("workdir", &self.workdir)
+            .finish()
+    }
+}
+
+/// Opens the repository that contains `path` (searching upwards, like git).
+pub fn open(path: &Path) -> Result<Repo, GitError> {
+    let repo = git2::Repository::discover(path).map_err(|e| match e.code() {
+        git2::ErrorCode::NotFound => GitError::NotARepo {
+            path: path.to_path_buf(),
+        },
+        _ => GitError::Git {
+            context: format!("cannot open the repository at {}", path.display()),
+            source: e,
+        },
+    })?;
+    let workdir = repo
+        .workdir()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| GitError::Bare {
+            path: path.to_path_buf(),
+        })?;
+    Ok(Repo { repo, workdir })
+}
+
+impl Repo {
+    /// The root of the work tree.
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// The `.git` directory (for shipgate's own state, e.g. the release journal).
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// The commit HEAD points at.
+    pub fn head(&self) -> Result<Oid, GitError> {
+        match self.repo.head() {
+            Ok(r) => r
+                .peel_to_commit()
+                .map(|c| c.id())
+                .map_err(ctx("cannot read HEAD")),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+                ) =>
+            {
+                Err(GitError::NoCommits {
+                    path: self.workdir.clone(),
+                })
+            }
+            Err(e) => Err(GitError::Git {
+                context: "cannot read HEAD".into(),
+                source: e,
+            }),
+        }
+    }
+
+    /// The branch HEAD is on, or `None` when detached.
+    pub fn branch(&self) -> Option<String> {
+        let head = self.repo.head().ok()?;
+        if !head.is_branch() {
+            return None;
+        }
+        head.shorthand().ok().map(str::to_string)
+    }
+
+    /// Whether this is a shallow clone.
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow()
+    }
+
+    /// The commits whose parents a shallow clone cut off.
+    pub fn shallow_boundary(&self) -> HashSet<Oid> {
+        std::fs::read_to_string(self.repo.path().join("shallow"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| Oid::from_str(l.trim()).ok())
+            .collect()
+    }
+
+    /// Every tag, peeled to its commit (tags of trees or blobs are left out).
+    pub fn tags(&self) -> Result<Vec<Tag>, GitError> {
+        let mut tags = Vec::new();
+        let refs = self
+            .repo
+            .references_glob("refs/tags/*")
+            .map_err(ctx("cannot list tags"))?;
+        for r in refs {
+            let r = r.map_err(ctx("cannot read a tag"))?;
+            let Some(name) = r.name().ok().and_then(|n| n.strip_prefix("refs/tags/")) else {
+                continue;
+            };
+            let name = name.to_string();
+            if let Ok(commit) = r.peel_to_commit() {
+                tags.push(Tag {
+                    name,
+                    commit: commit.id(),
+                });
+            }
+        }
+        Ok(tags)
+    }
+
+    /// The commit a tag names, if the tag exists.
+    pub fn tag_commit(&self, name: &str) -> Result<Option<Oid>, GitError> {
+        match self.repo.find_reference(&format!("refs/tags/{name}")) {
+            Ok(r) => r
+                .peel_to_commit()
+                .map(|c| Some(c.id()))
+                .map_err(ctx(format!("cannot read tag {name}"))),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(GitError::Git {
+                context: format!("cannot read tag {name}"),
+                source: e,
+            }),
+        }
+    }
+
+    /// One commit's metadata and message.
+    pub fn commit(&self, id: Oid) -> Result<CommitInfo, GitError> {
+        walk::commit_info(&self.repo, id)
+    }
+
+    /// Walks history from `from` in commit-time order. A commit for which `stop` returns
+    /// true is a boundary: recorded, not listed, and its parents not walked.
+    pub fn walk(&self, from: Oid, stop: &dyn Fn(Oid) -> bool) -> Result<Walk, GitError> {
+        walk::walk(&self.repo, from, stop, &self.shallow_boundary())
+    }
+
+    /// Commits reachable from `to` and not from any of `hide` (`git log hide..to`), newest
+    /// first.
+    pub fn range(&self, to: Oid, hide: &[Oid]) -> Result<Vec<CommitInfo>, GitError> {
+        let mut walk = self.repo.revwalk().map_err(ctx("cannot walk history"))?;
+        walk.set_sorting(git2::Sort::TIME)
+            .map_err(ctx("cannot walk history"))?;
+        walk.push(to)
+            .map_err(ctx(format!("cannot walk from {to}")))?;
+        for h in hide {
+            walk.hide(*h)
+                .map_err(ctx(format!("cannot walk history below {h}")))?;
+        }
+        walk.map(|id| {
+            id.map_err(ctx("cannot walk history"))
+                .and_then(|id| self.commit(id))
+        })
+        .collect()
+    }
+
+    /// Resolves a revision (`v1.2.0`, `main~3`, a sha) to a commit.
+    pub fn resolve(&self, rev: &str) -> Result<Oid, GitError> {
+        self.repo
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .map(|c| c.id())
+            .map_err(|e| GitError::Command {
+                args: format!("rev-parse {rev}"),
+                stderr: e.message().to_string(),
+                hint: Some("give a tag, branch or commit id".into()),
+            })
+    }
+
+    /// For each of `paths` (relative to the work tree root; empty = the whole tree): whether
+    /// the commit changed anything below it compared with its only parent. Compares tree
+    /// ids only. Merge commits touch nothing (what they bring in is counted on its own).
+    pub fn touched(&self, commit: &CommitInfo, paths: &[PathBuf]) -> Result<Vec<bool>, GitError> {
+        if commit.parents.len() > 1 {
+            return Ok(vec![false; paths.len()]);
+        }
+        let tree_of = |id: Oid| -> Result<git2::Tree<'_>, GitError> {
+            self.repo
+                .find_commit(id)
+                .and_then(|c| c.tree())
+                .map_err(ctx(format!("cannot read the tree of {id}")))
+        };
+        let tree = tree_of(commit.id)?;
+        let parent = commit.parents.first().map(|p| tree_of(*p)).transpose()?;
+        let entry = |tree: &git2::Tree<'_>, path: &Path| -> Option<Oid> {
+            if path.as_os_str().is_empty() {
+                Some(tree.id())
+            } else {
+                tree.get_path(path).ok().map(|e| e.id())
+            }
+        };
+        Ok(paths
+            .iter()
+            .map(|path| {
+                let now = entry(&tree, path);
+                let before = parent.as_ref().and_then(|p| entry(p, path));
+                now != before
+            })
+            .collect())
+    }
+
+    /// Tracked paths whose work-tree or index state differs from HEAD (untracked files are
+    /// not counted: a release commits only the files it writes).
+    pub fn dirty_paths(&self) -> Result<Vec<String>, GitError> {
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(false)
+            .include_ignored(false)
+            .exclude_submodules(true);
+        let statuses = self
+            .repo
+            .statuses(Some(&mut opts))
+            .map_err(ctx("cannot read the work tree's status"))?;
+        let mut paths: Vec<String> = statuses
+            .iter()
+            .filter(|s| s.status() != git2::Status::CURRENT)
+            .filter_map(|s| s.path().ok().map(str::to_string))
+            .collect();
+        paths.sort();
+        Ok(paths)
+    }
+
+    /// The identity to commit and tag with: git config, else GIT_AUTHOR_NAME/EMAIL.
+    fn signature(&self) -> Result<git2::Signature<'static>, GitError> {
+        if let Ok(sig) = self.repo.signature() {
+            return Ok(sig.to_owned());
+        }
+        let name = std::env::var("GIT_AUTHOR_NAME")
+            .ok()
+            .filter(|s| !s.is_empty());
+        let email = std::env::var("GIT_AUTHOR_EMAIL")
+            .ok()
+            .filter(|s| !s.is_empty());
+        match (name, email) {
+            (Some(n), Some(e)) => git2::Signature::now(&n, &e).map_err(|_| GitError::NoIdentity),
+            _ => Err(GitError::NoIdentity),
+        }
+    }
+
+    /// Commits the current work-tree contents of `paths` (relative) on top of HEAD, and
+    /// nothing else: other staged changes stay staged and out of the commit. Works on a
+    /// branch or a detached HEAD. Returns the new commit.
+    pub fn commit_paths(&self, paths: &[PathBuf], message: &str) -> Result<Oid, GitError> {
+        let head = self
+            .repo
+            .find_commit(self.head()?)
+            .map_err(ctx("cannot read HEAD"))?;
+        let head_tree = head.tree().map_err(ctx("cannot read HEAD's tree"))?;
+        let mut tree_index = git2::Index::new().map_err(ctx("cannot make an index"))?;
+        tree_index
+            .read_tree(&head_tree)
+            .map_err(ctx("cannot read HEAD's tree"))?;
+        let mut index = self.repo.index().map_err(ctx("cannot open the index"))?;
+        for rel in paths {
+            let abs = self.workdir.join(rel);
+            let rel_str = rel.to_string_lossy().replace('\\', "/");
+            if abs.exists() {
+                index
+                    .add_path(rel)
+                    .map_err(ctx(format!("cannot stage {rel_str}")))?;
+                let entry = index.get_path(rel, 0).ok_or_else(|| GitError::Git {
+                    context: format!("cannot stage {rel_str}"),
+                    source: git2::Error::from_str("not in the index"),
+                })?;
+                tree_index
+                    .add(&entry)
+                    .map_err(ctx(format!("cannot stage {rel_str}")))?;
+            } else {
+                let _ = index.remove_path(rel);
+                let _ = tree_index.remove_path(rel);
+            }
+        }
+        let tree_id = tree_index
+            .write_tree_to(&self.repo)
+            .map_err(ctx("cannot write the release tree"))?;
+        index.write().map_err(ctx("cannot write the index"))?;
+        let tree = self
+            .repo
+            .find_tree(tree_id)
+            .map_err(ctx("cannot read the release tree"))?;
+        let sig = self.signature()?;
+        self.repo
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &[&head])
+            .map_err(ctx("cannot make the release commit"))
+    }
+
+    /// Makes an annotated tag, or does nothing when the same tag already names `target`.
+    pub fn create_tag(&self, name: &str, target: Oid, message: &str) -> Result<(), GitError> {
+        if let Some(existing) = self.tag_commit(name)? {
+            if existing == target {
+                return Ok(());
+            }
+            return Err(GitError::TagExists {
+                name: name.into(),
+                existing: existing.to_string(),
+                wanted: target.to_string(),
+            });
+        }
+        let object = self
+            .repo
+            .find_object(target, Some(git2::ObjectType::Commit))
+            .map_err(ctx(format!("cannot find {target}")))?;
+        let sig = self.signature()?;
+        self.repo
+            .tag(name, &object, &sig, message, false)
+            .map_err(ctx(format!("cannot create tag {name}")))?;
+        Ok(())
+    }
+
+    /// The fetch URL of a remote, if it exists.
+    pub fn remote_url(&self, name: &str) -> Option<String> {
+        self.repo
+            .find_remote(name)
+            .ok()
+            .and_then(|r| r.url().ok().map(str::to_string))
+    }
+
+    /// Pushes refspecs to a remote with `git push --atomic`.
+    pub fn push(&self, remote: &str, refspecs: &[String]) -> Result<(), GitError> {
+        let mut args = vec![
+            "push".to_string(),
+            "--atomic".into(),
+            "--porcelain".into(),
+            remote.to_string(),
+        ];
+        args.extend(refspecs.iter().cloned());
+        network::git(&self.workdir, &args, Some("the remote has commits you do not: pull (or rebase), then re-run shipgate release --push; what is already done is not done again")).map(drop)
+    }
+
+    /// Deepens a shallow clone by `by` commits (or fetches everything when `by` is None),
+    /// then reopens the repository (libgit2 reads the shallow boundary once, at open).
+    pub fn deepen(&mut self, remote: &str, by: Option<u32>) -> Result<(), GitError> {
+        let depth = match by {
+            Some(n) => format!("--deepen={n}"),
+            None => "--unshallow".to_string(),
+        };
+        network::git(
+            &self.workdir,
+            &[
+                "fetch".into(),
+                "--quiet".into(),
+                "--no-tags".into(),
+                depth,
+                remote.to_string(),
+            ],
+            None,
+        )?;
+        let path = self.repo.path().to_path_buf();
+        self.repo = git2::Repository::open(&path)
+            .map_err(ctx(format!("cannot reopen {}", path.display())))?;
+        Ok(())
+    }
+
+    /// The remote's tags, peeled, without fetching any object (`git ls-remote --tags`).
+    pub fn remote_tags(&self, remote: &str) -> Result<Vec<RemoteTag>, GitError> {
+        network::remote_tags(&self.workdir, remote)
+    }
+
+    /// Tags by the commit they name.
+    pub fn tags_by_commit(tags: &[Tag]) -> HashMap<Oid, Vec<&Tag>> {
+        let mut map: HashMap<Oid, Vec<&Tag>> = HashMap::with_capacity(tags.len());
+        for tag in tags {
+            map.entry(tag.commit).or_default().push(tag);
+        }
+        map
+    }
+}

@@ -1,0 +1,172 @@
+//! `shipgate changelog`: the releases of a range of history (the whole history, the
+//! unreleased changes, or `A..B`) gathered into the changelog model's input.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use shipgate_changelog::{ChangelogInput, CommitInput, ReleaseInput};
+use shipgate_git::{CommitInfo, Oid, Repo};
+
+use crate::history::{Release, Releases, TagFormat};
+use crate::{ReleaseError, ReleaseSettings};
+
+/// Which part of history to describe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Span {
+    /// Every release, and the unreleased changes on top.
+    All,
+    /// The commits since the newest release reachable from HEAD.
+    Unreleased,
+    /// `A..B`: reachable from B and not from A.
+    Range { from: String, to: String },
+}
+
+/// What `collect` needs.
+#[derive(Debug, Clone)]
+pub struct ChangelogRequest {
+    pub repo: PathBuf,
+    pub settings: ReleaseSettings,
+    pub span: Span,
+}
+
+fn input(c: &CommitInfo) -> CommitInput {
+    CommitInput {
+        id: c.id.to_string(),
+        message: c.message.clone(),
+        author_name: c.author_name.clone(),
+        author_email: c.author_email.clone(),
+        ..Default::default()
+    }
+}
+
+fn date(repo: &Repo, id: Oid) -> Result<String, ReleaseError> {
+    let c = repo.commit(id)?;
+    let t = time::OffsetDateTime::from_unix_timestamp(c.time)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Ok(t.format(&format).unwrap_or_default())
+}
+
+fn best(releases: &Releases, boundaries: &[Oid]) -> Option<Release> {
+    boundaries
+        .iter()
+        .flat_map(|b| releases.on(*b))
+        .max_by(|a, b| a.version.cmp(&b.version))
+        .cloned()
+}
+
+/// Gathers the releases of `req.span`, newest first. Each release's commits are walked
+/// once from its tag down to the previous release of its kind (a stable release reaches
+/// back to the previous stable one, so it gathers its release candidates' changes).
+pub fn collect(req: &ChangelogRequest) -> Result<ChangelogInput, ReleaseError> {
+    let repo = shipgate_git::open(&req.repo)?;
+    let head = repo.head()?;
+    let format = TagFormat::new(&req.settings.tag_format, None);
+    let releases = Releases::new(&repo.tags()?, &format);
+    let remote_url = repo.remote_url(&req.settings.remote);
+    let any = |id: Oid| !releases.on(id).is_empty();
+    let mut out = ChangelogInput {
+        releases: Vec::new(),
+        remote_url: remote_url.clone(),
+    };
+    let unreleased = |out: &mut ChangelogInput| -> Result<(), ReleaseError> {
+        let walk = repo.walk(head, &any)?;
+        let commits: Vec<CommitInput> = walk
+            .commits
+            .iter()
+            .filter(|c| c.parents.len() <= 1)
+            .map(input)
+            .collect();
+        out.releases.push(ReleaseInput {
+            previous_tag: best(&releases, &walk.boundaries).map(|r| r.name),
+            commits,
+            remote_url: remote_url.clone(),
+            ..Default::default()
+        });
+        Ok(())
+    };
+    match &req.span {
+        Span::Unreleased => unreleased(&mut out)?,
+        Span::Range { from, to } => {
+            let (a, b) = (repo.resolve(from)?, repo.resolve(to)?);
+            let commits: Vec<CommitInput> = repo
+                .range(b, &[a])?
+                .iter()
+                .filter(|c| c.parents.len() <= 1)
+                .map(input)
+                .collect();
+            let tagged = releases
+                .on(b)
+                .iter()
+                .max_by(|x, y| x.version.cmp(&y.version))
+                .cloned();
+            out.releases.push(ReleaseInput {
+                version: tagged.as_ref().map(|r| r.version.to_string()),
+                tag: tagged.map(|r| r.name),
+                previous_tag: releases
+                    .on(a)
+                    .iter()
+                    .max_by(|x, y| x.version.cmp(&y.version))
+                    .map(|r| r.name.clone()),
+                date: Some(date(&repo, b)?),
+                commits,
+                remote_url: remote_url.clone(),
+                ..Default::default()
+            });
+        }
+        Span::All => {
+            unreleased(&mut out)?;
+            // Releases reachable from HEAD, found walk by walk: a walk's boundaries and the
+            // tagged commits it passes are the next releases to describe.
+            let mut queue: Vec<Oid> = repo.walk(head, &any)?.boundaries;
+            let mut seen: HashSet<Oid> = queue.iter().copied().collect();
+            let mut described = Vec::new();
+            while let Some(commit) = queue.pop() {
+                for release in releases.on(commit) {
+                    let stable = release.version.pre.is_empty();
+                    let stop = |id: Oid| {
+                        id != commit
+                            && releases
+                                .on(id)
+                                .iter()
+                                .any(|r| !stable || r.version.pre.is_empty())
+                    };
+                    let walk = repo.walk(commit, &stop)?;
+                    for id in walk
+                        .boundaries
+                        .iter()
+                        .copied()
+                        .chain(walk.commits.iter().map(|c| c.id))
+                    {
+                        if any(id) && seen.insert(id) {
+                            queue.push(id);
+                        }
+                    }
+                    described.push(ReleaseInput {
+                        version: Some(release.version.to_string()),
+                        previous_tag: best(&releases, &walk.boundaries).map(|r| r.name),
+                        tag: Some(release.name.clone()),
+                        date: Some(date(&repo, commit)?),
+                        commits: walk
+                            .commits
+                            .iter()
+                            .filter(|c| c.parents.len() <= 1)
+                            .map(input)
+                            .collect(),
+                        remote_url: remote_url.clone(),
+                        ..Default::default()
+                    });
+                }
+            }
+            described.sort_by_cached_key(|r| {
+                std::cmp::Reverse(
+                    r.version
+                        .as_deref()
+                        .and_then(|v| semver::Version::parse(v).ok()),
+                )
+            });
+            out.releases.extend(described);
+        }
+    }
+    Ok(out)
+}

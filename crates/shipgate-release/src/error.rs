@@ -1,0 +1,78 @@
+//! Why a release could not be planned or made; every variant says what to do.
+
+use std::path::PathBuf;
+
+/// Why a release could not be planned or made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error(transparent)]
+    Git(#[from] shipgate_git::GitError),
+    #[error("{}:{line}:{column}: {message}\nhint: fix the manifest, then re-run", path.display())]
+    Manifest {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{count} commit(s) do not follow Conventional Commits and [release] strict = true:\n{list}\nhint: reword them (git rebase -i), or set strict = false"
+    )]
+    Strict { count: usize, list: String },
+    #[error(
+        "commit {commit} carries two release tags: {tags}\nhint: delete the wrong one (git tag -d NAME; git push --delete origin NAME)"
+    )]
+    TwoTags { commit: String, tags: String },
+    #[error(
+        "this is a shallow clone and history ends at {commit} before any release tag was found\nhint: {hint}"
+    )]
+    Shallow { commit: String, hint: String },
+    #[error(
+        "the work tree has uncommitted changes: {paths}\nhint: commit or stash them, or pass --allow-dirty"
+    )]
+    Dirty { paths: String },
+    #[error(transparent)]
+    Version(#[from] shipgate_version::bump::NextVersionError),
+    #[error(
+        "--version {requested} is not greater than the current version {current}\nhint: give a version above {current}"
+    )]
+    OverrideNotGreater {
+        requested: semver::Version,
+        current: semver::Version,
+    },
+    #[error("{}: {source}\nhint: fix `pattern` of this [[release.files]] entry in shipgate.toml", path.display())]
+    Pattern {
+        path: PathBuf,
+        source: shipgate_version::manifest::PatternError,
+    },
+    #[error(
+        "no version to start from: no release tag, no Cargo.toml version and no [[release.files]]\nhint: add `version` to Cargo.toml, a [[release.files]] entry, or tag the last release (git tag v0.1.0)"
+    )]
+    NoManifest,
+    #[error(
+        "{name} inherits `version.workspace = true`, so it cannot get a version of its own in per-crate mode\nhint: give {name} its own `version`, or use mode = \"unified\""
+    )]
+    InheritedInPerCrate { name: String },
+    #[error("the release journal {} is unreadable: {message}\nhint: remove it if no release is in progress", path.display())]
+    Journal { path: PathBuf, message: String },
+    #[error(
+        "--version cannot be used with mode = \"per-crate\"\nhint: per-crate versions come from each crate's commits"
+    )]
+    OverrideInPerCrate,
+}
+
+impl ReleaseError {
+    pub(crate) fn manifest(path: PathBuf, e: shipgate_version::manifest::ManifestError) -> Self {
+        ReleaseError::Manifest {
+            path,
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        }
+    }
+}

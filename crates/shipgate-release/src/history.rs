@@ -1,0 +1,241 @@
+//! Release history: which tags are releases, the last stable and the newest release
+//! reachable from HEAD, and the commits since; shallow clones are deepened until the
+//! answer is certain, or refused.
+
+use std::collections::{HashMap, HashSet};
+
+use semver::Version;
+use shipgate_git::{CommitInfo, Oid, Repo, Tag};
+
+use crate::ReleaseError;
+
+/// A tag format such as `v{version}` or `api-v{version}`.
+#[derive(Debug, Clone)]
+pub(crate) struct TagFormat {
+    prefix: String,
+    suffix: String,
+}
+
+impl TagFormat {
+    pub(crate) fn new(format: &str, crate_name: Option<&str>) -> Self {
+        let format = match crate_name {
+            Some(name) => format.replace("{crate}", name),
+            None => format.to_string(),
+        };
+        let (prefix, suffix) = format
+            .split_once("{version}")
+            .unwrap_or((format.as_str(), ""));
+        TagFormat {
+            prefix: prefix.to_string(),
+            suffix: suffix.to_string(),
+        }
+    }
+
+    pub(crate) fn render(&self, v: &Version) -> String {
+        format!("{}{v}{}", self.prefix, self.suffix)
+    }
+
+    /// `None`: not this format's tag. `Some(Err)`: this format's tag, but not semver.
+    fn parse(&self, name: &str) -> Option<Result<Version, ()>> {
+        let rest = name
+            .strip_prefix(&self.prefix)?
+            .strip_suffix(&self.suffix)?;
+        if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        Some(Version::parse(rest).map_err(drop))
+    }
+}
+
+/// A release tag: name and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Release {
+    pub name: String,
+    pub version: Version,
+}
+
+/// Release tags by commit.
+#[derive(Debug, Default)]
+pub(crate) struct Releases {
+    by_commit: HashMap<Oid, Vec<Release>>,
+    pub all: Vec<Version>,
+    pub warnings: Vec<String>,
+}
+
+impl Releases {
+    pub(crate) fn new(tags: &[Tag], format: &TagFormat) -> Self {
+        let mut out = Releases::default();
+        let mut seen = HashSet::new();
+        for tag in tags {
+            if !seen.insert(tag.name.as_str()) {
+                continue;
+            }
+            match format.parse(&tag.name) {
+                None => {}
+                Some(Err(())) => out.warnings.push(format!(
+                    "tag {} is not a semantic version; skipped",
+                    tag.name
+                )),
+                Some(Ok(version)) => {
+                    out.all.push(version.clone());
+                    out.by_commit.entry(tag.commit).or_default().push(Release {
+                        name: tag.name.clone(),
+                        version,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn on(&self, id: Oid) -> &[Release] {
+        self.by_commit.get(&id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The release a boundary commit stands for; two stable versions on one commit are an error.
+    fn of_commit(&self, id: Oid, stable_only: bool) -> Result<Option<Release>, ReleaseError> {
+        let tags: Vec<&Release> = self
+            .on(id)
+            .iter()
+            .filter(|r| !stable_only || r.version.pre.is_empty())
+            .collect();
+        let stable: Vec<&&Release> = tags.iter().filter(|r| r.version.pre.is_empty()).collect();
+        if stable.len() > 1 {
+            return Err(ReleaseError::TwoTags {
+                commit: id.to_string(),
+                tags: stable
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        Ok(tags
+            .into_iter()
+            .max_by(|a, b| a.version.cmp(&b.version))
+            .cloned())
+    }
+}
+
+/// What history says about one version line (the workspace, or one crate).
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    /// The last stable release reachable from HEAD.
+    pub stable: Option<Release>,
+    /// The newest release reachable from HEAD, prereleases included.
+    pub latest: Option<Release>,
+    /// Commits since the last stable release, newest first.
+    pub commits: Vec<CommitInfo>,
+    /// Non-merge commits since the newest release.
+    pub since_latest: usize,
+    /// Every released version of this line (to number prereleases).
+    pub existing: Vec<Version>,
+    pub warnings: Vec<String>,
+}
+
+fn boundary_max(
+    releases: &Releases,
+    boundaries: &[Oid],
+    stable_only: bool,
+) -> Result<Option<Release>, ReleaseError> {
+    let mut best: Option<Release> = None;
+    for id in boundaries {
+        if let Some(r) = releases.of_commit(*id, stable_only)? {
+            if best.as_ref().is_none_or(|b| r.version > b.version) {
+                best = Some(r);
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// Tags, local and (for shallow clones) remote, loaded once per run.
+#[derive(Debug)]
+pub(crate) struct TagSource {
+    tags: Vec<Tag>,
+    fetched_remote: bool,
+}
+
+impl TagSource {
+    pub(crate) fn new(repo: &Repo) -> Result<Self, ReleaseError> {
+        Ok(TagSource {
+            tags: repo.tags()?,
+            fetched_remote: false,
+        })
+    }
+}
+
+/// Reads the history of one version line, deepening a shallow clone as needed.
+pub(crate) fn read(
+    repo: &mut Repo,
+    head: Oid,
+    format: &TagFormat,
+    tags: &mut TagSource,
+    remote: &str,
+) -> Result<History, ReleaseError> {
+    let mut depth: u32 = 100;
+    loop {
+        let releases = Releases::new(&tags.tags, format);
+        let any = |id: Oid| !releases.on(id).is_empty();
+        let stable = |id: Oid| releases.on(id).iter().any(|r| r.version.pre.is_empty());
+        let since_latest = repo.walk(head, &any)?;
+        let since_stable = repo.walk(head, &stable)?;
+        if !(since_latest.hit_shallow || since_stable.hit_shallow) || !repo.is_shallow() {
+            return Ok(History {
+                latest: boundary_max(&releases, &since_latest.boundaries, false)?,
+                stable: boundary_max(&releases, &since_stable.boundaries, true)?,
+                since_latest: since_latest
+                    .commits
+                    .iter()
+                    .filter(|c| c.parents.len() <= 1)
+                    .count(),
+                commits: since_stable.commits,
+                existing: releases.all,
+                warnings: releases.warnings,
+            });
+        }
+        let edge = repo
+            .shallow_boundary()
+            .into_iter()
+            .next()
+            .map(|o| o.to_string())
+            .unwrap_or_default();
+        if repo.remote_url(remote).is_none() {
+            return Err(ReleaseError::Shallow {
+                commit: edge,
+                hint: format!(
+                    "there is no remote `{remote}` to deepen from: clone without --depth (actions/checkout: fetch-depth: 0), or set [release] remote"
+                ),
+            });
+        }
+        if !tags.fetched_remote {
+            // Tags the clone did not fetch may name commits we already have.
+            tags.fetched_remote = true;
+            let known: HashSet<String> = tags.tags.iter().map(|t| t.name.clone()).collect();
+            for t in repo.remote_tags(remote)? {
+                if !known.contains(&t.name) {
+                    tags.tags.push(Tag {
+                        name: t.name,
+                        commit: t.commit,
+                    });
+                }
+            }
+            continue;
+        }
+        let before = repo.shallow_boundary();
+        let by = (depth <= 102_400).then_some(depth);
+        repo.deepen(remote, by)?;
+        depth = depth.saturating_mul(4);
+        if repo.is_shallow() && repo.shallow_boundary() == before {
+            if by.is_none() {
+                return Err(ReleaseError::Shallow {
+                    commit: edge,
+                    hint: format!(
+                        "`git fetch --unshallow {remote}` did not deepen the clone; fetch the full history by hand"
+                    ),
+                });
+            }
+            depth = u32::MAX;
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The release job: plan the next version from history (commits and tags only), then bump
+//! manifests, write the changelog, commit, tag and push, so that a run killed after any
+//! step converges on the next run without doing anything twice.
+//!
+//! `plan` reads; `run` writes. Both take a [`ReleaseRequest`]: the binary and `cargo xtask
+//! release` build one from their arguments and call the same functions.
+
+mod changelog;
+mod error;
+mod failpoint;
+mod fsutil;
+mod history;
+mod journal;
+mod packages;
+mod plan;
+mod run;
+mod settings;
+
+pub use changelog::{ChangelogRequest, Span, collect as collect_changelog};
+pub use error::ReleaseError;
+
+/// Writes a file atomically (temp file in the same directory, then rename).
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), ReleaseError> {
+    fsutil::write_atomic(path, bytes)
+}
+pub use plan::{FileChange, PackagePlan, Plan, plan};
+pub use run::{Outcome, run};
+pub use settings::{Mode, ReleaseFile, ReleaseSettings};
+pub use shipgate_changelog::ChangelogSettings;
+
+use std::path::PathBuf;
+
+/// Everything a release run needs, built by the binary or xtask from their arguments.
+#[derive(Debug, Clone)]
+pub struct ReleaseRequest {
+    /// Any path inside the repository.
+    pub repo: PathBuf,
+    pub settings: ReleaseSettings,
+    pub changelog: ChangelogSettings,
+    /// `--pre rc`.
+    pub pre: Option<String>,
+    /// `--version X.Y.Z`.
+    pub version: Option<semver::Version>,
+    pub push: bool,
+    pub allow_dirty: bool,
+    /// The release date, `YYYY-MM-DD` (the caller reads the clock).
+    pub date: String,
+}
+
+/// Why the release date could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "SOURCE_DATE_EPOCH={0} is not a number of seconds since 1970\nhint: unset it, or give whole seconds"
+)]
+pub struct DateError(String);
+
+/// The release date, `YYYY-MM-DD`: `SOURCE_DATE_EPOCH` when set (reproducible builds),
+/// else today in UTC. The one place the release reads the clock.
+pub fn release_date() -> Result<String, DateError> {
+    let now = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) if !s.trim().is_empty() => s
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(|secs| time::OffsetDateTime::from_unix_timestamp(secs).ok())
+            .ok_or(DateError(s))?,
+        _ => time::OffsetDateTime::now_utc(),
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Ok(now.format(&format).unwrap_or_default())
+}

@@ -1,0 +1,715 @@
+//! Planning a release: the next version(s), the file edits, the changelog section and the
+//! tags, computed from history and the work tree without writing anything.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use semver::Version;
+use serde::{Deserialize, Serialize};
+use shipgate_changelog::{CommitInput, ReleaseInput, insert_release, render_release};
+use shipgate_git::{CommitInfo, Repo};
+use shipgate_version::bump::NextVersion;
+use shipgate_version::commit::reverted_ids;
+use shipgate_version::manifest::{CargoEdit, VersionPattern, edit_cargo, edit_lock};
+use shipgate_version::{Bump, next_version, parse_message};
+
+use crate::history::{self, History, TagFormat, TagSource};
+use crate::packages::{self, Workspace};
+use crate::settings::Mode;
+use crate::{ReleaseError, ReleaseRequest, fsutil, journal};
+
+/// A file the release writes, with its new contents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileChange {
+    /// Relative to the repository root, `/`-separated.
+    pub path: String,
+    #[serde(skip_serializing, default)]
+    pub contents: String,
+}
+
+/// One package's part of the release (per-crate mode, or the workspace's members).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PackagePlan {
+    pub name: String,
+    pub path: String,
+    pub current: Option<Version>,
+    pub next: Option<Version>,
+    pub bump: Bump,
+    pub tag: Option<String>,
+    pub commits: usize,
+}
+
+/// What a release will do. `--dry-run --json` prints it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub mode: String,
+    /// The newest release reachable from HEAD (or the manifest's version with no tag).
+    pub current: Option<Version>,
+    /// `None`: nothing to release.
+    pub next: Option<Version>,
+    pub bump: Bump,
+    /// The release tag (unified mode).
+    pub tag: Option<String>,
+    /// Every tag the release makes.
+    pub tags: Vec<String>,
+    pub previous_tag: Option<String>,
+    pub prerelease: bool,
+    /// Commits considered (merge commits excluded).
+    pub commits: usize,
+    pub conventional: usize,
+    pub non_conventional: usize,
+    /// Commits cancelled by a revert in the same range (both counted).
+    pub reverted: usize,
+    pub packages: Vec<PackagePlan>,
+    pub files: Vec<FileChange>,
+    /// The release commit's message.
+    pub message: String,
+    /// The new changelog section(s).
+    pub changelog: Option<String>,
+    /// HEAD when planned.
+    pub head: String,
+    /// An interrupted release is being finished.
+    pub resumed: bool,
+    /// When finishing an interrupted release: its commit, already made.
+    pub release_commit: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// The commits of a range, parsed once, with reverts cancelled.
+struct Classified<'a> {
+    kept: Vec<&'a CommitInfo>,
+    bump: Bump,
+    total: usize,
+    conventional: usize,
+    non_conventional: Vec<&'a CommitInfo>,
+    reverted: usize,
+}
+
+fn classify<'a>(
+    commits: &'a [CommitInfo],
+    req: &ReleaseRequest,
+    include: &dyn Fn(&CommitInfo) -> bool,
+) -> Classified<'a> {
+    let commits: Vec<&CommitInfo> = commits
+        .iter()
+        .filter(|c| c.parents.len() <= 1 && include(c))
+        .collect();
+    let parsed: Vec<_> = commits.iter().map(|c| parse_message(&c.message)).collect();
+    let ids: Vec<String> = commits.iter().map(|c| c.id.to_string()).collect();
+    let mut cancelled: HashSet<usize> = HashSet::new();
+    for (i, (c, p)) in commits.iter().zip(&parsed).enumerate() {
+        for target in reverted_ids(&c.message, p) {
+            if let Some(j) = ids.iter().position(|id| id.starts_with(&target)) {
+                if j != i && !cancelled.contains(&j) {
+                    cancelled.insert(i);
+                    cancelled.insert(j);
+                }
+            }
+        }
+    }
+    let mut out = Classified {
+        kept: Vec::new(),
+        bump: Bump::None,
+        total: commits.len(),
+        conventional: 0,
+        non_conventional: Vec::new(),
+        reverted: cancelled.len(),
+    };
+    for (i, (c, p)) in commits.iter().zip(&parsed).enumerate() {
+        if p.conventional().is_some() {
+            out.conventional += 1;
+        } else {
+            out.non_conventional.push(c);
+        }
+        if cancelled.contains(&i) {
+            continue;
+        }
+        out.bump = out.bump.max(req.settings.bump.bump_of(p));
+        out.kept.push(c);
+    }
+    out
+}
+
+fn check_strict(req: &ReleaseRequest, c: &Classified<'_>) -> Result<(), ReleaseError> {
+    if !req.settings.strict || c.non_conventional.is_empty() {
+        return Ok(());
+    }
+    let list = c
+        .non_conventional
+        .iter()
+        .take(10)
+        .map(|x| {
+            format!(
+                "  {} {}",
+                &x.id.to_string()[..8],
+                x.message.lines().next().unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Err(ReleaseError::Strict {
+        count: c.non_conventional.len(),
+        list,
+    })
+}
+
+fn rel_str(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+/// Plans the release that `run` would make. Reads only (a shallow clone may be deepened).
+pub fn plan(req: &ReleaseRequest) -> Result<Plan, ReleaseError> {
+    let mut repo = shipgate_git::open(&req.repo)?;
+    let head = repo.head()?;
+    if let Some(j) = journal::load(&repo)? {
+        if let Some(plan) = journal::resumable(&repo, head, j)? {
+            return Ok(plan);
+        }
+    }
+    plan_fresh(&mut repo, head, req)
+}
+
+pub(crate) fn plan_fresh(
+    repo: &mut Repo,
+    head: shipgate_git::Oid,
+    req: &ReleaseRequest,
+) -> Result<Plan, ReleaseError> {
+    let ws = packages::discover(repo.workdir())?;
+    let mut tags = TagSource::new(repo)?;
+    match req.settings.mode {
+        Mode::Unified => plan_unified(repo, head, req, &ws, &mut tags),
+        Mode::PerCrate => plan_per_crate(repo, head, req, &ws, &mut tags),
+    }
+}
+
+/// The version the manifests hold, for a repository with no release tag yet.
+fn manifest_version(
+    repo: &Repo,
+    req: &ReleaseRequest,
+    ws: &Workspace,
+) -> Result<Version, ReleaseError> {
+    if let Some(root) = &ws.root {
+        if let Some(v) = root
+            .info
+            .workspace_version
+            .clone()
+            .or_else(|| root.info.own_version.clone())
+        {
+            return Ok(v);
+        }
+    }
+    if let Some(v) = ws.packages.iter().find_map(|p| p.info.own_version.clone()) {
+        return Ok(v);
+    }
+    for file in &req.settings.files {
+        let path = repo.workdir().join(&file.path);
+        let pattern =
+            VersionPattern::new(&file.pattern).map_err(|source| ReleaseError::Pattern {
+                path: path.clone(),
+                source,
+            })?;
+        let text = fsutil::read(&path)?;
+        if let Some(v) = pattern.read(&text) {
+            return Ok(v);
+        }
+        return Err(ReleaseError::Pattern {
+            path,
+            source: shipgate_version::manifest::PatternError::NotFound {
+                pattern: file.pattern.clone(),
+            },
+        });
+    }
+    Err(ReleaseError::NoManifest)
+}
+
+fn changelog_section(
+    version: &Version,
+    date: &str,
+    tag: &str,
+    previous: Option<&str>,
+    commits: &[&CommitInfo],
+    req: &ReleaseRequest,
+) -> String {
+    let input = ReleaseInput {
+        version: Some(version.to_string()),
+        tag: Some(tag.to_string()),
+        previous_tag: previous.map(str::to_string),
+        date: Some(date.to_string()),
+        commits: commits
+            .iter()
+            .map(|c| CommitInput {
+                id: c.id.to_string(),
+                message: c.message.clone(),
+                author_name: c.author_name.clone(),
+                author_email: c.author_email.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    render_release(&input, &req.changelog)
+}
+
+fn changelog_change(
+    repo: &Repo,
+    dir: &Path,
+    req: &ReleaseRequest,
+    version: &Version,
+    section: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Option<FileChange>, ReleaseError> {
+    if req.settings.changelog.is_empty() {
+        return Ok(None);
+    }
+    let rel = dir.join(&req.settings.changelog);
+    let existing = fsutil::read_optional(&repo.workdir().join(&rel))?;
+    let inserted = insert_release(existing.as_deref(), &version.to_string(), section);
+    if let Some(w) = inserted.warning {
+        warnings.push(format!("{}: {w}", rel_str(&rel)));
+    }
+    Ok(inserted.changed.then(|| FileChange {
+        path: rel_str(&rel),
+        contents: inserted.text,
+    }))
+}
+
+/// Edits of every Cargo manifest and Cargo.lock for the new versions.
+fn cargo_changes(
+    ws: &Workspace,
+    versions: &BTreeMap<String, Version>,
+    workspace_version: Option<&Version>,
+    workdir: &Path,
+) -> Result<Vec<FileChange>, ReleaseError> {
+    let mut out = Vec::new();
+    for m in ws.manifests() {
+        let own = m
+            .info
+            .name
+            .as_ref()
+            .and_then(|n| versions.get(n))
+            .filter(|_| m.info.own_version.is_some());
+        let ws_version = workspace_version.filter(|_| m.info.workspace_version.is_some());
+        let edit = CargoEdit {
+            package_version: own,
+            workspace_version: ws_version,
+            dependencies: versions,
+        };
+        let text = edit_cargo(&m.text, &edit)
+            .map_err(|e| ReleaseError::manifest(workdir.join(&m.path), e))?;
+        if text != m.text {
+            out.push(FileChange {
+                path: rel_str(&m.path),
+                contents: text,
+            });
+        }
+    }
+    if let Some((path, text)) = &ws.lock {
+        let new =
+            edit_lock(text, versions).map_err(|e| ReleaseError::manifest(workdir.join(path), e))?;
+        if new != *text {
+            out.push(FileChange {
+                path: rel_str(path),
+                contents: new,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn pattern_changes(
+    repo: &Repo,
+    req: &ReleaseRequest,
+    next: &Version,
+) -> Result<Vec<FileChange>, ReleaseError> {
+    let mut out = Vec::new();
+    for file in &req.settings.files {
+        let path = repo.workdir().join(&file.path);
+        let pattern =
+            VersionPattern::new(&file.pattern).map_err(|source| ReleaseError::Pattern {
+                path: path.clone(),
+                source,
+            })?;
+        let text = fsutil::read(&path)?;
+        let new = pattern
+            .replace(&text, next)
+            .map_err(|source| ReleaseError::Pattern {
+                path: path.clone(),
+                source,
+            })?;
+        if new != text {
+            out.push(FileChange {
+                path: file.path.replace('\\', "/"),
+                contents: new,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn next_for(
+    h: &History,
+    base: &Version,
+    bump: Bump,
+    req: &ReleaseRequest,
+) -> Result<Option<Version>, ReleaseError> {
+    Ok(next_version(&NextVersion {
+        base,
+        latest: h.latest.as_ref().map(|r| &r.version),
+        bump,
+        commits_since_latest: h.since_latest,
+        pre: req.pre.as_deref(),
+        existing: &h.existing,
+    })?)
+}
+
+fn plan_unified(
+    repo: &mut Repo,
+    head: shipgate_git::Oid,
+    req: &ReleaseRequest,
+    ws: &Workspace,
+    tags: &mut TagSource,
+) -> Result<Plan, ReleaseError> {
+    let format = TagFormat::new(&req.settings.tag_format, None);
+    let h = history::read(repo, head, &format, tags, &req.settings.remote)?;
+    let c = classify(&h.commits, req, &|_| true);
+    check_strict(req, &c)?;
+    let manifest = match &h.stable {
+        Some(_) => None,
+        None => Some(manifest_version(repo, req, ws)?),
+    };
+    let base = h
+        .stable
+        .as_ref()
+        .map(|r| r.version.clone())
+        .or_else(|| manifest.clone())
+        .ok_or(ReleaseError::NoManifest)?;
+    let current = h.latest.as_ref().map(|r| r.version.clone()).or(manifest);
+    let next = match &req.version {
+        Some(v) => {
+            if let Some(cur) = current.as_ref().filter(|cur| v <= *cur) {
+                return Err(ReleaseError::OverrideNotGreater {
+                    requested: v.clone(),
+                    current: cur.clone(),
+                });
+            }
+            Some(v.clone())
+        }
+        None => next_for(&h, &base, c.bump, req)?,
+    };
+    let mut warnings = h.warnings.clone();
+    let mut plan = Plan {
+        mode: "unified".into(),
+        current,
+        next: next.clone(),
+        bump: c.bump,
+        tag: None,
+        tags: Vec::new(),
+        previous_tag: h.latest.as_ref().map(|r| r.name.clone()),
+        prerelease: next.as_ref().is_some_and(|v| !v.pre.is_empty()),
+        commits: c.total,
+        conventional: c.conventional,
+        non_conventional: c.non_conventional.len(),
+        reverted: c.reverted,
+        packages: Vec::new(),
+        files: Vec::new(),
+        message: String::new(),
+        changelog: None,
+        head: head.to_string(),
+        resumed: false,
+        release_commit: None,
+        warnings: Vec::new(),
+    };
+    let Some(next) = next else {
+        plan.warnings = warnings;
+        return Ok(plan);
+    };
+    let tag = format.render(&next);
+    let versions: BTreeMap<String, Version> = ws
+        .packages
+        .iter()
+        .filter_map(|p| p.info.name.clone())
+        .map(|n| (n, next.clone()))
+        .collect();
+    plan.packages = ws
+        .packages
+        .iter()
+        .filter_map(|p| {
+            Some(PackagePlan {
+                name: p.info.name.clone()?,
+                path: rel_str(&p.dir),
+                current: p.info.own_version.clone().or_else(|| {
+                    ws.root
+                        .as_ref()
+                        .and_then(|r| r.info.workspace_version.clone())
+                }),
+                next: Some(next.clone()),
+                bump: c.bump,
+                tag: Some(tag.clone()),
+                commits: c.total,
+            })
+        })
+        .collect();
+    let mut files = cargo_changes(ws, &versions, Some(&next), repo.workdir())?;
+    files.extend(pattern_changes(repo, req, &next)?);
+    let section = changelog_section(
+        &next,
+        &req.date,
+        &tag,
+        plan.previous_tag.as_deref(),
+        &c.kept,
+        req,
+    );
+    files.extend(changelog_change(
+        repo,
+        Path::new(""),
+        req,
+        &next,
+        &section,
+        &mut warnings,
+    )?);
+    plan.message = req
+        .settings
+        .commit_message
+        .replace("{tag}", &tag)
+        .replace("{version}", &next.to_string());
+    plan.changelog = Some(section);
+    plan.tag = Some(tag.clone());
+    plan.tags = vec![tag];
+    plan.files = files;
+    plan.warnings = warnings;
+    Ok(plan)
+}
+
+fn plan_per_crate(
+    repo: &mut Repo,
+    head: shipgate_git::Oid,
+    req: &ReleaseRequest,
+    ws: &Workspace,
+    tags: &mut TagSource,
+) -> Result<Plan, ReleaseError> {
+    if req.version.is_some() {
+        return Err(ReleaseError::OverrideInPerCrate);
+    }
+    if ws.packages.is_empty() {
+        return Err(ReleaseError::NoManifest);
+    }
+    struct Line {
+        name: String,
+        dir: PathBuf,
+        history: History,
+        base: Version,
+        current: Version,
+        bump: Bump,
+        kept: Vec<CommitInfo>,
+        commits: usize,
+        deps: Vec<String>,
+    }
+    let mut lines: Vec<Line> = Vec::new();
+    let (mut total, mut conventional, mut non_conventional, mut reverted) = (0, 0, 0, 0);
+    for p in &ws.packages {
+        let Some(name) = p.info.name.clone() else {
+            continue;
+        };
+        let own = p
+            .info
+            .own_version
+            .clone()
+            .ok_or_else(|| ReleaseError::InheritedInPerCrate { name: name.clone() })?;
+        let format = TagFormat::new(&req.settings.crate_tag_format, Some(&name));
+        let h = history::read(repo, head, &format, tags, &req.settings.remote)?;
+        let dir = p.dir.clone();
+        let mut touched = Vec::with_capacity(h.commits.len());
+        for commit in &h.commits {
+            touched.push(
+                repo.touched(commit, std::slice::from_ref(&dir))?
+                    .first()
+                    .copied()
+                    .unwrap_or(false),
+            );
+        }
+        let touched_ids: HashSet<_> = h
+            .commits
+            .iter()
+            .zip(&touched)
+            .filter(|(_, t)| **t)
+            .map(|(c, _)| c.id)
+            .collect();
+        let c = classify(&h.commits, req, &|c| touched_ids.contains(&c.id));
+        check_strict(req, &c)?;
+        total += c.total;
+        conventional += c.conventional;
+        non_conventional += c.non_conventional.len();
+        reverted += c.reverted;
+        let base = h
+            .stable
+            .as_ref()
+            .map(|r| r.version.clone())
+            .unwrap_or_else(|| own.clone());
+        let current = h.latest.as_ref().map(|r| r.version.clone()).unwrap_or(own);
+        let kept = c.kept.iter().map(|x| (*x).clone()).collect();
+        lines.push(Line {
+            name,
+            dir,
+            base,
+            current,
+            bump: c.bump,
+            kept,
+            commits: c.total,
+            deps: p.info.path_dependencies.clone(),
+            history: h,
+        });
+    }
+    // A crate whose dependency is released is released too (at least a patch).
+    let mut versions: BTreeMap<String, Version> = BTreeMap::new();
+    loop {
+        let mut changed = false;
+        for i in 0..lines.len() {
+            let next = next_for(&lines[i].history, &lines[i].base, lines[i].bump, req)?;
+            if let Some(next) = next {
+                if versions.get(&lines[i].name) != Some(&next) {
+                    versions.insert(lines[i].name.clone(), next);
+                    changed = true;
+                }
+            }
+        }
+        for line in lines.iter_mut() {
+            if line.bump == Bump::None && line.deps.iter().any(|d| versions.contains_key(d)) {
+                line.bump = Bump::Patch;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut warnings: Vec<String> = lines
+        .iter()
+        .flat_map(|l| l.history.warnings.clone())
+        .collect();
+    warnings.sort();
+    warnings.dedup();
+    let mut files = cargo_changes(ws, &versions, None, repo.workdir())?;
+    let mut sections = Vec::new();
+    let mut packages = Vec::new();
+    let mut all_tags = Vec::new();
+    for line in &lines {
+        let next = versions.get(&line.name).cloned();
+        let tag = next
+            .as_ref()
+            .map(|v| TagFormat::new(&req.settings.crate_tag_format, Some(&line.name)).render(v));
+        if let (Some(next), Some(tag)) = (&next, &tag) {
+            let kept: Vec<&CommitInfo> = line.kept.iter().collect();
+            let previous = line.history.latest.as_ref().map(|r| r.name.as_str());
+            let section = changelog_section(next, &req.date, tag, previous, &kept, req);
+            files.extend(changelog_change(
+                repo,
+                &line.dir,
+                req,
+                next,
+                &section,
+                &mut warnings,
+            )?);
+            sections.push(format!("{}:\n{section}", line.name));
+            all_tags.push(tag.clone());
+        }
+        packages.push(PackagePlan {
+            name: line.name.clone(),
+            path: rel_str(&line.dir),
+            current: Some(line.current.clone()),
+            next,
+            bump: line.bump,
+            tag,
+            commits: line.commits,
+        });
+    }
+    let bump = packages.iter().map(|p| p.bump).max().unwrap_or(Bump::None);
+    let joined = all_tags.join(", ");
+    Ok(Plan {
+        mode: "per-crate".into(),
+        current: None,
+        next: None,
+        bump,
+        tag: None,
+        prerelease: req.pre.is_some() && !all_tags.is_empty(),
+        previous_tag: None,
+        commits: total,
+        conventional,
+        non_conventional,
+        reverted,
+        message: if all_tags.is_empty() {
+            String::new()
+        } else {
+            req.settings
+                .commit_message
+                .replace("{tag}", &joined)
+                .replace("{version}", &joined)
+        },
+        tags: all_tags,
+        packages,
+        files,
+        changelog: (!sections.is_empty()).then(|| sections.join("\n")),
+        head: head.to_string(),
+        resumed: false,
+        release_commit: None,
+        warnings,
+    })
+}
+
+impl Plan {
+    /// True when the plan makes a release.
+    pub fn releases(&self) -> bool {
+        !self.tags.is_empty()
+    }
+}
+
+/// The plan as a few aligned lines, for people.
+impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = |v: &Option<Version>| v.as_ref().map_or("none".to_string(), ToString::to_string);
+        if self.resumed {
+            writeln!(f, "resuming   an interrupted release")?;
+        }
+        if self.mode == "per-crate" {
+            for p in &self.packages {
+                writeln!(
+                    f,
+                    "{:<24} {} -> {} ({})",
+                    p.name,
+                    v(&p.current),
+                    v(&p.next),
+                    p.bump
+                )?;
+            }
+        } else {
+            let previous = self
+                .previous_tag
+                .as_ref()
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default();
+            writeln!(f, "current    {}{previous}", v(&self.current))?;
+            writeln!(f, "next       {} ({})", v(&self.next), self.bump)?;
+        }
+        if self.releases() {
+            writeln!(f, "tag        {}", self.tags.join(", "))?;
+        } else {
+            writeln!(f, "nothing to release")?;
+        }
+        writeln!(
+            f,
+            "commits    {} considered: {} conventional, {} other, {} reverted",
+            self.commits, self.conventional, self.non_conventional, self.reverted
+        )?;
+        if !self.files.is_empty() {
+            let files: Vec<&str> = self.files.iter().map(|f| f.path.as_str()).collect();
+            writeln!(f, "files      {}", files.join(", "))?;
+        }
+        if let Some(section) = &self.changelog {
+            writeln!(f)?;
+            write!(f, "{section}")?;
+            if !section.ends_with('\n') {
+                writeln!(f)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,176 @@
+//! Parsing commit messages as Conventional Commits 1.0: the one parser that versions and
+//! changelogs share.
+
+use serde::Serialize;
+
+/// A commit message that follows Conventional Commits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConventionalCommit {
+    /// The type, lower-cased (`feat`, `fix`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub scope: Option<String>,
+    pub description: String,
+    pub body: Option<String>,
+    /// `!` after the type/scope, or a `BREAKING CHANGE:` / `BREAKING-CHANGE:` footer.
+    pub breaking: bool,
+    /// The footer's text, or the description when only `!` marked it.
+    pub breaking_description: Option<String>,
+    /// Footers in order, as (token, value).
+    pub footers: Vec<(String, String)>,
+}
+
+/// A parsed commit message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "style", rename_all = "kebab-case")]
+pub enum Message {
+    Conventional(ConventionalCommit),
+    /// Anything else; `summary` is the first line.
+    Other {
+        summary: String,
+    },
+}
+
+impl Message {
+    pub fn conventional(&self) -> Option<&ConventionalCommit> {
+        match self {
+            Message::Conventional(c) => Some(c),
+            Message::Other { .. } => None,
+        }
+    }
+
+    /// The first line a reader sees.
+    pub fn summary(&self) -> &str {
+        match self {
+            Message::Conventional(c) => &c.description,
+            Message::Other { summary } => summary,
+        }
+    }
+}
+
+/// Parses one commit message. Never fails: what is not conventional is `Message::Other`.
+pub fn parse_message(message: &str) -> Message {
+    let normalized;
+    let text = if message.contains('\r') {
+        normalized = message.replace("\r\n", "\n");
+        normalized.as_str()
+    } else {
+        message
+    };
+    let text = text.trim();
+    match git_conventional::Commit::parse(text) {
+        Ok(c) => Message::Conventional(ConventionalCommit {
+            kind: c.type_().as_str().to_ascii_lowercase(),
+            scope: c.scope().map(|s| s.as_str().to_string()),
+            description: c.description().trim().to_string(),
+            body: c
+                .body()
+                .map(|b| b.trim().to_string())
+                .filter(|b| !b.is_empty()),
+            breaking: c.breaking(),
+            breaking_description: c.breaking_description().map(str::to_string),
+            footers: c
+                .footers()
+                .iter()
+                .map(|f| (f.token().as_str().to_string(), f.value().trim().to_string()))
+                .collect(),
+        }),
+        Err(_) => Message::Other {
+            summary: text.lines().next().unwrap_or_default().trim().to_string(),
+        },
+    }
+}
+
+/// The commit ids a message says it reverts: git's `This reverts commit <sha>.` line, or a
+/// `Refs: <sha>` footer of a `revert:` commit.
+pub fn reverted_ids(message: &str, parsed: &Message) -> Vec<String> {
+    let mut ids = Vec::new();
+    for line in message.lines() {
+        if let Some(rest) = line.trim().strip_prefix("This reverts commit ") {
+            let sha: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+            if sha.len() >= 7 {
+                ids.push(sha.to_ascii_lowercase());
+            }
+        }
+    }
+    if let Some(c) = parsed.conventional().filter(|c| c.kind == "revert") {
+        for (token, value) in &c.footers {
+            if token.eq_ignore_ascii_case("refs") {
+                for word in value.split([',', ' ']) {
+                    let word = word.trim();
+                    if word.len() >= 7 && word.chars().all(|ch| ch.is_ascii_hexdigit()) {
+                        ids.push(word.to_ascii_lowercase());
+                    }
+                }
+            }
+        }
+    }
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_type_scope_and_breaking_footer() {
+        let m = parse_message(
+            "feat(api)!: drop v1\n\nbody text\n\nBREAKING CHANGE: v1 is gone\nRefs: #12\n",
+        );
+        let c = m.conventional().expect("conventional");
+        assert_eq!(c.kind, "feat");
+        assert_eq!(c.scope.as_deref(), Some("api"));
+        assert!(c.breaking);
+        assert_eq!(c.body.as_deref(), Some("body text"));
+        assert_eq!(c.footers.len(), 2);
+    }
+
+    #[test]
+    fn upper_case_types_are_normalised() {
+        assert_eq!(
+            parse_message("FIX: x")
+                .conventional()
+                .map(|c| c.kind.as_str()),
+            Some("fix")
+        );
+    }
+
+    #[test]
+    fn breaking_change_hyphen_footer_counts() {
+        assert!(
+            parse_message("fix: a\n\nBREAKING-CHANGE: b")
+                .conventional()
+                .is_some_and(|c| c.breaking)
+        );
+    }
+
+    #[test]
+    fn other_messages_keep_their_first_line() {
+        assert_eq!(
+            parse_message("Update README\n\nmore").summary(),
+            "Update README"
+        );
+        assert_eq!(parse_message("").summary(), "");
+    }
+
+    #[test]
+    fn crlf_messages_parse() {
+        assert!(
+            parse_message("feat: x\r\n\r\nBREAKING CHANGE: y\r\n")
+                .conventional()
+                .is_some_and(|c| c.breaking)
+        );
+    }
+
+    #[test]
+    fn finds_reverted_ids_both_ways() {
+        let msg =
+            "Revert \"feat: x\"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567.\n";
+        assert_eq!(
+            reverted_ids(msg, &parse_message(msg)),
+            vec!["0123456789abcdef0123456789abcdef01234567"]
+        );
+        let msg = "revert: feat x\n\nRefs: 0123456abc\n";
+        assert_eq!(reverted_ids(msg, &parse_message(msg)), vec!["0123456abc"]);
+    }
+}

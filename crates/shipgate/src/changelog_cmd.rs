@@ -1,0 +1,80 @@
+//! `shipgate changelog`: render the whole history, the unreleased changes or a range.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use shipgate_changelog::{Template, TemplateSource, build_changelog, render_model};
+use shipgate_release::{ChangelogRequest, Span};
+
+use crate::cli::Global;
+
+#[derive(Debug, Args)]
+pub struct ChangelogArgs {
+    /// Only the changes since the newest release
+    #[arg(long, conflicts_with = "range")]
+    pub unreleased: bool,
+    /// Only the commits reachable from B and not from A
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+    /// Write to FILE (atomically) instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Print the template context as JSON instead of rendering it
+    #[arg(long)]
+    pub context: bool,
+    /// `keep-a-changelog`, `github-release`, or a handlebars file (default: [changelog] template)
+    #[arg(long, value_name = "NAME|FILE")]
+    pub template: Option<String>,
+}
+
+pub fn run(global: &Global, args: &ChangelogArgs) -> anyhow::Result<ExitCode> {
+    let settings = global.settings()?;
+    let span = match (&args.range, args.unreleased) {
+        (Some(range), _) => {
+            let Some((from, to)) = range.split_once("..") else {
+                bail!("--range {range} is not A..B\nhint: e.g. --range v1.2.0..v1.3.0")
+            };
+            let to = if to.is_empty() { "HEAD" } else { to };
+            Span::Range {
+                from: from.to_string(),
+                to: to.to_string(),
+            }
+        }
+        (None, true) => Span::Unreleased,
+        (None, false) => Span::All,
+    };
+    let input = shipgate_release::collect_changelog(&ChangelogRequest {
+        repo: global.repo.clone(),
+        settings: settings.release,
+        span,
+    })?;
+    let model = build_changelog(&input, &settings.changelog);
+    let text = if args.context {
+        serde_json::to_string_pretty(&model)? + "\n"
+    } else {
+        let name = args
+            .template
+            .clone()
+            .or_else(|| settings.changelog.template.clone())
+            .unwrap_or_else(|| "keep-a-changelog".into());
+        let source = match TemplateSource::builtin(&name) {
+            Some(source) => source,
+            None => {
+                let path = global.repo.join(&name);
+                let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read template {}\nhint: give keep-a-changelog, github-release or a handlebars file", path.display()))?;
+                TemplateSource::Custom {
+                    name: name.clone(),
+                    text,
+                }
+            }
+        };
+        let template = Template::new(&source)?;
+        render_model(&model, &template)?
+    };
+    match &args.output {
+        Some(path) => shipgate_release::write_atomic(path, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

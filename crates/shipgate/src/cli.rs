@@ -1,0 +1,81 @@
+//! Command-line surface: global flags, subcommands, and the one way errors are printed.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit code 1: the answer is "no" (validation errors, a refused gate, a failed canary).
+pub const EXIT_NO: u8 = 1;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shipgate",
+    version,
+    about = "Release, validate, promote and canary: a deployment pipeline in one binary"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The repository to work on
+    #[arg(long, global = true, default_value = ".", value_name = "PATH")]
+    pub repo: PathBuf,
+    /// The pipeline configuration (default: shipgate.toml at the repository root)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Machine-readable output on stdout (logs stay on stderr)
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl Global {
+    /// Loads shipgate.toml (or `--config`); an absent default file gives the defaults.
+    pub fn settings(&self) -> anyhow::Result<shipgate_settings::Settings> {
+        Ok(shipgate_settings::load(&self.repo, self.config.as_deref())?)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute the next version from Conventional Commits, bump manifests, write the changelog, commit and tag
+    Release(crate::release_cmd::ReleaseArgs),
+    /// Render release notes: the whole history, the unreleased changes, or a range
+    Changelog(crate::changelog_cmd::ChangelogArgs),
+    /// Validate and show the environments' configuration
+    Config(crate::config_cmd::ConfigArgs),
+    /// Run or judge a canary
+    Canary(crate::canary_cmd::CanaryArgs),
+}
+
+/// Prints an error as one line of what went wrong, then `hint: …` on its own line.
+pub fn report_error(err: &anyhow::Error) {
+    let mut message = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    let (text, hint) = match message.split_once("\nhint: ") {
+        Some((text, hint)) => (text.to_string(), Some(hint.to_string())),
+        None => (message, None),
+    };
+    eprintln!("error: {text}");
+    if let Some(hint) = hint {
+        eprintln!("hint: {hint}");
+    }
+}
+
+/// True when colour may be used on stderr: a terminal, and `NO_COLOR` unset or empty.
+#[allow(dead_code)]
+pub fn color_enabled() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}

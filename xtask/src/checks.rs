@@ -1,0 +1,129 @@
+//! `cargo xtask test` and `cargo xtask ci`: exactly what CI runs, installing what the tests
+//! need on a fresh machine when it is absent.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, bail};
+
+/// How to get a tool that is absent.
+enum Source {
+    Apt(&'static str),
+    Pip(&'static str),
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {cmd} >/dev/null 2>&1"))
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn sh(program: &str, args: &[&str]) -> anyhow::Result<()> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(crate::root())
+        .status()
+        .with_context(|| format!("cannot run {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Installs `cmd` when absent.
+fn ensure(cmd: &str, source: Source) -> anyhow::Result<()> {
+    if have(cmd) {
+        return Ok(());
+    }
+    match source {
+        Source::Apt(package) => {
+            sh("apt-get", &["update", "-qq"])?;
+            sh(
+                "apt-get",
+                &["install", "-y", "-qq", "--no-install-recommends", package],
+            )?;
+        }
+        Source::Pip(package) => sh("python3", &["-m", "pip", "install", "--quiet", package])?,
+    }
+    if !have(cmd) {
+        bail!(
+            "{cmd} is still missing after installing it\nhint: install it by hand and put it on PATH"
+        );
+    }
+    Ok(())
+}
+
+/// What the test suite needs on the machine.
+fn ensure_test_tools() -> anyhow::Result<()> {
+    ensure("git", Source::Apt("git"))?;
+    Ok(())
+}
+
+pub fn test() -> anyhow::Result<ExitCode> {
+    ensure_test_tools()?;
+    sh("cargo", &["test", "--workspace", "--locked"])?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn workflows() -> anyhow::Result<()> {
+    ensure("check-jsonschema", Source::Pip("check-jsonschema"))?;
+    let root = crate::root();
+    let mut files: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(root.join(".github/workflows"))
+        .context("cannot read .github/workflows")?
+    {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+            files.push(path.to_string_lossy().into_owned());
+        }
+    }
+    files.sort();
+    let mut args = vec!["--builtin-schema", "vendor.github-workflows"];
+    args.extend(files.iter().map(String::as_str));
+    sh("check-jsonschema", &args)?;
+    let action = root.join(".github/actions/shipgate/action.yml");
+    if action.exists() {
+        sh(
+            "check-jsonschema",
+            &[
+                "--builtin-schema",
+                "vendor.github-actions",
+                &action.to_string_lossy(),
+            ],
+        )?;
+    }
+    ensure("zizmor", Source::Pip("zizmor"))?;
+    sh(
+        "zizmor",
+        &[
+            "--offline",
+            "--min-severity",
+            "medium",
+            &Path::new(".github").to_string_lossy(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn ci() -> anyhow::Result<ExitCode> {
+    sh("cargo", &["fmt", "--all", "--", "--check"])?;
+    sh(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    test()?;
+    workflows()?;
+    eprintln!("ci: all checks passed");
+    Ok(ExitCode::SUCCESS)
+}

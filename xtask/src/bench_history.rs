@@ -1,6 +1,7 @@
-//! `cargo xtask bench history`: the next version on a generated 100,000-commit history with
-//! a tag every 100 commits and 1,000 commits after the last tag, against `git log` walking
-//! the same history and, with `--peer`, `git cliff --bumped-version`.
+//! `cargo xtask bench history` and `cargo xtask bench changelog` on a generated
+//! 100,000-commit history with a tag every 100 commits and 1,000 commits after the last
+//! tag: the next version, and the whole-history changelog, against `git log` walking the
+//! same history and, with `--peer`, git-cliff (`--bumped-version`, and its default config).
 
 use std::io::Write;
 use std::path::Path;
@@ -114,7 +115,7 @@ pub fn generate(dir: &Path, commits: usize, tail: usize) -> anyhow::Result<()> {
             let version = format!("{}.{}.0", 1 + tags / 100, tags % 100);
             writeln!(
                 w,
-                "tag v{version}\nfrom :{i}\ntagger Bench <bench@example.com> {t} +0000\ndata 7\nrelease\n"
+                "tag v{version}\nfrom :{i}\ntagger Bench <bench@example.com> {t} +0000\ndata 8\nrelease\n"
             )?;
         }
     }
@@ -145,8 +146,10 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let o = parse(args)?;
+/// Builds the release binary and generates the history; returns (binary, temp dir, repo).
+fn setup(
+    o: &Options,
+) -> anyhow::Result<(std::path::PathBuf, tempfile::TempDir, std::path::PathBuf)> {
     let root = crate::root();
     eprintln!("building shipgate (release profile)…");
     let ok = Command::new("cargo")
@@ -172,6 +175,97 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         (o.commits - o.tail) / 100,
         start.elapsed().as_secs_f64()
     );
+    Ok((shipgate, tmp, dir))
+}
+
+/// Wall time and peak memory (KiB) of one command, through /usr/bin/time.
+fn measure(dir: &Path, program: &Path, args: &[&str]) -> anyhow::Result<(Duration, u64)> {
+    let start = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .current_dir(dir)
+        .arg("-f")
+        .arg("maxrss=%M")
+        .arg(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .context("/usr/bin/time is missing\nhint: apt-get install time")?;
+    let elapsed = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!("{} {args:?} failed: {stderr}", program.display());
+    }
+    let rss = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("maxrss="))
+        .filter_map(|v| v.trim().parse().ok())
+        .next_back()
+        .unwrap_or(0);
+    Ok((elapsed, rss))
+}
+
+/// `cargo xtask bench changelog`.
+pub fn changelog(args: &[String]) -> anyhow::Result<()> {
+    let o = parse(args)?;
+    let (shipgate, _tmp, dir) = setup(&o)?;
+    let mut ours = Vec::new();
+    for _ in 0..o.runs.min(5) {
+        ours.push(measure(&dir, &shipgate, &["changelog"])?);
+    }
+    ours.sort();
+    let (t, rss) = ours[ours.len() / 2];
+    let mut gitlog = Vec::new();
+    for _ in 0..3 {
+        gitlog.push(measure(
+            &dir,
+            Path::new("git"),
+            &["log", "--format=%H%x00%B"],
+        )?);
+    }
+    gitlog.sort();
+    let (g, _) = gitlog[1];
+    println!(
+        "whole-history changelog, {} commits, {} tags",
+        o.commits,
+        (o.commits - o.tail) / 100
+    );
+    println!(
+        "shipgate changelog: median {:.2} s, peak memory {:.0} MB (target <= 10x git log, < 500 MB)",
+        t.as_secs_f64(),
+        rss as f64 / 1024.0
+    );
+    println!(
+        "git log --format=%H%x00%B: median {:.2} s; ratio shipgate / git log = {:.1}x",
+        g.as_secs_f64(),
+        t.as_secs_f64() / g.as_secs_f64()
+    );
+    if o.peer {
+        let cliff =
+            which("git-cliff").context("git-cliff not found\nhint: pip install git-cliff")?;
+        let (c, crss) = measure(&dir, &cliff, &["--output", "/dev/null"])?;
+        println!(
+            "git-cliff (default config): {:.1} s, peak memory {:.0} MB; ratio git-cliff / shipgate = {:.0}x",
+            c.as_secs_f64(),
+            crss as f64 / 1024.0,
+            c.as_secs_f64() / t.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// `cargo xtask bench history`.
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let o = parse(args)?;
+    let (shipgate, _tmp, dir) = setup(&o)?;
 
     let mut plan_json = String::new();
     let ours = time_runs(o.runs, || {

@@ -16,7 +16,7 @@ const USAGE: &str = "usage: cargo xtask <release|test|ci|bench> …
   release [--dry-run] [--json] [--pre LABEL] [--version X.Y.Z] [--push] [--allow-dirty]
   test      install what the tests need when absent, then run every test
   ci        fmt check, clippy -D warnings, every test, workflow checks
-  bench history [--commits N] [--peer]
+  bench history|changelog [--commits N] [--tail N] [--runs N] [--peer]
   bench config | bench judge [--json]";
 
 fn main() -> ExitCode {
@@ -50,6 +50,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             let (what, rest) = rest.split_first().context(USAGE)?;
             match what.as_str() {
                 "history" => bench_history::run(rest)?,
+                "changelog" => bench_history::changelog(rest)?,
                 "config" => bench_config::run(rest)?,
                 "judge" => bench_canary::run(rest)?,
                 other => bail!("unknown benchmark `{other}`\nhint: history, config or judge"),

@@ -51,6 +51,28 @@ fn info(c: &git2::Commit<'_>) -> CommitInfo {
     }
 }
 
+/// A commit waiting in the walk's queue, ordered by commit time (newest first).
+struct Queued<'r>(i64, git2::Commit<'r>);
+
+impl PartialEq for Queued<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0 && self.1.id() == other.1.id()
+    }
+}
+impl Eq for Queued<'_> {}
+impl PartialOrd for Queued<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0
+            .cmp(&other.0)
+            .then_with(|| self.1.id().cmp(&other.1.id()))
+    }
+}
+
 pub(crate) fn walk(
     repo: &git2::Repository,
     from: Oid,
@@ -63,22 +85,21 @@ pub(crate) fn walk(
     let first = repo
         .find_commit(from)
         .map_err(ctx(format!("cannot read commit {from}")))?;
-    queue.push((first.time().seconds(), from));
     seen.insert(from);
-    while let Some((_, id)) = queue.pop() {
+    queue.push(Queued(first.time().seconds(), first));
+    while let Some(Queued(_, c)) = queue.pop() {
+        let id = c.id();
         if stop(id) {
             out.boundaries.push(id);
             continue;
         }
-        let c = repo
-            .find_commit(id)
-            .map_err(ctx(format!("cannot read commit {id}")))?;
         if shallow.contains(&id) {
             out.hit_shallow = true;
         }
+        // Each commit object is read once: as a parent, then kept in the queue.
         for parent in c.parents() {
             if seen.insert(parent.id()) {
-                queue.push((parent.time().seconds(), parent.id()));
+                queue.push(Queued(parent.time().seconds(), parent));
             }
         }
         out.commits.push(info(&c));

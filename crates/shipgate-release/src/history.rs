@@ -178,13 +178,19 @@ pub(crate) fn read(
         let releases = Releases::new(&tags.tags, format);
         let any = |id: Oid| !releases.on(id).is_empty();
         let stable = |id: Oid| releases.on(id).iter().any(|r| r.version.pre.is_empty());
-        let since_latest = repo.walk(head, &any)?;
         let since_stable = repo.walk(head, &stable)?;
-        if !(since_latest.hit_shallow || since_stable.hit_shallow) || !repo.is_shallow() {
+        // Without a prerelease tag since the last stable release, both walks are the same.
+        let since_latest = if since_stable.commits.iter().any(|c| any(c.id)) {
+            Some(repo.walk(head, &any)?)
+        } else {
+            None
+        };
+        let latest_walk = since_latest.as_ref().unwrap_or(&since_stable);
+        if !(latest_walk.hit_shallow || since_stable.hit_shallow) || !repo.is_shallow() {
             return Ok(History {
-                latest: boundary_max(&releases, &since_latest.boundaries, false)?,
+                latest: boundary_max(&releases, &latest_walk.boundaries, false)?,
                 stable: boundary_max(&releases, &since_stable.boundaries, true)?,
-                since_latest: since_latest
+                since_latest: latest_walk
                     .commits
                     .iter()
                     .filter(|c| c.parents.len() <= 1)

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use semver::Version;
 use serde::{Deserialize, Serialize};
-use shipgate_changelog::{CommitInput, ReleaseInput, insert_release, render_release};
+use shipgate_changelog::{
+    CommitInput, InsertOptions, ReleaseInput, insert_release_with, render_release,
+};
 use shipgate_git::{CommitInfo, Repo};
 use shipgate_version::bump::NextVersion;
 use shipgate_version::commit::reverted_ids;
@@ -201,28 +203,26 @@ fn manifest_version(
     if let Some(v) = ws.packages.iter().find_map(|p| p.info.own_version.clone()) {
         return Ok(v);
     }
-    for file in &req.settings.files {
-        let path = repo.workdir().join(&file.path);
-        let pattern =
-            VersionPattern::new(&file.pattern).map_err(|source| ReleaseError::Pattern {
-                path: path.clone(),
-                source,
-            })?;
-        let text = fsutil::read(&path)?;
-        if let Some(v) = pattern.read(&text) {
-            return Ok(v);
-        }
-        return Err(ReleaseError::Pattern {
+    let Some(file) = req.settings.files.first() else {
+        return Err(ReleaseError::NoManifest);
+    };
+    let path = repo.workdir().join(&file.path);
+    let pattern = VersionPattern::new(&file.pattern).map_err(|source| ReleaseError::Pattern {
+        path: path.clone(),
+        source,
+    })?;
+    pattern
+        .read(&fsutil::read(&path)?)
+        .ok_or(ReleaseError::Pattern {
             path,
             source: shipgate_version::manifest::PatternError::NotFound {
                 pattern: file.pattern.clone(),
             },
-        });
-    }
-    Err(ReleaseError::NoManifest)
+        })
 }
 
 fn changelog_section(
+    repo: &Repo,
     version: &Version,
     date: &str,
     tag: &str,
@@ -230,6 +230,7 @@ fn changelog_section(
     commits: &[&CommitInfo],
     req: &ReleaseRequest,
 ) -> String {
+    let remote_url = repo.remote_url(&req.settings.remote);
     let input = ReleaseInput {
         version: Some(version.to_string()),
         tag: Some(tag.to_string()),
@@ -245,6 +246,7 @@ fn changelog_section(
                 ..Default::default()
             })
             .collect(),
+        remote_url,
         ..Default::default()
     };
     render_release(&input, &req.changelog)
@@ -263,7 +265,13 @@ fn changelog_change(
     }
     let rel = dir.join(&req.settings.changelog);
     let existing = fsutil::read_optional(&repo.workdir().join(&rel))?;
-    let inserted = insert_release(existing.as_deref(), &version.to_string(), section);
+    let version = version.to_string();
+    let options = InsertOptions {
+        version: &version,
+        section,
+        fold_prereleases: req.changelog.fold_prereleases,
+    };
+    let inserted = insert_release_with(existing.as_deref(), &options);
     if let Some(w) = inserted.warning {
         warnings.push(format!("{}: {w}", rel_str(&rel)));
     }
@@ -452,6 +460,7 @@ fn plan_unified(
     let mut files = cargo_changes(ws, &versions, Some(&next), repo.workdir())?;
     files.extend(pattern_changes(repo, req, &next)?);
     let section = changelog_section(
+        repo,
         &next,
         &req.date,
         &tag,
@@ -563,11 +572,10 @@ fn plan_per_crate(
     let mut versions: BTreeMap<String, Version> = BTreeMap::new();
     loop {
         let mut changed = false;
-        for i in 0..lines.len() {
-            let next = next_for(&lines[i].history, &lines[i].base, lines[i].bump, req)?;
-            if let Some(next) = next {
-                if versions.get(&lines[i].name) != Some(&next) {
-                    versions.insert(lines[i].name.clone(), next);
+        for line in &lines {
+            if let Some(next) = next_for(&line.history, &line.base, line.bump, req)? {
+                if versions.get(&line.name) != Some(&next) {
+                    versions.insert(line.name.clone(), next);
                     changed = true;
                 }
             }
@@ -600,7 +608,7 @@ fn plan_per_crate(
         if let (Some(next), Some(tag)) = (&next, &tag) {
             let kept: Vec<&CommitInfo> = line.kept.iter().collect();
             let previous = line.history.latest.as_ref().map(|r| r.name.as_str());
-            let section = changelog_section(next, &req.date, tag, previous, &kept, req);
+            let section = changelog_section(repo, next, &req.date, tag, previous, &kept, req);
             files.extend(changelog_change(
                 repo,
                 &line.dir,

@@ -127,7 +127,7 @@ pub fn read_cargo(text: &str) -> Result<CargoManifest, ManifestError> {
             m.workspace_version = version_at(text, version, "[workspace.package] version")?;
         }
     }
-    for_each_dependency_table(&doc, |deps| {
+    for_each_dependency_table(doc, |deps| {
         for (key, dep) in deps.iter() {
             let Some(t) = dep.as_table_like() else {
                 continue;

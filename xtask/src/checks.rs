@@ -59,6 +59,10 @@ fn ensure(cmd: &str, source: Source) -> anyhow::Result<()> {
 /// What the test suite needs on the machine.
 fn ensure_test_tools() -> anyhow::Result<()> {
     ensure("git", Source::Apt("git"))?;
+    // the canary tests start a real Prometheus on a loopback port
+    ensure("prometheus", Source::Apt("prometheus"))?;
+    // the changelog tests compare entries with git-cliff's keepachangelog example
+    ensure("git-cliff", Source::Pip("git-cliff"))?;
     Ok(())
 }
 

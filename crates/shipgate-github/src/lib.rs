@@ -1,0 +1,58 @@
+//! The only crate that talks to GitHub: pull request and author lookup for commits,
+//! first-time contributors, and creating or updating the release of a tag.
+//!
+//! The API address comes from `GITHUB_API_URL` (as GitHub Actions sets it), the token from
+//! `GITHUB_TOKEN`; tests point the address at a local server. Without a token, enrichment
+//! returns nothing and is never an error. Rate limits (403/429 with `retry-after` or
+//! `x-ratelimit-reset`) are waited out up to a bound, 5xx answers are retried with
+//! exponential backoff, and the token never appears in `Debug` output or errors.
+
+mod client;
+mod config;
+mod enrich;
+mod release;
+
+pub use client::Client;
+pub use config::{Config, Repository, RetryPolicy, Token};
+pub use enrich::{CommitInfo, Enrichment, apply, enrich_commits, first_time_contributors};
+pub use release::{ReleaseOutcome, ReleaseRequest, upsert_release};
+
+/// Why a GitHub call failed. Messages never contain the token.
+#[derive(Debug, thiserror::Error)]
+pub enum GitHubError {
+    #[error(
+        "GitHub rate limit reached: it resets in {wait_secs} s, longer than the {max_wait_secs} s shipgate waits\nhint: re-run later, or use a token with a higher limit"
+    )]
+    RateLimited { wait_secs: u64, max_wait_secs: u64 },
+    #[error("GitHub answered {status} to {method} {path}: {message}")]
+    Status {
+        method: &'static str,
+        path: String,
+        status: u16,
+        message: String,
+    },
+    #[error(
+        "cannot reach GitHub at {api_url}: {message}\nhint: check GITHUB_API_URL and the network"
+    )]
+    Transport { api_url: String, message: String },
+    #[error("unexpected answer from GitHub to {path}: {message}")]
+    BadResponse { path: String, message: String },
+    #[error(
+        "no GitHub token\nhint: set GITHUB_TOKEN (in Actions: `env: GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}`)"
+    )]
+    NoToken,
+    #[error("invalid GitHub API address {0:?}")]
+    BadUrl(String),
+    #[error("cannot start the HTTP runtime: {0}")]
+    Runtime(String),
+}
+
+/// Runs a future to completion on a fresh single-threaded runtime: for synchronous callers
+/// (the binary, xtask).
+pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, GitHubError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| GitHubError::Runtime(e.to_string()))?;
+    Ok(runtime.block_on(future))
+}

@@ -1,0 +1,335 @@
+//! End-to-end tests of `shipgate changelog` on real temporary git repositories, and the
+//! comparison with git-cliff's Keep a Changelog example configuration on the same history.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Repo {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    clock: std::cell::Cell<i64>,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("repo");
+        std::fs::create_dir(&dir).expect("mkdir");
+        let repo = Repo {
+            _tmp: tmp,
+            dir,
+            clock: std::cell::Cell::new(1_764_000_000),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["config", "user.name", "Changelog Tester"]);
+        repo.git(&["config", "user.email", "tester@example.com"]);
+        repo.git(&["config", "tag.gpgsign", "false"]);
+        repo.git(&["config", "commit.gpgsign", "false"]);
+        repo
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let t = self.clock.get() + 3600;
+        self.clock.set(t);
+        let date = format!("@{t} +0000");
+        let out = Command::new("git")
+            .current_dir(&self.dir)
+            .args(args)
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn commit(&self, message: &str) {
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+    }
+
+    fn tag(&self, name: &str) {
+        self.git(&["tag", "-a", name, "-m", name]);
+    }
+
+    fn shipgate(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_shipgate"))
+            .current_dir(&self.dir)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("shipgate runs")
+    }
+
+    fn stdout(&self, args: &[&str]) -> String {
+        let out = self.shipgate(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// A shop's history: two releases, a release candidate, unreleased work.
+fn shop() -> Repo {
+    let repo = Repo::new();
+    repo.commit("feat(cart): add cart (#1)");
+    repo.commit("fix: rounding of prices");
+    repo.commit("chore: tidy");
+    repo.tag("v1.0.0");
+    repo.commit("feat(search)!: new search API\n\nBREAKING CHANGE: /v1/search is gone");
+    repo.commit("perf(db): index orders by customer");
+    repo.tag("v2.0.0-rc.1");
+    repo.commit("fix(search): empty queries (#7)");
+    repo.tag("v2.0.0");
+    repo.commit("feat: wish lists");
+    repo.commit("docs: readme");
+    repo.git(&["remote", "add", "origin", "git@github.com:acme/shop.git"]);
+    repo
+}
+
+/// The text of one release, found by its heading (ASCII case-insensitive: git-cliff writes
+/// `## [unreleased]`).
+fn section<'a>(doc: &'a str, heading: &str) -> &'a str {
+    let start = doc
+        .to_ascii_lowercase()
+        .find(&heading.to_ascii_lowercase())
+        .unwrap_or_else(|| panic!("{heading} missing in:\n{doc}"));
+    let rest = &doc[start + heading.len()..];
+    let end = rest.find("\n## ").map_or(rest.len(), |e| e + 1);
+    &rest[..end]
+}
+
+#[test]
+fn whole_history_in_keep_a_changelog_shape() {
+    let repo = shop();
+    let doc = repo.stdout(&["changelog"]);
+    let unreleased = section(&doc, "## [Unreleased]");
+    assert!(unreleased.contains("### Added\n\n- wish lists\n"), "{doc}");
+    assert!(
+        !unreleased.contains("readme"),
+        "docs are not listed by default: {doc}"
+    );
+    let v2 = section(&doc, "## [2.0.0] - ");
+    assert!(
+        v2.contains("- **search**: new search API"),
+        "the stable release gathers the rc's changes: {v2}"
+    );
+    assert!(
+        v2.contains("- **search**: empty queries ([#7](https://github.com/acme/shop/pull/7))"),
+        "{v2}"
+    );
+    assert!(
+        v2.contains("### Performance\n\n- **db**: index orders by customer"),
+        "{v2}"
+    );
+    let breaking = v2.find("BREAKING").expect("breaking marked");
+    assert!(
+        breaking < v2.find("### Fixed").expect("fixed"),
+        "breaking changes come first: {v2}"
+    );
+    let rc = section(&doc, "## [2.0.0-rc.1] - ");
+    assert!(
+        rc.contains("new search API") && !rc.contains("empty queries"),
+        "{rc}"
+    );
+    let v1 = section(&doc, "## [1.0.0] - ");
+    assert!(
+        v1.contains(
+            "### Added\n\n- **cart**: add cart ([#1](https://github.com/acme/shop/pull/1))"
+        ),
+        "{v1}"
+    );
+    assert!(v1.contains("### Fixed\n\n- rounding of prices"), "{v1}");
+    assert!(!v1.contains("tidy"));
+    assert!(
+        doc.contains("[2.0.0]: https://github.com/acme/shop/compare/v2.0.0-rc.1...v2.0.0")
+            || doc.contains("[2.0.0]: https://github.com/acme/shop/compare/v1.0.0...v2.0.0"),
+        "compare links: {doc}"
+    );
+    assert!(
+        doc.contains("[Unreleased]: https://github.com/acme/shop/compare/v2.0.0...HEAD"),
+        "{doc}"
+    );
+    // order: newest first
+    let pos = |h: &str| doc.find(h).expect("heading");
+    assert!(
+        pos("## [Unreleased]") < pos("## [2.0.0] -")
+            && pos("## [2.0.0] -") < pos("## [2.0.0-rc.1]")
+            && pos("## [2.0.0-rc.1]") < pos("## [1.0.0]")
+    );
+}
+
+#[test]
+fn unreleased_range_output_and_context() {
+    let repo = shop();
+    let unreleased = repo.stdout(&["changelog", "--unreleased"]);
+    assert!(
+        unreleased.contains("- wish lists") && !unreleased.contains("## [2.0.0]"),
+        "{unreleased}"
+    );
+    let range = repo.stdout(&["changelog", "--range", "v1.0.0..v2.0.0-rc.1"]);
+    assert!(
+        range.contains("## [2.0.0-rc.1]")
+            && range.contains("new search API")
+            && !range.contains("add cart")
+            && !range.contains("wish lists"),
+        "{range}"
+    );
+    let out_file = repo.dir.join("NOTES.md");
+    let out = repo.shipgate(&["changelog", "--output", &out_file.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&out_file).expect("written"),
+        repo.stdout(&["changelog"])
+    );
+    let context: serde_json::Value =
+        serde_json::from_str(&repo.stdout(&["changelog", "--context"])).expect("json context");
+    let releases = context["releases"].as_array().expect("releases");
+    assert_eq!(releases.len(), 4, "unreleased + 3 releases: {context}");
+    assert_eq!(context["remote_url"], "https://github.com/acme/shop");
+}
+
+#[test]
+fn template_errors_point_at_the_template_line() {
+    let repo = shop();
+    std::fs::write(
+        repo.dir.join("notes.hbs"),
+        "{{#each releases}}\n{{version}}\n{{#if}}\n",
+    )
+    .expect("template");
+    let out = repo.shipgate(&["changelog", "--template", "notes.hbs"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("notes.hbs") && err.contains("line "), "{err}");
+    let out = repo.shipgate(&["changelog", "--template", "missing.hbs"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hint: "));
+    let out = repo.shipgate(&["changelog", "--range", "v1.0.0"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// (section, entry) pairs of one release of a Keep a Changelog document, lower-cased
+/// (git-cliff's example capitalises the first letter).
+fn entries(doc: &str, heading: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in section(doc, heading).lines() {
+        if let Some(h) = line.strip_prefix("### ") {
+            current = h.trim().to_string();
+        } else if let Some(e) = line.strip_prefix("- ") {
+            out.push((current.clone(), e.trim().to_lowercase()));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn git_cliff() -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("git-cliff"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// git-cliff's `keepachangelog` example sorts by words in the message (`add`, `remove`,
+/// `fix` …), not by type; these shipgate parsers say the same.
+const CLIFF_LIKE: &str = r#"
+[[changelog.parsers]]
+message = "^[aA]dd"
+section = "Added"
+[[changelog.parsers]]
+message = "^[sS]upport"
+section = "Added"
+[[changelog.parsers]]
+message = "^[rR]emove"
+section = "Removed"
+[[changelog.parsers]]
+message = "^delete"
+section = "Removed"
+[[changelog.parsers]]
+type = "test"
+section = "Fixed"
+[[changelog.parsers]]
+type = "fix"
+section = "Fixed"
+[[changelog.parsers]]
+message = "^fix"
+section = "Fixed"
+[[changelog.parsers]]
+message = ".*"
+section = "Changed"
+"#;
+
+#[test]
+fn same_entries_in_the_same_sections_as_git_cliff_keepachangelog() {
+    let cliff =
+        git_cliff().expect("git-cliff is installed by `cargo xtask test` (pip install git-cliff)");
+    let repo = Repo::new();
+    for m in [
+        "feat: add cart",
+        "fix: rounding of prices",
+        "perf: faster checkout",
+        "refactor: remove legacy tax code",
+        "chore: tidy",
+        "docs: readme",
+        "Support gift cards",
+        "feat: fix typo in banner",
+    ] {
+        repo.commit(m);
+    }
+    repo.tag("v1.0.0");
+    for m in [
+        "feat: wish lists",
+        "fix: empty search",
+        "feat: add gift cards",
+        "test: cover refunds",
+        "feat: delete stale carts",
+    ] {
+        repo.commit(m);
+    }
+    repo.tag("v1.1.0");
+    repo.commit("feat: add unreleased thing");
+    let dir: &Path = &repo.dir;
+    let init = Command::new(&cliff)
+        .current_dir(dir)
+        .args(["--init", "keepachangelog"])
+        .output()
+        .expect("git-cliff --init");
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let theirs = Command::new(&cliff)
+        .current_dir(dir)
+        .args(["--config", "cliff.toml"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("git-cliff runs");
+    assert!(
+        theirs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    let theirs = String::from_utf8_lossy(&theirs.stdout).into_owned();
+    std::fs::remove_file(dir.join("cliff.toml")).expect("rm");
+    std::fs::write(dir.join("shipgate.toml"), CLIFF_LIKE).expect("config");
+    let ours = repo.stdout(&["changelog"]);
+    for heading in ["## [Unreleased]", "## [1.1.0]", "## [1.0.0]"] {
+        let (o, t) = (entries(&ours, heading), entries(&theirs, heading));
+        assert!(!o.is_empty(), "{heading}: {ours}");
+        assert_eq!(
+            o, t,
+            "{heading}\n--- shipgate:\n{ours}\n--- git-cliff:\n{theirs}"
+        );
+    }
+}

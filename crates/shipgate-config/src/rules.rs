@@ -1,0 +1,327 @@
+//! The rules beyond JSON Schema: cross-environment ordering and key parity, secrets, and the
+//! platform's service-level objectives. Pure functions of the parsed and merged trees.
+
+use crate::check::Finding;
+use crate::diagnostic::Rule;
+use crate::secrets;
+use crate::settings::{EnvironmentsSettings, path_matches};
+use crate::source::Span;
+use crate::tree::{self, FileId, Node, Value};
+
+/// One environment's merged configuration.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    pub env: String,
+    /// The overlay file of this environment.
+    pub overlay: FileId,
+    pub root: Node,
+}
+
+/// `[environments.ordering]`: declared numbers must not decrease (or increase) from an
+/// environment to the next one that sets them.
+pub fn ordering(envs: &[Merged], settings: &EnvironmentsSettings, out: &mut Vec<Finding>) {
+    let chain = settings.order.join(" → ");
+    let declared = settings.ordering.non_decreasing.iter().map(|p| (p, true));
+    let declared = declared.chain(settings.ordering.non_increasing.iter().map(|p| (p, false)));
+    for (path, increasing) in declared {
+        let mut previous: Option<(&str, f64)> = None;
+        for env in envs {
+            let Some(node) = tree::get(&env.root, path) else {
+                continue;
+            };
+            let Some(value) = node.as_f64() else { continue };
+            if let Some((prev_env, prev)) = previous {
+                let wrong = if increasing {
+                    value < prev
+                } else {
+                    value > prev
+                };
+                if wrong {
+                    let (relation, direction) = if increasing {
+                        ("less", "decrease")
+                    } else {
+                        ("greater", "increase")
+                    };
+                    out.push(Finding::value(
+                        node,
+                        Rule::Ordering,
+                        format!(
+                            "`{path}` is {} in {}, {relation} than {} in {prev_env}",
+                            number(value),
+                            env.env,
+                            number(prev)
+                        ),
+                        Some(format!(
+                            "`{path}` must not {direction} along {chain} ([environments.ordering] in shipgate.toml)"
+                        )),
+                    ));
+                }
+            }
+            previous = Some((&env.env, value));
+        }
+    }
+}
+
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// `[environments.parity]`: every key set in `from` is set in `to`, unless allow-listed.
+pub fn parity(envs: &[Merged], settings: &EnvironmentsSettings, out: &mut Vec<Finding>) {
+    for [from, to] in settings.parity_pairs() {
+        let (Some(a), Some(b)) = (
+            envs.iter().find(|e| e.env == from),
+            envs.iter().find(|e| e.env == to),
+        ) else {
+            continue;
+        };
+        parity_walk(
+            &a.root,
+            &b.root,
+            "",
+            &from,
+            &to,
+            &settings.parity.allow,
+            out,
+        );
+    }
+}
+
+fn parity_walk(
+    a: &Node,
+    b: &Node,
+    prefix: &str,
+    from: &str,
+    to: &str,
+    allow: &[String],
+    out: &mut Vec<Finding>,
+) {
+    let (Some(ta), Some(tb)) = (a.as_table(), b.as_table()) else {
+        return;
+    };
+    for (key, child) in ta {
+        let path = tree::join(prefix, key);
+        if allow.iter().any(|p| path_matches(p, &path)) {
+            continue;
+        }
+        match tb.get(key) {
+            Some(other) => parity_walk(child, other, &path, from, to, allow, out),
+            None => out.push(Finding::key(
+                child,
+                Rule::Parity,
+                format!("`{path}` is set in {from} but not in {to}"),
+                Some(format!(
+                    "set it in {to}.toml too, or list `{path}` in [environments.parity] allow in shipgate.toml"
+                )),
+            )),
+        }
+    }
+}
+
+/// Secrets in one parsed file: literal values in credential keys, and values that look like
+/// credentials anywhere. Calls `found` with each secret's text so it can be redacted.
+pub fn secrets(
+    root: &Node,
+    text: &str,
+    allow: &[String],
+    out: &mut Vec<Finding>,
+    found: &mut dyn FnMut(&str),
+) {
+    secrets_walk(root, "", "", text, allow, out, found);
+}
+
+fn secrets_walk(
+    node: &Node,
+    path: &str,
+    key: &str,
+    text: &str,
+    allow: &[String],
+    out: &mut Vec<Finding>,
+    found: &mut dyn FnMut(&str),
+) {
+    if !path.is_empty() && allow.iter().any(|p| path_matches(p, path)) {
+        return;
+    }
+    match &node.value {
+        Value::Table(t) => {
+            for (k, child) in t {
+                secrets_walk(child, &tree::join(path, k), k, text, allow, out, found);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                secrets_walk(item, path, key, text, allow, out, found);
+            }
+        }
+        _ => {
+            if let Some(reason) = secret_reason(key, node) {
+                found(text.get(node.span.range()).unwrap_or(""));
+                if let Value::String(s) = &node.value {
+                    found(s);
+                }
+                out.push(Finding::value(
+                    node,
+                    Rule::SecretLiteral,
+                    format!("`{path}` {reason}; it must be a secret reference, never a literal"),
+                    Some("store it in the secret manager and write `secret://…`, `${{ secrets.NAME }}` or `vault:…`".into()),
+                ));
+            }
+        }
+    }
+}
+
+/// Why a value under `key` is a literal secret, if it is.
+pub fn secret_reason(key: &str, node: &Node) -> Option<String> {
+    match &node.value {
+        Value::String(s) if s.is_empty() || secrets::is_reference(s) => None,
+        Value::String(s) => {
+            if secrets::key_names_credential(key) {
+                Some("holds a literal credential".into())
+            } else {
+                secrets::looks_like_secret(s).map(|what| format!("looks like {what}"))
+            }
+        }
+        Value::Integer(_) | Value::Float(_) if secrets::key_names_credential(key) => {
+            Some("holds a literal credential".into())
+        }
+        _ => None,
+    }
+}
+
+/// The SLO rules, on the environment `[environments.slo]` names (default: the last).
+pub fn slo(envs: &[Merged], settings: &EnvironmentsSettings, out: &mut Vec<Finding>) {
+    let Some(target) = settings.slo_environment() else {
+        return;
+    };
+    let Some(env) = envs.iter().find(|e| e.env == target) else {
+        return;
+    };
+    let s = &settings.slo;
+    let numeric: [(&str, bool, f64, &str); 6] = [
+        (
+            "slo.availability_percent",
+            true,
+            s.min_availability_percent,
+            "the availability objective is at least",
+        ),
+        (
+            "slo.latency_p95_ms",
+            false,
+            s.max_latency_p95_ms,
+            "the p95 latency objective is at most",
+        ),
+        (
+            "slo.error_rate_percent",
+            false,
+            s.max_error_rate_percent,
+            "the error-rate objective is at most",
+        ),
+        (
+            "slo.recovery_time_seconds",
+            false,
+            s.max_recovery_time_seconds,
+            "the recovery-time objective is at most",
+        ),
+        (
+            "slo.data_loss_window_seconds",
+            false,
+            s.max_data_loss_window_seconds,
+            "the data-loss window objective is at most",
+        ),
+        (
+            "service.replicas",
+            true,
+            s.min_replicas,
+            "production needs at least",
+        ),
+    ];
+    for (path, at_least, limit, objective) in numeric {
+        let Some(node) = require(env, path, out) else {
+            continue;
+        };
+        let Some(value) = node.as_f64() else {
+            out.push(Finding::value(
+                node,
+                Rule::Slo,
+                format!("`{path}` must be a number"),
+                None,
+            ));
+            continue;
+        };
+        let ok = if at_least {
+            value >= limit
+        } else {
+            value <= limit
+        };
+        if !ok {
+            out.push(Finding::value(
+                node,
+                Rule::Slo,
+                format!(
+                    "`{path}` is {} in {target}; {objective} {}",
+                    number(value),
+                    number(limit)
+                ),
+                Some(
+                    "raise the objective or lower the limit in [environments.slo] of shipgate.toml"
+                        .into(),
+                ),
+            ));
+        }
+    }
+    let canary = if s.require_canary {
+        require(env, "canary.enabled", out)
+    } else {
+        None
+    };
+    if let Some(node) = canary.filter(|n| n.value != Value::Boolean(true)) {
+        out.push(Finding::value(
+            node,
+            Rule::Slo,
+            format!(
+                "`canary.enabled` must be true in {target}: production rollouts go through a canary"
+            ),
+            None,
+        ));
+    }
+    if let Some(node) = require(env, "service.availability_zones", out) {
+        let zones = match &node.value {
+            Value::Array(items) => {
+                let mut names: Vec<&Value> = items.iter().map(|n| &n.value).collect();
+                names.dedup();
+                names.len()
+            }
+            _ => 0,
+        };
+        if zones < s.min_availability_zones {
+            out.push(Finding::value(
+                node,
+                Rule::Slo,
+                format!(
+                    "`service.availability_zones` lists {zones} distinct zone(s) in {target}; at least {} are needed",
+                    s.min_availability_zones
+                ),
+                Some("spread production over more than one availability zone".into()),
+            ));
+        }
+    }
+}
+
+fn require<'n>(env: &'n Merged, path: &str, out: &mut Vec<Finding>) -> Option<&'n Node> {
+    let node = tree::get(&env.root, path);
+    if node.is_none() {
+        out.push(Finding {
+            file: env.overlay,
+            span: Span::default(),
+            rule: Rule::Slo,
+            message: format!("{} does not set `{path}`, which the SLO rules require", env.env),
+            hint: Some("set it in base.toml or in this overlay, or turn the rule off: [environments.slo] enabled = false".into()),
+            env: None,
+        });
+    }
+    node
+}

@@ -1,0 +1,322 @@
+//! Secret detection and redaction: keys that name credentials, values that look like
+//! credentials, and the references that are allowed in their place.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// The text every redacted secret is replaced with.
+pub const REDACTED: &str = "[redacted]";
+
+/// True for a value that points at a secret store instead of holding the secret:
+/// `secret://…`, `${{ secrets.X }}`, `vault:…`.
+pub fn is_reference(value: &str) -> bool {
+    static GITHUB: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^\$\{\{\s*secrets\.[A-Za-z_][A-Za-z0-9_]*\s*\}\}$").expect("valid regex")
+    });
+    let v = value.trim();
+    (v.starts_with("secret://") && v.len() > "secret://".len())
+        || (v.starts_with("vault:") && v.len() > "vault:".len())
+        || GITHUB.is_match(v)
+}
+
+/// True when a key's name says it holds a credential (`password`, `api_key`, `clientSecret`…).
+/// Names that describe a secret without holding it (`token_ttl_seconds`, `secret_arn`,
+/// `password_min_length`) are not.
+pub fn key_names_credential(key: &str) -> bool {
+    let words = words(key);
+    const HOLDS: [&str; 9] = [
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "token",
+        "credential",
+        "credentials",
+        "apikey",
+        "passphrase",
+    ];
+    const KEY_KINDS: [&str; 8] = [
+        "api",
+        "access",
+        "private",
+        "secret",
+        "signing",
+        "encryption",
+        "auth",
+        "master",
+    ];
+    const DESCRIBES: [&str; 22] = [
+        "ttl", "seconds", "minutes", "hours", "ms", "enabled", "path", "file", "name", "id", "url",
+        "uri", "length", "size", "count", "header", "issuer", "audience", "type", "ref", "arn",
+        "rotation",
+    ];
+    let Some(last) = words.last() else {
+        return false;
+    };
+    if DESCRIBES.contains(&last.as_str()) {
+        return false;
+    }
+    let holds = words.iter().any(|w| HOLDS.contains(&w.as_str()));
+    let is_key = last == "key"
+        && (words.len() == 1
+            || words
+                .iter()
+                .rev()
+                .skip(1)
+                .any(|w| KEY_KINDS.contains(&w.as_str())));
+    holds || is_key
+}
+
+/// Lower-case words of a key: split on `_`, `-`, `.` and camelCase humps.
+fn words(key: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if c == '_' || c == '-' || c == '.' || c == ' ' {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// What a value looks like, when it looks like a credential whatever its key.
+pub fn looks_like_secret(value: &str) -> Option<&'static str> {
+    static AWS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b")
+            .expect("valid regex")
+    });
+    static PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----").expect("valid regex")
+    });
+    static JWT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+            .expect("valid regex")
+    });
+    static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@").expect("valid regex")
+    });
+    if is_reference(value) {
+        return None;
+    }
+    if AWS.is_match(value) {
+        return Some("an AWS access key id");
+    }
+    if PRIVATE_KEY.is_match(value) {
+        return Some("a private key block");
+    }
+    if JWT.is_match(value) {
+        return Some("a JSON Web Token");
+    }
+    if let Some(c) = URL_PASSWORD.captures(value) {
+        let password = c.get(1).map_or("", |m| m.as_str());
+        if !(password.starts_with("${") || password.starts_with('$') || is_reference(password)) {
+            return Some("a URL with a password in it");
+        }
+    }
+    if value
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .any(high_entropy)
+    {
+        return Some("a high-entropy string (an API key or token)");
+    }
+    None
+}
+
+/// A long run of base64/hex-like characters, mixing cases and digits, with high Shannon
+/// entropy. Hex digests (one case) and words do not qualify.
+fn high_entropy(word: &str) -> bool {
+    if word.len() < 24 || word.len() > 4096 {
+        return false;
+    }
+    let charset = word
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b));
+    let mixed = word.bytes().any(|b| b.is_ascii_uppercase())
+        && word.bytes().any(|b| b.is_ascii_lowercase())
+        && word.bytes().any(|b| b.is_ascii_digit());
+    charset && mixed && shannon_entropy(word) >= 4.2
+}
+
+/// Bits per character.
+fn shannon_entropy(s: &str) -> f64 {
+    let mut counts = [0usize; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| c as f64 / n)
+        .map(|p| -p * p.log2())
+        .sum()
+}
+
+/// Replaces every known secret in a text. Built from the secrets found in a run, applied to
+/// every message, hint and source line before output.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    /// Remembers a secret: the value, its JSON-escaped form and (for multi-line values) each
+    /// line, so no rendering of it survives. Texts shorter than 3 characters are not
+    /// substituted in running text (they would mangle numbers and words).
+    pub fn add(&mut self, secret: &str) {
+        let escaped = serde_json::to_string(secret).unwrap_or_default();
+        let escaped = escaped
+            .strip_prefix('"')
+            .and_then(|e| e.strip_suffix('"'))
+            .unwrap_or("")
+            .to_string();
+        let lines = secret.lines().map(str::trim).map(String::from);
+        for s in [secret.to_string(), escaped].into_iter().chain(lines) {
+            if s.chars().count() >= 3 && !self.secrets.contains(&s) {
+                self.secrets.push(s);
+            }
+        }
+    }
+
+    pub fn extend(&mut self, other: Redactor) {
+        for s in other.secrets {
+            if !self.secrets.contains(&s) {
+                self.secrets.push(s);
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    /// The text with every secret replaced by [`REDACTED`]; longest secrets first.
+    pub fn redact(&self, text: &str) -> String {
+        if self.secrets.is_empty() {
+            return text.to_string();
+        }
+        let mut order: Vec<&String> = self.secrets.iter().collect();
+        order.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let mut out = text.to_string();
+        for s in order {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), REDACTED);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_key_names() {
+        for key in [
+            "password",
+            "db_password",
+            "clientSecret",
+            "api_key",
+            "apiKey",
+            "AUTH_TOKEN",
+            "private-key",
+            "key",
+        ] {
+            assert!(key_names_credential(key), "{key}");
+        }
+        for key in [
+            "token_ttl_seconds",
+            "secret_arn",
+            "password_min_length",
+            "keyspace",
+            "cache_key_prefix",
+            "monkey",
+            "host",
+        ] {
+            assert!(!key_names_credential(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn references_are_not_literals() {
+        for v in [
+            "secret://prod/db/password",
+            "${{ secrets.DB_PASSWORD }}",
+            "vault:kv/data/db#password",
+        ] {
+            assert!(is_reference(v), "{v}");
+            assert_eq!(looks_like_secret(v), None);
+        }
+        for v in ["secret://", "hunter2", "${{ env.X }}"] {
+            assert!(!is_reference(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn values_that_look_like_secrets() {
+        let cases = [
+            ("AKIAIOSFODNN7EXAMPLE", Some("an AWS access key id")),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+                Some("a private key block"),
+            ),
+            (
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+                Some("a JSON Web Token"),
+            ),
+            (
+                "postgres://app:s3cr3t@db:5432/shop",
+                Some("a URL with a password in it"),
+            ),
+            ("postgres://app:${DB_PASSWORD}@db:5432/shop", None),
+            (
+                "sk_live_4eC39HqLyjWDarjtT1zdp7dcQ9xKz",
+                Some("a high-entropy string (an API key or token)"),
+            ),
+            (
+                "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                None,
+            ),
+            (
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/checkout",
+                None,
+            ),
+            ("a perfectly ordinary sentence about deployments", None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(looks_like_secret(value), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn redactor_replaces_every_form() {
+        let mut r = Redactor::default();
+        r.add("hunter2");
+        r.add("line one\n\"quoted\"");
+        r.add("ab");
+        assert_eq!(
+            r.redact("password = \"hunter2\""),
+            "password = \"[redacted]\""
+        );
+        assert_eq!(
+            r.redact(r#"value "line one\n\"quoted\"" bad"#),
+            "value \"[redacted]\" bad"
+        );
+        assert_eq!(r.redact("ab stays"), "ab stays");
+    }
+}

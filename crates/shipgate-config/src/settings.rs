@@ -1,0 +1,276 @@
+//! `[environments]` in shipgate.toml: the environments and their order, where their files
+//! live, and the declarations of the built-in rules.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// `[environments]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct EnvironmentsSettings {
+    /// The environments, in promotion order.
+    pub order: Vec<String>,
+    /// Where base.toml and the overlays live, relative to the repository root. A directory
+    /// without base.toml is searched for one sub-directory per service.
+    pub directory: PathBuf,
+    /// The JSON Schema of the merged configuration. Default: the nearest `schema.json` in
+    /// the configuration's directory or above it, up to the validated path.
+    pub schema: Option<PathBuf>,
+    /// Files larger than this many bytes are reported, not read.
+    pub max_file_size: u64,
+    pub ordering: OrderingSettings,
+    pub parity: ParitySettings,
+    pub secrets: SecretSettings,
+    pub slo: SloSettings,
+}
+
+impl Default for EnvironmentsSettings {
+    fn default() -> Self {
+        EnvironmentsSettings {
+            order: vec!["dev".into(), "staging".into(), "prod".into()],
+            directory: PathBuf::from("environments"),
+            schema: None,
+            max_file_size: 4 * 1024 * 1024,
+            ordering: OrderingSettings::default(),
+            parity: ParitySettings::default(),
+            secrets: SecretSettings::default(),
+            slo: SloSettings::default(),
+        }
+    }
+}
+
+/// `[environments.ordering]`: numeric keys that must not decrease (or increase) from one
+/// environment to the next in `order` (`prod.replicas >= staging.replicas`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct OrderingSettings {
+    pub non_decreasing: Vec<String>,
+    pub non_increasing: Vec<String>,
+}
+
+impl Default for OrderingSettings {
+    fn default() -> Self {
+        OrderingSettings {
+            non_decreasing: [
+                "service.replicas",
+                "service.autoscaling.min_replicas",
+                "service.autoscaling.max_replicas",
+                "database.instances",
+                "cache.nodes",
+                "slo.availability_percent",
+            ]
+            .map(String::from)
+            .to_vec(),
+            non_increasing: ["slo.latency_p95_ms", "slo.error_rate_percent"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+/// `[environments.parity]`: every key set in the first environment of a pair is set in the
+/// second, except the allow-listed intended differences.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct ParitySettings {
+    /// Pairs `[from, to]`. Default: the last two environments of `order`.
+    pub pairs: Option<Vec<[String; 2]>>,
+    /// Key paths (a table path covers everything under it; `*` matches one key).
+    pub allow: Vec<String>,
+}
+
+/// `[environments.secrets]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct SecretSettings {
+    /// Key paths whose values are known not to be secrets (same patterns as parity).
+    pub allow: Vec<String>,
+}
+
+/// `[environments.slo]`: the platform's service-level objectives, checked on one environment.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct SloSettings {
+    pub enabled: bool,
+    /// Default: the last environment of `order`.
+    pub environment: Option<String>,
+    pub min_availability_percent: f64,
+    pub max_latency_p95_ms: f64,
+    pub max_error_rate_percent: f64,
+    pub max_recovery_time_seconds: f64,
+    pub max_data_loss_window_seconds: f64,
+    pub min_replicas: f64,
+    pub min_availability_zones: usize,
+    pub require_canary: bool,
+}
+
+impl Default for SloSettings {
+    fn default() -> Self {
+        SloSettings {
+            enabled: true,
+            environment: None,
+            min_availability_percent: 99.9,
+            max_latency_p95_ms: 2000.0,
+            max_error_rate_percent: 0.1,
+            max_recovery_time_seconds: 300.0,
+            max_data_loss_window_seconds: 60.0,
+            min_replicas: 2.0,
+            min_availability_zones: 2,
+            require_canary: true,
+        }
+    }
+}
+
+/// Why the settings cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsProblem {
+    #[error(
+        "[environments] order is empty\nhint: list the environments, e.g. order = [\"dev\", \"staging\", \"prod\"]"
+    )]
+    EmptyOrder,
+    #[error("[environments] order lists `{0}` twice")]
+    Duplicate(String),
+    #[error(
+        "[environments] order: `{0}` is not a valid environment name\nhint: use letters, digits, `-` and `_`, and not `base`"
+    )]
+    BadName(String),
+    #[error("[environments.{section}] names `{env}`, which is not in [environments] order")]
+    UnknownEnvironment { section: &'static str, env: String },
+}
+
+impl EnvironmentsSettings {
+    /// Checks what serde cannot: names, duplicates, references to environments.
+    pub fn check(&self) -> Result<(), SettingsProblem> {
+        if self.order.is_empty() {
+            return Err(SettingsProblem::EmptyOrder);
+        }
+        for (i, env) in self.order.iter().enumerate() {
+            let valid = !env.is_empty()
+                && env != "base"
+                && env
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid {
+                return Err(SettingsProblem::BadName(env.clone()));
+            }
+            if self.order[..i].contains(env) {
+                return Err(SettingsProblem::Duplicate(env.clone()));
+            }
+        }
+        let known = |section: &'static str, env: &String| {
+            if self.order.contains(env) {
+                Ok(())
+            } else {
+                Err(SettingsProblem::UnknownEnvironment {
+                    section,
+                    env: env.clone(),
+                })
+            }
+        };
+        for pair in self.parity.pairs.iter().flatten() {
+            pair.iter().try_for_each(|e| known("parity", e))?;
+        }
+        if let Some(env) = &self.slo.environment {
+            known("slo", env)?;
+        }
+        Ok(())
+    }
+
+    /// The parity pairs in force.
+    pub fn parity_pairs(&self) -> Vec<[String; 2]> {
+        match &self.parity.pairs {
+            Some(pairs) => pairs.clone(),
+            None => match self.order.as_slice() {
+                [.., a, b] => vec![[a.clone(), b.clone()]],
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// The environment the SLO rules apply to, if any.
+    pub fn slo_environment(&self) -> Option<&str> {
+        if !self.slo.enabled {
+            return None;
+        }
+        self.slo
+            .environment
+            .as_deref()
+            .or(self.order.last().map(String::as_str))
+    }
+}
+
+/// True when a dotted key path matches an allow-list pattern: equal, below it, or equal
+/// with `*` matching any one key.
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    let mut pat = pattern.split('.');
+    let mut keys = path.split('.');
+    loop {
+        match (pat.next(), keys.next()) {
+            (None, _) => return true,
+            (Some(_), None) => return false,
+            (Some(p), Some(k)) if p == "*" || p == k => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_platform() {
+        let s = EnvironmentsSettings::default();
+        assert_eq!(s.order, ["dev", "staging", "prod"]);
+        assert_eq!(
+            s.parity_pairs(),
+            vec![["staging".to_string(), "prod".to_string()]]
+        );
+        assert_eq!(s.slo_environment(), Some("prod"));
+        assert!(s.check().is_ok());
+    }
+
+    #[test]
+    fn kebab_case_and_unknown_fields() {
+        let s: EnvironmentsSettings = toml::from_str(
+            "order = [\"a\", \"b\"]\n[parity]\nallow = [\"x.y\"]\n[slo]\nmin-replicas = 3\n",
+        )
+        .expect("ok");
+        assert_eq!(s.slo.min_replicas, 3.0);
+        assert_eq!(s.parity.allow, ["x.y"]);
+        assert!(toml::from_str::<EnvironmentsSettings>("ordr = []").is_err());
+    }
+
+    #[test]
+    fn check_rejects_bad_orders() {
+        let with = |order: &[&str]| EnvironmentsSettings {
+            order: order.iter().map(|s| s.to_string()).collect(),
+            ..EnvironmentsSettings::default()
+        };
+        assert_eq!(with(&[]).check(), Err(SettingsProblem::EmptyOrder));
+        assert_eq!(
+            with(&["a", "a"]).check(),
+            Err(SettingsProblem::Duplicate("a".into()))
+        );
+        assert_eq!(
+            with(&["base"]).check(),
+            Err(SettingsProblem::BadName("base".into()))
+        );
+        let mut s = with(&["a", "b"]);
+        s.slo.environment = Some("prod".into());
+        assert!(matches!(
+            s.check(),
+            Err(SettingsProblem::UnknownEnvironment { .. })
+        ));
+    }
+
+    #[test]
+    fn allow_patterns() {
+        assert!(path_matches("a.b", "a.b"));
+        assert!(path_matches("a", "a.b.c"));
+        assert!(path_matches("a.*.c", "a.x.c"));
+        assert!(!path_matches("a.b", "a.bc"));
+        assert!(!path_matches("a.b.c", "a.b"));
+    }
+}

@@ -1,0 +1,217 @@
+//! `shipgate config validate|show`: arguments to a load request, the report rendered in the
+//! chosen format, and the exit code (0 clean, 1 problems found, 2 could not run).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use shipgate_config::{EnvironmentsSettings, Format, LoadRequest, render};
+
+use crate::cli::{EXIT_NO, Global};
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check every environment's merged configuration: schema, ordering, parity, secrets, SLOs
+    Validate(ValidateArgs),
+    /// Print one environment's merged configuration, secrets redacted
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Configuration directories (base.toml + overlays), or trees of them, one per service
+    /// (default: [environments] directory of shipgate.toml, `environments`)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format (`--json` means `--format json`)
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The environment, from [environments] order
+    #[arg(value_name = "ENV")]
+    pub env: String,
+    /// The configuration directory (default: [environments] directory)
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Show the file:line each value came from
+    #[arg(long)]
+    pub provenance: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Human,
+    Json,
+    Github,
+    Sarif,
+    Junit,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Human => Format::Human,
+            FormatArg::Json => Format::Json,
+            FormatArg::Github => Format::Github,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Junit => Format::Junit,
+        }
+    }
+}
+
+pub fn run(global: &Global, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
+    let settings = global.settings()?.environments;
+    settings.check().context("invalid shipgate.toml")?;
+    match &args.command {
+        ConfigCommand::Validate(v) => validate(global, &settings, v),
+        ConfigCommand::Show(s) => show(global, &settings, s),
+    }
+}
+
+fn default_paths(
+    global: &Global,
+    settings: &EnvironmentsSettings,
+    given: &[PathBuf],
+) -> Vec<PathBuf> {
+    if given.is_empty() {
+        vec![global.repo.join(&settings.directory)]
+    } else {
+        given.to_vec()
+    }
+}
+
+fn validate(
+    global: &Global,
+    settings: &EnvironmentsSettings,
+    args: &ValidateArgs,
+) -> anyhow::Result<ExitCode> {
+    let format = match (args.format, global.json) {
+        (Some(f), _) => f.into(),
+        (None, true) => Format::Json,
+        (None, false) => Format::Human,
+    };
+    let request = LoadRequest {
+        repo: &global.repo,
+        paths: default_paths(global, settings, &args.paths),
+        settings,
+    };
+    let report = shipgate_config::validate(&request)?;
+    let color = format == Format::Human
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let text = render::render(format, &report.diagnostics, &report.files, color);
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .context("cannot write the report")?;
+    stdout.flush().ok();
+    if let Some(first) = report.without_schema.first() {
+        eprintln!(
+            "note: no schema.json for {first}{}: schema checks skipped there",
+            match report.without_schema.len() {
+                1 => String::new(),
+                n => format!(" and {} other configuration(s)", n - 1),
+            }
+        );
+        eprintln!(
+            "hint: add schema.json beside base.toml, or set [environments] schema in shipgate.toml"
+        );
+    }
+    let (errors, warnings) = shipgate_config::diagnostic::counts(&report.diagnostics);
+    let sets = if report.sets == 1 {
+        "1 configuration".to_string()
+    } else {
+        format!("{} configurations", report.sets)
+    };
+    if errors + warnings == 0 {
+        eprintln!("ok: {sets} valid ({} files checked)", report.files.len());
+    } else {
+        eprintln!(
+            "{errors} error(s), {warnings} warning(s) in {sets} ({} files checked)",
+            report.files.len()
+        );
+    }
+    Ok(if report.has_errors() {
+        ExitCode::from(EXIT_NO)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn show(
+    global: &Global,
+    settings: &EnvironmentsSettings,
+    args: &ShowArgs,
+) -> anyhow::Result<ExitCode> {
+    if !settings.order.contains(&args.env) {
+        anyhow::bail!(
+            "`{}` is not an environment of this repository\nhint: [environments] order is {}",
+            args.env,
+            settings.order.join(", ")
+        );
+    }
+    let paths = default_paths(global, settings, args.path.as_slice());
+    let workspace = shipgate_config::load::load(&LoadRequest {
+        repo: &global.repo,
+        paths,
+        settings,
+    })?;
+    let set = match workspace.sets.as_slice() {
+        [(set, _)] => set,
+        many => anyhow::bail!(
+            "{} configurations found\nhint: pass one of them: {}",
+            many.len(),
+            many.iter()
+                .take(5)
+                .map(|(s, _)| s.dir.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let layered = shipgate_config::check::layer(set, settings);
+    let Some(merged) = layered.merged.iter().find(|m| m.env == args.env) else {
+        // Why it could not be merged: the file problems of a full check.
+        let report = shipgate_config::check::check(set, None, settings);
+        let blocking: Vec<_> = report
+            .diagnostics
+            .into_iter()
+            .filter(|d| {
+                use shipgate_config::Rule::*;
+                matches!(
+                    d.rule,
+                    ReadError | FileTooLarge | Encoding | TomlSyntax | MissingOverlay
+                )
+            })
+            .collect();
+        eprint!("{}", render::human(&blocking, false));
+        eprintln!("error: cannot merge `{}`: fix the problems above", args.env);
+        return Ok(ExitCode::from(EXIT_NO));
+    };
+    let text = if global.json {
+        let mut t = serde_json::to_string_pretty(&shipgate_config::show::json(
+            set,
+            merged,
+            args.provenance,
+        ))?;
+        t.push('\n');
+        t
+    } else {
+        shipgate_config::show::toml(set, merged, args.provenance)
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("cannot write the configuration")?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,427 @@
+//! The Prometheus provider: the HTTP API's instant and range queries (also served by
+//! Thanos, Mimir and Amazon Managed Prometheus), bearer or basic auth, timeouts, retries
+//! with backoff, and the shapes the judge needs (one value, or a histogram by `le`). The
+//! only code in shipgate that talks to a metrics backend.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::HumanDuration;
+use crate::sample::{Histogram, Num};
+
+/// `[canary.prometheus]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PrometheusConfig {
+    /// Base URL, e.g. `http://prometheus:9090` (the API is under `/api/v1`).
+    pub url: String,
+    /// Per-request timeout (default 10s).
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+    /// Retries after a transport error, a 5xx or a 429 (default 3), with backoff.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Name of the environment variable holding a bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token_env: Option<String>,
+    /// Basic auth user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_auth_user: Option<String>,
+    /// Name of the environment variable holding the basic auth password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_auth_password_env: Option<String>,
+}
+
+fn default_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}
+fn default_retries() -> u32 {
+    3
+}
+
+/// What went wrong talking to Prometheus.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// No answer after the retries (connection refused, timeout, 5xx).
+    #[error("Prometheus at {url} is unreachable after {attempts} attempt(s): {message}")]
+    Unreachable {
+        /// The base URL.
+        url: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last error.
+        message: String,
+    },
+    /// Prometheus refused the query (a PromQL error, a bad parameter).
+    #[error("Prometheus rejected the query `{query}`: {message}")]
+    Query {
+        /// The query.
+        query: String,
+        /// Prometheus's message.
+        message: String,
+    },
+    /// The answer does not have the expected shape (several series where one is expected…).
+    #[error("unexpected answer to `{query}`: {message}")]
+    Shape {
+        /// The query.
+        query: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Credentials could not be read.
+    #[error("{0}")]
+    Auth(String),
+}
+
+/// A Prometheus HTTP API client.
+#[derive(Debug, Clone)]
+pub struct Prometheus {
+    base: String,
+    agent: ureq::Agent,
+    authorization: Option<String>,
+    retries: u32,
+}
+
+/// One series of an instant vector: its labels and value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Value (may be NaN or ±Inf).
+    pub value: f64,
+}
+
+#[derive(Deserialize)]
+struct ApiResponse {
+    status: String,
+    #[serde(default)]
+    data: Option<ApiData>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ApiData {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct VectorItem {
+    metric: std::collections::BTreeMap<String, String>,
+    value: (f64, String),
+}
+
+fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn parse_value(s: &str) -> f64 {
+    match s {
+        "NaN" => f64::NAN,
+        "+Inf" | "Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        other => other.parse().unwrap_or(f64::NAN),
+    }
+}
+
+impl Prometheus {
+    /// A client for `config`; `env` reads credentials' environment variables.
+    pub fn new(
+        config: &PrometheusConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ProviderError> {
+        let read = |name: &String| {
+            env(name).ok_or_else(|| {
+                ProviderError::Auth(format!("environment variable {name} is not set"))
+            })
+        };
+        let authorization = match (&config.bearer_token_env, &config.basic_auth_user) {
+            (Some(var), _) => Some(format!("Bearer {}", read(var)?)),
+            (None, Some(user)) => {
+                let password = config
+                    .basic_auth_password_env
+                    .as_ref()
+                    .map(read)
+                    .transpose()?
+                    .unwrap_or_default();
+                Some(format!(
+                    "Basic {}",
+                    base64(format!("{user}:{password}").as_bytes())
+                ))
+            }
+            (None, None) => None,
+        };
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(config.timeout.0))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Ok(Self {
+            base: config.url.trim_end_matches('/').to_string(),
+            agent,
+            authorization,
+            retries: config.retries,
+        })
+    }
+
+    fn get(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        query: &str,
+    ) -> Result<ApiData, ProviderError> {
+        let url = format!("{}/api/v1/{path}", self.base);
+        let attempts = self.retries + 1;
+        let mut last = String::new();
+        for attempt in 1..=attempts {
+            if attempt > 1 {
+                std::thread::sleep(Duration::from_millis(250 * (1 << (attempt - 2).min(4))));
+            }
+            let mut req = self.agent.get(&url);
+            for (k, v) in params {
+                req = req.query(*k, v);
+            }
+            if let Some(auth) = &self.authorization {
+                req = req.header("Authorization", auth);
+            }
+            let mut resp = match req.call() {
+                Ok(r) => r,
+                Err(e) => {
+                    last = e.to_string();
+                    continue;
+                }
+            };
+            let status = resp.status().as_u16();
+            let body = resp.body_mut().read_to_string().unwrap_or_default();
+            if status >= 500 || status == 429 {
+                last = format!("HTTP {status}");
+                continue;
+            }
+            let parsed: ApiResponse =
+                serde_json::from_str(&body).map_err(|e| ProviderError::Shape {
+                    query: query.into(),
+                    message: format!("HTTP {status}, not a Prometheus API answer: {e}"),
+                })?;
+            if parsed.status != "success" {
+                let kind = parsed.error_type.unwrap_or_else(|| "error".into());
+                return Err(ProviderError::Query {
+                    query: query.into(),
+                    message: format!("{kind}: {}", parsed.error.unwrap_or_default()),
+                });
+            }
+            return parsed.data.ok_or_else(|| ProviderError::Shape {
+                query: query.into(),
+                message: "no data".into(),
+            });
+        }
+        Err(ProviderError::Unreachable {
+            url: self.base.clone(),
+            attempts,
+            message: last,
+        })
+    }
+
+    /// An instant query at `time` (Unix seconds; None = now).
+    pub fn instant(&self, query: &str, time: Option<f64>) -> Result<Vec<Sample>, ProviderError> {
+        let mut params = vec![("query", query.to_string())];
+        if let Some(t) = time {
+            params.push(("time", format!("{t:.3}")));
+        }
+        let data = self.get("query", &params, query)?;
+        let shape = |message: String| ProviderError::Shape {
+            query: query.into(),
+            message,
+        };
+        match data.result_type.as_str() {
+            "vector" => {
+                let items: Vec<VectorItem> =
+                    serde_json::from_value(data.result).map_err(|e| shape(e.to_string()))?;
+                Ok(items
+                    .into_iter()
+                    .map(|i| Sample {
+                        labels: i.metric,
+                        value: parse_value(&i.value.1),
+                    })
+                    .collect())
+            }
+            "scalar" => {
+                let (_, v): (f64, String) =
+                    serde_json::from_value(data.result).map_err(|e| shape(e.to_string()))?;
+                Ok(vec![Sample {
+                    labels: Default::default(),
+                    value: parse_value(&v),
+                }])
+            }
+            other => Err(shape(format!(
+                "a {other} result, expected an instant vector"
+            ))),
+        }
+    }
+
+    /// A range query: each series' labels and `(time, value)` points.
+    #[allow(clippy::type_complexity)]
+    pub fn range(
+        &self,
+        query: &str,
+        start: f64,
+        end: f64,
+        step: Duration,
+    ) -> Result<Vec<(std::collections::BTreeMap<String, String>, Vec<(f64, f64)>)>, ProviderError>
+    {
+        let params = [
+            ("query", query.to_string()),
+            ("start", format!("{start:.3}")),
+            ("end", format!("{end:.3}")),
+            ("step", format!("{}", step.as_secs_f64())),
+        ];
+        let data = self.get("query_range", &params, query)?;
+        #[derive(Deserialize)]
+        struct MatrixItem {
+            metric: std::collections::BTreeMap<String, String>,
+            values: Vec<(f64, String)>,
+        }
+        let items: Vec<MatrixItem> =
+            serde_json::from_value(data.result).map_err(|e| ProviderError::Shape {
+                query: query.into(),
+                message: e.to_string(),
+            })?;
+        Ok(items
+            .into_iter()
+            .map(|i| {
+                (
+                    i.metric,
+                    i.values
+                        .into_iter()
+                        .map(|(t, v)| (t, parse_value(&v)))
+                        .collect(),
+                )
+            })
+            .collect())
+    }
+
+    /// Checks a query before any traffic moves: Prometheus parses and runs it once.
+    pub fn check(&self, query: &str) -> Result<(), ProviderError> {
+        self.instant(query, None).map(|_| ())
+    }
+
+    /// One value: None when the query returns nothing; an error for several series.
+    pub fn value(&self, query: &str) -> Result<Option<f64>, ProviderError> {
+        let samples = self.instant(query, None)?;
+        match samples.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.value)),
+            many => Err(ProviderError::Shape {
+                query: query.into(),
+                message: format!(
+                    "{} series where one is expected; aggregate it, e.g. sum(...)",
+                    many.len()
+                ),
+            }),
+        }
+    }
+
+    /// A histogram from series labelled `le`: None when the query returns nothing.
+    pub fn histogram(&self, query: &str) -> Result<Option<Histogram>, ProviderError> {
+        let samples = self.instant(query, None)?;
+        if samples.is_empty() {
+            return Ok(None);
+        }
+        let mut buckets = Vec::with_capacity(samples.len());
+        for s in &samples {
+            let le = s.labels.get("le").ok_or_else(|| ProviderError::Shape {
+                query: query.into(),
+                message: "a series without an `le` label; use sum by (le) (...)".into(),
+            })?;
+            buckets.push((parse_value(le), s.value));
+        }
+        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if buckets.windows(2).any(|w| w[0].0 == w[1].0) {
+            return Err(ProviderError::Shape {
+                query: query.into(),
+                message: "several series share an `le`; aggregate with sum by (le) (...)".into(),
+            });
+        }
+        Ok(Some(Histogram {
+            buckets: buckets.into_iter().map(|(l, c)| (Num(l), Num(c))).collect(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_is_base64() {
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+    }
+
+    #[test]
+    fn credentials_come_from_the_environment() {
+        let config = PrometheusConfig {
+            url: "http://127.0.0.1:9".into(),
+            timeout: default_timeout(),
+            retries: 0,
+            bearer_token_env: Some("PROM_TOKEN".into()),
+            basic_auth_user: None,
+            basic_auth_password_env: None,
+        };
+        let err = Prometheus::new(&config, |_| None).expect_err("unset");
+        assert_eq!(
+            err.to_string(),
+            "environment variable PROM_TOKEN is not set"
+        );
+        let p = Prometheus::new(&config, |_| Some("s3cret".into())).expect("set");
+        assert_eq!(p.authorization.as_deref(), Some("Bearer s3cret"));
+    }
+
+    #[test]
+    fn an_unreachable_url_is_reported_after_the_retries() {
+        // Port 9 (discard) on loopback: nothing listens there.
+        let config = PrometheusConfig {
+            url: "http://127.0.0.1:9/".into(),
+            timeout: HumanDuration(Duration::from_secs(2)),
+            retries: 1,
+            bearer_token_env: None,
+            basic_auth_user: None,
+            basic_auth_password_env: None,
+        };
+        let p = Prometheus::new(&config, |_| None).expect("client");
+        let err = p.value("up").expect_err("unreachable");
+        assert!(
+            matches!(&err, ProviderError::Unreachable { attempts: 2, url, .. } if url == "http://127.0.0.1:9"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn special_values_parse() {
+        assert!(parse_value("NaN").is_nan());
+        assert_eq!(parse_value("+Inf"), f64::INFINITY);
+        assert_eq!(parse_value("0.25"), 0.25);
+    }
+}

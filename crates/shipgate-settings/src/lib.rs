@@ -1,0 +1,203 @@
+//! Loads `shipgate.toml`, the pipeline's own configuration: every section typed by the
+//! crate that owns it, unknown keys reported at their line with a did-you-mean.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole of shipgate.toml. An absent default file means all defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Settings {
+    /// `[release]`: versioning, tags, manifests, commit and push.
+    #[serde(default)]
+    pub release: shipgate_release::ReleaseSettings,
+    /// `[changelog]`: sections, skip rules, templates.
+    #[serde(default)]
+    pub changelog: shipgate_changelog::ChangelogSettings,
+    /// `[environments]`: the environments' order, directory, schema and rule declarations.
+    #[serde(default)]
+    pub environments: shipgate_config::EnvironmentsSettings,
+    /// `[canary]`: rollout steps, judging, failure policy and metrics.
+    #[serde(default)]
+    pub canary: shipgate_canary::CanarySettings,
+    /// Where the settings came from (None: defaults, no file).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// Why shipgate.toml could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "cannot read {path}: {source}\nhint: pass --config FILE, or remove the flag to use the defaults"
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}{}", hint.as_ref().map(|h| format!("\nhint: {h}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+/// The default settings file of a repository.
+pub fn default_path(repo: &Path) -> PathBuf {
+    repo.join("shipgate.toml")
+}
+
+/// Loads `explicit` (must exist) or `<repo>/shipgate.toml` (may be absent).
+pub fn load(repo: &Path, explicit: Option<&Path>) -> Result<Settings, SettingsError> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => default_path(repo),
+    };
+    let text = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
+            return Ok(Settings::default());
+        }
+        Err(source) => return Err(SettingsError::Read { path, source }),
+    };
+    let text = String::from_utf8(text).map_err(|e| {
+        let (line, column) = line_col(
+            &String::from_utf8_lossy(e.as_bytes()),
+            e.utf8_error().valid_up_to(),
+        );
+        SettingsError::Invalid {
+            path: path.clone(),
+            line,
+            column,
+            message: "the file is not valid UTF-8".into(),
+            hint: Some("save it as UTF-8".into()),
+        }
+    })?;
+    let mut settings = parse(&text).map_err(|e| e.into_error(&path))?;
+    settings.source = Some(path);
+    Ok(settings)
+}
+
+/// A parse problem before the file name is known.
+#[derive(Debug)]
+pub struct ParseProblem {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl ParseProblem {
+    fn into_error(self, path: &Path) -> SettingsError {
+        SettingsError::Invalid {
+            path: path.to_path_buf(),
+            line: self.line,
+            column: self.column,
+            message: self.message,
+            hint: self.hint,
+        }
+    }
+}
+
+/// Parses settings text (pure).
+pub fn parse(text: &str) -> Result<Settings, ParseProblem> {
+    toml::from_str::<Settings>(text).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        let message = e.message().trim().to_string();
+        let hint = unknown_field_hint(&message);
+        ParseProblem {
+            line,
+            column,
+            message,
+            hint,
+        }
+    })
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`": the closest expected name.
+fn unknown_field_hint(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (unknown, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let best = candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(unknown, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d);
+    match best {
+        Some((_, name)) => Some(format!("did you mean `{name}`?")),
+        None if !candidates.is_empty() => {
+            Some(format!("known keys here: {}", candidates.join(", ")))
+        }
+        None => None,
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_err(text: &str, line: usize, needle: &str, hint: Option<&str>) {
+        let err = parse(text).expect_err("must fail");
+        assert_eq!(err.line, line, "{err:?}");
+        assert!(err.message.contains(needle), "{err:?}");
+        assert_eq!(err.hint.as_deref(), hint, "{err:?}");
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let s = parse("").expect("parses");
+        assert_eq!(s.release.tag_format, "v{version}");
+    }
+
+    #[test]
+    fn unknown_key_names_it_with_a_did_you_mean() {
+        check_err(
+            "[release]\ntag-format = \"v{version}\"\nstrikt = true\n",
+            3,
+            "strikt",
+            Some("did you mean `strict`?"),
+        );
+    }
+
+    #[test]
+    fn unknown_section_is_reported() {
+        check_err("[relase]\n", 1, "relase", Some("did you mean `release`?"));
+    }
+
+    #[test]
+    fn wrong_type_points_at_the_value() {
+        let err = parse("[release]\nstrict = \"yes\"\n").expect_err("must fail");
+        assert_eq!((err.line, err.column), (2, 10));
+    }
+
+    #[test]
+    fn canary_section_is_typed_and_checked_at_its_line() {
+        let s = parse("[canary]\ninterval = \"10s\"\n").expect("parses");
+        assert_eq!(s.canary.interval.secs(), 10.0);
+        check_err(
+            "[canary]\nsteps = [{ weight = 50, hold = \"1m\" }, { weight = 5, hold = \"1m\" }, { weight = 100 }]\n",
+            2,
+            "steps must increase",
+            None,
+        );
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\ncdé f", 8), (2, 5));
+    }
+}

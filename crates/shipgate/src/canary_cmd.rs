@@ -1,0 +1,320 @@
+//! `shipgate canary judge FILE`: reads a recording, replays the judge over it with the
+//! recorded (or the configured) `[canary]` settings, prints the verdict with its evidence;
+//! exit 0 pass, 1 fail or inconclusive, 2 could not run.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use shipgate_canary::{MetricReport, Recording, ReplayOutcome, Verdict, replay};
+
+use crate::cli::{EXIT_NO, Global};
+
+#[derive(Debug, Args)]
+pub struct CanaryArgs {
+    #[command(subcommand)]
+    pub command: CanaryCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CanaryCommand {
+    /// Move traffic to the canary step by step, judge live metrics, promote or roll back
+    Run(RunArgs),
+    /// Judge a recorded canary run offline and print what the judge decides
+    Judge(JudgeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The environment (fills `{{env}}` in queries and commands)
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// The canary's version (fills `{{version}}`)
+    #[arg(long, value_name = "VERSION")]
+    pub canary_version: String,
+    /// The baseline's version (fills `{{baseline_version}}`)
+    #[arg(long, value_name = "VERSION")]
+    pub baseline_version: String,
+    /// Write every observed interval to FILE, for `shipgate canary judge`
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct JudgeArgs {
+    /// A recording, as `canary run --record FILE` writes it
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Judge with [canary] from shipgate.toml (or --config) instead of the recorded settings,
+    /// to tune the gates on a past run
+    #[arg(long)]
+    pub use_config: bool,
+}
+
+pub fn run(global: &Global, args: &CanaryArgs) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        CanaryCommand::Judge(judge) => run_judge(global, judge),
+        CanaryCommand::Run(run) => run_canary(global, run),
+    }
+}
+
+fn run_judge(global: &Global, args: &JudgeArgs) -> anyhow::Result<ExitCode> {
+    let file = args.file.display().to_string();
+    let text =
+        std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {file}"))?;
+    let recording = Recording::from_json(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{file}:{}:{}: not a valid canary recording: {}\nhint: recordings are written by `shipgate canary run --record FILE`",
+            e.line,
+            e.column,
+            e.message
+        )
+    })?;
+    let (settings, source) = if args.use_config {
+        let settings = global.settings()?;
+        let source = settings
+            .source
+            .as_ref()
+            .map_or("defaults".to_string(), |p| p.display().to_string());
+        (settings.canary, source)
+    } else {
+        (recording.settings.clone(), "the recording".to_string())
+    };
+    let outcome = replay(&settings, &recording.intervals).map_err(|problems| {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!(
+            "the [canary] settings from {source} are invalid: {}\nhint: fix them, or judge with the other settings (--use-config toggles)",
+            list.join("; ")
+        )
+    })?;
+    if global.json {
+        let out = serde_json::json!({
+            "file": file,
+            "settings_from": if args.use_config { "config" } else { "recording" },
+            "env": recording.env,
+            "version": recording.version,
+            "baseline_version": recording.baseline_version,
+            "verdict": outcome.verdict,
+            "rule": outcome.rule,
+            "decided_at": outcome.decided_at,
+            "intervals_judged": outcome.intervals_judged,
+            "timeline": outcome.timeline,
+            "report": outcome.report,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print!("{}", human(&file, &recording, &source, &outcome));
+    }
+    Ok(match outcome.verdict {
+        Verdict::Pass => ExitCode::SUCCESS,
+        Verdict::Fail | Verdict::Continue => ExitCode::from(EXIT_NO),
+    })
+}
+
+fn num(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e6) => format!("{v:.3e}"),
+        Some(v) => format!("{}", (v * 1e4).round() / 1e4),
+    }
+}
+
+fn human(file: &str, recording: &Recording, source: &str, outcome: &ReplayOutcome) -> String {
+    let mut out = String::new();
+    let what = match (&recording.version, &recording.baseline_version) {
+        (Some(v), Some(b)) => format!("{v} against {b}"),
+        (Some(v), None) => v.clone(),
+        _ => "canary".into(),
+    };
+    let env = recording
+        .env
+        .as_deref()
+        .map(|e| format!(" in {e}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{file}: {what}{env}, {} intervals judged, settings from {source}",
+        outcome.intervals_judged
+    );
+    let verdict = match (outcome.verdict, outcome.decided_at) {
+        (Verdict::Fail, Some(at)) => format!(
+            "FAIL at interval {} (t = {} s): roll back",
+            at.interval, at.t
+        ),
+        (Verdict::Fail, None) => "FAIL: roll back".into(),
+        (Verdict::Pass, _) => "PASS".into(),
+        (Verdict::Continue, _) => "INCONCLUSIVE (never a pass)".into(),
+    };
+    let _ = writeln!(out, "verdict: {verdict}");
+    let _ = writeln!(out, "rule: {}", outcome.rule);
+    if let Some(report) = &outcome.report {
+        for m in &report.metrics {
+            out.push('\n');
+            metric(&mut out, m);
+        }
+    }
+    out
+}
+
+fn metric(out: &mut String, m: &MetricReport) {
+    let critical = if m.critical {
+        "critical"
+    } else {
+        "not critical"
+    };
+    let _ = writeln!(
+        out,
+        "{} ({}, {critical}): {}",
+        m.name,
+        m.kind.as_str(),
+        m.verdict.as_str()
+    );
+    let _ = writeln!(out, "  rule:      {}", m.rule);
+    let _ = writeln!(
+        out,
+        "  values:    canary {}, baseline {}, threshold {}, tolerance {}",
+        num(m.canary),
+        num(m.baseline),
+        num(m.threshold),
+        num(Some(m.tolerance))
+    );
+    if let Some(e) = &m.effect {
+        let upper = e.upper.map_or("unbounded".to_string(), |u| num(Some(u)));
+        let _ = writeln!(
+            out,
+            "  effect:    {} = {}, {}% confidence interval [{}, {upper}]",
+            e.measure,
+            e.estimate.map_or("unbounded".to_string(), |v| num(Some(v))),
+            num(Some(e.confidence * 100.0)),
+            num(e.lower),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  samples:   {} canary / {} baseline requests, {} intervals with data, {} inconclusive",
+        m.canary_requests, m.baseline_requests, m.intervals, m.inconclusive_intervals
+    );
+    for t in &m.tests {
+        let state = match (t.active, t.rejected) {
+            (false, _) => "not started",
+            (true, true) => "REJECTED",
+            (true, false) => "holds",
+        };
+        let _ = writeln!(
+            out,
+            "  test:      {}: e = {}, bar {} ({state})",
+            t.name,
+            num(Some(t.e_value)),
+            num(Some(t.bar))
+        );
+    }
+}
+
+fn write_atomically(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    use shipgate_canary::runner::{self, CommandTraffic, Judgement, WallClock};
+    use shipgate_canary::{ActuatorVars, Prometheus, RunError, RunRequest, RunResult};
+
+    let settings = global.settings()?.canary;
+    let Some(prometheus) = &settings.prometheus else {
+        anyhow::bail!(
+            "no [canary.prometheus] in the configuration\nhint: add [canary.prometheus] with url = \"http://prometheus:9090\""
+        );
+    };
+    let Some(command) = &settings.command else {
+        anyhow::bail!(
+            "no [canary.command] in the configuration\nhint: add [canary.command] with set-weight, promote and rollback commands"
+        );
+    };
+    let provider = Prometheus::new(prometheus, |name| std::env::var(name).ok())?;
+    let request = RunRequest {
+        env: args.env.clone(),
+        version: args.canary_version.clone(),
+        baseline_version: args.baseline_version.clone(),
+    };
+    let vars = ActuatorVars {
+        version: request.version.clone(),
+        baseline_version: request.baseline_version.clone(),
+        env: request.env.clone(),
+    };
+    let mut traffic = CommandTraffic {
+        actuator: command,
+        vars,
+    };
+    let mut clock = WallClock(std::time::Instant::now());
+    let mut progress = |j: &Judgement| {
+        let (step, weight, steps) = j.step;
+        eprintln!(
+            "canary: t={:.0}s step {}/{steps} weight {weight}%: {}: {}",
+            j.t,
+            step + 1,
+            j.report.verdict.as_str(),
+            j.report.rule
+        );
+    };
+    let result = runner::run(
+        &settings,
+        &request,
+        &provider,
+        &mut traffic,
+        &mut clock,
+        &mut progress,
+    );
+    let recording = match &result {
+        Ok(outcome) => Some(&outcome.recording),
+        Err(RunError::Actuator(failure)) => Some(&failure.recording),
+        Err(_) => None,
+    };
+    if let (Some(path), Some(recording)) = (&args.record, recording) {
+        write_atomically(path, &recording.to_json())?;
+    }
+    let outcome = result?;
+    let (line, code) = match &outcome.result {
+        RunResult::Promoted => ("promoted".to_string(), ExitCode::SUCCESS),
+        RunResult::RolledBack { reason } => {
+            (format!("rolled back: {reason}"), ExitCode::from(EXIT_NO))
+        }
+        RunResult::Paused { reason } => (format!("paused: {reason}"), ExitCode::from(EXIT_NO)),
+    };
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        let text = format!(
+            "### Canary {} in {}\n\n{} after {:.0} s\n\n",
+            request.version, request.env, line, outcome.decided_at_s
+        );
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+        if let Err(e) = appended {
+            eprintln!("warning: cannot append to $GITHUB_STEP_SUMMARY: {e}");
+        }
+    }
+    if global.json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        println!(
+            "canary {} in {}: {line} (after {:.0} s)",
+            request.version, request.env, outcome.decided_at_s
+        );
+        if let Some(report) = &outcome.report {
+            for m in &report.metrics {
+                metric_into_stdout(m);
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn metric_into_stdout(m: &MetricReport) {
+    let mut out = String::new();
+    metric(&mut out, m);
+    print!("{out}");
+}

@@ -1,0 +1,661 @@
+//! End-to-end tests of `shipgate canary judge FILE`: the binary on recorded runs in
+//! tests/fixtures/canary, its output (human and `--json`) and its exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/canary")
+        .join(name)
+}
+
+/// Runs shipgate in an empty directory (no shipgate.toml) with `args`.
+fn shipgate(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .args(["--repo", &dir.display().to_string()])
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the shipgate binary runs")
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn judge(file: &str, extra: &[&str]) -> Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    judge_in(dir.path(), &fixture(file), extra)
+}
+
+fn judge_in(dir: &Path, file: &Path, extra: &[&str]) -> Run {
+    let path = file.display().to_string();
+    let mut args = vec!["canary", "judge", path.as_str()];
+    args.extend_from_slice(extra);
+    let out = shipgate(dir, &args);
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json(file: &str) -> (i32, serde_json::Value) {
+    let run = judge(file, &["--json"]);
+    let value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    (run.code, value)
+}
+
+/// Exit code and verdict of each fixture.
+fn check(file: &str, code: i32, verdict: &str) {
+    let (got, out) = json(file);
+    assert_eq!(
+        (got, out["verdict"].as_str()),
+        (code, Some(verdict)),
+        "{file}: {out:#}"
+    );
+}
+
+#[test]
+fn each_recording_gets_its_verdict_and_exit_code() {
+    check("healthy.json", 0, "pass");
+    check("error-regression.json", 1, "fail");
+    check("latency-regression.json", 1, "fail");
+    check("nan.json", 1, "fail");
+    check("sparse.json", 1, "fail");
+    check("sparse-chance.json", 0, "pass");
+    check("short.json", 1, "continue");
+}
+
+#[test]
+fn a_regression_is_reported_with_its_evidence() {
+    let (_, out) = json("error-regression.json");
+    assert_eq!(out["settings_from"], "recording");
+    let at = &out["decided_at"];
+    let interval = at["interval"].as_u64().expect("interval");
+    assert!((3..=8).contains(&interval), "{at}");
+    assert_eq!(at["t"].as_f64(), Some(10.0 * interval as f64));
+    let m = &out["report"]["metrics"][0];
+    assert_eq!(m["name"], "error-rate");
+    assert_eq!(m["verdict"], "fail");
+    assert!(
+        m["rule"]
+            .as_str()
+            .expect("rule")
+            .contains("error-rate ratio to baseline <= 1"),
+        "{m}"
+    );
+    assert_eq!(m["canary"].as_f64(), Some(0.01));
+    assert_eq!(m["baseline"].as_f64(), Some(0.005));
+    assert_eq!(
+        m["canary_requests"].as_f64(),
+        Some(1000.0 * interval as f64)
+    );
+    assert_eq!(m["effect"]["estimate"].as_f64(), Some(2.0));
+    assert!(m["effect"]["lower"].as_f64().expect("lower") < 2.0);
+    assert!(m["effect"]["upper"].as_f64().expect("upper") > 2.0);
+    let rejected: Vec<&serde_json::Value> = m["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .filter(|t| t["rejected"] == true)
+        .collect();
+    assert_eq!(rejected.len(), 1);
+    assert!(
+        rejected[0]["e_value"].as_f64().expect("e") >= rejected[0]["bar"].as_f64().expect("bar")
+    );
+}
+
+#[test]
+fn the_human_report_names_the_rule_and_the_numbers() {
+    let run = judge("error-regression.json", &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let first = run.stdout.lines().next().expect("a line");
+    assert!(first.ends_with("error-regression.json: 1.4.0 against 1.3.2 in prod, 5 intervals judged, settings from the recording"), "{first}");
+    assert!(
+        run.stdout
+            .contains("verdict: FAIL at interval 5 (t = 50 s): roll back"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("rule: critical metric `error-rate` failed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("  values:    canary 0.01, baseline 0.005, threshold 0.02, tolerance 0"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "  effect:    error-rate ratio canary/baseline = 2, 99% confidence interval [1.0373, 3.56]"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("(REJECTED)"), "{}", run.stdout);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+}
+
+#[test]
+fn a_tail_regression_is_caught_on_the_p99_bound() {
+    let (_, out) = json("latency-regression.json");
+    let latency = &out["report"]["metrics"][1];
+    assert_eq!(latency["verdict"], "fail");
+    assert!(
+        latency["rule"]
+            .as_str()
+            .expect("rule")
+            .contains("near baseline p99"),
+        "{latency}"
+    );
+    assert_ne!(
+        out["report"]["metrics"][0]["verdict"], "fail",
+        "the error rate is unchanged"
+    );
+}
+
+#[test]
+fn nan_is_inconclusive_until_the_fail_safe() {
+    let (_, out) = json("nan.json");
+    assert_eq!(
+        out["decided_at"]["interval"], 8,
+        "3 good intervals, then NaN 5 times against a limit of 4"
+    );
+    let rule = out["rule"].as_str().expect("rule");
+    assert!(
+        rule.contains("fail-safe: 5 consecutive inconclusive intervals")
+            && rule.contains("canary requests is NaN"),
+        "{rule}"
+    );
+    let timeline = out["timeline"].as_array().expect("timeline");
+    let verdicts: Vec<&str> = timeline
+        .iter()
+        .map(|p| p[1].as_str().expect("verdict"))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "continue", "continue", "pass", "continue", "continue", "continue", "continue", "fail"
+        ]
+    );
+}
+
+#[test]
+fn an_unfinished_recording_is_never_a_pass() {
+    let run = judge("short.json", &[]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("verdict: INCONCLUSIVE (never a pass)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("on-inconclusive = rollback"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_truncated_file_is_named_with_its_position() {
+    let run = judge("truncated.json", &[]);
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.is_empty());
+    let first = run.stderr.lines().next().expect("an error line");
+    assert!(
+        first.starts_with("error: ") && first.contains("truncated.json:249:1:"),
+        "{first}"
+    );
+    assert!(first.contains("the file ends too early"), "{first}");
+    assert!(
+        run.stderr
+            .contains("\nhint: recordings are written by `shipgate canary run --record FILE`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_unreadable_or_invalid_file_cannot_run() {
+    let run = judge("does-not-exist.json", &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("cannot read") && run.stderr.contains("does-not-exist.json"),
+        "{}",
+        run.stderr
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\n  \"format\": \"shipgate-canary-recording/1\",\n  \"settings\": {\"steps\": [{\"weight\": 50, \"hold\": \"1m\"}, {\"weight\": 20, \"hold\": \"1m\"}, {\"weight\": 100}]},\n  \"intervals\": []\n}\n").expect("write");
+    let run = judge_in(dir.path(), &bad, &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("bad.json:3:") && run.stderr.contains("steps must increase"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn use_config_rejudges_with_the_settings_of_shipgate_toml() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recording: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("error-regression.json")).expect("read"),
+    )
+    .expect("json");
+    let metric =
+        serde_json::to_string(&recording["settings"]["metrics"][0]["canary"]).expect("json");
+    // The same metric with a tolerance that allows up to 3x the baseline's error rate.
+    let toml = format!(
+        "[canary]\ninterval = \"10s\"\n\n[[canary.metrics]]\nname = \"error-rate\"\nkind = \"counts\"\ntolerance = 2.0\ncanary = {m}\nbaseline = {m}\n",
+        m = metric.replace("\":", "\" =")
+    );
+    std::fs::write(dir.path().join("shipgate.toml"), toml).expect("write");
+    let run = judge_in(
+        dir.path(),
+        &fixture("error-regression.json"),
+        &["--use-config"],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("settings from") && run.stdout.contains("shipgate.toml"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("verdict: PASS"), "{}", run.stdout);
+
+    std::fs::write(dir.path().join("shipgate.toml"), "[canary]\nmetrics = []\n").expect("write");
+    let run = judge_in(
+        dir.path(),
+        &fixture("error-regression.json"),
+        &["--use-config"],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("canary.metrics: no metrics"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `shipgate canary run` against a real Prometheus (the Debian package `prometheus`),
+/// scraping a small HTTP server in the test whose counters follow a scenario.
+mod live {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    /// Per-second rates for one version: requests, errors, and the share of requests at or
+    /// below each latency bucket bound.
+    #[derive(Clone, Copy)]
+    pub struct Rates {
+        pub rps: f64,
+        pub error_share: f64,
+        pub slow: bool,
+    }
+
+    const BOUNDS: [f64; 5] = [0.1, 0.25, 0.5, 1.0, 2.5];
+
+    fn cdf(slow: bool) -> [f64; 5] {
+        if slow {
+            [0.2, 0.4, 0.6, 0.8, 1.0]
+        } else {
+            [0.5, 0.8, 0.95, 0.99, 1.0]
+        }
+    }
+
+    /// Serves /metrics with counters for the canary (1.4.0) and the baseline (1.3.2).
+    pub struct Target {
+        pub port: u16,
+    }
+
+    impl Target {
+        pub fn start(canary: Rates, baseline: Rates) -> Target {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+            let port = listener.local_addr().expect("addr").port();
+            let start = Instant::now();
+            let rates = Arc::new(Mutex::new((canary, baseline)));
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(mut stream) = stream else { continue };
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf);
+                    let t = start.elapsed().as_secs_f64();
+                    let (c, b) = *rates.lock().expect("lock");
+                    let mut body = String::new();
+                    for (version, r) in [("1.4.0", c), ("1.3.2", b)] {
+                        let requests = (r.rps * t).floor();
+                        let errors = (r.rps * r.error_share * t).floor();
+                        body.push_str(&format!(
+                            "http_requests_total{{version=\"{version}\"}} {requests}\n"
+                        ));
+                        body.push_str(&format!(
+                            "http_errors_total{{version=\"{version}\"}} {errors}\n"
+                        ));
+                        for (le, share) in BOUNDS.iter().zip(cdf(r.slow)) {
+                            let n = (requests * share).floor();
+                            body.push_str(&format!("http_duration_seconds_bucket{{version=\"{version}\",le=\"{le}\"}} {n}\n"));
+                        }
+                        body.push_str(&format!("http_duration_seconds_bucket{{version=\"{version}\",le=\"+Inf\"}} {requests}\n"));
+                    }
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+            });
+            Target { port }
+        }
+    }
+
+    fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port()
+    }
+
+    /// A GET on loopback; the body, or None when nothing answers.
+    pub fn get(port: u16, path: &str) -> Option<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).ok()?;
+        text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
+    }
+
+    /// A Prometheus scraping `target` every second; killed on drop.
+    pub struct Prometheus {
+        pub port: u16,
+        child: Child,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Prometheus {
+        pub fn start(target: &Target) -> Prometheus {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let config = dir.path().join("prometheus.yml");
+            std::fs::write(
+                &config,
+                format!(
+                    "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+                    target.port
+                ),
+            )
+            .expect("write config");
+            let port = free_port();
+            let child = Command::new("prometheus")
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--log.level=error")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the `prometheus` binary runs (Debian package prometheus; `cargo xtask test` installs it)");
+            let p = Prometheus {
+                port,
+                child,
+                _dir: dir,
+            };
+            // Ready once the target has been scraped a few times.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let body = get(port, "/api/v1/query?query=count_over_time(up%5B10s%5D)")
+                    .unwrap_or_default();
+                if body.contains("\"value\":[")
+                    && !body.contains("\"1\"]")
+                    && !body.contains("\"2\"]")
+                {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "Prometheus did not scrape the target within 30 s: {body}"
+                );
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            p
+        }
+
+        pub fn stop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    impl Drop for Prometheus {
+        fn drop(&mut self) {
+            self.stop();
+        }
+    }
+
+    pub fn counts_queries(extra: &str) -> String {
+        let q = |metric: &str, v: &str| {
+            format!("sum(increase({metric}{{version=\"{{{{{v}}}}}\"}}[{{{{interval}}}}])){extra}")
+        };
+        format!(
+            "canary = {{ errors = '{}', requests = '{}' }}\nbaseline = {{ errors = '{}', requests = '{}' }}\n",
+            q("http_errors_total", "version"),
+            q("http_requests_total", "version"),
+            q("http_errors_total", "baseline_version"),
+            q("http_requests_total", "baseline_version"),
+        )
+    }
+
+    /// A repository directory with shipgate.toml for a canary against `prometheus`.
+    pub fn repo(prometheus: u16, head: &str, metrics: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("actuator.log");
+        let toml = format!(
+            "[canary]\n{head}\n\n[canary.prometheus]\nurl = \"http://127.0.0.1:{prometheus}\"\ntimeout = \"5s\"\nretries = 0\n\n\
+             [canary.command]\nset-weight = \"echo set-weight {{{{weight}}}} >> {log}\"\npromote = \"echo promote {{{{version}}}} >> {log}\"\n\
+             rollback = \"echo rollback {{{{version}}}} >> {log}\"\n\n{metrics}",
+            log = log.display()
+        );
+        std::fs::write(dir.path().join("shipgate.toml"), toml).expect("write");
+        (dir, log)
+    }
+
+    pub fn run(dir: &Path, extra: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_shipgate"));
+        c.args([
+            "--repo",
+            &dir.display().to_string(),
+            "canary",
+            "run",
+            "--env",
+            "prod",
+        ])
+        .args(["--canary-version", "1.4.0", "--baseline-version", "1.3.2"])
+        .args(extra)
+        .env_remove("GITHUB_STEP_SUMMARY");
+        c
+    }
+
+    pub fn log(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+use live::{Prometheus, Rates, Target};
+
+const FAST: &str = "steps = [{ weight = 50, hold = \"4s\" }, { weight = 100 }]\ninterval = \"3s\"\nmax-duration = \"40s\"\nconsecutive-error-limit = 2";
+
+fn error_metric(extra: &str) -> String {
+    format!(
+        "[[canary.metrics]]\nname = \"error-rate\"\nkind = \"counts\"\nmin-requests = 100\nmin-intervals = 2\n{}",
+        live::counts_queries(extra)
+    )
+}
+
+fn rates(rps: f64, error_share: f64, slow: bool) -> Rates {
+    Rates {
+        rps,
+        error_share,
+        slow,
+    }
+}
+
+#[test]
+fn live_a_healthy_canary_completes_every_step() {
+    let target = Target::start(rates(100.0, 0.01, false), rates(100.0, 0.01, false));
+    let prom = Prometheus::start(&target);
+    let (dir, log) = live::repo(prom.port, FAST, &error_metric(""));
+    let record = dir.path().join("run.json");
+    let out = live::run(dir.path(), &["--record", &record.display().to_string()])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        live::log(&log),
+        ["set-weight 50", "promote 1.4.0"],
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("canary 1.4.0 in prod: promoted"));
+    assert!(
+        stderr.lines().all(|l| l.starts_with("canary: t=")),
+        "{stderr}"
+    );
+    // The recording replays to the same verdict.
+    let replay = judge_in(dir.path(), &record, &["--json"]);
+    assert_eq!(replay.code, 0, "{}{}", replay.stdout, replay.stderr);
+}
+
+#[test]
+fn live_an_error_rate_regression_is_rolled_back() {
+    let target = Target::start(rates(100.0, 0.2, false), rates(100.0, 0.01, false));
+    let prom = Prometheus::start(&target);
+    let (dir, log) = live::repo(prom.port, FAST, &error_metric(""));
+    let out = live::run(dir.path(), &["--json"]).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        live::log(&log),
+        ["set-weight 50", "rollback 1.4.0"],
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["result"], "rolled-back");
+    assert!(
+        report["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("error-rate ratio to baseline"),
+        "{report}"
+    );
+}
+
+#[test]
+fn live_a_latency_regression_is_rolled_back() {
+    let target = Target::start(rates(100.0, 0.0, true), rates(100.0, 0.0, false));
+    let prom = Prometheus::start(&target);
+    let q = |v: &str| {
+        format!(
+            "sum by (le) (increase(http_duration_seconds_bucket{{version=\"{{{{{v}}}}}\"}}[{{{{interval}}}}]))"
+        )
+    };
+    let metric = format!(
+        "[[canary.metrics]]\nname = \"latency\"\nkind = \"latency\"\nmin-requests = 100\nmin-intervals = 2\ncanary = {{ buckets = '{}' }}\nbaseline = {{ buckets = '{}' }}\n",
+        q("version"),
+        q("baseline_version")
+    );
+    let (dir, log) = live::repo(prom.port, FAST, &metric);
+    let out = live::run(dir.path(), &[]).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        live::log(&log),
+        ["set-weight 50", "rollback 1.4.0"],
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("latency (latency, critical): fail"));
+}
+
+#[test]
+fn live_prometheus_stopped_mid_run_fails_safe() {
+    let target = Target::start(rates(100.0, 0.01, false), rates(100.0, 0.01, false));
+    let mut prom = Prometheus::start(&target);
+    let slow_steps = "steps = [{ weight = 50, hold = \"60s\" }, { weight = 100 }]\ninterval = \"3s\"\nmax-duration = \"90s\"\nconsecutive-error-limit = 2";
+    let (dir, log) = live::repo(prom.port, slow_steps, &error_metric(""));
+    let child = live::run(dir.path(), &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    prom.stop();
+    let out = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        live::log(&log),
+        ["set-weight 50", "rollback 1.4.0"],
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("rolled back")
+            && stdout.contains("fail-safe")
+            && stdout.contains("unreachable"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn live_low_traffic_waits_and_never_promotes() {
+    let target = Target::start(rates(1.0, 0.0, false), rates(1.0, 0.0, false));
+    let prom = Prometheus::start(&target);
+    let head = "steps = [{ weight = 50, hold = \"3s\" }, { weight = 100 }]\ninterval = \"3s\"\nmax-duration = \"9s\"\non-inconclusive = \"pause\"";
+    let (dir, log) = live::repo(prom.port, head, &error_metric(""));
+    let out = live::run(dir.path(), &[]).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        live::log(&log),
+        ["set-weight 50"],
+        "paused: no promotion, no rollback\n{stderr}"
+    );
+    assert!(
+        stderr.contains("continue: waiting on `error-rate`: low traffic"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("paused: inconclusive after 9 s"));
+}
+
+#[test]
+fn live_a_promql_error_stops_before_traffic_moves() {
+    let target = Target::start(rates(100.0, 0.01, false), rates(100.0, 0.01, false));
+    let prom = Prometheus::start(&target);
+    let (dir, log) = live::repo(prom.port, FAST, &error_metric(")"));
+    let out = live::run(dir.path(), &[]).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Prometheus rejected the query `sum(increase(http_errors_total{version=\"1.4.0\"}[3s])))`: bad_data: "), "{stderr}");
+    assert!(stderr.contains("hint: no traffic was moved"), "{stderr}");
+    assert!(live::log(&log).is_empty());
+}

@@ -934,3 +934,149 @@ fn invalid_utf8_commit_messages_are_read_lossily() {
         "{plan}"
     );
 }
+
+/// A local server answering like GitHub's REST API for releases (and an empty GraphQL
+/// answer for enrichment), recording every request.
+struct FakeGithub {
+    url: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
+}
+
+impl FakeGithub {
+    fn start() -> FakeGithub {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let requests: Arc<Mutex<Vec<(String, String, String)>>> = Arc::default();
+        let releases: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+        let (log, base) = (requests.clone(), url.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() || line.is_empty() {
+                    continue;
+                }
+                let mut parts = line.split_whitespace();
+                let (method, path) = (
+                    parts.next().unwrap_or_default().to_string(),
+                    parts.next().unwrap_or_default().to_string(),
+                );
+                let mut length = 0;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':') {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let body = String::from_utf8_lossy(&body).into_owned();
+                log.lock()
+                    .expect("lock")
+                    .push((method.clone(), path.clone(), body.clone()));
+                let mut all = releases.lock().expect("lock");
+                let (status, answer) = if path == "/graphql" {
+                    (200, serde_json::json!({"data": {"repository": {}}}))
+                } else if let (Some(tag), "GET") = (
+                    path.strip_prefix("/repos/acme/shop/releases/tags/"),
+                    method.as_str(),
+                ) {
+                    match all.iter().find(|r| r["tag_name"] == tag) {
+                        Some(r) => (200, r.clone()),
+                        None => (404, serde_json::json!({"message": "Not Found"})),
+                    }
+                } else if path == "/repos/acme/shop/releases" && method == "POST" {
+                    let mut r: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                    r["id"] = (all.len() + 1).into();
+                    r["html_url"] = format!("{base}/acme/shop/releases/{}", all.len() + 1).into();
+                    all.push(r.clone());
+                    (201, r)
+                } else {
+                    (404, serde_json::json!({"message": "Not Found"}))
+                };
+                let text = answer.to_string();
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        });
+        FakeGithub { url, requests }
+    }
+
+    fn requests(&self) -> Vec<(String, String, String)> {
+        self.requests.lock().expect("lock").clone()
+    }
+}
+
+#[test]
+fn github_release_is_created_once_with_the_notes() {
+    let github = FakeGithub::start();
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "r"]);
+    repo.git(&[
+        "remote",
+        "add",
+        "origin",
+        "https://github.com/acme/shop.git",
+    ]);
+    repo.commit("feat(cart): gift wrapping (#12)");
+    repo.commit("fix: totals");
+    let env = [
+        ("GITHUB_API_URL", github.url.as_str()),
+        ("GITHUB_TOKEN", "ghp_secret_token_value"),
+        ("GITHUB_REPOSITORY", "acme/shop"),
+    ];
+    let out = repo.shipgate_env(
+        &["release", "--json", "--pre", "rc", "--github-release"],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let outcome: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(outcome["github"][0]["action"], "created", "{outcome}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("ghp_secret")
+            && !stderr(&out).contains("ghp_secret"),
+        "the token is never printed"
+    );
+    let posts: Vec<_> = github
+        .requests()
+        .into_iter()
+        .filter(|(m, p, _)| m == "POST" && p == "/repos/acme/shop/releases")
+        .collect();
+    assert_eq!(posts.len(), 1);
+    let body: Value = serde_json::from_str(&posts[0].2).expect("json body");
+    assert_eq!(body["tag_name"], "v1.1.0-rc.1");
+    assert_eq!(body["prerelease"], true);
+    let notes = body["body"].as_str().expect("notes");
+    assert!(
+        notes.contains("gift wrapping") && notes.contains("totals"),
+        "{notes}"
+    );
+    // a re-run (nothing new to release, HEAD tagged) finds the same release, unchanged
+    let out = repo.shipgate_env(
+        &["release", "--json", "--pre", "rc", "--github-release"],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let again: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(again["next"], Value::Null);
+    assert_eq!(again["github"][0]["action"], "unchanged", "{again}");
+    let creates = github
+        .requests()
+        .into_iter()
+        .filter(|(m, p, _)| m == "POST" && p == "/repos/acme/shop/releases")
+        .count();
+    assert_eq!(creates, 1, "never a second release for the same tag");
+    assert_eq!(repo.tags(), vec!["v1.0.0", "v1.1.0-rc.1"]);
+}

@@ -16,6 +16,7 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         pre: None,
         version: None,
         push: false,
+        github_release: false,
         allow_dirty: false,
         date: shipgate_release::release_date()?,
     };
@@ -26,6 +27,7 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             "--dry-run" => dry_run = true,
             "--json" => json = true,
             "--push" => req.push = true,
+            "--github-release" => req.github_release = true,
             "--allow-dirty" => req.allow_dirty = true,
             "--pre" => req.pre = Some(it.next().context("--pre needs a LABEL")?.clone()),
             "--version" => {

@@ -19,6 +19,8 @@ pub enum Span {
     Unreleased,
     /// `A..B`: reachable from B and not from A.
     Range { from: String, to: String },
+    /// One release, by its tag, as in the whole history.
+    Release { tag: String },
 }
 
 /// What `collect` needs.
@@ -53,6 +55,42 @@ fn best(releases: &Releases, boundaries: &[Oid]) -> Option<Release> {
         .flat_map(|b| releases.on(*b))
         .max_by(|a, b| a.version.cmp(&b.version))
         .cloned()
+}
+
+/// One release: its commits are walked from its tag down to the previous release of its
+/// kind (a stable release reaches back to the previous stable one, so it gathers its
+/// release candidates' changes; a prerelease stops at any release).
+fn describe(
+    repo: &Repo,
+    releases: &Releases,
+    commit: Oid,
+    release: &Release,
+    remote_url: Option<String>,
+) -> Result<(ReleaseInput, shipgate_git::Walk), ReleaseError> {
+    let stable = release.version.pre.is_empty();
+    let stop = |id: Oid| {
+        id != commit
+            && releases
+                .on(id)
+                .iter()
+                .any(|r| !stable || r.version.pre.is_empty())
+    };
+    let walk = repo.walk(commit, &stop)?;
+    let input = ReleaseInput {
+        version: Some(release.version.to_string()),
+        previous_tag: best(releases, &walk.boundaries).map(|r| r.name),
+        tag: Some(release.name.clone()),
+        date: Some(date(repo, commit)?),
+        commits: walk
+            .commits
+            .iter()
+            .filter(|c| c.parents.len() <= 1)
+            .map(input)
+            .collect(),
+        remote_url,
+        ..Default::default()
+    };
+    Ok((input, walk))
 }
 
 /// Gathers the releases of `req.span`, newest first. Each release's commits are walked
@@ -114,6 +152,19 @@ pub fn collect(req: &ChangelogRequest) -> Result<ChangelogInput, ReleaseError> {
                 ..Default::default()
             });
         }
+        Span::Release { tag } => {
+            let commit = repo
+                .tag_commit(tag)?
+                .ok_or_else(|| ReleaseError::UnknownTag { tag: tag.clone() })?;
+            let release = releases
+                .on(commit)
+                .iter()
+                .find(|r| r.name == *tag)
+                .cloned()
+                .ok_or_else(|| ReleaseError::UnknownTag { tag: tag.clone() })?;
+            out.releases
+                .push(describe(&repo, &releases, commit, &release, remote_url.clone())?.0);
+        }
         Span::All => {
             unreleased(&mut out)?;
             // Releases reachable from HEAD, found walk by walk: a walk's boundaries and the
@@ -123,15 +174,8 @@ pub fn collect(req: &ChangelogRequest) -> Result<ChangelogInput, ReleaseError> {
             let mut described = Vec::new();
             while let Some(commit) = queue.pop() {
                 for release in releases.on(commit) {
-                    let stable = release.version.pre.is_empty();
-                    let stop = |id: Oid| {
-                        id != commit
-                            && releases
-                                .on(id)
-                                .iter()
-                                .any(|r| !stable || r.version.pre.is_empty())
-                    };
-                    let walk = repo.walk(commit, &stop)?;
+                    let (described_one, walk) =
+                        describe(&repo, &releases, commit, release, remote_url.clone())?;
                     for id in walk
                         .boundaries
                         .iter()
@@ -142,20 +186,7 @@ pub fn collect(req: &ChangelogRequest) -> Result<ChangelogInput, ReleaseError> {
                             queue.push(id);
                         }
                     }
-                    described.push(ReleaseInput {
-                        version: Some(release.version.to_string()),
-                        previous_tag: best(&releases, &walk.boundaries).map(|r| r.name),
-                        tag: Some(release.name.clone()),
-                        date: Some(date(&repo, commit)?),
-                        commits: walk
-                            .commits
-                            .iter()
-                            .filter(|c| c.parents.len() <= 1)
-                            .map(input)
-                            .collect(),
-                        remote_url: remote_url.clone(),
-                        ..Default::default()
-                    });
+                    described.push(described_one);
                 }
             }
             described.sort_by_cached_key(|r| {

@@ -5,6 +5,22 @@ use std::path::PathBuf;
 /// Why a release could not be planned or made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
+    #[error(
+        "{tag} is not a release tag of this repository\nhint: check [release] tag-format, or fetch tags (git fetch --tags)"
+    )]
+    UnknownTag { tag: String },
+    #[error(transparent)]
+    Changelog(#[from] shipgate_changelog::ChangelogError),
+    #[error("GitHub: {0}")]
+    Github(#[from] shipgate_github::GitHubError),
+    #[error(
+        "cannot tell which GitHub repository to publish to: no GITHUB_REPOSITORY and the `{remote}` remote is not on GitHub\nhint: set GITHUB_REPOSITORY=owner/name"
+    )]
+    NoGithubRepository { remote: String },
+    #[error(
+        "--github-release is not supported with mode = \"per-crate\" yet\nhint: use mode = \"unified\", or publish each crate's notes from `shipgate changelog --range`"
+    )]
+    GithubPerCrate,
     #[error(transparent)]
     Git(#[from] shipgate_git::GitError),
     #[error("{}:{line}:{column}: {message}\nhint: fix the manifest, then re-run", path.display())]

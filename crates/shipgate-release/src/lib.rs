@@ -9,6 +9,7 @@ mod changelog;
 mod error;
 mod failpoint;
 mod fsutil;
+mod github;
 mod history;
 mod journal;
 mod packages;
@@ -18,6 +19,7 @@ mod settings;
 
 pub use changelog::{ChangelogRequest, Span, collect as collect_changelog};
 pub use error::ReleaseError;
+pub use github::{Published, publish as publish_github_release};
 
 /// Writes a file atomically (temp file in the same directory, then rename).
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), ReleaseError> {
@@ -42,6 +44,8 @@ pub struct ReleaseRequest {
     /// `--version X.Y.Z`.
     pub version: Option<semver::Version>,
     pub push: bool,
+    /// Create or update the GitHub release of each new tag (after the push).
+    pub github_release: bool,
     pub allow_dirty: bool,
     /// The release date, `YYYY-MM-DD` (the caller reads the clock).
     pub date: String,

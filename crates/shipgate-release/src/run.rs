@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::github::{Published, publish};
 use crate::plan::{Plan, plan_fresh};
+use crate::settings::Mode;
 use crate::{ReleaseError, ReleaseRequest, failpoint, fsutil, journal};
 
 /// What a release run did.
@@ -17,10 +19,15 @@ pub struct Outcome {
     pub commit: Option<String>,
     pub tagged: Vec<String>,
     pub pushed: bool,
+    /// GitHub releases created or updated (`--github-release`).
+    pub github: Vec<Published>,
 }
 
 /// Makes the release the plan describes, or finishes an interrupted one.
 pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
+    if req.github_release && req.settings.mode == Mode::PerCrate {
+        return Err(ReleaseError::GithubPerCrate);
+    }
     let mut repo = shipgate_git::open(&req.repo)?;
     let head = repo.head()?;
     let mut warnings = Vec::new();
@@ -43,15 +50,19 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
         commit: None,
         tagged: Vec::new(),
         pushed: false,
+        github: Vec::new(),
     };
     outcome.plan.warnings.extend(warnings);
     if !outcome.plan.releases() {
-        // Nothing new; a release at HEAD that was never pushed is pushed now.
-        if req.push {
-            if let Some(tag) = outcome.plan.previous_tag.clone() {
-                if repo.tag_commit(&tag)? == Some(head) {
-                    push(&repo, req, &[tag])?;
+        // Nothing new; a release at HEAD that was never pushed or published is finished now.
+        if let Some(tag) = outcome.plan.previous_tag.clone() {
+            if repo.tag_commit(&tag)? == Some(head) {
+                if req.push {
+                    push(&repo, req, std::slice::from_ref(&tag))?;
                     outcome.pushed = true;
+                }
+                if req.github_release {
+                    outcome.github.push(publish(req, &tag)?);
                 }
             }
         }
@@ -100,6 +111,13 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
         outcome.pushed = true;
     }
     journal::remove(&repo)?;
+    // After the journal: a failed publication is finished by a re-run (nothing to release,
+    // HEAD tagged), and the GitHub release is idempotent.
+    if req.github_release {
+        for tag in &outcome.plan.tags {
+            outcome.github.push(publish(req, tag)?);
+        }
+    }
     Ok(outcome)
 }
 

@@ -21,6 +21,9 @@ pub struct ReleaseArgs {
     /// Push the release commit and tag(s) to the remote
     #[arg(long)]
     pub push: bool,
+    /// Create or update the GitHub release of the new tag (GITHUB_TOKEN, GITHUB_API_URL)
+    #[arg(long)]
+    pub github_release: bool,
     /// Release even when tracked files have uncommitted changes (they stay out of the commit)
     #[arg(long)]
     pub allow_dirty: bool,
@@ -36,6 +39,7 @@ pub fn request(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ReleaseReq
         pre: args.pre.clone(),
         version: args.version.clone(),
         push: args.push,
+        github_release: args.github_release,
         allow_dirty: args.allow_dirty,
         date: shipgate_release::release_date()?,
     })
@@ -87,6 +91,12 @@ fn release(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
         }
         if !outcome.tagged.is_empty() {
             println!("tagged     {}", outcome.tagged.join(", "));
+        }
+        for g in &outcome.github {
+            for w in &g.warnings {
+                eprintln!("warning: {w}");
+            }
+            println!("github     {} release {} {}", g.action, g.tag, g.url);
         }
         if outcome.pushed {
             println!("pushed     to {}", req.settings.remote);

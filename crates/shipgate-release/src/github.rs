@@ -1,0 +1,102 @@
+//! `--github-release`: a release's notes rendered with the github-release template
+//! (enriched with PR numbers, logins and first-time contributors when a token is set), and
+//! the GitHub release of its tag created or updated, idempotently.
+
+use serde::Serialize;
+use shipgate_changelog::{Template, TemplateSource, render_release_with};
+use shipgate_github::{
+    Client, Config, ReleaseOutcome, Repository, apply, block_on, enrich_commits,
+    first_time_contributors, upsert_release,
+};
+
+use crate::changelog::{ChangelogRequest, Span, collect};
+use crate::{ReleaseError, ReleaseRequest};
+
+/// What happened to one GitHub release.
+#[derive(Debug, Clone, Serialize)]
+pub struct Published {
+    pub tag: String,
+    /// `created`, `updated` or `unchanged`.
+    pub action: &'static str,
+    pub url: String,
+    /// Enrichment that failed (the release was published without it).
+    pub warnings: Vec<String>,
+}
+
+/// Creates or updates the GitHub release of `tag` with its notes.
+pub fn publish(req: &ReleaseRequest, tag: &str) -> Result<Published, ReleaseError> {
+    let repo = shipgate_git::open(&req.repo)?;
+    let github_repo = std::env::var("GITHUB_REPOSITORY")
+        .ok()
+        .and_then(|r| Repository::parse(&r))
+        .or_else(|| {
+            repo.remote_url(&req.settings.remote)
+                .and_then(|u| Repository::parse(&u))
+        })
+        .ok_or_else(|| ReleaseError::NoGithubRepository {
+            remote: req.settings.remote.clone(),
+        })?;
+    let mut input = collect(&ChangelogRequest {
+        repo: req.repo.clone(),
+        settings: req.settings.clone(),
+        span: Span::Release {
+            tag: tag.to_string(),
+        },
+    })?;
+    let mut release = input
+        .releases
+        .pop()
+        .ok_or_else(|| ReleaseError::UnknownTag {
+            tag: tag.to_string(),
+        })?;
+    // octocrab needs the runtime while the client is built, so everything runs inside it.
+    let remote = async {
+        let client = Client::new(Config::from_env())?;
+        let mut warnings = Vec::new();
+        let ids: Vec<String> = release.commits.iter().map(|c| c.id.clone()).collect();
+        match enrich_commits(&client, &github_repo, &ids).await {
+            Ok(enrichment) => apply(&enrichment, &mut release.commits),
+            Err(e) => warnings.push(format!(
+                "PR and author lookup failed, notes published without it: {e}"
+            )),
+        }
+        let mut authors: Vec<(String, u64)> = release
+            .commits
+            .iter()
+            .filter_map(|c| Some((c.author_login.clone()?, c.pr?)))
+            .collect();
+        authors.sort();
+        authors.dedup();
+        match first_time_contributors(&client, &github_repo, &authors).await {
+            Ok(new) => release.new_contributors = new,
+            Err(e) => warnings.push(format!("first-time contributor lookup failed: {e}")),
+        }
+        let template = Template::new(&TemplateSource::GithubRelease)?;
+        let body = render_release_with(&release, &req.changelog, &template)?;
+        let prerelease = release
+            .version
+            .as_deref()
+            .is_some_and(shipgate_changelog::is_prerelease);
+        let request = shipgate_github::ReleaseRequest {
+            repo: github_repo.clone(),
+            tag: tag.to_string(),
+            name: tag.to_string(),
+            body,
+            prerelease,
+        };
+        let outcome = upsert_release(&client, &request).await?;
+        Ok::<_, ReleaseError>((outcome, warnings))
+    };
+    let (outcome, warnings) = block_on(remote)??;
+    let (action, url) = match outcome {
+        ReleaseOutcome::Created { url, .. } => ("created", url),
+        ReleaseOutcome::Updated { url, .. } => ("updated", url),
+        ReleaseOutcome::Unchanged { url, .. } => ("unchanged", url),
+    };
+    Ok(Published {
+        tag: tag.to_string(),
+        action,
+        url,
+        warnings,
+    })
+}

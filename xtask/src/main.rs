@@ -6,14 +6,16 @@ mod bench_config;
 mod bench_history;
 mod checks;
 mod release;
+mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: cargo xtask <release|test|ci|bench> …
+const USAGE: &str = "usage: cargo xtask <release|validate|test|ci|bench> …
   release [--dry-run] [--json] [--pre LABEL] [--version X.Y.Z] [--push] [--allow-dirty]
+  validate [--format human|json|github|sarif|junit]
   test      install what the tests need when absent, then run every test
   ci        fmt check, clippy -D warnings, every test, workflow checks
   bench history|changelog [--commits N] [--tail N] [--runs N] [--peer]
@@ -44,6 +46,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let (cmd, rest) = args.split_first().context(USAGE)?;
     match cmd.as_str() {
         "release" => release::run(rest),
+        "validate" => validate::run(rest),
         "test" => checks::test(),
         "ci" => checks::ci(),
         "bench" => {

@@ -213,9 +213,7 @@ fn metric(out: &mut String, m: &MetricReport) {
 }
 
 fn write_atomically(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    Ok(shipgate_release::write_atomic(path, text.as_bytes())?)
 }
 
 fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {

@@ -4,6 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "support/fake_github.rs"]
+mod fake_github;
+use fake_github::FakeGithub;
+
 struct Repo {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
@@ -56,12 +60,21 @@ impl Repo {
     }
 
     fn shipgate(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_shipgate"))
-            .current_dir(&self.dir)
+        self.shipgate_env(args, &[])
+    }
+
+    fn shipgate_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipgate"));
+        cmd.current_dir(&self.dir)
             .args(args)
             .env("NO_COLOR", "1")
-            .output()
-            .expect("shipgate runs")
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GH_TOKEN")
+            .env_remove("GITHUB_REPOSITORY");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("shipgate runs")
     }
 
     fn stdout(&self, args: &[&str]) -> String {
@@ -110,6 +123,7 @@ fn section<'a>(doc: &'a str, heading: &str) -> &'a str {
 fn whole_history_in_keep_a_changelog_shape() {
     let repo = shop();
     let doc = repo.stdout(&["changelog"]);
+    insta::assert_snapshot!("whole_history", doc);
     let unreleased = section(&doc, "## [Unreleased]");
     assert!(unreleased.contains("### Added\n\n- wish lists\n"), "{doc}");
     assert!(
@@ -332,4 +346,50 @@ fn same_entries_in_the_same_sections_as_git_cliff_keepachangelog() {
             "{heading}\n--- shipgate:\n{ours}\n--- git-cliff:\n{theirs}"
         );
     }
+}
+
+#[test]
+fn github_enrichment_adds_pr_links_in_one_request_per_hundred_commits() {
+    let github = FakeGithub::start();
+    let repo = Repo::new();
+    for i in 0..120 {
+        repo.commit(&format!("fix: defect {i}"));
+    }
+    repo.git(&[
+        "remote",
+        "add",
+        "origin",
+        "https://github.com/acme/shop.git",
+    ]);
+    let plain = repo.stdout(&["changelog", "--unreleased"]);
+    assert!(!plain.contains("/pull/"), "no token: no PR links: {plain}");
+    assert!(github.requests().is_empty(), "no token: no request");
+    let out = repo.shipgate_env(
+        &["changelog", "--unreleased"],
+        &[
+            ("GITHUB_API_URL", github.url.as_str()),
+            ("GITHUB_TOKEN", "ghp_test_token"),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        doc.contains("([#100](https://github.com/acme/shop/pull/100))"),
+        "{doc}"
+    );
+    let graphql = github
+        .requests()
+        .iter()
+        .filter(|(m, p, _)| m == "POST" && p == "/graphql")
+        .count();
+    assert_eq!(graphql, 2, "120 commits: ceil(120 / 100) requests");
+    assert!(
+        !doc.contains("ghp_test_token")
+            && !String::from_utf8_lossy(&out.stderr).contains("ghp_test_token")
+    );
 }

@@ -9,6 +9,8 @@ use shipgate_github::{
     first_time_contributors, upsert_release,
 };
 
+use shipgate_changelog::ChangelogInput;
+
 use crate::changelog::{ChangelogRequest, Span, collect};
 use crate::{ReleaseError, ReleaseRequest};
 
@@ -99,4 +101,48 @@ pub fn publish(req: &ReleaseRequest, tag: &str) -> Result<Published, ReleaseErro
         url,
         warnings,
     })
+}
+
+/// Fills PR numbers, authors' logins and first-time contributors into changelog input from
+/// GitHub, when a token is set (one GraphQL request per 100 commits); without a token it
+/// sends nothing and changes nothing. Failures become warnings: the notes stay usable.
+pub fn enrich(req_repo: &std::path::Path, remote: &str, input: &mut ChangelogInput) -> Vec<String> {
+    let config = Config::from_env();
+    if config.token.is_none() {
+        return Vec::new();
+    }
+    let github_repo = std::env::var("GITHUB_REPOSITORY")
+        .ok()
+        .and_then(|r| Repository::parse(&r))
+        .or_else(|| {
+            shipgate_git::open(req_repo)
+                .ok()
+                .and_then(|repo| repo.remote_url(remote))
+                .and_then(|u| Repository::parse(&u))
+        });
+    let Some(github_repo) = github_repo else {
+        return vec![format!(
+            "GITHUB_TOKEN is set but the `{remote}` remote is not on GitHub and GITHUB_REPOSITORY is unset: no PR lookup"
+        )];
+    };
+    let work = async {
+        let client = Client::new(config)?;
+        let ids: Vec<String> = input
+            .releases
+            .iter()
+            .flat_map(|r| r.commits.iter().map(|c| c.id.clone()))
+            .collect();
+        let enrichment = enrich_commits(&client, &github_repo, &ids).await?;
+        for release in &mut input.releases {
+            apply(&enrichment, &mut release.commits);
+        }
+        Ok::<_, ReleaseError>(())
+    };
+    match block_on(work) {
+        Ok(Ok(())) => Vec::new(),
+        Ok(Err(e)) => vec![format!(
+            "PR and author lookup failed; the notes are without it: {e}"
+        )],
+        Err(e) => vec![format!("PR and author lookup could not start: {e}")],
+    }
 }

@@ -19,7 +19,7 @@ mod settings;
 
 pub use changelog::{ChangelogRequest, Span, collect as collect_changelog};
 pub use error::ReleaseError;
-pub use github::{Published, publish as publish_github_release};
+pub use github::{Published, enrich as enrich_from_github, publish as publish_github_release};
 
 /// Writes a file atomically (temp file in the same directory, then rename).
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), ReleaseError> {

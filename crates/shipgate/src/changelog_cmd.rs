@@ -44,11 +44,15 @@ pub fn run(global: &Global, args: &ChangelogArgs) -> anyhow::Result<ExitCode> {
         (None, true) => Span::Unreleased,
         (None, false) => Span::All,
     };
-    let input = shipgate_release::collect_changelog(&ChangelogRequest {
+    let remote = settings.release.remote.clone();
+    let mut input = shipgate_release::collect_changelog(&ChangelogRequest {
         repo: global.repo.clone(),
         settings: settings.release,
         span,
     })?;
+    for warning in shipgate_release::enrich_from_github(&global.repo, &remote, &mut input) {
+        eprintln!("warning: {warning}");
+    }
     let model = build_changelog(&input, &settings.changelog);
     let text = if args.context {
         serde_json::to_string_pretty(&model)? + "\n"

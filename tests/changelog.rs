@@ -2,107 +2,45 @@
 //! comparison with git-cliff's Keep a Changelog example configuration on the same history.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 #[path = "support/fake_github.rs"]
 mod fake_github;
 use fake_github::FakeGithub;
 
-struct Repo {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    clock: std::cell::Cell<i64>,
+#[path = "support/git_repo.rs"]
+mod git_repo;
+use git_repo::Repo;
+
+/// Empty commits an hour apart (the dates the snapshots show).
+trait History {
+    fn commit_empty(&self, message: &str);
 }
 
-impl Repo {
-    fn new() -> Repo {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = tmp.path().join("repo");
-        std::fs::create_dir(&dir).expect("mkdir");
-        let repo = Repo {
-            _tmp: tmp,
-            dir,
-            clock: std::cell::Cell::new(1_764_000_000),
-        };
-        repo.git(&["init", "-q", "-b", "main"]);
-        repo.git(&["config", "user.name", "Changelog Tester"]);
-        repo.git(&["config", "user.email", "tester@example.com"]);
-        repo.git(&["config", "tag.gpgsign", "false"]);
-        repo.git(&["config", "commit.gpgsign", "false"]);
-        repo
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let t = self.clock.get() + 3600;
-        self.clock.set(t);
-        let date = format!("@{t} +0000");
-        let out = Command::new("git")
-            .current_dir(&self.dir)
-            .args(args)
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn commit(&self, message: &str) {
+impl History for Repo {
+    fn commit_empty(&self, message: &str) {
         self.git(&["commit", "-q", "--allow-empty", "-m", message]);
     }
+}
 
-    fn tag(&self, name: &str) {
-        self.git(&["tag", "-a", name, "-m", name]);
-    }
-
-    fn shipgate(&self, args: &[&str]) -> Output {
-        self.shipgate_env(args, &[])
-    }
-
-    fn shipgate_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipgate"));
-        cmd.current_dir(&self.dir)
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env_remove("GITHUB_TOKEN")
-            .env_remove("GH_TOKEN")
-            .env_remove("GITHUB_REPOSITORY");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("shipgate runs")
-    }
-
-    fn stdout(&self, args: &[&str]) -> String {
-        let out = self.shipgate(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
+fn new_repo() -> Repo {
+    Repo::with_clock(1_764_000_000, 3600)
 }
 
 /// A shop's history: two releases, a release candidate, unreleased work.
 fn shop() -> Repo {
-    let repo = Repo::new();
-    repo.commit("feat(cart): add cart (#1)");
-    repo.commit("fix: rounding of prices");
-    repo.commit("chore: tidy");
+    let repo = new_repo();
+    repo.commit_empty("feat(cart): add cart (#1)");
+    repo.commit_empty("fix: rounding of prices");
+    repo.commit_empty("chore: tidy");
     repo.tag("v1.0.0");
-    repo.commit("feat(search)!: new search API\n\nBREAKING CHANGE: /v1/search is gone");
-    repo.commit("perf(db): index orders by customer");
+    repo.commit_empty("feat(search)!: new search API\n\nBREAKING CHANGE: /v1/search is gone");
+    repo.commit_empty("perf(db): index orders by customer");
     repo.tag("v2.0.0-rc.1");
-    repo.commit("fix(search): empty queries (#7)");
+    repo.commit_empty("fix(search): empty queries (#7)");
     repo.tag("v2.0.0");
-    repo.commit("feat: wish lists");
-    repo.commit("docs: readme");
+    repo.commit_empty("feat: wish lists");
+    repo.commit_empty("docs: readme");
     repo.git(&["remote", "add", "origin", "git@github.com:acme/shop.git"]);
     repo
 }
@@ -287,7 +225,7 @@ section = "Changed"
 fn same_entries_in_the_same_sections_as_git_cliff_keepachangelog() {
     let cliff =
         git_cliff().expect("git-cliff is installed by `cargo xtask test` (pip install git-cliff)");
-    let repo = Repo::new();
+    let repo = new_repo();
     for m in [
         "feat: add cart",
         "fix: rounding of prices",
@@ -298,7 +236,7 @@ fn same_entries_in_the_same_sections_as_git_cliff_keepachangelog() {
         "Support gift cards",
         "feat: fix typo in banner",
     ] {
-        repo.commit(m);
+        repo.commit_empty(m);
     }
     repo.tag("v1.0.0");
     for m in [
@@ -308,10 +246,10 @@ fn same_entries_in_the_same_sections_as_git_cliff_keepachangelog() {
         "test: cover refunds",
         "feat: delete stale carts",
     ] {
-        repo.commit(m);
+        repo.commit_empty(m);
     }
     repo.tag("v1.1.0");
-    repo.commit("feat: add unreleased thing");
+    repo.commit_empty("feat: add unreleased thing");
     let dir: &Path = &repo.dir;
     let init = Command::new(&cliff)
         .current_dir(dir)
@@ -351,9 +289,9 @@ fn same_entries_in_the_same_sections_as_git_cliff_keepachangelog() {
 #[test]
 fn github_enrichment_adds_pr_links_in_one_request_per_hundred_commits() {
     let github = FakeGithub::start();
-    let repo = Repo::new();
+    let repo = new_repo();
     for i in 0..120 {
-        repo.commit(&format!("fix: defect {i}"));
+        repo.commit_empty(&format!("fix: defect {i}"));
     }
     repo.git(&[
         "remote",

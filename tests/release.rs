@@ -1,7 +1,7 @@
 //! End-to-end tests of `shipgate release` on real temporary git repositories.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -9,153 +9,28 @@ use serde_json::Value;
 mod fake_github;
 use fake_github::FakeGithub;
 
-/// A scratch repository driven through the `git` binary, with fixed, increasing dates.
-struct Repo {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    clock: std::cell::Cell<i64>,
+#[path = "support/git_repo.rs"]
+mod git_repo;
+use git_repo::{Repo, shipgate_in, stderr};
+
+/// `release --dry-run --json` and `release --json`, which must succeed.
+trait Release {
+    fn plan(&self, extra: &[&str]) -> Value;
+    fn release(&self, extra: &[&str]) -> Value;
 }
 
-impl Repo {
-    fn new() -> Repo {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = tmp.path().join("repo");
-        std::fs::create_dir(&dir).expect("mkdir");
-        let repo = Repo {
-            _tmp: tmp,
-            dir,
-            clock: std::cell::Cell::new(1_700_000_000),
-        };
-        repo.git(&["init", "-q", "-b", "main"]);
-        repo.git(&["config", "user.name", "Release Tester"]);
-        repo.git(&["config", "user.email", "tester@example.com"]);
-        repo.git(&["config", "commit.gpgsign", "false"]);
-        repo.git(&["config", "tag.gpgsign", "false"]);
-        repo
-    }
-
-    fn at(dir: &Path) -> Repo {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        Repo {
-            _tmp: tmp,
-            dir: dir.to_path_buf(),
-            clock: std::cell::Cell::new(1_800_000_000),
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.join(rel)
-    }
-
-    fn git_output(&self, args: &[&str]) -> Output {
-        let t = self.clock.get() + 60;
-        self.clock.set(t);
-        let date = format!("@{t} +0000");
-        Command::new("git")
-            .current_dir(&self.dir)
-            .args(args)
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .output()
-            .expect("git runs")
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let out = self.git_output(args);
-        assert!(
-            out.status.success(),
-            "git {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let p = self.path(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
-
-    fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path(rel)).expect("read")
-    }
-
-    /// Commits a change to `file` with `message`.
-    fn commit_file(&self, file: &str, message: &str) -> String {
-        let p = self.path(file);
-        let old = std::fs::read_to_string(&p).unwrap_or_default();
-        self.write(file, &format!("{old}{message}\n"));
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "-m", message]);
-        self.git(&["rev-parse", "HEAD"])
-    }
-
-    fn commit(&self, message: &str) -> String {
-        self.commit_file("src.txt", message)
-    }
-
-    fn shipgate(&self, args: &[&str]) -> Output {
-        shipgate_in(&self.dir, args, &[])
-    }
-
-    fn shipgate_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        shipgate_in(&self.dir, args, env)
-    }
-
+impl Release for Repo {
     fn plan(&self, extra: &[&str]) -> Value {
         let mut args = vec!["release", "--dry-run", "--json"];
         args.extend_from_slice(extra);
-        let out = self.shipgate(&args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("json plan")
+        serde_json::from_str(&self.stdout(&args)).expect("json plan")
     }
 
     fn release(&self, extra: &[&str]) -> Value {
         let mut args = vec!["release", "--json"];
         args.extend_from_slice(extra);
-        let out = self.shipgate(&args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("json outcome")
+        serde_json::from_str(&self.stdout(&args)).expect("json outcome")
     }
-
-    fn tags(&self) -> Vec<String> {
-        let out = self.git(&["tag", "--list"]);
-        out.lines().map(str::to_string).collect()
-    }
-
-    fn log(&self) -> Vec<String> {
-        self.git(&["log", "--format=%s"])
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-fn shipgate_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipgate"));
-    cmd.current_dir(dir)
-        .args(args)
-        .env("SOURCE_DATE_EPOCH", "1764115200")
-        .env("NO_COLOR", "1")
-        .env_remove("SHIPGATE_FAILPOINT");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("shipgate runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn s(v: &Value) -> Option<&str> {

@@ -876,3 +876,45 @@ fn github_release_is_created_once_with_the_notes() {
     assert_eq!(creates, 1, "never a second release for the same tag");
     assert_eq!(repo.tags(), vec!["v1.0.0", "v1.1.0-rc.1"]);
 }
+
+#[test]
+fn a_branch_forked_before_the_release_brings_only_its_own_commits() {
+    // main:  scaffold - A - B (v1.0.0) - C ------ M
+    //                    \                       /
+    // topic:              F --------------------
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.commit("feat!: old breaking change, already released");
+    repo.git(&["branch", "topic"]);
+    repo.commit("chore: prepare");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "r"]);
+    repo.git(&["checkout", "-q", "topic"]);
+    repo.commit_file("topic.txt", "feat: topic feature");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.commit_file("main.txt", "fix: after the release");
+    repo.git(&[
+        "merge",
+        "--no-ff",
+        "-q",
+        "-m",
+        "Merge branch 'topic'",
+        "topic",
+    ]);
+    let plan = repo.plan(&[]);
+    assert_eq!(
+        plan["commits"], 2,
+        "only the topic feature and the fix: {plan}"
+    );
+    assert_eq!(
+        s(&plan["next"]),
+        Some("1.1.0"),
+        "the released breaking change is not counted again: {plan}"
+    );
+    let changelog = plan["changelog"].as_str().expect("section");
+    assert!(
+        changelog.contains("topic feature")
+            && changelog.contains("after the release")
+            && !changelog.contains("old breaking"),
+        "{changelog}"
+    );
+}

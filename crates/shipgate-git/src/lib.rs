@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 pub use git2::Oid;
 pub use network::RemoteTag;
-pub use walk::{CommitInfo, Walk};
+pub use walk::{CommitInfo, MultiWalk, Walk};
 
 /// What went wrong talking to git.
 #[derive(Debug, thiserror::Error)]
@@ -231,6 +231,17 @@ impl Repo {
                 stderr: e.message().to_string(),
                 hint: Some("give a tag, branch or commit id".into()),
             })
+    }
+
+    /// Walks history once for `lines` version lines: `stop(commit, line)` marks a line's
+    /// boundary; each commit is listed with the lines it is above the boundary of.
+    pub fn walk_lines(
+        &self,
+        from: Oid,
+        lines: usize,
+        stop: &dyn Fn(Oid, usize) -> bool,
+    ) -> Result<MultiWalk, GitError> {
+        walk::walk_lines(&self.repo, from, lines, stop, &self.shallow_boundary())
     }
 
     /// For each of `paths` (relative to the work tree root; empty = the whole tree): whether

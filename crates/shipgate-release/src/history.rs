@@ -173,32 +173,51 @@ pub(crate) fn read(
     tags: &mut TagSource,
     remote: &str,
 ) -> Result<History, ReleaseError> {
+    let mut many = read_many(repo, head, std::slice::from_ref(format), tags, remote)?;
+    Ok(many.pop().unwrap_or_default())
+}
+
+/// Reads the histories of several version lines (one per tag format, e.g. per crate) in one
+/// walk of the commits: cost grows with the commits, not commits × lines.
+pub(crate) fn read_many(
+    repo: &mut Repo,
+    head: Oid,
+    formats: &[TagFormat],
+    tags: &mut TagSource,
+    remote: &str,
+) -> Result<Vec<History>, ReleaseError> {
     let mut depth: u32 = 100;
     loop {
-        let releases = Releases::new(&tags.tags, format);
-        let any = |id: Oid| !releases.on(id).is_empty();
-        let stable = |id: Oid| releases.on(id).iter().any(|r| r.version.pre.is_empty());
-        let since_stable = repo.walk(head, &stable)?;
-        // Without a prerelease tag since the last stable release, both walks are the same.
-        let since_latest = if since_stable.commits.iter().any(|c| any(c.id)) {
-            Some(repo.walk(head, &any)?)
-        } else {
-            None
+        let releases: Vec<Releases> = formats
+            .iter()
+            .map(|f| Releases::new(&tags.tags, f))
+            .collect();
+        // Line 2k stops at format k's stable releases, line 2k + 1 at any of its releases.
+        let stop = |id: Oid, line: usize| {
+            let on = releases[line / 2].on(id);
+            if line % 2 == 0 {
+                on.iter().any(|r| r.version.pre.is_empty())
+            } else {
+                !on.is_empty()
+            }
         };
-        let latest_walk = since_latest.as_ref().unwrap_or(&since_stable);
-        if !(latest_walk.hit_shallow || since_stable.hit_shallow) || !repo.is_shallow() {
-            return Ok(History {
-                latest: boundary_max(&releases, &latest_walk.boundaries, false)?,
-                stable: boundary_max(&releases, &since_stable.boundaries, true)?,
-                since_latest: latest_walk
-                    .commits
-                    .iter()
-                    .filter(|c| c.parents.len() <= 1)
-                    .count(),
-                commits: since_stable.commits,
-                existing: releases.all,
-                warnings: releases.warnings,
-            });
+        let walk = repo.walk_lines(head, formats.len() * 2, &stop)?;
+        if !walk.hit_shallow || !repo.is_shallow() {
+            let mut out = Vec::with_capacity(formats.len());
+            for (k, r) in releases.into_iter().enumerate() {
+                out.push(History {
+                    latest: boundary_max(&r, &walk.boundaries[2 * k + 1], false)?,
+                    stable: boundary_max(&r, &walk.boundaries[2 * k], true)?,
+                    since_latest: walk
+                        .line(2 * k + 1)
+                        .filter(|c| c.parents.len() <= 1)
+                        .count(),
+                    commits: walk.line(2 * k).cloned().collect(),
+                    existing: r.all,
+                    warnings: r.warnings,
+                });
+            }
+            return Ok(out);
         }
         let edge = repo
             .shallow_boundary()

@@ -515,35 +515,40 @@ fn plan_per_crate(
     }
     let mut lines: Vec<Line> = Vec::new();
     let (mut total, mut conventional, mut non_conventional, mut reverted) = (0, 0, 0, 0);
-    for p in &ws.packages {
-        let Some(name) = p.info.name.clone() else {
-            continue;
-        };
-        let own = p
-            .info
-            .own_version
-            .clone()
-            .ok_or_else(|| ReleaseError::InheritedInPerCrate { name: name.clone() })?;
-        let format = TagFormat::new(&req.settings.crate_tag_format, Some(&name));
-        let h = history::read(repo, head, &format, tags, &req.settings.remote)?;
-        let dir = p.dir.clone();
-        let mut touched = Vec::with_capacity(h.commits.len());
+    let packages: Vec<(&crate::packages::Manifest, String, Version)> = ws
+        .packages
+        .iter()
+        .filter_map(|p| p.info.name.clone().map(|n| (p, n)))
+        .map(|(p, name)| {
+            let own = p
+                .info
+                .own_version
+                .clone()
+                .ok_or_else(|| ReleaseError::InheritedInPerCrate { name: name.clone() })?;
+            Ok((p, name, own))
+        })
+        .collect::<Result<_, ReleaseError>>()?;
+    // One walk for every crate's version line, and one tree comparison per commit for all
+    // crate directories: cost grows with the commits, not commits × crates.
+    let formats: Vec<TagFormat> = packages
+        .iter()
+        .map(|(_, name, _)| TagFormat::new(&req.settings.crate_tag_format, Some(name)))
+        .collect();
+    let histories = history::read_many(repo, head, &formats, tags, &req.settings.remote)?;
+    let dirs: Vec<PathBuf> = packages.iter().map(|(p, _, _)| p.dir.clone()).collect();
+    let mut touched: std::collections::HashMap<shipgate_git::Oid, Vec<bool>> =
+        std::collections::HashMap::new();
+    for h in &histories {
         for commit in &h.commits {
-            touched.push(
-                repo.touched(commit, std::slice::from_ref(&dir))?
-                    .first()
-                    .copied()
-                    .unwrap_or(false),
-            );
+            if let std::collections::hash_map::Entry::Vacant(slot) = touched.entry(commit.id) {
+                slot.insert(repo.touched(commit, &dirs)?);
+            }
         }
-        let touched_ids: HashSet<_> = h
-            .commits
-            .iter()
-            .zip(&touched)
-            .filter(|(_, t)| **t)
-            .map(|(c, _)| c.id)
-            .collect();
-        let c = classify(&h.commits, req, &|c| touched_ids.contains(&c.id));
+    }
+    for (k, ((p, name, own), h)) in packages.into_iter().zip(histories).enumerate() {
+        let c = classify(&h.commits, req, &|c| {
+            touched.get(&c.id).is_some_and(|t| t[k])
+        });
         check_strict(req, &c)?;
         total += c.total;
         conventional += c.conventional;
@@ -558,7 +563,7 @@ fn plan_per_crate(
         let kept = c.kept.iter().map(|x| (*x).clone()).collect();
         lines.push(Line {
             name,
-            dir,
+            dir: p.dir.clone(),
             base,
             current,
             bump: c.bump,

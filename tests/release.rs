@@ -918,3 +918,97 @@ fn a_branch_forked_before_the_release_brings_only_its_own_commits() {
         "{changelog}"
     );
 }
+
+#[test]
+fn per_crate_changelogs_and_github_releases() {
+    let github = FakeGithub::start();
+    let repo = Repo::new();
+    repo.write("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n");
+    repo.write(
+        "crates/cart/Cargo.toml",
+        "[package]\nname = \"cart\"\nversion = \"1.0.0\"\n",
+    );
+    repo.write(
+        "crates/search/Cargo.toml",
+        "[package]\nname = \"search\"\nversion = \"0.4.0\"\n",
+    );
+    repo.write("shipgate.toml", "[release]\nmode = \"per-crate\"\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "chore: scaffold"]);
+    repo.git(&["tag", "-a", "cart-v1.0.0", "-m", "r"]);
+    repo.commit_file("crates/search/src/lib.rs", "feat(search): synonyms");
+    repo.git(&["tag", "-a", "search-v0.4.1", "-m", "r"]);
+    repo.commit_file("crates/cart/src/lib.rs", "feat(cart): saved carts");
+    repo.commit_file("crates/search/src/lib.rs", "fix(search): empty query");
+    repo.git(&[
+        "remote",
+        "add",
+        "origin",
+        "https://github.com/acme/shop.git",
+    ]);
+    let env = [
+        ("GITHUB_API_URL", github.url.as_str()),
+        ("GITHUB_TOKEN", "t"),
+        ("GITHUB_REPOSITORY", "acme/shop"),
+    ];
+    let out = repo.shipgate_env(&["release", "--json", "--github-release"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let outcome: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut tags: Vec<&str> = outcome["tagged"]
+        .as_array()
+        .expect("tagged")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    tags.sort();
+    assert_eq!(tags, vec!["cart-v1.1.0", "search-v0.4.2"], "{outcome}");
+    let bodies: Vec<Value> = github
+        .requests()
+        .into_iter()
+        .filter(|(m, p, _)| m == "POST" && p == "/repos/acme/shop/releases")
+        .map(|(_, _, b)| serde_json::from_str(&b).expect("json"))
+        .collect();
+    assert_eq!(bodies.len(), 2);
+    let notes = |tag: &str| {
+        bodies
+            .iter()
+            .find(|b| b["tag_name"] == tag)
+            .and_then(|b| b["body"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        notes("cart-v1.1.0").contains("saved carts")
+            && !notes("cart-v1.1.0").contains("empty query"),
+        "{}",
+        notes("cart-v1.1.0")
+    );
+    assert!(
+        notes("search-v0.4.2").contains("empty query")
+            && !notes("search-v0.4.2").contains("saved carts")
+            && !notes("search-v0.4.2").contains("synonyms"),
+        "{}",
+        notes("search-v0.4.2")
+    );
+    // the per-crate changelog from history: only that crate's releases and commits
+    let search = repo.stdout(&["changelog", "--package", "search"]);
+    assert!(
+        search.contains("## [0.4.2]")
+            && search.contains("## [0.4.1]")
+            && !search.contains("## [1.1.0]"),
+        "{search}"
+    );
+    assert!(
+        search.contains("synonyms")
+            && search.contains("empty query")
+            && !search.contains("saved carts"),
+        "{search}"
+    );
+    let out = repo.shipgate(&["changelog", "--package", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no package `nope`"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -29,6 +29,9 @@ pub struct ChangelogRequest {
     pub repo: PathBuf,
     pub settings: ReleaseSettings,
     pub span: Span,
+    /// One crate of the workspace: its tags (`crate-tag-format`) and the commits touching
+    /// its directory.
+    pub package: Option<String>,
 }
 
 fn input(c: &CommitInfo) -> CommitInput {
@@ -39,6 +42,30 @@ fn input(c: &CommitInfo) -> CommitInput {
         author_email: c.author_email.clone(),
         ..Default::default()
     }
+}
+
+/// The commits a changelog lists: merges left out, and for one crate only those that touch
+/// its directory.
+fn inputs(
+    repo: &Repo,
+    commits: &[CommitInfo],
+    package_dir: Option<&std::path::Path>,
+) -> Result<Vec<CommitInput>, ReleaseError> {
+    let mut out = Vec::with_capacity(commits.len());
+    for c in commits.iter().filter(|c| c.parents.len() <= 1) {
+        let touched = match package_dir {
+            Some(dir) => repo
+                .touched(c, &[dir.to_path_buf()])?
+                .first()
+                .copied()
+                .unwrap_or(false),
+            None => true,
+        };
+        if touched {
+            out.push(input(c));
+        }
+    }
+    Ok(out)
 }
 
 fn date(repo: &Repo, id: Oid) -> Result<String, ReleaseError> {
@@ -66,6 +93,7 @@ fn describe(
     commit: Oid,
     release: &Release,
     remote_url: Option<String>,
+    package_dir: Option<&std::path::Path>,
 ) -> Result<(ReleaseInput, shipgate_git::Walk), ReleaseError> {
     let stable = release.version.pre.is_empty();
     let stop = |id: Oid| {
@@ -81,12 +109,7 @@ fn describe(
         previous_tag: best(releases, &walk.boundaries).map(|r| r.name),
         tag: Some(release.name.clone()),
         date: Some(date(repo, commit)?),
-        commits: walk
-            .commits
-            .iter()
-            .filter(|c| c.parents.len() <= 1)
-            .map(input)
-            .collect(),
+        commits: inputs(repo, &walk.commits, package_dir)?,
         remote_url,
         ..Default::default()
     };
@@ -99,7 +122,22 @@ fn describe(
 pub fn collect(req: &ChangelogRequest) -> Result<ChangelogInput, ReleaseError> {
     let repo = shipgate_git::open(&req.repo)?;
     let head = repo.head()?;
-    let format = TagFormat::new(&req.settings.tag_format, None);
+    let (format, package_path) = match &req.package {
+        None => (TagFormat::new(&req.settings.tag_format, None), None),
+        Some(name) => {
+            let ws = crate::packages::discover(repo.workdir())?;
+            let p = ws
+                .packages
+                .iter()
+                .find(|p| p.info.name.as_deref() == Some(name))
+                .ok_or_else(|| ReleaseError::UnknownPackage { name: name.clone() })?;
+            (
+                TagFormat::new(&req.settings.crate_tag_format, Some(name)),
+                Some(p.dir.clone()),
+            )
+        }
+    };
+    let package_dir = package_path.as_deref();
     let releases = Releases::new(&repo.tags()?, &format);
     let remote_url = repo.remote_url(&req.settings.remote);
     let any = |id: Oid| !releases.on(id).is_empty();
@@ -109,12 +147,7 @@ pub fn collect(req: &ChangelogRequest) -> Result<ChangelogInput, ReleaseError> {
     };
     let unreleased = |out: &mut ChangelogInput| -> Result<(), ReleaseError> {
         let walk = repo.walk(head, &any)?;
-        let commits: Vec<CommitInput> = walk
-            .commits
-            .iter()
-            .filter(|c| c.parents.len() <= 1)
-            .map(input)
-            .collect();
+        let commits: Vec<CommitInput> = inputs(&repo, &walk.commits, package_dir)?;
         out.releases.push(ReleaseInput {
             previous_tag: best(&releases, &walk.boundaries).map(|r| r.name),
             commits,
@@ -127,12 +160,7 @@ pub fn collect(req: &ChangelogRequest) -> Result<ChangelogInput, ReleaseError> {
         Span::Unreleased => unreleased(&mut out)?,
         Span::Range { from, to } => {
             let (a, b) = (repo.resolve(from)?, repo.resolve(to)?);
-            let commits: Vec<CommitInput> = repo
-                .range(b, &[a])?
-                .iter()
-                .filter(|c| c.parents.len() <= 1)
-                .map(input)
-                .collect();
+            let commits: Vec<CommitInput> = inputs(&repo, &repo.range(b, &[a])?, package_dir)?;
             let tagged = releases
                 .on(b)
                 .iter()
@@ -162,8 +190,17 @@ pub fn collect(req: &ChangelogRequest) -> Result<ChangelogInput, ReleaseError> {
                 .find(|r| r.name == *tag)
                 .cloned()
                 .ok_or_else(|| ReleaseError::UnknownTag { tag: tag.clone() })?;
-            out.releases
-                .push(describe(&repo, &releases, commit, &release, remote_url.clone())?.0);
+            out.releases.push(
+                describe(
+                    &repo,
+                    &releases,
+                    commit,
+                    &release,
+                    remote_url.clone(),
+                    package_dir,
+                )?
+                .0,
+            );
         }
         Span::All => {
             unreleased(&mut out)?;
@@ -174,8 +211,14 @@ pub fn collect(req: &ChangelogRequest) -> Result<ChangelogInput, ReleaseError> {
             let mut described = Vec::new();
             while let Some(commit) = queue.pop() {
                 for release in releases.on(commit) {
-                    let (described_one, walk) =
-                        describe(&repo, &releases, commit, release, remote_url.clone())?;
+                    let (described_one, walk) = describe(
+                        &repo,
+                        &releases,
+                        commit,
+                        release,
+                        remote_url.clone(),
+                        package_dir,
+                    )?;
                     for id in walk
                         .boundaries
                         .iter()

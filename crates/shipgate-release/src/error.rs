@@ -6,6 +6,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
     #[error(
+        "no package `{name}` in this workspace\nhint: give the `name` of a workspace member's Cargo.toml"
+    )]
+    UnknownPackage { name: String },
+    #[error(
         "{tag} is not a release tag of this repository\nhint: check [release] tag-format, or fetch tags (git fetch --tags)"
     )]
     UnknownTag { tag: String },
@@ -17,10 +21,6 @@ pub enum ReleaseError {
         "cannot tell which GitHub repository to publish to: no GITHUB_REPOSITORY and the `{remote}` remote is not on GitHub\nhint: set GITHUB_REPOSITORY=owner/name"
     )]
     NoGithubRepository { remote: String },
-    #[error(
-        "--github-release is not supported with mode = \"per-crate\" yet\nhint: use mode = \"unified\", or publish each crate's notes from `shipgate changelog --range`"
-    )]
-    GithubPerCrate,
     #[error(transparent)]
     Git(#[from] shipgate_git::GitError),
     #[error("{}:{line}:{column}: {message}\nhint: fix the manifest, then re-run", path.display())]

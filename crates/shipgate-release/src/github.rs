@@ -25,8 +25,13 @@ pub struct Published {
     pub warnings: Vec<String>,
 }
 
-/// Creates or updates the GitHub release of `tag` with its notes.
-pub fn publish(req: &ReleaseRequest, tag: &str) -> Result<Published, ReleaseError> {
+/// Creates or updates the GitHub release of `tag` with its notes; `package` names the
+/// crate of a per-crate tag (its notes are the commits touching that crate).
+pub fn publish(
+    req: &ReleaseRequest,
+    tag: &str,
+    package: Option<&str>,
+) -> Result<Published, ReleaseError> {
     let repo = shipgate_git::open(&req.repo)?;
     let github_repo = std::env::var("GITHUB_REPOSITORY")
         .ok()
@@ -44,6 +49,7 @@ pub fn publish(req: &ReleaseRequest, tag: &str) -> Result<Published, ReleaseErro
         span: Span::Release {
             tag: tag.to_string(),
         },
+        package: package.map(str::to_string),
     })?;
     let mut release = input
         .releases

@@ -25,9 +25,6 @@ pub struct Outcome {
 
 /// Makes the release the plan describes, or finishes an interrupted one.
 pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
-    if req.github_release && req.settings.mode == Mode::PerCrate {
-        return Err(ReleaseError::GithubPerCrate);
-    }
     let mut repo = shipgate_git::open(&req.repo)?;
     let head = repo.head()?;
     let mut warnings = Vec::new();
@@ -62,7 +59,7 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
                     outcome.pushed = true;
                 }
                 if req.github_release {
-                    outcome.github.push(publish(req, &tag)?);
+                    outcome.github.push(publish(req, &tag, None)?);
                 }
             }
         }
@@ -114,8 +111,23 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
     // After the journal: a failed publication is finished by a re-run (nothing to release,
     // HEAD tagged), and the GitHub release is idempotent.
     if req.github_release {
-        for tag in &outcome.plan.tags {
-            outcome.github.push(publish(req, tag)?);
+        let per_crate: Vec<(String, String)> = match req.settings.mode {
+            Mode::PerCrate => outcome
+                .plan
+                .packages
+                .iter()
+                .filter_map(|p| Some((p.tag.clone()?, p.name.clone())))
+                .collect(),
+            Mode::Unified => Vec::new(),
+        };
+        if per_crate.is_empty() {
+            for tag in &outcome.plan.tags {
+                outcome.github.push(publish(req, tag, None)?);
+            }
+        } else {
+            for (tag, name) in &per_crate {
+                outcome.github.push(publish(req, tag, Some(name))?);
+            }
         }
     }
     Ok(outcome)

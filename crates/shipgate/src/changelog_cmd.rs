@@ -20,6 +20,9 @@ pub struct ChangelogArgs {
     /// Write to FILE (atomically) instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    /// One crate of the workspace: its tags (crate-tag-format) and the commits touching it
+    #[arg(long, value_name = "NAME")]
+    pub package: Option<String>,
     /// Print the template context as JSON instead of rendering it
     #[arg(long)]
     pub context: bool,
@@ -49,6 +52,7 @@ pub fn run(global: &Global, args: &ChangelogArgs) -> anyhow::Result<ExitCode> {
         repo: global.repo.clone(),
         settings: settings.release,
         span,
+        package: args.package.clone(),
     })?;
     for warning in shipgate_release::enrich_from_github(&global.repo, &remote, &mut input) {
         eprintln!("warning: {warning}");

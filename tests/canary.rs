@@ -659,3 +659,345 @@ fn live_a_promql_error_stops_before_traffic_moves() {
     assert!(stderr.contains("hint: no traffic was moved"), "{stderr}");
     assert!(live::log(&log).is_empty());
 }
+
+/// `canary run --replay`: the real rollout against a recording, on a simulated clock.
+mod replay {
+    use super::*;
+
+    /// A repository whose shipgate.toml has the fixtures' gates and a command actuator that
+    /// appends to `actuator.log`; no [canary.prometheus] (a replay needs none).
+    pub fn repo(head: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("actuator.log");
+        let command = format!(
+            "[canary.command]\nset-weight = \"echo set-weight {{{{weight}}}} {{{{env}}}} >> {log}\"\n\
+             promote = \"echo promote {{{{version}}}} >> {log}\"\n\
+             rollback = \"echo rollback {{{{version}}}} to {{{{baseline_version}}}} >> {log}\"\n",
+            log = log.display()
+        );
+        write_config(dir.path(), head, &command);
+        (dir, log)
+    }
+
+    /// shipgate.toml with `head` in [canary], the `actuator` section(s) and the fixtures'
+    /// error-rate metric.
+    pub fn write_config(dir: &Path, head: &str, actuator: &str) {
+        let toml = format!(
+            "[canary]\n{head}\n\n{actuator}\n\
+             [[canary.metrics]]\nname = \"error-rate\"\nkind = \"counts\"\nthreshold = 0.02\nmin-requests = 1000\n{}",
+            live::counts_queries(""),
+        );
+        std::fs::write(dir.join("shipgate.toml"), toml).expect("write");
+    }
+
+    pub const GATES: &str = "steps = [{ weight = 10, hold = \"1m\" }, { weight = 50, hold = \"1m\" }, { weight = 100 }]\ninterval = \"10s\"\nmax-duration = \"10m\"";
+
+    pub fn run(dir: &Path, file: &str, extra: &[&str]) -> (Output, std::time::Duration) {
+        let started = std::time::Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+            .args(["--repo", &dir.display().to_string(), "canary", "run"])
+            .args(["--env", "prod", "--replay"])
+            .arg(fixture(file))
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .output()
+            .expect("runs");
+        (out, started.elapsed())
+    }
+}
+
+#[test]
+fn replay_a_healthy_recording_promotes_without_waiting() {
+    let (dir, log) = replay::repo(replay::GATES);
+    let (out, took) = replay::run(dir.path(), "healthy.json", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Two minutes of recording, replayed with every step and hold, in well under a second.
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+    assert_eq!(
+        live::log(&log),
+        ["set-weight 10 prod", "set-weight 50 prod", "promote 1.4.0"],
+        "{stderr}"
+    );
+    // Versions come from the recording.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("canary 1.4.0 in prod (replay): promoted (after 120 s)"),
+        "{stdout}"
+    );
+    assert_eq!(stderr.lines().count(), 12, "{stderr}");
+    assert!(stderr.contains("t=70s step 2/3 weight 50%"), "{stderr}");
+}
+
+#[test]
+fn replay_a_regression_rolls_back_with_the_actuator() {
+    let (dir, log) = replay::repo(replay::GATES);
+    let (out, took) = replay::run(dir.path(), "error-regression.json", &["--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+    assert_eq!(
+        live::log(&log),
+        ["set-weight 10 prod", "rollback 1.4.0 to 1.3.2"],
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["result"], "rolled-back", "{report:#}");
+    // The same interval `canary judge` decides at.
+    let (_, judged) = json("error-regression.json");
+    assert_eq!(
+        report["decided_at_s"], judged["decided_at"]["t"],
+        "{report:#}"
+    );
+}
+
+#[test]
+fn replay_past_the_end_of_a_recording_is_inconclusive_never_a_pass() {
+    // The recording has one interval; the gates need two minutes: the missing intervals are
+    // inconclusive, the fail-safe rolls back.
+    let (dir, log) = replay::repo(replay::GATES);
+    let (out, _) = replay::run(dir.path(), "short.json", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        live::log(&log),
+        ["set-weight 10 prod", "rollback 1.4.0 to 1.3.2"],
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("fail-safe"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // With on-inconclusive = "pause" and a short max-duration, it pauses: exit 1, no promote.
+    let (dir, log) = replay::repo(
+        "steps = [{ weight = 10, hold = \"20s\" }, { weight = 100 }]\ninterval = \"10s\"\nmax-duration = \"30s\"\nconsecutive-error-limit = 10\non-inconclusive = \"pause\"",
+    );
+    let (out, _) = replay::run(dir.path(), "short.json", &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("paused"), "{stdout}");
+    assert_eq!(live::log(&log), ["set-weight 10 prod"]);
+}
+
+#[test]
+fn replay_flags_override_the_recorded_versions_and_bad_files_cannot_run() {
+    let (dir, log) = replay::repo(replay::GATES);
+    let (out, _) = replay::run(
+        dir.path(),
+        "healthy.json",
+        &["--canary-version", "9.9.9", "--baseline-version", "9.9.8"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        live::log(&log).last().map(String::as_str),
+        Some("promote 9.9.9")
+    );
+
+    let (dir, log) = replay::repo(replay::GATES);
+    let (out, _) = replay::run(dir.path(), "truncated.json", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("truncated.json:"), "{stderr}");
+    assert!(live::log(&log).is_empty());
+}
+
+/// The webhook actuator against a small HTTP server that records the events it is sent.
+mod hook {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+
+    /// The events received, as `event weight` strings, and the raw JSON.
+    #[derive(Clone, Default)]
+    pub struct Events(Arc<Mutex<Vec<serde_json::Value>>>);
+
+    impl Events {
+        pub fn lines(&self) -> Vec<String> {
+            self.0
+                .lock()
+                .expect("lock")
+                .iter()
+                .map(|e| format!("{} {}", e["event"].as_str().unwrap_or("?"), e["weight"]))
+                .collect()
+        }
+        pub fn all(&self) -> Vec<serde_json::Value> {
+            self.0.lock().expect("lock").clone()
+        }
+    }
+
+    /// Starts a server on a free loopback port; `answer` gives each event's HTTP status.
+    pub fn start(answer: impl Fn(&serde_json::Value) -> u16 + Send + 'static) -> (String, Events) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!(
+            "http://{}/hooks/canary",
+            listener.local_addr().expect("addr")
+        );
+        let events = Events::default();
+        let seen = events.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut length = 0;
+                let mut line = String::new();
+                let mut first = true;
+                let mut post = false;
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    if first {
+                        post = line.starts_with("POST /hooks/canary ");
+                        first = false;
+                    }
+                    let l = line.trim_end();
+                    if l.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = l.split_once(':') {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    continue;
+                }
+                let event: serde_json::Value =
+                    serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                let status = if post { answer(&event) } else { 405 };
+                seen.0.lock().expect("lock").push(event);
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope"
+                );
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        (url, events)
+    }
+
+    pub fn config(url: &str) -> String {
+        format!("[canary.webhook]\nurl = \"{url}\"\ntimeout = \"2s\"\n")
+    }
+}
+
+#[test]
+fn webhook_a_healthy_replay_confirms_every_step_then_promotes() {
+    let (url, events) = hook::start(|_| 200);
+    let dir = tempfile::tempdir().expect("temp dir");
+    replay::write_config(dir.path(), replay::GATES, &hook::config(&url));
+    let (out, _) = replay::run(dir.path(), "healthy.json", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        events.lines(),
+        [
+            "confirm 10",
+            "set-weight 10",
+            "confirm 50",
+            "set-weight 50",
+            "confirm 100",
+            "promote 100"
+        ]
+    );
+    assert_eq!(
+        events.all()[1],
+        serde_json::json!({"event": "set-weight", "env": "prod", "version": "1.4.0",
+            "baseline_version": "1.3.2", "weight": 10, "step": 1, "steps": 3})
+    );
+}
+
+#[test]
+fn webhook_a_regression_is_rolled_back() {
+    let (url, events) = hook::start(|_| 204);
+    let dir = tempfile::tempdir().expect("temp dir");
+    replay::write_config(dir.path(), replay::GATES, &hook::config(&url));
+    let (out, _) = replay::run(dir.path(), "error-regression.json", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        events.lines(),
+        ["confirm 10", "set-weight 10", "rollback 0"]
+    );
+    assert_eq!(events.all()[2]["step"], serde_json::Value::Null);
+}
+
+#[test]
+fn webhook_a_refused_confirmation_halts_the_rollout() {
+    let (url, events) = hook::start(|e| {
+        if e["event"] == "confirm" && e["weight"] == 50 {
+            409
+        } else {
+            200
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    replay::write_config(dir.path(), replay::GATES, &hook::config(&url));
+    let (out, _) = replay::run(dir.path(), "healthy.json", &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("paused: the webhook did not confirm step 2 (weight 50%): HTTP 409"),
+        "{stdout}"
+    );
+    assert_eq!(
+        events.lines(),
+        ["confirm 10", "set-weight 10", "confirm 50"]
+    );
+}
+
+#[test]
+fn webhook_a_failing_rollback_is_retried_and_reported_loudly() {
+    let (url, events) = hook::start(|e| if e["event"] == "rollback" { 503 } else { 200 });
+    let dir = tempfile::tempdir().expect("temp dir");
+    replay::write_config(dir.path(), replay::GATES, &hook::config(&url));
+    let (out, _) = replay::run(dir.path(), "error-regression.json", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("rollback failed after 3 attempt(s): `POST http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("HTTP 503: nope"), "{stderr}");
+    assert_eq!(
+        events.lines(),
+        [
+            "confirm 10",
+            "set-weight 10",
+            "rollback 0",
+            "rollback 0",
+            "rollback 0"
+        ]
+    );
+}
+
+#[test]
+fn exactly_one_actuator_must_be_configured() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    replay::write_config(dir.path(), replay::GATES, "");
+    let (out, _) = replay::run(dir.path(), "healthy.json", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no actuator in the configuration"),
+        "{stderr}"
+    );
+
+    let both = format!(
+        "{}\n[canary.command]\nset-weight = \"true\"\npromote = \"true\"\nrollback = \"true\"\n",
+        hook::config("http://127.0.0.1:9/")
+    );
+    replay::write_config(dir.path(), replay::GATES, &both);
+    let (out, _) = replay::run(dir.path(), "healthy.json", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("both [canary.command] and [canary.webhook]"),
+        "{stderr}"
+    );
+}

@@ -4,6 +4,7 @@
 mod bench_canary;
 mod bench_config;
 mod bench_history;
+mod canary;
 mod checks;
 mod release;
 mod validate;
@@ -13,9 +14,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: cargo xtask <release|validate|test|ci|bench> …
+const USAGE: &str = "usage: cargo xtask <release|validate|canary|test|ci|bench> …
   release [--dry-run] [--json] [--pre LABEL] [--version X.Y.Z] [--push] [--allow-dirty]
   validate [--format human|json|github|sarif|junit]
+  canary --env ENV [--canary-version V] [--baseline-version V] [--replay FILE] [--record FILE] [--config FILE] [--json]
   test      install what the tests need when absent, then run every test
   ci        fmt check, clippy -D warnings, every test, workflow checks
   bench history|changelog [--commits N] [--tail N] [--runs N] [--peer]
@@ -47,6 +49,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     match cmd.as_str() {
         "release" => release::run(rest),
         "validate" => validate::run(rest),
+        "canary" => canary::run(rest),
         "test" => checks::test(),
         "ci" => checks::ci(),
         "bench" => {

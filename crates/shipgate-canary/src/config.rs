@@ -35,6 +35,9 @@ pub struct CanarySettings {
     /// `[canary.command]`: the command actuator (needed by `canary run`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<crate::actuator::CommandActuator>,
+    /// `[canary.webhook]`: the webhook actuator (the alternative to `[canary.command]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<crate::webhook::WebhookActuator>,
 }
 
 impl Default for CanarySettings {
@@ -58,6 +61,7 @@ impl Default for CanarySettings {
             metrics: MetricConfig::platform_defaults(),
             prometheus: None,
             command: None,
+            webhook: None,
         }
     }
 }
@@ -459,6 +463,19 @@ impl CanarySettings {
         {
             bad("command".into(), e);
         }
+        if let Some(Err(e)) = self
+            .webhook
+            .as_ref()
+            .map(crate::webhook::WebhookActuator::validate)
+        {
+            bad("webhook".into(), e);
+        }
+        if self.command.is_some() && self.webhook.is_some() {
+            bad(
+                "webhook".into(),
+                "both [canary.command] and [canary.webhook] are set; exactly one actuator must move traffic".into(),
+            );
+        }
         let url = self.prometheus.as_ref().map(|p| p.url.as_str());
         if let Some(url) = url.filter(|u| !(u.starts_with("http://") || u.starts_with("https://")))
         {
@@ -726,6 +743,32 @@ critical = false
         check_parse_err(
             "[canary.command]\nset-weight = \"x\"\npromote = \"x\"\nrollback = \"x\"\nabort = \"x\"\n",
             "unknown field `abort`",
+        );
+    }
+
+    #[test]
+    fn the_webhook_actuator_parses_and_excludes_the_command_one() {
+        let s = parse("[canary.webhook]\nurl = \"https://hooks.example.com/canary\"\n")
+            .expect("parses");
+        s.validate().expect("valid");
+        let w = s.webhook.as_ref().expect("webhook");
+        assert_eq!((w.timeout.secs(), w.rollback_attempts), (10.0, 3));
+        let s = parse("[canary.webhook]\nurl = \"hooks\"\n").expect("parses");
+        check_invalid(
+            &s,
+            "webhook",
+            "url: `hooks` is not an http:// or https:// URL",
+        );
+        let mut s = parse(FULL).expect("parses");
+        s.webhook = Some(crate::webhook::WebhookActuator {
+            url: "http://hooks".into(),
+            timeout: HumanDuration(Duration::from_secs(1)),
+            rollback_attempts: 1,
+        });
+        check_invalid(&s, "webhook", "exactly one actuator");
+        check_parse_err(
+            "[canary.webhook]\nurl = \"http://x\"\nheaders = 1\n",
+            "unknown field `headers`",
         );
     }
 

@@ -12,7 +12,8 @@
 //! | [`record`] | recordings and offline replay | none |
 //! | [`provider`] | Prometheus HTTP API | network |
 //! | [`actuator`] | templated shell commands | processes |
-//! | [`runner`] | checks queries, then loops: sample, judge, act | through traits |
+//! | [`webhook`] | the webhook actuator: JSON events over HTTP POST | network |
+//! | [`runner`] | checks queries, then loops: sample, judge, act; [`run_with_settings`] picks provider and actuator; [`replay_run`] drives the same loop from a recording on a simulated clock | through traits |
 //!
 //! The judge, the rollout and the replay know nothing about HTTP, processes or clocks; the
 //! runner reaches them only through the `Metrics`, `Traffic` and `Clock` traits.
@@ -138,6 +139,7 @@ pub mod rollout;
 pub mod runner;
 pub mod sample;
 pub mod stats;
+pub mod webhook;
 
 pub use actuator::{ActuatorError, ActuatorVars, CommandActuator};
 pub use config::{
@@ -150,5 +152,9 @@ pub use record::{
     DecisionPoint, FORMAT, RecordedInterval, Recording, RecordingError, ReplayOutcome, replay,
 };
 pub use rollout::{Action, Rollout};
-pub use runner::{RunError, RunOutcome, RunRequest, RunResult};
+pub use runner::{
+    Judgement, RunError, RunOutcome, RunRequest, RunResult, Source, load_recording, replay_run,
+    run_with_settings,
+};
 pub use sample::{Counts, Histogram, MetricSample, Num, Observation, Side};
+pub use webhook::{Event, WebhookActuator, WebhookTraffic};

@@ -13,6 +13,7 @@ use crate::provider::{Prometheus, ProviderError};
 use crate::record::{FORMAT, RecordedInterval, Recording};
 use crate::rollout::{Action, Rollout};
 use crate::sample::{Counts, MetricSample, Num, Observation, Side};
+use crate::webhook::WebhookTraffic;
 
 /// Where measurements come from.
 pub trait Metrics {
@@ -38,6 +39,12 @@ impl Metrics for Prometheus {
 
 /// How traffic moves.
 pub trait Traffic {
+    /// Asks before step `step` (0-based) at `weight` starts, the promotion included; an
+    /// `Err` (its reason) halts the rollout: a pause. Default: always confirmed.
+    fn confirm(&mut self, step: usize, weight: u8) -> Result<(), String> {
+        let _ = (step, weight);
+        Ok(())
+    }
     /// Sets the canary's share.
     fn set_weight(&mut self, weight: u8) -> Result<(), ActuatorError>;
     /// Completes the rollout.
@@ -99,6 +106,56 @@ pub struct RunRequest {
     pub baseline_version: String,
 }
 
+impl RunRequest {
+    /// The request for `canary run`: versions from the flags, else (when replaying) from the
+    /// recording; a live run needs both flags.
+    pub fn resolve(
+        env: &str,
+        canary_version: Option<&str>,
+        baseline_version: Option<&str>,
+        replay: Option<&Recording>,
+    ) -> Result<Self, String> {
+        let pick = |flag: Option<&str>, recorded: Option<&String>, name: &str| {
+            flag.map(String::from)
+                .or_else(|| recorded.cloned())
+                .ok_or_else(|| match replay {
+                    Some(_) => format!(
+                        "the recording names no {name} version\nhint: pass --{name}-version VERSION"
+                    ),
+                    None => format!(
+                        "--{name}-version is required for a live run\nhint: pass --{name}-version VERSION"
+                    ),
+                })
+        };
+        Ok(Self {
+            env: env.to_string(),
+            version: pick(
+                canary_version,
+                replay.and_then(|r| r.version.as_ref()),
+                "canary",
+            )?,
+            baseline_version: pick(
+                baseline_version,
+                replay.and_then(|r| r.baseline_version.as_ref()),
+                "baseline",
+            )?,
+        })
+    }
+}
+
+/// Reads a recording file for `canary run --replay` / `canary judge`; the error names the
+/// file, line and column.
+pub fn load_recording(path: &std::path::Path) -> Result<Recording, String> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {file}: {e}"))?;
+    Recording::from_json(&text).map_err(|e| {
+        format!(
+            "{file}:{}:{}: not a valid canary recording: {}\nhint: recordings are written by `shipgate canary run --record FILE`",
+            e.line, e.column, e.message
+        )
+    })
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "result")]
@@ -115,6 +172,25 @@ pub enum RunResult {
         /// Why.
         reason: String,
     },
+}
+
+impl RunResult {
+    /// The exit code of the interface contract: 0 promoted, 1 rolled back or paused.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunResult::Promoted => 0,
+            RunResult::RolledBack { .. } | RunResult::Paused { .. } => 1,
+        }
+    }
+
+    /// In words: `promoted`, `rolled back: …`, `paused: …`.
+    pub fn describe(&self) -> String {
+        match self {
+            RunResult::Promoted => "promoted".into(),
+            RunResult::RolledBack { reason } => format!("rolled back: {reason}"),
+            RunResult::Paused { reason } => format!("paused: {reason}"),
+        }
+    }
 }
 
 /// A finished run: its result, the judge's last report, the recording.
@@ -151,6 +227,93 @@ pub enum RunError {
     /// Moving traffic failed; a rollback was attempted.
     #[error("{0}")]
     Actuator(Box<ActuatorFailure>),
+    /// Something the run needs is missing from the configuration (a provider, an actuator).
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Where `run_with_settings` takes its measurements from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// Live, from `[canary.prometheus]`, on the wall clock.
+    Prometheus,
+    /// From a recording, on a simulated clock.
+    Replay(&'a Recording),
+}
+
+/// `canary run` as the binary and `cargo xtask canary` do it: picks the actuator from
+/// `settings`, the metrics from `source` (Prometheus on the wall clock, or a recording on a
+/// simulated clock), and runs the rollout to its end. `env` reads environment variables
+/// (credentials).
+pub fn run_with_settings(
+    settings: &CanarySettings,
+    req: &RunRequest,
+    source: Source<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+    progress: &mut dyn FnMut(&Judgement),
+) -> Result<RunOutcome, RunError> {
+    let vars = ActuatorVars {
+        version: req.version.clone(),
+        baseline_version: req.baseline_version.clone(),
+        env: req.env.clone(),
+    };
+    let mut command_traffic;
+    let mut webhook_traffic;
+    let traffic: &mut dyn Traffic = match (&settings.command, &settings.webhook) {
+        (Some(actuator), None) => {
+            command_traffic = CommandTraffic { actuator, vars };
+            &mut command_traffic
+        }
+        (None, Some(webhook)) => {
+            webhook_traffic = WebhookTraffic {
+                webhook,
+                vars,
+                steps: settings.steps.as_slice().len(),
+                step: 0,
+            };
+            &mut webhook_traffic
+        }
+        (None, None) => {
+            return Err(RunError::Setup(
+                "no actuator in the configuration: traffic cannot move\nhint: add [canary.command] (set-weight, promote and rollback commands) or [canary.webhook] (url = \"https://…\")".into(),
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(RunError::Setup(
+                "both [canary.command] and [canary.webhook] are configured; exactly one actuator must move traffic\nhint: remove one of them".into(),
+            ));
+        }
+    };
+    match source {
+        Source::Replay(recording) => replay_run(settings, req, recording, traffic, progress),
+        Source::Prometheus => {
+            let Some(prometheus) = &settings.prometheus else {
+                return Err(RunError::Setup(
+                    "no [canary.prometheus] in the configuration\nhint: add [canary.prometheus] with url = \"http://prometheus:9090\"".into(),
+                ));
+            };
+            let provider =
+                Prometheus::new(prometheus, env).map_err(|e| RunError::Setup(e.to_string()))?;
+            run(
+                settings,
+                req,
+                &provider,
+                traffic,
+                &mut WallClock(std::time::Instant::now()),
+                progress,
+            )
+        }
+    }
+}
+
+impl RunError {
+    /// What was observed before the error, when traffic had started to move.
+    pub fn recording(&self) -> Option<&Recording> {
+        match self {
+            RunError::Actuator(failure) => Some(&failure.recording),
+            _ => None,
+        }
+    }
 }
 
 /// A failed traffic move and what the rollback after it did.
@@ -265,7 +428,7 @@ pub fn run(
     clock: &mut dyn Clock,
     progress: &mut dyn FnMut(&Judgement),
 ) -> Result<RunOutcome, RunError> {
-    let mut judge = Judge::new(settings).map_err(RunError::Settings)?;
+    let judge = Judge::new(settings).map_err(RunError::Settings)?;
     let interval_text = settings.interval.to_string();
     let vars = vars(req, &interval_text);
     for m in &settings.metrics {
@@ -283,6 +446,99 @@ pub fn run(
             }
         }
     }
+    let mut observe = |_t: Duration| -> Observation {
+        settings
+            .metrics
+            .iter()
+            .map(|m| (m.name.clone(), sample(metrics, m, &vars)))
+            .collect()
+    };
+    drive(settings, req, judge, &mut observe, traffic, clock, progress)
+}
+
+/// A simulated clock: waiting only moves its hands.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SimulatedClock(pub Duration);
+
+impl Clock for SimulatedClock {
+    fn elapsed(&self) -> Duration {
+        self.0
+    }
+    fn sleep_until(&mut self, at: Duration) {
+        self.0 = self.0.max(at);
+    }
+}
+
+/// The recorded measurements for the judgement at `t`: the recorded interval whose end lies
+/// within half an interval of `t`. Metrics missing from it (or no such interval) come back
+/// as inconclusive samples, never as data.
+pub fn recorded_observation(
+    settings: &CanarySettings,
+    recording: &Recording,
+    t: Duration,
+) -> Observation {
+    let t = t.as_secs_f64();
+    let half = settings.interval.0.as_secs_f64() / 2.0;
+    let found = recording
+        .intervals
+        .iter()
+        .find(|i| i.t > t - half && i.t <= t + half);
+    settings
+        .metrics
+        .iter()
+        .map(|m| {
+            let sample = match found.and_then(|i| i.metrics.get(&m.name)) {
+                Some(s) => s.clone(),
+                None => MetricSample {
+                    error: Some(match found {
+                        None => format!("the recording has no interval ending at t = {t} s"),
+                        Some(_) => format!(
+                            "the recording has no data for metric `{}` at t = {t} s",
+                            m.name
+                        ),
+                    }),
+                    ..MetricSample::default()
+                },
+            };
+            (m.name.clone(), sample)
+        })
+        .collect()
+}
+
+/// Runs the rollout (steps, holds, judge, actuator calls) against a recording instead of a
+/// metrics backend, on a simulated clock: no waiting. An interval the recording has no data
+/// for is inconclusive (never a pass); past the recording's end the fail-safe decides.
+pub fn replay_run(
+    settings: &CanarySettings,
+    req: &RunRequest,
+    recording: &Recording,
+    traffic: &mut dyn Traffic,
+    progress: &mut dyn FnMut(&Judgement),
+) -> Result<RunOutcome, RunError> {
+    let judge = Judge::new(settings).map_err(RunError::Settings)?;
+    let mut observe = |t: Duration| recorded_observation(settings, recording, t);
+    drive(
+        settings,
+        req,
+        judge,
+        &mut observe,
+        traffic,
+        &mut SimulatedClock::default(),
+        progress,
+    )
+}
+
+/// The loop shared by live runs and replays: set the first weight, then every interval
+/// observe, judge and act.
+fn drive(
+    settings: &CanarySettings,
+    req: &RunRequest,
+    mut judge: Judge,
+    observe: &mut dyn FnMut(Duration) -> Observation,
+    traffic: &mut dyn Traffic,
+    clock: &mut dyn Clock,
+    progress: &mut dyn FnMut(&Judgement),
+) -> Result<RunOutcome, RunError> {
     let mut recording = Recording {
         format: FORMAT.into(),
         env: Some(req.env.clone()),
@@ -301,6 +557,15 @@ pub fn run(
             recording: recording.clone(),
         }))
     };
+    let halted = |reason: String, t: Duration, recording: Recording| RunOutcome {
+        result: RunResult::Paused { reason },
+        decided_at_s: t.as_secs_f64(),
+        report: None,
+        recording,
+    };
+    if let Err(reason) = traffic.confirm(0, rollout.first_weight()) {
+        return Ok(halted(reason, clock.elapsed(), recording));
+    }
     if let Err(e) = traffic.set_weight(rollout.first_weight()) {
         return Err(fail(e, traffic, &recording));
     }
@@ -309,11 +574,7 @@ pub fn run(
         clock.sleep_until(next);
         let t = clock.elapsed();
         next += settings.interval.0;
-        let observation: Observation = settings
-            .metrics
-            .iter()
-            .map(|m| (m.name.clone(), sample(metrics, m, &vars)))
-            .collect();
+        let observation = observe(t);
         let (step, weight) = rollout.step();
         recording.intervals.push(RecordedInterval {
             t: t.as_secs_f64(),
@@ -335,11 +596,23 @@ pub fn run(
         match rollout.next(t, &report) {
             Action::Wait => {}
             Action::SetWeight { weight } => {
+                if let Err(reason) = traffic.confirm(step + 1, weight) {
+                    return Ok(RunOutcome {
+                        report: Some(report),
+                        ..halted(reason, t, recording)
+                    });
+                }
                 if let Err(e) = traffic.set_weight(weight) {
                     return Err(fail(e, traffic, &recording));
                 }
             }
             Action::Promote => {
+                if let Err(reason) = traffic.confirm(steps - 1, 100) {
+                    return Ok(RunOutcome {
+                        report: Some(report),
+                        ..halted(reason, t, recording)
+                    });
+                }
                 if let Err(e) = traffic.promote() {
                     return Err(fail(e, traffic, &recording));
                 }
@@ -590,5 +863,233 @@ mod tests {
                 .contains("rollback failed after 3 attempt(s)"),
             "{err}"
         );
+    }
+
+    fn replayed(recording: &Recording, log: &mut Log) -> RunOutcome {
+        let mut judgements = 0;
+        let out = replay_run(&settings(), &request(), recording, log, &mut |_| {
+            judgements += 1
+        })
+        .expect("replays");
+        assert_eq!(judgements, out.recording.intervals.len());
+        out
+    }
+
+    #[test]
+    fn versions_come_from_the_flags_then_the_recording() {
+        let recorded = go(&fake(5.0), &mut Log::default())
+            .0
+            .expect("runs")
+            .recording;
+        let r = RunRequest::resolve("dev", None, Some("1.0.0"), Some(&recorded)).expect("ok");
+        assert_eq!(
+            (
+                r.env.as_str(),
+                r.version.as_str(),
+                r.baseline_version.as_str()
+            ),
+            ("dev", "1.4.0", "1.0.0")
+        );
+        let err = RunRequest::resolve("dev", Some("2.0.0"), None, None).expect_err("live");
+        assert!(err.starts_with("--baseline-version is required for a live run"));
+        let mut anonymous = recorded;
+        anonymous.version = None;
+        let err = RunRequest::resolve("dev", None, None, Some(&anonymous)).expect_err("none");
+        assert!(err.starts_with("the recording names no canary version"));
+    }
+
+    #[test]
+    fn a_replay_walks_the_same_steps_as_the_recorded_run() {
+        let mut live = Log::default();
+        let recorded = go(&fake(5.0), &mut live).0.expect("runs").recording;
+        let mut log = Log::default();
+        let started = std::time::Instant::now();
+        let out = replayed(&recorded, &mut log);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(out.result, RunResult::Promoted);
+        assert_eq!(log.0, live.0);
+        assert_eq!(out.decided_at_s, 120.0);
+        assert_eq!(out.recording.intervals, recorded.intervals);
+
+        let recorded = go(&fake(20.0), &mut Log::default())
+            .0
+            .expect("runs")
+            .recording;
+        let mut log = Log::default();
+        let out = replayed(&recorded, &mut log);
+        assert!(
+            matches!(out.result, RunResult::RolledBack { .. }),
+            "{out:?}"
+        );
+        assert_eq!(log.0, ["set-weight 10", "rollback"]);
+    }
+
+    #[test]
+    fn a_thirty_minute_recording_replays_in_well_under_a_second() {
+        let mut long = settings();
+        let step = |weight, hold: Option<u64>| Step {
+            weight,
+            hold: hold.map(|s| HumanDuration(Duration::from_secs(s))),
+        };
+        long.steps = Steps::new(vec![
+            step(10, Some(600)),
+            step(50, Some(1200)),
+            step(100, None),
+        ])
+        .expect("steps");
+        long.max_duration = HumanDuration(Duration::from_secs(2400));
+        let mut live = Log::default();
+        let recorded = run(
+            &long,
+            &request(),
+            &fake(5.0),
+            &mut live,
+            &mut FakeClock(Duration::ZERO),
+            &mut |_| {},
+        )
+        .expect("runs")
+        .recording;
+        assert_eq!(recorded.intervals.len(), 180);
+        let started = std::time::Instant::now();
+        let mut log = Log::default();
+        let out = replay_run(&long, &request(), &recorded, &mut log, &mut |_| {}).expect("replays");
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            (out.result, out.decided_at_s),
+            (RunResult::Promoted, 1800.0)
+        );
+        assert_eq!(log.0, live.0);
+    }
+
+    #[test]
+    fn intervals_missing_from_a_replay_are_inconclusive_never_a_pass() {
+        let mut recorded = go(&fake(5.0), &mut Log::default())
+            .0
+            .expect("runs")
+            .recording;
+        // A gap of five intervals in the middle: the fail-safe rolls back.
+        recorded.intervals.retain(|i| !(30.0..=70.0).contains(&i.t));
+        let mut log = Log::default();
+        let out = replayed(&recorded, &mut log);
+        assert!(
+            matches!(&out.result, RunResult::RolledBack { reason } if reason.contains("fail-safe")),
+            "{out:?}"
+        );
+        assert_eq!(log.0.last().map(String::as_str), Some("rollback"));
+        let gap = &out.recording.intervals[2].metrics["errors"];
+        assert!(
+            gap.error
+                .as_deref()
+                .is_some_and(|e| e.contains("no interval ending at t = 30 s")),
+            "{gap:?}"
+        );
+
+        // A recording that stops early never promotes.
+        let mut recorded = go(&fake(5.0), &mut Log::default())
+            .0
+            .expect("runs")
+            .recording;
+        recorded.intervals.truncate(3);
+        let mut log = Log::default();
+        let out = replayed(&recorded, &mut log);
+        assert!(
+            matches!(out.result, RunResult::RolledBack { .. }),
+            "{out:?}"
+        );
+        assert!(!log.0.contains(&"promote".to_string()));
+
+        // A metric the recording does not have is inconclusive too.
+        let mut recorded = go(&fake(5.0), &mut Log::default())
+            .0
+            .expect("runs")
+            .recording;
+        for i in &mut recorded.intervals {
+            let s = i.metrics.remove("errors").expect("recorded");
+            i.metrics.insert("other".into(), s);
+        }
+        let out = replayed(&recorded, &mut Log::default());
+        assert!(
+            matches!(out.result, RunResult::RolledBack { .. }),
+            "{out:?}"
+        );
+        assert!(
+            out.recording.intervals[0].metrics["errors"]
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("no data for metric `errors`"))
+        );
+    }
+
+    /// Confirms steps below `refuse_from`, refuses the rest.
+    struct Confirming(Log, usize);
+
+    impl Traffic for Confirming {
+        fn confirm(&mut self, step: usize, weight: u8) -> Result<(), String> {
+            self.0.0.push(format!("confirm {step} {weight}"));
+            if step >= self.1 {
+                return Err(format!("step {step} refused"));
+            }
+            Ok(())
+        }
+        fn set_weight(&mut self, weight: u8) -> Result<(), ActuatorError> {
+            self.0.set_weight(weight)
+        }
+        fn promote(&mut self) -> Result<(), ActuatorError> {
+            self.0.promote()
+        }
+        fn rollback(&mut self) -> Result<(), ActuatorError> {
+            self.0.rollback()
+        }
+    }
+
+    fn confirmed(refuse_from: usize) -> (RunOutcome, Vec<String>) {
+        let mut traffic = Confirming(Log::default(), refuse_from);
+        let out = run(
+            &settings(),
+            &request(),
+            &fake(5.0),
+            &mut traffic,
+            &mut FakeClock(Duration::ZERO),
+            &mut |_| {},
+        )
+        .expect("runs");
+        (out, traffic.0.0)
+    }
+
+    #[test]
+    fn every_step_and_the_promotion_are_confirmed_first() {
+        let (out, log) = confirmed(usize::MAX);
+        assert_eq!(out.result, RunResult::Promoted);
+        assert_eq!(
+            log,
+            [
+                "confirm 0 10",
+                "set-weight 10",
+                "confirm 1 50",
+                "set-weight 50",
+                "confirm 2 100",
+                "promote"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_confirmation_pauses_where_traffic_stands() {
+        let (out, log) = confirmed(1);
+        assert_eq!(
+            out.result,
+            RunResult::Paused {
+                reason: "step 1 refused".into()
+            }
+        );
+        assert_eq!(out.decided_at_s, 60.0);
+        assert_eq!(log, ["confirm 0 10", "set-weight 10", "confirm 1 50"]);
+        let (out, log) = confirmed(0);
+        assert!(matches!(out.result, RunResult::Paused { .. }));
+        assert_eq!(log, ["confirm 0 10"]);
     }
 }

@@ -1,12 +1,16 @@
 //! `shipgate canary judge FILE`: reads a recording, replays the judge over it with the
 //! recorded (or the configured) `[canary]` settings, prints the verdict with its evidence;
 //! exit 0 pass, 1 fail or inconclusive, 2 could not run.
+//!
+//! `shipgate canary run --env ENV [--replay FILE]`: the rollout through
+//! `shipgate_canary::run_with_settings`, live against Prometheus or, with `--replay`, against
+//! a recording on a simulated clock with the configured gates and actuator; exit 0
+//! promoted, 1 rolled back or paused, 2 could not run.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use shipgate_canary::{MetricReport, Recording, ReplayOutcome, Verdict, replay};
 
@@ -31,12 +35,17 @@ pub struct RunArgs {
     /// The environment (fills `{{env}}` in queries and commands)
     #[arg(long, value_name = "ENV")]
     pub env: String,
-    /// The canary's version (fills `{{version}}`)
+    /// The canary's version (fills `{{version}}`; default with --replay: the recording's)
     #[arg(long, value_name = "VERSION")]
-    pub canary_version: String,
-    /// The baseline's version (fills `{{baseline_version}}`)
+    pub canary_version: Option<String>,
+    /// The baseline's version (fills `{{baseline_version}}`; default with --replay: the
+    /// recording's)
     #[arg(long, value_name = "VERSION")]
-    pub baseline_version: String,
+    pub baseline_version: Option<String>,
+    /// Rehearse: run the rollout (steps, judge, actuator) against a recording instead of
+    /// Prometheus, on a simulated clock (no waiting)
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
     /// Write every observed interval to FILE, for `shipgate canary judge`
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -60,18 +69,13 @@ pub fn run(global: &Global, args: &CanaryArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn read_recording(path: &std::path::Path) -> anyhow::Result<Recording> {
+    shipgate_canary::load_recording(path).map_err(anyhow::Error::msg)
+}
+
 fn run_judge(global: &Global, args: &JudgeArgs) -> anyhow::Result<ExitCode> {
     let file = args.file.display().to_string();
-    let text =
-        std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {file}"))?;
-    let recording = Recording::from_json(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{file}:{}:{}: not a valid canary recording: {}\nhint: recordings are written by `shipgate canary run --record FILE`",
-            e.line,
-            e.column,
-            e.message
-        )
-    })?;
+    let recording = read_recording(&args.file)?;
     let (settings, source) = if args.use_config {
         let settings = global.settings()?;
         let source = settings
@@ -217,36 +221,22 @@ fn write_atomically(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 }
 
 fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    use shipgate_canary::runner::{self, CommandTraffic, Judgement, WallClock};
-    use shipgate_canary::{ActuatorVars, Prometheus, RunError, RunRequest, RunResult};
+    use shipgate_canary::runner::Judgement;
+    use shipgate_canary::{RunRequest, Source, run_with_settings};
 
     let settings = global.settings()?.canary;
-    let Some(prometheus) = &settings.prometheus else {
-        anyhow::bail!(
-            "no [canary.prometheus] in the configuration\nhint: add [canary.prometheus] with url = \"http://prometheus:9090\""
-        );
+    let replay = args.replay.as_deref().map(read_recording).transpose()?;
+    let request = RunRequest::resolve(
+        &args.env,
+        args.canary_version.as_deref(),
+        args.baseline_version.as_deref(),
+        replay.as_ref(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let source = match &replay {
+        Some(recording) => Source::Replay(recording),
+        None => Source::Prometheus,
     };
-    let Some(command) = &settings.command else {
-        anyhow::bail!(
-            "no [canary.command] in the configuration\nhint: add [canary.command] with set-weight, promote and rollback commands"
-        );
-    };
-    let provider = Prometheus::new(prometheus, |name| std::env::var(name).ok())?;
-    let request = RunRequest {
-        env: args.env.clone(),
-        version: args.canary_version.clone(),
-        baseline_version: args.baseline_version.clone(),
-    };
-    let vars = ActuatorVars {
-        version: request.version.clone(),
-        baseline_version: request.baseline_version.clone(),
-        env: request.env.clone(),
-    };
-    let mut traffic = CommandTraffic {
-        actuator: command,
-        vars,
-    };
-    let mut clock = WallClock(std::time::Instant::now());
     let mut progress = |j: &Judgement| {
         let (step, weight, steps) = j.step;
         eprintln!(
@@ -257,34 +247,33 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
             j.report.rule
         );
     };
-    let result = runner::run(
+    let result = run_with_settings(
         &settings,
         &request,
-        &provider,
-        &mut traffic,
-        &mut clock,
+        source,
+        &|name| std::env::var(name).ok(),
         &mut progress,
     );
     let recording = match &result {
         Ok(outcome) => Some(&outcome.recording),
-        Err(RunError::Actuator(failure)) => Some(&failure.recording),
-        Err(_) => None,
+        Err(e) => e.recording(),
     };
     if let (Some(path), Some(recording)) = (&args.record, recording) {
         write_atomically(path, &recording.to_json())?;
     }
     let outcome = result?;
-    let (line, code) = match &outcome.result {
-        RunResult::Promoted => ("promoted".to_string(), ExitCode::SUCCESS),
-        RunResult::RolledBack { reason } => {
-            (format!("rolled back: {reason}"), ExitCode::from(EXIT_NO))
-        }
-        RunResult::Paused { reason } => (format!("paused: {reason}"), ExitCode::from(EXIT_NO)),
-    };
+    let (line, code) = (
+        outcome.result.describe(),
+        ExitCode::from(outcome.result.exit_code()),
+    );
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         let text = format!(
-            "### Canary {} in {}\n\n{} after {:.0} s\n\n",
-            request.version, request.env, line, outcome.decided_at_s
+            "### Canary {} in {}{}\n\n{} after {:.0} s\n\n",
+            request.version,
+            request.env,
+            if replay.is_some() { " (replay)" } else { "" },
+            line,
+            outcome.decided_at_s
         );
         let appended = std::fs::OpenOptions::new()
             .create(true)
@@ -299,8 +288,11 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
         println!(
-            "canary {} in {}: {line} (after {:.0} s)",
-            request.version, request.env, outcome.decided_at_s
+            "canary {} in {}{}: {line} (after {:.0} s)",
+            request.version,
+            request.env,
+            if replay.is_some() { " (replay)" } else { "" },
+            outcome.decided_at_s
         );
         if let Some(report) = &outcome.report {
             for m in &report.metrics {

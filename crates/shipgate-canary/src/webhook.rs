@@ -1,0 +1,233 @@
+//! The `webhook` actuator (Flagger-style): every action is an HTTP POST of a JSON event to
+//! one URL. A `confirm` event goes out before each step (and before the promotion); any
+//! answer but 2xx halts the rollout (a pause). `set-weight` and `promote` must be answered
+//! with 2xx; a `rollback` is retried and then reported as an error, never swallowed.
+//!
+//! The event:
+//!
+//! ```json
+//! {"event": "set-weight", "env": "prod", "version": "1.4.0", "baseline_version": "1.3.2",
+//!  "weight": 25, "step": 2, "steps": 4}
+//! ```
+//!
+//! `event` is `confirm`, `set-weight`, `promote` (weight 100) or `rollback` (weight 0);
+//! `step` is 1-based (absent on `rollback`).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::actuator::{ActuatorError, ActuatorVars};
+use crate::config::HumanDuration;
+
+/// `[canary.webhook]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct WebhookActuator {
+    /// Where the events are POSTed (http:// or https://).
+    pub url: String,
+    /// Per-request timeout (default 10s).
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+    /// Attempts for a rollback before giving up loudly (default 3).
+    #[serde(default = "default_attempts")]
+    pub rollback_attempts: u32,
+}
+
+fn default_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}
+fn default_attempts() -> u32 {
+    3
+}
+
+/// One event, as POSTed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event<'a> {
+    /// `confirm`, `set-weight`, `promote` or `rollback`.
+    pub event: &'static str,
+    /// The environment.
+    pub env: &'a str,
+    /// The canary's version.
+    pub version: &'a str,
+    /// The baseline's version.
+    pub baseline_version: &'a str,
+    /// The canary's share of traffic the action is about, in percent.
+    pub weight: u8,
+    /// The step (1-based) the action is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    /// The number of steps.
+    pub steps: usize,
+}
+
+impl WebhookActuator {
+    /// Checks the URL and the attempts.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+            return Err(format!(
+                "url: `{}` is not an http:// or https:// URL",
+                self.url
+            ));
+        }
+        if self.rollback_attempts == 0 {
+            return Err("rollback-attempts: must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    fn agent(&self) -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .timeout_global(Some(self.timeout.0))
+            .http_status_as_error(false)
+            .build()
+            .into()
+    }
+
+    /// POSTs `event` up to `attempts` times until a 2xx answer.
+    fn post(&self, event: &Event<'_>, attempts: u32) -> Result<(), ActuatorError> {
+        let agent = self.agent();
+        let body = serde_json::to_string(event).unwrap_or_default();
+        let mut message = String::new();
+        for attempt in 1..=attempts {
+            match agent
+                .post(&self.url)
+                .header("Content-Type", "application/json")
+                .send(body.as_str())
+            {
+                Ok(mut resp) => {
+                    let status = resp.status().as_u16();
+                    if (200..300).contains(&status) {
+                        return Ok(());
+                    }
+                    let text = resp.body_mut().read_to_string().unwrap_or_default();
+                    let text: String = text.trim().chars().take(200).collect();
+                    message = if text.is_empty() {
+                        format!("HTTP {status}")
+                    } else {
+                        format!("HTTP {status}: {text}")
+                    };
+                }
+                Err(e) => message = e.to_string(),
+            }
+            if attempt < attempts {
+                std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
+            }
+        }
+        Err(ActuatorError {
+            action: event.event,
+            command: format!("POST {}", self.url),
+            attempts,
+            message,
+        })
+    }
+}
+
+/// The webhook actuator with its event values, as the runner's `Traffic`.
+pub struct WebhookTraffic<'a> {
+    /// The webhook.
+    pub webhook: &'a WebhookActuator,
+    /// Versions and environment.
+    pub vars: ActuatorVars,
+    /// The number of steps.
+    pub steps: usize,
+    /// The current step (1-based), set by `confirm`.
+    pub step: usize,
+}
+
+impl WebhookTraffic<'_> {
+    fn event(&self, event: &'static str, weight: u8, step: Option<usize>) -> Event<'_> {
+        Event {
+            event,
+            env: &self.vars.env,
+            version: &self.vars.version,
+            baseline_version: &self.vars.baseline_version,
+            weight,
+            step,
+            steps: self.steps,
+        }
+    }
+}
+
+impl crate::runner::Traffic for WebhookTraffic<'_> {
+    fn confirm(&mut self, step: usize, weight: u8) -> Result<(), String> {
+        self.step = step + 1;
+        self.webhook
+            .post(&self.event("confirm", weight, Some(self.step)), 1)
+            .map_err(|e| {
+                format!(
+                    "the webhook did not confirm step {} (weight {weight}%): {}",
+                    self.step, e.message
+                )
+            })
+    }
+    fn set_weight(&mut self, weight: u8) -> Result<(), ActuatorError> {
+        self.webhook
+            .post(&self.event("set-weight", weight, Some(self.step)), 1)
+    }
+    fn promote(&mut self) -> Result<(), ActuatorError> {
+        self.webhook
+            .post(&self.event("promote", 100, Some(self.step)), 1)
+    }
+    fn rollback(&mut self) -> Result<(), ActuatorError> {
+        self.webhook.post(
+            &self.event("rollback", 0, None),
+            self.webhook.rollback_attempts.max(1),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialize_flat() {
+        let e = Event {
+            event: "set-weight",
+            env: "prod",
+            version: "1.4.0",
+            baseline_version: "1.3.2",
+            weight: 25,
+            step: Some(2),
+            steps: 4,
+        };
+        assert_eq!(
+            serde_json::to_string(&e).expect("json"),
+            r#"{"event":"set-weight","env":"prod","version":"1.4.0","baseline_version":"1.3.2","weight":25,"step":2,"steps":4}"#
+        );
+    }
+
+    #[test]
+    fn the_url_is_checked() {
+        let w = WebhookActuator {
+            url: "hooks.example.com".into(),
+            timeout: default_timeout(),
+            rollback_attempts: 3,
+        };
+        assert!(w.validate().expect_err("bad").contains("not an http://"));
+        let w = WebhookActuator {
+            url: "https://hooks.example.com/canary".into(),
+            ..w
+        };
+        assert_eq!(w.validate(), Ok(()));
+    }
+
+    #[test]
+    fn an_unreachable_rollback_is_retried_then_reported() {
+        let w = WebhookActuator {
+            url: "http://127.0.0.1:9/hook".into(),
+            timeout: HumanDuration(Duration::from_secs(2)),
+            rollback_attempts: 2,
+        };
+        let mut t = WebhookTraffic {
+            webhook: &w,
+            vars: ActuatorVars::default(),
+            steps: 3,
+            step: 0,
+        };
+        let err = crate::runner::Traffic::rollback(&mut t).expect_err("unreachable");
+        assert_eq!((err.action, err.attempts), ("rollback", 2));
+        assert_eq!(err.command, "POST http://127.0.0.1:9/hook");
+    }
+}

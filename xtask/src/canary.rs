@@ -1,0 +1,201 @@
+//! `cargo xtask canary --env ENV [--replay FILE] …`: `shipgate canary run` for this
+//! repository, through the same library call (`shipgate_canary::run_with_settings`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use shipgate_canary::runner::Judgement;
+use shipgate_canary::{RunRequest, Source, load_recording, run_with_settings};
+
+const USAGE: &str = "cargo xtask canary --env ENV [--canary-version V] [--baseline-version V] [--replay FILE] [--record FILE] [--config FILE] [--json]";
+
+/// The parsed arguments.
+#[derive(Debug, Default, PartialEq)]
+struct Args {
+    env: String,
+    canary_version: Option<String>,
+    baseline_version: Option<String>,
+    replay: Option<PathBuf>,
+    record: Option<PathBuf>,
+    config: Option<PathBuf>,
+    json: bool,
+}
+
+fn parse(args: &[String]) -> anyhow::Result<Args> {
+    let mut out = Args::default();
+    let mut env = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .with_context(|| format!("{arg} needs a value\nhint: {USAGE}"))
+        };
+        match arg.as_str() {
+            "--env" => env = Some(value()?),
+            "--canary-version" => out.canary_version = Some(value()?),
+            "--baseline-version" => out.baseline_version = Some(value()?),
+            "--replay" => out.replay = Some(value()?.into()),
+            "--record" => out.record = Some(value()?.into()),
+            "--config" => out.config = Some(value()?.into()),
+            "--json" => out.json = true,
+            other => bail!("unknown argument `{other}`\nhint: {USAGE}"),
+        }
+    }
+    out.env = env.with_context(|| format!("--env is required\nhint: {USAGE}"))?;
+    Ok(out)
+}
+
+pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
+    Ok(ExitCode::from(canary(&crate::root(), &parse(args)?)?))
+}
+
+/// Runs the canary for the repository at `root`; the exit code of the interface contract.
+fn canary(root: &std::path::Path, args: &Args) -> anyhow::Result<u8> {
+    let settings = shipgate_settings::load(root, args.config.as_deref())?.canary;
+    let replay = args
+        .replay
+        .as_deref()
+        .map(load_recording)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let request = RunRequest::resolve(
+        &args.env,
+        args.canary_version.as_deref(),
+        args.baseline_version.as_deref(),
+        replay.as_ref(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let source = replay.as_ref().map_or(Source::Prometheus, Source::Replay);
+    let mut progress = |j: &Judgement| {
+        let (step, weight, steps) = j.step;
+        eprintln!(
+            "canary: t={:.0}s step {}/{steps} weight {weight}%: {}: {}",
+            j.t,
+            step + 1,
+            j.report.verdict.as_str(),
+            j.report.rule
+        );
+    };
+    let result = run_with_settings(
+        &settings,
+        &request,
+        source,
+        &|name| std::env::var(name).ok(),
+        &mut progress,
+    );
+    let recording = match &result {
+        Ok(outcome) => Some(&outcome.recording),
+        Err(e) => e.recording(),
+    };
+    if let (Some(path), Some(recording)) = (&args.record, recording) {
+        shipgate_release::write_atomic(path, recording.to_json().as_bytes())?;
+    }
+    let outcome = result?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        println!(
+            "canary {} in {}{}: {} (after {:.0} s)",
+            request.version,
+            request.env,
+            if replay.is_some() { " (replay)" } else { "" },
+            outcome.result.describe(),
+            outcome.decided_at_s
+        );
+    }
+    Ok(outcome.result.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn arguments_parse_and_env_is_required() {
+        let a = parse(&strings(&["--env", "prod", "--replay", "r.json", "--json"])).expect("ok");
+        assert_eq!(
+            a,
+            Args {
+                env: "prod".into(),
+                replay: Some("r.json".into()),
+                json: true,
+                ..Args::default()
+            }
+        );
+        let err = parse(&strings(&["--replay", "r.json"])).expect_err("no env");
+        assert!(err.to_string().starts_with("--env is required"), "{err}");
+        let err = parse(&strings(&["--env"])).expect_err("no value");
+        assert!(err.to_string().starts_with("--env needs a value"), "{err}");
+        assert!(parse(&strings(&["--env", "x", "--bogus"])).is_err());
+    }
+
+    /// A repository with a command actuator logging to `actuator.log`, gates matching the
+    /// fixtures, replayed against tests/fixtures/canary.
+    fn replay(fixture: &str) -> (u8, Vec<String>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("actuator.log");
+        let toml = format!(
+            "[canary]\nsteps = [{{ weight = 10, hold = \"1m\" }}, {{ weight = 50, hold = \"1m\" }}, {{ weight = 100 }}]\n\
+             interval = \"10s\"\nmax-duration = \"10m\"\n\n\
+             [canary.command]\nset-weight = \"echo set-weight {{{{weight}}}} >> {log}\"\n\
+             promote = \"echo promote {{{{version}}}} >> {log}\"\n\
+             rollback = \"echo rollback {{{{version}}}} >> {log}\"\n\n\
+             [[canary.metrics]]\nname = \"error-rate\"\nkind = \"counts\"\nthreshold = 0.02\nmin-requests = 1000\n\
+             canary = {{ errors = 'e{{version=\"{{{{version}}}}\"}}', requests = 'r{{version=\"{{{{version}}}}\"}}' }}\n\
+             baseline = {{ errors = 'e{{version=\"{{{{baseline_version}}}}\"}}', requests = 'r{{version=\"{{{{baseline_version}}}}\"}}' }}\n",
+            log = log.display()
+        );
+        std::fs::write(dir.path().join("shipgate.toml"), toml).expect("write");
+        let record = dir.path().join("replayed.json");
+        let args = Args {
+            env: "prod".into(),
+            replay: Some(crate::root().join("tests/fixtures/canary").join(fixture)),
+            record: Some(record.clone()),
+            ..Args::default()
+        };
+        let code = canary(dir.path(), &args).expect("runs");
+        assert!(load_recording(&record).is_ok(), "the replay is recorded");
+        let lines = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect();
+        (code, lines)
+    }
+
+    #[test]
+    fn a_replay_runs_through_the_library_like_shipgate_canary_run() {
+        assert_eq!(
+            replay("healthy.json"),
+            (
+                0,
+                strings(&["set-weight 10", "set-weight 50", "promote 1.4.0"])
+            )
+        );
+        assert_eq!(
+            replay("error-regression.json"),
+            (1, strings(&["set-weight 10", "rollback 1.4.0"]))
+        );
+    }
+
+    #[test]
+    fn without_an_actuator_it_cannot_run() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let args = Args {
+            env: "prod".into(),
+            replay: Some(crate::root().join("tests/fixtures/canary/healthy.json")),
+            ..Args::default()
+        };
+        let err = canary(dir.path(), &args).expect_err("no actuator");
+        assert!(
+            err.to_string().contains("no actuator in the configuration"),
+            "{err}"
+        );
+    }
+}

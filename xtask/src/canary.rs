@@ -68,16 +68,7 @@ fn canary(root: &std::path::Path, args: &Args) -> anyhow::Result<u8> {
     )
     .map_err(anyhow::Error::msg)?;
     let source = replay.as_ref().map_or(Source::Prometheus, Source::Replay);
-    let mut progress = |j: &Judgement| {
-        let (step, weight, steps) = j.step;
-        eprintln!(
-            "canary: t={:.0}s step {}/{steps} weight {weight}%: {}: {}",
-            j.t,
-            step + 1,
-            j.report.verdict.as_str(),
-            j.report.rule
-        );
-    };
+    let mut progress = |j: &Judgement| eprintln!("{j}");
     let result = run_with_settings(
         &settings,
         &request,

@@ -343,6 +343,21 @@ pub struct Judgement<'a> {
     pub report: &'a Report,
 }
 
+/// The progress line of one judgement (stderr, one per judgement in CI).
+impl std::fmt::Display for Judgement<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (step, weight, steps) = self.step;
+        write!(
+            f,
+            "canary: t={:.0}s step {}/{steps} weight {weight}%: {}: {}",
+            self.t,
+            step + 1,
+            self.report.verdict.as_str(),
+            self.report.rule
+        )
+    }
+}
+
 fn queries_for(metric: &MetricConfig) -> Vec<(&'static str, &Queries)> {
     let mut out = vec![("canary", &metric.canary)];
     if let Some(b) = &metric.baseline {

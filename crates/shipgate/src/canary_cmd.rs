@@ -237,16 +237,7 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         Some(recording) => Source::Replay(recording),
         None => Source::Prometheus,
     };
-    let mut progress = |j: &Judgement| {
-        let (step, weight, steps) = j.step;
-        eprintln!(
-            "canary: t={:.0}s step {}/{steps} weight {weight}%: {}: {}",
-            j.t,
-            step + 1,
-            j.report.verdict.as_str(),
-            j.report.rule
-        );
-    };
+    let mut progress = |j: &Judgement| eprintln!("{j}");
     let result = run_with_settings(
         &settings,
         &request,

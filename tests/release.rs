@@ -990,6 +990,22 @@ fn per_crate_changelogs_and_github_releases() {
         "{}",
         notes("search-v0.4.2")
     );
+    // the workspace changelog gathers every crate's release, from the same pass
+    let workspace = repo.read("CHANGELOG.md");
+    assert!(
+        workspace.contains("## [cart-v1.1.0] - ") && workspace.contains("## [search-v0.4.2] - "),
+        "{workspace}"
+    );
+    assert!(
+        workspace.contains("saved carts")
+            && workspace.contains("empty query")
+            && !workspace.contains("synonyms"),
+        "{workspace}"
+    );
+    assert!(
+        repo.read("crates/cart/CHANGELOG.md")
+            .contains("## [1.1.0] - ")
+    );
     // the per-crate changelog from history: only that crate's releases and commits
     let search = repo.stdout(&["changelog", "--package", "search"]);
     assert!(

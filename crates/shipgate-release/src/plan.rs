@@ -221,9 +221,11 @@ fn manifest_version(
         })
 }
 
+/// One release's changelog section; `label` is its heading (`1.4.0`, or a crate's tag in
+/// the workspace changelog of per-crate mode).
 fn changelog_section(
     repo: &Repo,
-    version: &Version,
+    label: &str,
     date: &str,
     tag: &str,
     previous: Option<&str>,
@@ -232,7 +234,7 @@ fn changelog_section(
 ) -> String {
     let remote_url = repo.remote_url(&req.settings.remote);
     let input = ReleaseInput {
-        version: Some(version.to_string()),
+        version: Some(label.to_string()),
         tag: Some(tag.to_string()),
         previous_tag: previous.map(str::to_string),
         date: Some(date.to_string()),
@@ -461,7 +463,7 @@ fn plan_unified(
     files.extend(pattern_changes(repo, req, &next)?);
     let section = changelog_section(
         repo,
-        &next,
+        &next.to_string(),
         &req.date,
         &tag,
         plan.previous_tag.as_deref(),
@@ -603,6 +605,7 @@ fn plan_per_crate(
     warnings.dedup();
     let mut files = cargo_changes(ws, &versions, None, repo.workdir())?;
     let mut sections = Vec::new();
+    let mut workspace_sections: Vec<(String, String)> = Vec::new();
     let mut packages = Vec::new();
     let mut all_tags = Vec::new();
     for line in &lines {
@@ -613,7 +616,19 @@ fn plan_per_crate(
         if let (Some(next), Some(tag)) = (&next, &tag) {
             let kept: Vec<&CommitInfo> = line.kept.iter().collect();
             let previous = line.history.latest.as_ref().map(|r| r.name.as_str());
-            let section = changelog_section(repo, next, &req.date, tag, previous, &kept, req);
+            let section = changelog_section(
+                repo,
+                &next.to_string(),
+                &req.date,
+                tag,
+                previous,
+                &kept,
+                req,
+            );
+            workspace_sections.push((
+                tag.clone(),
+                changelog_section(repo, tag, &req.date, tag, previous, &kept, req),
+            ));
             files.extend(changelog_change(
                 repo,
                 &line.dir,
@@ -634,6 +649,34 @@ fn plan_per_crate(
             tag,
             commits: line.commits,
         });
+    }
+    // The workspace changelog: every crate's release of this run, headed by its tag, from
+    // the same pass (unless the root is itself a crate, whose changelog that file is).
+    if !req.settings.changelog.is_empty()
+        && !workspace_sections.is_empty()
+        && lines.iter().all(|l| !l.dir.as_os_str().is_empty())
+    {
+        let rel = PathBuf::from(&req.settings.changelog);
+        let existing = fsutil::read_optional(&repo.workdir().join(&rel))?;
+        let mut text = existing.clone();
+        for (tag, section) in workspace_sections.iter().rev() {
+            let options = InsertOptions {
+                version: tag,
+                section,
+                fold_prereleases: false,
+            };
+            let inserted = insert_release_with(text.as_deref(), &options);
+            if let Some(w) = inserted.warning {
+                warnings.push(format!("{}: {w}", rel_str(&rel)));
+            }
+            text = Some(inserted.text);
+        }
+        if let Some(text) = text.filter(|t| Some(t) != existing.as_ref()) {
+            files.push(FileChange {
+                path: rel_str(&rel),
+                contents: text,
+            });
+        }
     }
     let bump = packages.iter().map(|p| p.bump).max().unwrap_or(Bump::None);
     let joined = all_tags.join(", ");

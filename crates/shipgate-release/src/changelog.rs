@@ -34,7 +34,7 @@ pub struct ChangelogRequest {
     pub package: Option<String>,
 }
 
-fn input(c: &CommitInfo) -> CommitInput {
+pub(crate) fn input(c: &CommitInfo) -> CommitInput {
     CommitInput {
         id: c.id.to_string(),
         message: c.message.clone(),

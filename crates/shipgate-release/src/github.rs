@@ -25,6 +25,15 @@ pub struct Published {
     pub warnings: Vec<String>,
 }
 
+/// The GitHub repository to talk to: `GITHUB_REPOSITORY` (as Actions sets it), else the
+/// remote's URL when it is on GitHub.
+fn github_repository(remote_url: Option<String>) -> Option<Repository> {
+    std::env::var("GITHUB_REPOSITORY")
+        .ok()
+        .and_then(|r| Repository::parse(&r))
+        .or_else(|| remote_url.and_then(|u| Repository::parse(&u)))
+}
+
 /// Creates or updates the GitHub release of `tag` with its notes; `package` names the
 /// crate of a per-crate tag (its notes are the commits touching that crate).
 pub fn publish(
@@ -33,15 +42,11 @@ pub fn publish(
     package: Option<&str>,
 ) -> Result<Published, ReleaseError> {
     let repo = shipgate_git::open(&req.repo)?;
-    let github_repo = std::env::var("GITHUB_REPOSITORY")
-        .ok()
-        .and_then(|r| Repository::parse(&r))
-        .or_else(|| {
-            repo.remote_url(&req.settings.remote)
-                .and_then(|u| Repository::parse(&u))
-        })
-        .ok_or_else(|| ReleaseError::NoGithubRepository {
-            remote: req.settings.remote.clone(),
+    let github_repo =
+        github_repository(repo.remote_url(&req.settings.remote)).ok_or_else(|| {
+            ReleaseError::NoGithubRepository {
+                remote: req.settings.remote.clone(),
+            }
         })?;
     let mut input = collect(&ChangelogRequest {
         repo: req.repo.clone(),
@@ -117,15 +122,11 @@ pub fn enrich(req_repo: &std::path::Path, remote: &str, input: &mut ChangelogInp
     if config.token.is_none() {
         return Vec::new();
     }
-    let github_repo = std::env::var("GITHUB_REPOSITORY")
-        .ok()
-        .and_then(|r| Repository::parse(&r))
-        .or_else(|| {
-            shipgate_git::open(req_repo)
-                .ok()
-                .and_then(|repo| repo.remote_url(remote))
-                .and_then(|u| Repository::parse(&u))
-        });
+    let github_repo = github_repository(
+        shipgate_git::open(req_repo)
+            .ok()
+            .and_then(|repo| repo.remote_url(remote)),
+    );
     let Some(github_repo) = github_repo else {
         return vec![format!(
             "GITHUB_TOKEN is set but the `{remote}` remote is not on GitHub and GITHUB_REPOSITORY is unset: no PR lookup"

@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 
 use semver::Version;
 use serde::{Deserialize, Serialize};
-use shipgate_changelog::{
-    CommitInput, InsertOptions, ReleaseInput, insert_release_with, render_release,
-};
+use shipgate_changelog::{InsertOptions, ReleaseInput, insert_release_with, render_release};
 use shipgate_git::{CommitInfo, Repo};
 use shipgate_version::bump::NextVersion;
 use shipgate_version::commit::reverted_ids;
@@ -238,16 +236,7 @@ fn changelog_section(
         tag: Some(tag.to_string()),
         previous_tag: previous.map(str::to_string),
         date: Some(date.to_string()),
-        commits: commits
-            .iter()
-            .map(|c| CommitInput {
-                id: c.id.to_string(),
-                message: c.message.clone(),
-                author_name: c.author_name.clone(),
-                author_email: c.author_email.clone(),
-                ..Default::default()
-            })
-            .collect(),
+        commits: commits.iter().map(|c| crate::changelog::input(c)).collect(),
         remote_url,
         ..Default::default()
     };

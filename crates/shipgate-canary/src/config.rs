@@ -1,7 +1,7 @@
 //! `[canary]` in shipgate.toml: rollout steps, judging cadence, failure policy and the
 //! metrics to judge, with their validation.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -38,6 +38,51 @@ pub struct CanarySettings {
     /// `[canary.webhook]`: the webhook actuator (the alternative to `[canary.command]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook: Option<crate::webhook::WebhookActuator>,
+    /// `[canary.env.<ENV>]`: per-environment overrides, applied by
+    /// [`CanarySettings::for_env`]. Empty in effective settings (and in recordings).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, CanaryOverride>,
+}
+
+/// `[canary.env.<ENV>]`: the `[canary]` keys one environment sets differently.
+///
+/// Every key set here replaces the base key wholesale: `steps` or `[[…metrics]]` replace
+/// the whole list, `[….prometheus]` the whole table; nothing is merged. `command` and
+/// `webhook` are the two forms of the one actuator: an override that sets either replaces
+/// the base actuator, whichever form it had.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CanaryOverride {
+    /// Replaces `steps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Steps>,
+    /// Replaces `interval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<HumanDuration>,
+    /// Replaces `max-duration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration: Option<HumanDuration>,
+    /// Replaces `alpha`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    /// Replaces `consecutive-error-limit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive_error_limit: Option<u32>,
+    /// Replaces `on-inconclusive`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_inconclusive: Option<OnInconclusive>,
+    /// `[[canary.env.<ENV>.metrics]]`: replaces the whole list of metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Vec<MetricConfig>>,
+    /// `[canary.env.<ENV>.prometheus]`: replaces the whole `[canary.prometheus]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<crate::provider::PrometheusConfig>,
+    /// `[canary.env.<ENV>.command]`: replaces the actuator (command or webhook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<crate::actuator::CommandActuator>,
+    /// `[canary.env.<ENV>.webhook]`: replaces the actuator (command or webhook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<crate::webhook::WebhookActuator>,
 }
 
 impl Default for CanarySettings {
@@ -62,6 +107,7 @@ impl Default for CanarySettings {
             prometheus: None,
             command: None,
             webhook: None,
+            env: BTreeMap::new(),
         }
     }
 }
@@ -419,9 +465,84 @@ pub struct ConfigProblem {
 }
 
 impl CanarySettings {
+    /// The settings `env` runs with: these with `[canary.env.<env>]` applied (each key it
+    /// sets replaces the base key wholesale), `env` emptied, validated. An environment
+    /// without an override gets the base. Problems the override causes are keyed
+    /// `env.<env>.…`; problems the base already has keep their plain key.
+    pub fn for_env(&self, env: &str) -> Result<CanarySettings, Vec<ConfigProblem>> {
+        let effective = self.with_override(self.env.get(env));
+        let mut problems = effective.problems();
+        if self.env.contains_key(env) {
+            let base = self.problems();
+            for p in problems.iter_mut().filter(|p| !base.contains(p)) {
+                p.key = format!("env.{env}.{}", p.key);
+            }
+        }
+        if problems.is_empty() {
+            Ok(effective)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// These settings with `over` applied and no overrides left.
+    fn with_override(&self, over: Option<&CanaryOverride>) -> CanarySettings {
+        let mut s = CanarySettings {
+            env: BTreeMap::new(),
+            ..self.clone()
+        };
+        let Some(o) = over else { return s };
+        let o = o.clone();
+        if let Some(v) = o.steps {
+            s.steps = v;
+        }
+        if let Some(v) = o.interval {
+            s.interval = v;
+        }
+        if let Some(v) = o.max_duration {
+            s.max_duration = v;
+        }
+        if let Some(v) = o.alpha {
+            s.alpha = v;
+        }
+        if let Some(v) = o.consecutive_error_limit {
+            s.consecutive_error_limit = v;
+        }
+        if let Some(v) = o.on_inconclusive {
+            s.on_inconclusive = v;
+        }
+        if let Some(v) = o.metrics {
+            s.metrics = v;
+        }
+        if o.prometheus.is_some() {
+            s.prometheus = o.prometheus;
+        }
+        if o.command.is_some() || o.webhook.is_some() {
+            s.command = o.command;
+            s.webhook = o.webhook;
+        }
+        s
+    }
+
     /// Checks what the types cannot: ranges, per-kind queries, template placeholders,
-    /// unique names, a maximum duration that fits the holds. Returns every problem.
+    /// unique names, a maximum duration that fits the holds; and the same for each
+    /// environment's effective settings, keyed `env.<ENV>.…`. Returns every problem.
     pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
+        let mut problems = self.problems();
+        for (env, over) in &self.env {
+            let effective = self.with_override(Some(over));
+            let more = env_problems(env, &effective, &problems);
+            problems.extend(more);
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The problems of these settings alone, overrides not looked at.
+    fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let mut bad = |key: String, message: String| problems.push(ConfigProblem { key, message });
         if self.interval.0 < Duration::from_secs(1) {
@@ -586,12 +707,26 @@ impl CanarySettings {
                 bad(key("min-intervals"), "must be at least 1".into());
             }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        problems
     }
+}
+
+/// The problems of `env`'s effective settings that `base` does not already report, keyed
+/// `env.<env>.…`.
+fn env_problems(
+    env: &str,
+    effective: &CanarySettings,
+    base: &[ConfigProblem],
+) -> Vec<ConfigProblem> {
+    effective
+        .problems()
+        .into_iter()
+        .filter(|p| !base.contains(p))
+        .map(|p| ConfigProblem {
+            key: format!("env.{env}.{}", p.key),
+            message: p.message,
+        })
+        .collect()
 }
 
 /// Checks that a query template only uses known `{{placeholders}}` and closes its braces.
@@ -874,6 +1009,188 @@ critical = false
         let mut s = CanarySettings::default();
         s.metrics.clear();
         check_invalid(&s, "metrics", "can never pass");
+    }
+
+    /// FULL plus overrides for staging (a faster rollout, one metric, another Prometheus)
+    /// and prod (only the alpha).
+    fn with_overrides() -> CanarySettings {
+        let text = format!(
+            "{FULL}{}",
+            r#"
+[canary.env.staging]
+steps = [{ weight = 50, hold = "1m" }, { weight = 100 }]
+interval = "5s"
+
+[canary.env.staging.prometheus]
+url = "http://prometheus.staging:9090"
+
+[[canary.env.staging.metrics]]
+name = "errors-only"
+kind = "counts"
+canary = { errors = 'sum(e{version="{{version}}"})', requests = 'sum(r{version="{{version}}"})' }
+threshold = 0.01
+
+[canary.env.prod]
+alpha = 0.001
+"#
+        );
+        parse(&text).expect("parses")
+    }
+
+    #[test]
+    fn an_override_replaces_its_keys_for_its_environment_only() {
+        let base = with_overrides();
+        base.validate().expect("valid");
+
+        let staging = base.for_env("staging").expect("valid");
+        assert_eq!(staging.steps.as_slice().len(), 2);
+        assert_eq!(staging.interval.secs(), 5.0);
+        assert_eq!(staging.metrics.len(), 1, "the list is replaced, not merged");
+        assert_eq!(staging.metrics[0].name, "errors-only");
+        let p = staging.prometheus.as_ref().expect("prometheus");
+        assert_eq!(p.url, "http://prometheus.staging:9090");
+        assert_eq!(
+            (p.retries, p.bearer_token_env.as_deref()),
+            (3, None),
+            "the table is replaced, not merged"
+        );
+        assert_eq!(staging.alpha, base.alpha);
+        assert_eq!(staging.command, base.command);
+        assert_eq!(staging.on_inconclusive, OnInconclusive::Pause);
+
+        let prod = base.for_env("prod").expect("valid");
+        assert_eq!(prod.alpha, 0.001);
+        assert_eq!(prod.steps, base.steps);
+        assert_eq!(prod.metrics, base.metrics);
+        assert_eq!(prod.prometheus, base.prometheus);
+    }
+
+    #[test]
+    fn an_environment_without_an_override_gets_the_base() {
+        let base = with_overrides();
+        let dev = base.for_env("dev").expect("valid");
+        assert_eq!(
+            dev,
+            CanarySettings {
+                env: BTreeMap::new(),
+                ..base.clone()
+            }
+        );
+        assert_eq!(
+            CanarySettings::default().for_env("prod"),
+            Ok(CanarySettings::default())
+        );
+    }
+
+    #[test]
+    fn effective_settings_have_no_overrides_left() {
+        let base = with_overrides();
+        assert_eq!(base.env.len(), 2);
+        for env in ["dev", "staging", "prod"] {
+            let s = base.for_env(env).expect("valid");
+            assert!(s.env.is_empty(), "{env}");
+            let json = serde_json::to_string(&s).expect("serializes");
+            assert!(!json.contains("\"env\":{"), "{json}");
+        }
+    }
+
+    #[test]
+    fn an_override_of_the_actuator_replaces_either_form() {
+        let text = format!(
+            "{FULL}{}",
+            "[canary.env.prod.webhook]\nurl = \"https://hooks.example.com/canary\"\n"
+        );
+        let base = parse(&text).expect("parses");
+        base.validate().expect("valid");
+        let prod = base.for_env("prod").expect("valid");
+        assert_eq!(prod.command, None);
+        assert!(prod.webhook.is_some());
+        assert!(base.for_env("dev").expect("valid").command.is_some());
+    }
+
+    #[test]
+    fn an_invalid_override_is_reported_at_its_prefixed_key() {
+        let text = format!(
+            "{FULL}{}",
+            r#"
+[canary.env.prod]
+alpha = 0.9
+
+[[canary.env.prod.metrics]]
+name = "error-rate"
+kind = "counts"
+canary = { errors = "e", requests = "r" }
+threshold = 1.5
+"#
+        );
+        let s = parse(&text).expect("parses");
+        check_invalid(&s, "env.prod.alpha", "not in (0, 0.5]");
+        check_invalid(&s, "env.prod.metrics[0].threshold", "not a rate in (0, 1)");
+        let problems = s.for_env("prod").expect_err("invalid");
+        assert_eq!(
+            problems.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(),
+            ["env.prod.alpha", "env.prod.metrics[0].threshold"]
+        );
+        assert_eq!(
+            problems[0].to_string(),
+            "canary.env.prod.alpha: 0.9 is not in (0, 0.5]"
+        );
+        s.for_env("staging").expect("the base is valid");
+
+        // An override whose steps outgrow the base's max-duration.
+        let text = format!(
+            "{FULL}{}",
+            "[canary.env.prod]\nsteps = [{ weight = 1, hold = \"2h\" }, { weight = 100 }]\n"
+        );
+        check_invalid(
+            &parse(&text).expect("parses"),
+            "env.prod.max-duration",
+            "shorter than the steps' holds",
+        );
+    }
+
+    #[test]
+    fn a_base_problem_is_reported_once_not_per_environment() {
+        let mut s = with_overrides();
+        s.consecutive_error_limit = 0;
+        let problems = s.validate().expect_err("invalid");
+        assert_eq!(
+            problems.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(),
+            ["consecutive-error-limit"]
+        );
+        let problems = s.for_env("prod").expect_err("still invalid in prod");
+        assert_eq!(problems[0].key, "consecutive-error-limit");
+        s.env.get_mut("prod").expect("prod").consecutive_error_limit = Some(2);
+        s.for_env("prod").expect("prod fixes it");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_in_an_override_are_refused() {
+        check_parse_err(
+            "[canary.env.prod]\nstpes = []\n",
+            "unknown field `stpes`, expected one of `steps`",
+        );
+        check_parse_err("[canary.env.prod]\nenv = {}\n", "unknown field `env`");
+        check_parse_err(
+            "[canary.env.prod]\nsteps = [{ weight = 5 }, { weight = 100 }]\n",
+            "needs a non-zero hold",
+        );
+        check_parse_err(
+            "[canary.env.prod.prometheus]\nurl = \"http://p\"\ntimeot = \"1s\"\n",
+            "unknown field `timeot`",
+        );
+    }
+
+    #[test]
+    fn overrides_round_trip_and_old_recordings_still_parse() {
+        let s = with_overrides();
+        let json = serde_json::to_string(&s).expect("serializes");
+        let back: CanarySettings = serde_json::from_str(&json).expect("deserializes");
+        assert_eq!(back, s);
+        let old = serde_json::to_string(&CanarySettings::default()).expect("serializes");
+        assert!(!old.contains("\"env\""), "{old}");
+        let back: CanarySettings = serde_json::from_str(&old).expect("deserializes");
+        assert_eq!(back, CanarySettings::default());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Loads `shipgate.toml`, the pipeline's own configuration: every section typed by the
 //! crate that owns it, unknown keys reported at their line with a did-you-mean.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -105,7 +106,7 @@ impl ParseProblem {
 
 /// Parses settings text (pure).
 pub fn parse(text: &str) -> Result<Settings, ParseProblem> {
-    toml::from_str::<Settings>(text).map_err(|e| {
+    let settings = toml::from_str::<Settings>(text).map_err(|e| {
         let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
         let message = e.message().trim().to_string();
         let hint = unknown_field_hint(&message);
@@ -115,6 +116,58 @@ pub fn parse(text: &str) -> Result<Settings, ParseProblem> {
             message,
             hint,
         }
+    })?;
+    check_canary_envs(text, &settings)?;
+    Ok(settings)
+}
+
+/// Just the names of `[canary.env.<ENV>]`, with where they are written.
+#[derive(Default, Deserialize)]
+struct CanaryEnvNames {
+    #[serde(default)]
+    canary: CanaryEnvs,
+}
+
+#[derive(Default, Deserialize)]
+struct CanaryEnvs {
+    #[serde(default)]
+    env: BTreeMap<toml::Spanned<String>, serde::de::IgnoredAny>,
+}
+
+/// With `[environments] order` set, every `[canary.env.<ENV>]` must name one of its
+/// environments; the first one that does not is reported where it is written.
+fn check_canary_envs(text: &str, settings: &Settings) -> Result<(), ParseProblem> {
+    let order = &settings.environments.order;
+    if order.is_empty() {
+        return Ok(());
+    }
+    let spans: BTreeMap<String, usize> = toml::from_str::<CanaryEnvNames>(text)
+        .map(|n| n.canary.env)
+        .unwrap_or_default()
+        .into_keys()
+        .map(|k| (k.get_ref().clone(), k.span().start))
+        .collect();
+    let unknown = settings
+        .canary
+        .env
+        .keys()
+        .filter(|name| !order.contains(name))
+        .map(|name| (spans.get(name).copied(), name))
+        .min_by_key(|(at, _)| at.unwrap_or(usize::MAX));
+    let Some((at, name)) = unknown else {
+        return Ok(());
+    };
+    let (line, column) = at.map_or((1, 1), |at| line_col(text, at));
+    let known: Vec<&str> = order.iter().map(String::as_str).collect();
+    let hint = match closest(name, &known) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!("known environments: {}", known.join(", ")),
+    };
+    Err(ParseProblem {
+        line,
+        column,
+        message: format!("[canary.env.{name}] names an unknown environment"),
+        hint: Some(hint),
     })
 }
 
@@ -123,18 +176,23 @@ fn unknown_field_hint(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     let (unknown, expected) = rest.split_once('`')?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    let best = candidates
-        .iter()
-        .map(|c| (strsim::damerau_levenshtein(unknown, c), *c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
-        .min_by_key(|(d, _)| *d);
-    match best {
-        Some((_, name)) => Some(format!("did you mean `{name}`?")),
+    match closest(unknown, &candidates) {
+        Some(name) => Some(format!("did you mean `{name}`?")),
         None if !candidates.is_empty() => {
             Some(format!("known keys here: {}", candidates.join(", ")))
         }
         None => None,
     }
+}
+
+/// The candidate close enough to `unknown` to be what was meant, if any.
+fn closest<'a>(unknown: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(unknown, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -194,6 +252,98 @@ mod tests {
             "steps must increase",
             None,
         );
+    }
+
+    /// A base `[canary]` and overrides for staging and prod.
+    const OVERRIDES: &str = r#"[environments]
+order = ["dev", "staging", "prod"]
+
+[canary]
+interval = "10s"
+
+[canary.env.staging]
+steps = [{ weight = 50, hold = "1m" }, { weight = 100 }]
+
+[canary.env.prod.prometheus]
+url = "http://prometheus.prod:9090"
+
+[[canary.env.prod.metrics]]
+name = "errors"
+kind = "counts"
+canary = { errors = "e", requests = "r" }
+threshold = 0.01
+"#;
+
+    #[test]
+    fn canary_overrides_apply_to_their_environment_only() {
+        let s = parse(OVERRIDES).expect("parses");
+        s.canary.validate().expect("valid");
+        let staging = s.canary.for_env("staging").expect("valid");
+        assert_eq!(staging.steps.as_slice().len(), 2);
+        assert_eq!(staging.metrics, s.canary.metrics);
+        assert_eq!(staging.interval.secs(), 10.0);
+        let prod = s.canary.for_env("prod").expect("valid");
+        assert_eq!(prod.steps, s.canary.steps);
+        assert_eq!(prod.metrics.len(), 1);
+        assert_eq!(
+            prod.prometheus.map(|p| p.url).as_deref(),
+            Some("http://prometheus.prod:9090")
+        );
+        let dev = s.canary.for_env("dev").expect("valid");
+        assert_eq!(
+            (dev.steps, dev.metrics, dev.prometheus),
+            (s.canary.steps.clone(), s.canary.metrics.clone(), None)
+        );
+        assert!(dev.env.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_canary_override_has_a_did_you_mean() {
+        check_err(
+            "[canary.env.prod]\nalpha = 0.001\nintervall = \"5s\"\n",
+            3,
+            "unknown field `intervall`",
+            Some("did you mean `interval`?"),
+        );
+        check_err(
+            "[canary]\n\n[[canary.env.prod.metrics]]\nname = \"x\"\nkind = \"gauge\"\ncanary = { value = \"v\" }\nthresold = 1\n",
+            7,
+            "unknown field `thresold`",
+            Some("did you mean `threshold`?"),
+        );
+    }
+
+    #[test]
+    fn a_canary_override_for_an_unknown_environment_is_reported_at_its_header() {
+        let err = parse("[canary]\ninterval = \"10s\"\n\n[canary.env.qa]\nalpha = 0.001\n")
+            .expect_err("must fail");
+        assert_eq!((err.line, err.column), (4, 13), "{err:?}");
+        assert_eq!(err.message, "[canary.env.qa] names an unknown environment");
+        assert_eq!(
+            err.hint.as_deref(),
+            Some("known environments: dev, staging, prod")
+        );
+        check_err(
+            "[canary.env.prod]\nalpha = 0.001\n\n[[canary.env.prdo.metrics]]\nname = \"x\"\nkind = \"gauge\"\ncanary = { value = \"v\" }\nthreshold = 1\n",
+            4,
+            "[canary.env.prdo] names an unknown environment",
+            Some("did you mean `prod`?"),
+        );
+        check_err(
+            "[environments]\norder = [\"test\", \"live\"]\n\n[canary]\nenv.prod.alpha = 0.001\n",
+            5,
+            "[canary.env.prod] names an unknown environment",
+            Some("known environments: test, live"),
+        );
+        check_err(
+            "[canary.env.qa]\nalpha = 0.001\n\n[[canary.env.qa.metrics]]\nname = \"x\"\nkind = \"gauge\"\ncanary = { value = \"v\" }\nthreshold = 1\n",
+            1,
+            "[canary.env.qa]",
+            Some("known environments: dev, staging, prod"),
+        );
+        let s = parse("[environments]\norder = []\n\n[canary.env.anything]\nalpha = 0.001\n")
+            .expect("no order: any name");
+        assert!(s.canary.env.contains_key("anything"));
     }
 
     #[test]

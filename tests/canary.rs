@@ -323,19 +323,24 @@ mod live {
 
     impl Target {
         pub fn start(canary: Rates, baseline: Rates) -> Target {
+            Target::versions(vec![("1.4.0", canary), ("1.3.2", baseline)])
+        }
+
+        /// Serves counters for each version at its rates.
+        pub fn versions(versions: Vec<(&'static str, Rates)>) -> Target {
             let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
             let port = listener.local_addr().expect("addr").port();
             let start = Instant::now();
-            let rates = Arc::new(Mutex::new((canary, baseline)));
+            let rates = Arc::new(Mutex::new(versions));
             std::thread::spawn(move || {
                 for stream in listener.incoming() {
                     let Ok(mut stream) = stream else { continue };
                     let mut buf = [0u8; 4096];
                     let _ = stream.read(&mut buf);
                     let t = start.elapsed().as_secs_f64();
-                    let (c, b) = *rates.lock().expect("lock");
+                    let versions = rates.lock().expect("lock").clone();
                     let mut body = String::new();
-                    for (version, r) in [("1.4.0", c), ("1.3.2", b)] {
+                    for (version, r) in versions {
                         let requests = (r.rps * t).floor();
                         let errors = (r.rps * r.error_share * t).floor();
                         body.push_str(&format!(
@@ -361,7 +366,7 @@ mod live {
         }
     }
 
-    fn free_port() -> u16 {
+    pub fn free_port() -> u16 {
         TcpListener::bind("127.0.0.1:0")
             .expect("bind")
             .local_addr()
@@ -660,6 +665,260 @@ fn live_a_promql_error_stops_before_traffic_moves() {
     assert!(live::log(&log).is_empty());
 }
 
+/// `canary capture`: a past window from Prometheus range queries, judged offline.
+mod capture {
+    use super::*;
+
+    /// `shipgate canary capture` in `dir` for canary `version` against 1.3.2 in prod.
+    pub fn run(dir: &Path, version: &str, from: &str, to: &str, out: &Path, extra: &[&str]) -> Run {
+        let file = out.display().to_string();
+        let mut args = vec![
+            "canary",
+            "capture",
+            "--env",
+            "prod",
+            "--canary-version",
+            version,
+        ];
+        args.extend(["--baseline-version", "1.3.2", "--from", from, "--to", to]);
+        args.extend(["--out", file.as_str()]);
+        args.extend_from_slice(extra);
+        let out = shipgate(dir, &args);
+        Run {
+            code: out.status.code().expect("exit code"),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn now() -> f64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs_f64()
+    }
+
+    pub fn rfc3339(seconds: f64) -> String {
+        time::OffsetDateTime::from_unix_timestamp(seconds as i64)
+            .expect("a time")
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("formats")
+    }
+
+    pub fn read(path: &Path) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the recording")).expect("json")
+    }
+}
+
+#[test]
+fn capture_a_past_window_and_judge_it_offline() {
+    // One Prometheus for both windows: 1.4.0 regressed, 1.4.1 healthy, against 1.3.2.
+    let target = Target::versions(vec![
+        ("1.4.0", rates(100.0, 0.2, false)),
+        ("1.4.1", rates(100.0, 0.01, false)),
+        ("1.3.2", rates(100.0, 0.01, false)),
+    ]);
+    let prom = Prometheus::start(&target);
+    let from = capture::now().floor();
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    let (dir, log) = live::repo(prom.port, FAST, &error_metric(""));
+
+    // The regressed window, from an RFC 3339 time to now.
+    let file = dir.path().join("regressed.json");
+    let started = std::time::Instant::now();
+    let run = capture::run(
+        dir.path(),
+        "1.4.0",
+        &capture::rfc3339(from),
+        "now",
+        &file,
+        &[],
+    );
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let recording = capture::read(&file);
+    assert_eq!(
+        (
+            &recording["env"],
+            &recording["version"],
+            &recording["baseline_version"],
+            &recording["started_at"]
+        ),
+        (
+            &serde_json::json!("prod"),
+            &serde_json::json!("1.4.0"),
+            &serde_json::json!("1.3.2"),
+            &serde_json::json!(capture::rfc3339(from))
+        )
+    );
+    let intervals = recording["intervals"].as_array().expect("intervals");
+    let n = intervals.len();
+    assert!((4..=5).contains(&n), "12 s of 3 s intervals: {n}");
+    for (k, i) in intervals.iter().enumerate() {
+        assert_eq!(i["t"].as_f64(), Some(3.0 * (k + 1) as f64), "{i}");
+        assert!(i.get("weight").is_none(), "{i}");
+        let m = &i["metrics"]["error-rate"];
+        let canary = &m["canary"];
+        let requests = canary["requests"].as_f64().expect("canary requests");
+        let errors = canary["errors"].as_f64().expect("canary errors");
+        assert!(requests > 200.0 && errors > 0.1 * requests, "{i}");
+        assert!(
+            m["baseline"]["requests"].as_f64().expect("baseline") > 200.0,
+            "{i}"
+        );
+    }
+    assert_eq!(
+        run.stderr,
+        format!(
+            "captured {n} intervals of 3s ({} to {}) into {}: error-rate {n}/{n} with data\n",
+            capture::rfc3339(from),
+            capture::rfc3339(from + 3.0 * n as f64),
+            file.display()
+        )
+    );
+    let judged = judge_in(dir.path(), &file, &["--json"]);
+    assert_eq!(judged.code, 1, "{}{}", judged.stdout, judged.stderr);
+    let report: serde_json::Value = serde_json::from_str(&judged.stdout).expect("json");
+    assert_eq!(report["verdict"], "fail", "{report:#}");
+    assert!(
+        report["rule"]
+            .as_str()
+            .expect("rule")
+            .contains("error-rate"),
+        "{report:#}"
+    );
+
+    // The healthy window, from Unix seconds, with --json: not a failure.
+    let file = dir.path().join("healthy.json");
+    let run = capture::run(
+        dir.path(),
+        "1.4.1",
+        &format!("{from}"),
+        "now",
+        &file,
+        &["--json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let summary: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(summary["metrics"][0]["metric"], "error-rate", "{summary:#}");
+    assert_eq!(
+        summary["metrics"][0]["with_data"], summary["intervals"],
+        "{summary:#}"
+    );
+    let judged = judge_in(dir.path(), &file, &["--json"]);
+    let report: serde_json::Value = serde_json::from_str(&judged.stdout).expect("json");
+    assert!(
+        ["pass", "continue"].contains(&report["verdict"].as_str().expect("verdict")),
+        "{report:#}"
+    );
+
+    // A window before the data: every interval without data, and a hint.
+    let file = dir.path().join("empty.json");
+    let (a, b) = (format!("{}", from - 120.0), format!("{}", from - 60.0));
+    let run = capture::run(dir.path(), "1.4.0", &a, &b, &file, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error-rate 0/20 with data")
+            && run
+                .stderr
+                .contains("\nhint: no metric has data in this window"),
+        "{}",
+        run.stderr
+    );
+    let recording = capture::read(&file);
+    let intervals = recording["intervals"].as_array().expect("intervals");
+    assert_eq!(intervals.len(), 20);
+    assert!(
+        intervals
+            .iter()
+            .all(|i| i["metrics"]["error-rate"].get("canary").is_none())
+    );
+
+    // A PromQL error: Prometheus's message and the query, no file.
+    let (dir, _) = live::repo(prom.port, FAST, &error_metric(")"));
+    let file = dir.path().join("broken.json");
+    let run = capture::run(dir.path(), "1.4.0", &format!("{from}"), "now", &file, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: metric `error-rate`: Prometheus rejected the query `sum(increase(http_errors_total{version=\"1.4.0\"}[3s])))`: bad_data: "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("\nhint: fix the query in [canary.metrics]"),
+        "{}",
+        run.stderr
+    );
+    assert!(!file.exists());
+    assert!(live::log(&log).is_empty(), "capture never moves traffic");
+}
+
+#[test]
+fn capture_refuses_bad_times_long_windows_and_an_unreachable_prometheus() {
+    // Nothing listens on the configured port.
+    let (dir, _) = live::repo(live::free_port(), FAST, &error_metric(""));
+    let file = dir.path().join("out.json");
+    let check = |from: &str, to: &str, wanted: &[&str]| {
+        let run = capture::run(dir.path(), "1.4.0", from, to, &file, &[]);
+        assert_eq!(run.code, 2, "{from} {to}: {}", run.stderr);
+        for w in wanted {
+            assert!(
+                run.stderr.contains(w),
+                "{from} {to}: wanted {w:?} in\n{}",
+                run.stderr
+            );
+        }
+        assert!(!file.exists());
+    };
+    check(
+        "yesterday",
+        "now",
+        &[
+            "error: --from `yesterday` is not a time\nhint: write RFC 3339 like 2026-11-27T03:00:00Z, or Unix seconds\n",
+        ],
+    );
+    check(
+        "1000000000",
+        "2001-13-01T00:00:00Z",
+        &[
+            "error: --to `2001-13-01T00:00:00Z` is not a time",
+            "or Unix seconds, or `now`",
+        ],
+    );
+    check(
+        "2001-09-09T01:46:40Z",
+        "1000000000",
+        &["error: --from 2001-09-09T01:46:40Z is not before --to 1000000000"],
+    );
+    let future = format!("{}", capture::now() + 3600.0);
+    check(
+        "1000000000",
+        &future,
+        &["is in the future", "hint: use --to now"],
+    );
+    // 40,000 s of 3 s intervals: more points than Prometheus answers.
+    check(
+        "1000000000",
+        "1000040000",
+        &[
+            "error: the window holds 13333 intervals of 3s; Prometheus answers at most 11000 points per range query",
+            "hint: set interval = \"4s\" (or longer) in [canary]",
+        ],
+    );
+    check(
+        "1000000000",
+        "1000000030",
+        &[
+            "error: metric `error-rate`: Prometheus at http://127.0.0.1:",
+            "is unreachable after 1 attempt(s)",
+            "hint: check the url in [canary.prometheus]",
+        ],
+    );
+}
+
 /// `canary run --replay`: the real rollout against a recording, on a simulated clock.
 mod replay {
     use super::*;
@@ -749,6 +1008,118 @@ fn replay_a_regression_rolls_back_with_the_actuator() {
     assert_eq!(
         report["decided_at_s"], judged["decided_at"]["t"],
         "{report:#}"
+    );
+}
+
+#[test]
+fn replay_leaves_charts_a_recording_and_a_step_summary() {
+    let (dir, _log) = replay::repo(replay::GATES);
+    let summary = dir.path().join("summary.md");
+    let charts = dir.path().join("charts");
+    let record = dir.path().join("run.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .args([
+            "--repo",
+            &dir.path().display().to_string(),
+            "canary",
+            "run",
+            "--env",
+            "prod",
+        ])
+        .arg("--replay")
+        .arg(fixture("error-regression.json"))
+        .arg("--charts")
+        .arg(&charts)
+        .arg("--record")
+        .arg(&record)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let svg = std::fs::read_to_string(charts.join("error-rate.svg")).expect("a chart per metric");
+    assert!(svg.trim_start().starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("rolled back"), "the decision is marked");
+    assert!(svg.contains("canary 1.4.0") && svg.contains("baseline 1.3.2"));
+    let text = std::fs::read_to_string(&summary).expect("summary appended");
+    assert!(
+        text.starts_with("### Canary `1.4.0` in prod (replay): ROLLED BACK"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| error-rate (counts) | **fail** |"),
+        "{text}"
+    );
+    assert!(text.contains("| 10 % | 10 s |"), "{text}");
+    assert!(text.contains("error-rate.svg"), "{text}");
+    // The recording replays to the same decision.
+    let (code, judged) = {
+        let run = judge_in(dir.path(), &record, &["--json"]);
+        (
+            run.code,
+            serde_json::from_str::<serde_json::Value>(&run.stdout).expect("json"),
+        )
+    };
+    assert_eq!(code, 1);
+    assert_eq!(judged["verdict"], "fail", "{judged:#}");
+}
+
+#[test]
+fn judge_draws_charts_with_the_decision_point() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let charts = dir.path().join("charts");
+    let run = judge_in(
+        dir.path(),
+        &fixture("latency-regression.json"),
+        &["--charts", &charts.display().to_string()],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let names: Vec<String> = std::fs::read_dir(&charts)
+        .expect("charts written")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.is_empty(), "one chart per metric");
+    let all: String = names
+        .iter()
+        .map(|n| std::fs::read_to_string(charts.join(n)).expect("read"))
+        .collect();
+    assert!(all.contains("fail"), "the failing interval is marked");
+}
+
+#[test]
+fn an_environment_override_changes_the_gates_for_that_environment_only() {
+    // prod: the fixture's gates; staging: a single 100 % step, promoted at once on a healthy
+    // recording (with the fixture's evidence needs); the actuator log tells them apart.
+    let (dir, log) = replay::repo(&format!(
+        "{}\n\n[canary.env.staging]\nsteps = [{{ weight = 100 }}]",
+        replay::GATES
+    ));
+    let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .args([
+            "--repo",
+            &dir.path().display().to_string(),
+            "canary",
+            "run",
+            "--env",
+            "staging",
+        ])
+        .arg("--replay")
+        .arg(fixture("healthy.json"))
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        live::log(&log),
+        ["set-weight 100 staging", "promote 1.4.0"],
+        "{stderr}"
+    );
+    let (out, _) = replay::run(dir.path(), "healthy.json", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        live::log(&log)[2..],
+        ["set-weight 10 prod", "set-weight 50 prod", "promote 1.4.0"]
     );
 }
 

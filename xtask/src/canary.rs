@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use shipgate_canary::runner::Judgement;
-use shipgate_canary::{RunRequest, Source, load_recording, run_with_settings};
+use shipgate_canary::report::{Artifacts, run_reported};
+use shipgate_canary::{RunRequest, Source, load_recording};
 
-const USAGE: &str = "cargo xtask canary --env ENV [--canary-version V] [--baseline-version V] [--replay FILE] [--record FILE] [--config FILE] [--json]";
+const USAGE: &str = "cargo xtask canary --env ENV [--canary-version V] [--baseline-version V] [--replay FILE] [--record FILE] [--charts DIR] [--config FILE] [--json]";
 
 /// The parsed arguments.
 #[derive(Debug, Default, PartialEq)]
@@ -18,6 +18,7 @@ struct Args {
     baseline_version: Option<String>,
     replay: Option<PathBuf>,
     record: Option<PathBuf>,
+    charts: Option<PathBuf>,
     config: Option<PathBuf>,
     json: bool,
 }
@@ -38,6 +39,7 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
             "--baseline-version" => out.baseline_version = Some(value()?),
             "--replay" => out.replay = Some(value()?.into()),
             "--record" => out.record = Some(value()?.into()),
+            "--charts" => out.charts = Some(value()?.into()),
             "--config" => out.config = Some(value()?.into()),
             "--json" => out.json = true,
             other => bail!("unknown argument `{other}`\nhint: {USAGE}"),
@@ -53,7 +55,10 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
 
 /// Runs the canary for the repository at `root`; the exit code of the interface contract.
 fn canary(root: &std::path::Path, args: &Args) -> anyhow::Result<u8> {
-    let settings = shipgate_settings::load(root, args.config.as_deref())?.canary;
+    let settings = shipgate_settings::load(root, args.config.as_deref())?
+        .canary
+        .for_env(&args.env)
+        .map_err(shipgate_canary::RunError::Settings)?;
     let replay = args
         .replay
         .as_deref()
@@ -68,21 +73,15 @@ fn canary(root: &std::path::Path, args: &Args) -> anyhow::Result<u8> {
     )
     .map_err(anyhow::Error::msg)?;
     let source = replay.as_ref().map_or(Source::Prometheus, Source::Replay);
-    let mut progress = |j: &Judgement| eprintln!("{j}");
-    let result = run_with_settings(
-        &settings,
-        &request,
-        source,
-        &|name| std::env::var(name).ok(),
-        &mut progress,
-    );
-    let recording = match &result {
-        Ok(outcome) => Some(&outcome.recording),
-        Err(e) => e.recording(),
+    let artifacts = Artifacts {
+        record: args.record.clone(),
+        charts: args.charts.clone(),
+        step_summary: None,
     };
-    if let (Some(path), Some(recording)) = (&args.record, recording) {
-        shipgate_release::write_atomic(path, recording.to_json().as_bytes())?;
-    }
+    let write = |path: &std::path::Path, bytes: &[u8]| {
+        shipgate_release::write_atomic(path, bytes).map_err(std::io::Error::other)
+    };
+    let result = run_reported(&settings, &request, source, &artifacts, &write);
     let outcome = result?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);

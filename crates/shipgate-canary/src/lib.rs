@@ -10,6 +10,9 @@
 //! | [`judge`] | per-metric and overall verdicts with evidence | none |
 //! | [`rollout`] | the steps as a state machine: wait, set weight, promote, roll back, pause | none |
 //! | [`record`] | recordings and offline replay | none |
+//! | [`chart`] | an SVG chart per metric of a recording: canary vs baseline, threshold, steps, decision | none |
+//! | [`capture`](mod@capture) | a recording of a past window from range queries, sampled as the runner samples | through a trait |
+//! | [`report`] | the Markdown step summary, the artifacts of a run (recording, charts), progress (bar or lines); [`report::run_reported`] is `canary run` for the binary and xtask | files, stderr |
 //! | [`provider`] | Prometheus HTTP API | network |
 //! | [`actuator`] | templated shell commands | processes |
 //! | [`webhook`] | the webhook actuator: JSON events over HTTP POST | network |
@@ -131,17 +134,24 @@
 //! - Ville. Étude critique de la notion de collectif. 1939.
 
 pub mod actuator;
+pub mod capture;
+pub mod chart;
 pub mod config;
 pub mod judge;
 pub mod provider;
 pub mod record;
+pub mod report;
 pub mod rollout;
 pub mod runner;
 pub mod sample;
 pub mod stats;
+#[cfg(test)]
+mod testing;
 pub mod webhook;
 
 pub use actuator::{ActuatorError, ActuatorVars, CommandActuator};
+pub use capture::{CaptureError, Coverage, Window, capture, capture_with_settings, coverage};
+pub use chart::{Chart, ChartError, Marker, charts};
 pub use config::{
     CanarySettings, ConfigProblem, Direction, HumanDuration, MetricConfig, MetricKind,
     OnInconclusive, Queries, Step, Steps,

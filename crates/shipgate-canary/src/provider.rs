@@ -92,6 +92,16 @@ pub struct Sample {
     pub value: f64,
 }
 
+/// One series of a range query: its labels and `(time, value)` points, times in Unix
+/// seconds, ascending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// `(time, value)` points; values may be NaN or ±Inf.
+    pub points: Vec<(f64, f64)>,
+}
+
 #[derive(Deserialize)]
 struct ApiResponse {
     status: String,
@@ -280,16 +290,15 @@ impl Prometheus {
         }
     }
 
-    /// A range query: each series' labels and `(time, value)` points.
-    #[allow(clippy::type_complexity)]
+    /// A range query evaluated at `start`, `start + step`, ... up to `end` (Unix seconds):
+    /// each series with its points. Prometheus answers at most 11,000 points per series.
     pub fn range(
         &self,
         query: &str,
         start: f64,
         end: f64,
         step: Duration,
-    ) -> Result<Vec<(std::collections::BTreeMap<String, String>, Vec<(f64, f64)>)>, ProviderError>
-    {
+    ) -> Result<Vec<Series>, ProviderError> {
         let params = [
             ("query", query.to_string()),
             ("start", format!("{start:.3}")),
@@ -297,26 +306,32 @@ impl Prometheus {
             ("step", format!("{}", step.as_secs_f64())),
         ];
         let data = self.get("query_range", &params, query)?;
+        let shape = |message: String| ProviderError::Shape {
+            query: query.into(),
+            message,
+        };
+        if data.result_type != "matrix" {
+            return Err(shape(format!(
+                "a {} result, expected a range vector (matrix)",
+                data.result_type
+            )));
+        }
         #[derive(Deserialize)]
         struct MatrixItem {
             metric: std::collections::BTreeMap<String, String>,
             values: Vec<(f64, String)>,
         }
         let items: Vec<MatrixItem> =
-            serde_json::from_value(data.result).map_err(|e| ProviderError::Shape {
-                query: query.into(),
-                message: e.to_string(),
-            })?;
+            serde_json::from_value(data.result).map_err(|e| shape(e.to_string()))?;
         Ok(items
             .into_iter()
-            .map(|i| {
-                (
-                    i.metric,
-                    i.values
-                        .into_iter()
-                        .map(|(t, v)| (t, parse_value(&v)))
-                        .collect(),
-                )
+            .map(|i| Series {
+                labels: i.metric,
+                points: i
+                    .values
+                    .into_iter()
+                    .map(|(t, v)| (t, parse_value(&v)))
+                    .collect(),
             })
             .collect())
     }
@@ -328,45 +343,58 @@ impl Prometheus {
 
     /// One value: None when the query returns nothing; an error for several series.
     pub fn value(&self, query: &str) -> Result<Option<f64>, ProviderError> {
-        let samples = self.instant(query, None)?;
-        match samples.as_slice() {
-            [] => Ok(None),
-            [one] => Ok(Some(one.value)),
-            many => Err(ProviderError::Shape {
-                query: query.into(),
-                message: format!(
-                    "{} series where one is expected; aggregate it, e.g. sum(...)",
-                    many.len()
-                ),
-            }),
-        }
+        one_value(query, &self.instant(query, None)?)
     }
 
     /// A histogram from series labelled `le`: None when the query returns nothing.
     pub fn histogram(&self, query: &str) -> Result<Option<Histogram>, ProviderError> {
-        let samples = self.instant(query, None)?;
-        if samples.is_empty() {
-            return Ok(None);
-        }
-        let mut buckets = Vec::with_capacity(samples.len());
-        for s in &samples {
-            let le = s.labels.get("le").ok_or_else(|| ProviderError::Shape {
-                query: query.into(),
-                message: "a series without an `le` label; use sum by (le) (...)".into(),
-            })?;
-            buckets.push((parse_value(le), s.value));
-        }
-        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-        if buckets.windows(2).any(|w| w[0].0 == w[1].0) {
-            return Err(ProviderError::Shape {
-                query: query.into(),
-                message: "several series share an `le`; aggregate with sum by (le) (...)".into(),
-            });
-        }
-        Ok(Some(Histogram {
-            buckets: buckets.into_iter().map(|(l, c)| (Num(l), Num(c))).collect(),
-        }))
+        histogram_of(query, &self.instant(query, None)?)
     }
+}
+
+/// The one value of an instant vector (`query`'s answer at one time): None when it is
+/// empty, an error for several series. Shared by live queries and captured ranges.
+pub(crate) fn one_value(query: &str, samples: &[Sample]) -> Result<Option<f64>, ProviderError> {
+    match samples {
+        [] => Ok(None),
+        [one] => Ok(Some(one.value)),
+        many => Err(ProviderError::Shape {
+            query: query.into(),
+            message: format!(
+                "{} series where one is expected; aggregate it, e.g. sum(...)",
+                many.len()
+            ),
+        }),
+    }
+}
+
+/// A histogram from an instant vector's series labelled `le` (`query`'s answer at one
+/// time): None when it is empty. Shared by live queries and captured ranges.
+pub(crate) fn histogram_of(
+    query: &str,
+    samples: &[Sample],
+) -> Result<Option<Histogram>, ProviderError> {
+    if samples.is_empty() {
+        return Ok(None);
+    }
+    let mut buckets = Vec::with_capacity(samples.len());
+    for s in samples {
+        let le = s.labels.get("le").ok_or_else(|| ProviderError::Shape {
+            query: query.into(),
+            message: "a series without an `le` label; use sum by (le) (...)".into(),
+        })?;
+        buckets.push((parse_value(le), s.value));
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if buckets.windows(2).any(|w| w[0].0 == w[1].0) {
+        return Err(ProviderError::Shape {
+            query: query.into(),
+            message: "several series share an `le`; aggregate with sum by (le) (...)".into(),
+        });
+    }
+    Ok(Some(Histogram {
+        buckets: buckets.into_iter().map(|(l, c)| (Num(l), Num(c))).collect(),
+    }))
 }
 
 #[cfg(test)]

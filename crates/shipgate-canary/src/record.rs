@@ -208,43 +208,9 @@ pub fn replay(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::{Counts, MetricSample, Num, Side};
 
     fn recording(errors: &[f64]) -> Recording {
-        let mut settings = CanarySettings::default();
-        settings.metrics.truncate(1);
-        settings.metrics[0].threshold = None;
-        let intervals = errors
-            .iter()
-            .enumerate()
-            .map(|(i, x)| {
-                let side = |n: f64, x: f64| {
-                    Some(Side::Counts(Counts {
-                        requests: Num(n),
-                        errors: Num(x),
-                    }))
-                };
-                let sample = MetricSample {
-                    canary: side(1000.0, *x),
-                    baseline: side(9000.0, 45.0),
-                    error: None,
-                };
-                RecordedInterval {
-                    t: 10.0 * (i + 1) as f64,
-                    weight: Some(10),
-                    metrics: Observation::from([("error-rate".to_string(), sample)]),
-                }
-            })
-            .collect();
-        Recording {
-            format: FORMAT.into(),
-            env: Some("prod".into()),
-            version: Some("1.4.0".into()),
-            baseline_version: Some("1.3.2".into()),
-            started_at: None,
-            settings,
-            intervals,
-        }
+        crate::testing::error_rate(errors, None, &vec![10; errors.len()])
     }
 
     #[test]

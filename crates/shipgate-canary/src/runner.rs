@@ -366,7 +366,9 @@ fn queries_for(metric: &MetricConfig) -> Vec<(&'static str, &Queries)> {
     out
 }
 
-fn vars<'a>(req: &'a RunRequest, interval: &'a str) -> [(&'static str, &'a str); 4] {
+/// The values of the query placeholders; `interval` is the settings' interval as written
+/// (`settings.interval.to_string()`), the range of every query.
+pub(crate) fn vars<'a>(req: &'a RunRequest, interval: &'a str) -> [(&'static str, &'a str); 4] {
     [
         ("version", req.version.as_str()),
         ("baseline_version", req.baseline_version.as_str()),
@@ -414,6 +416,40 @@ fn side(
     }
 }
 
+/// Every query of every metric (both sides, every template it has) rendered with `vars`,
+/// with its metric's name, in the order of the settings.
+pub(crate) fn rendered_queries<'a>(
+    settings: &'a CanarySettings,
+    vars: &[(&str, &str)],
+) -> Vec<(&'a str, String)> {
+    let mut out = Vec::new();
+    for m in &settings.metrics {
+        for (_, q) in queries_for(m) {
+            for t in [&q.errors, &q.requests, &q.buckets, &q.value]
+                .into_iter()
+                .flatten()
+            {
+                out.push((m.name.as_str(), render(t, vars)));
+            }
+        }
+    }
+    out
+}
+
+/// One interval's measurements of every metric, as `metrics` answers now. Live runs and
+/// `canary capture` (a view of range results at one time) share it.
+pub(crate) fn observe(
+    settings: &CanarySettings,
+    metrics: &dyn Metrics,
+    vars: &[(&str, &str)],
+) -> Observation {
+    settings
+        .metrics
+        .iter()
+        .map(|m| (m.name.clone(), sample(metrics, m, vars)))
+        .collect()
+}
+
 fn sample(metrics: &dyn Metrics, m: &MetricConfig, vars: &[(&str, &str)]) -> MetricSample {
     let canary = side(metrics, m.kind, &m.canary, vars);
     let baseline = m
@@ -446,28 +482,13 @@ pub fn run(
     let judge = Judge::new(settings).map_err(RunError::Settings)?;
     let interval_text = settings.interval.to_string();
     let vars = vars(req, &interval_text);
-    for m in &settings.metrics {
-        for (_, q) in queries_for(m) {
-            for t in [&q.errors, &q.requests, &q.buckets, &q.value]
-                .into_iter()
-                .flatten()
-            {
-                metrics
-                    .check(&render(t, &vars))
-                    .map_err(|source| RunError::Query {
-                        metric: m.name.clone(),
-                        source,
-                    })?;
-            }
-        }
+    for (metric, query) in rendered_queries(settings, &vars) {
+        metrics.check(&query).map_err(|source| RunError::Query {
+            metric: metric.to_string(),
+            source,
+        })?;
     }
-    let mut observe = |_t: Duration| -> Observation {
-        settings
-            .metrics
-            .iter()
-            .map(|m| (m.name.clone(), sample(metrics, m, &vars)))
-            .collect()
-    };
+    let mut observe = |_t: Duration| -> Observation { observe(settings, metrics, &vars) };
     drive(settings, req, judge, &mut observe, traffic, clock, progress)
 }
 
@@ -737,19 +758,7 @@ mod tests {
     }
 
     fn settings() -> CanarySettings {
-        let q = |side: &str| Queries {
-            errors: Some(format!("errors{{v=\"{{{{{side}}}}}\"}}[{{{{interval}}}}]")),
-            requests: Some(format!(
-                "requests{{v=\"{{{{{side}}}}}\"}}[{{{{interval}}}}]"
-            )),
-            ..Queries::default()
-        };
-        let metric = MetricConfig::new(
-            "errors",
-            MetricKind::Counts,
-            q("version"),
-            Some(q("baseline_version")),
-        );
+        let metric = crate::testing::counts_metric();
         let step = |weight, hold: Option<u64>| Step {
             weight,
             hold: hold.map(|s| HumanDuration(Duration::from_secs(s))),

@@ -1,3 +1,5 @@
+//! `shipgate canary capture …`: see `capture_cmd`.
+//!
 //! `shipgate canary judge FILE`: reads a recording, replays the judge over it with the
 //! recorded (or the configured) `[canary]` settings, prints the verdict with its evidence;
 //! exit 0 pass, 1 fail or inconclusive, 2 could not run.
@@ -12,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use shipgate_canary::report::num;
 use shipgate_canary::{MetricReport, Recording, ReplayOutcome, Verdict, replay};
 
 use crate::cli::{EXIT_NO, Global};
@@ -28,6 +31,8 @@ pub enum CanaryCommand {
     Run(RunArgs),
     /// Judge a recorded canary run offline and print what the judge decides
     Judge(JudgeArgs),
+    /// Record a past window from Prometheus range queries, for `canary judge FILE`
+    Capture(crate::capture_cmd::CaptureArgs),
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +54,10 @@ pub struct RunArgs {
     /// Write every observed interval to FILE, for `shipgate canary judge`
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Write an SVG chart per metric to DIR: canary against baseline over time, with the
+    /// step boundaries and the decision point
+    #[arg(long, value_name = "DIR")]
+    pub charts: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -60,12 +69,16 @@ pub struct JudgeArgs {
     /// to tune the gates on a past run
     #[arg(long)]
     pub use_config: bool,
+    /// Write an SVG chart per metric to DIR, with the judge's decision point
+    #[arg(long, value_name = "DIR")]
+    pub charts: Option<PathBuf>,
 }
 
 pub fn run(global: &Global, args: &CanaryArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         CanaryCommand::Judge(judge) => run_judge(global, judge),
         CanaryCommand::Run(run) => run_canary(global, run),
+        CanaryCommand::Capture(capture) => crate::capture_cmd::run(global, capture),
     }
 }
 
@@ -82,7 +95,14 @@ fn run_judge(global: &Global, args: &JudgeArgs) -> anyhow::Result<ExitCode> {
             .source
             .as_ref()
             .map_or("defaults".to_string(), |p| p.display().to_string());
-        (settings.canary, source)
+        let canary = match &recording.env {
+            Some(env) => settings
+                .canary
+                .for_env(env)
+                .map_err(shipgate_canary::RunError::Settings)?,
+            None => settings.canary,
+        };
+        (canary, source)
     } else {
         (recording.settings.clone(), "the recording".to_string())
     };
@@ -93,6 +113,9 @@ fn run_judge(global: &Global, args: &JudgeArgs) -> anyhow::Result<ExitCode> {
             list.join("; ")
         )
     })?;
+    if let Some(dir) = &args.charts {
+        write_judge_charts(dir, &recording, &settings, &outcome)?;
+    }
     if global.json {
         let out = serde_json::json!({
             "file": file,
@@ -117,12 +140,42 @@ fn run_judge(global: &Global, args: &JudgeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn num(v: Option<f64>) -> String {
-    match v {
-        None => "-".into(),
-        Some(v) if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e6) => format!("{v:.3e}"),
-        Some(v) => format!("{}", (v * 1e4).round() / 1e4),
+/// `canary judge --charts DIR`: the recording's charts, drawn with the settings judged, the
+/// decision marked where the judge failed the canary (else at the last interval).
+fn write_judge_charts(
+    dir: &std::path::Path,
+    recording: &Recording,
+    settings: &shipgate_canary::CanarySettings,
+    outcome: &ReplayOutcome,
+) -> anyhow::Result<()> {
+    use shipgate_canary::chart::{Marker, charts};
+    let judged = Recording {
+        settings: settings.clone(),
+        ..recording.clone()
+    };
+    let marker = match (outcome.decided_at, recording.intervals.last()) {
+        (Some(at), _) => Some(Marker {
+            t: at.t,
+            label: "fail".into(),
+        }),
+        (None, Some(last)) => Some(Marker {
+            t: last.t,
+            label: match outcome.verdict {
+                Verdict::Pass => "pass",
+                _ => "inconclusive",
+            }
+            .into(),
+        }),
+        (None, None) => None,
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    for chart in charts(&judged, marker.as_ref())? {
+        let path = dir.join(&chart.file_name);
+        write_atomically(&path, chart.svg.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
+    Ok(())
 }
 
 fn human(file: &str, recording: &Recording, source: &str, outcome: &ReplayOutcome) -> String {
@@ -216,15 +269,19 @@ fn metric(out: &mut String, m: &MetricReport) {
     }
 }
 
-fn write_atomically(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    Ok(shipgate_release::write_atomic(path, text.as_bytes())?)
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    shipgate_release::write_atomic(path, bytes).map_err(std::io::Error::other)
 }
 
 fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    use shipgate_canary::runner::Judgement;
-    use shipgate_canary::{RunRequest, Source, run_with_settings};
+    use shipgate_canary::report::{Artifacts, run_reported};
+    use shipgate_canary::{RunRequest, Source};
 
-    let settings = global.settings()?.canary;
+    let settings = global
+        .settings()?
+        .canary
+        .for_env(&args.env)
+        .map_err(shipgate_canary::RunError::Settings)?;
     let replay = args.replay.as_deref().map(read_recording).transpose()?;
     let request = RunRequest::resolve(
         &args.env,
@@ -233,56 +290,23 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         replay.as_ref(),
     )
     .map_err(anyhow::Error::msg)?;
-    let source = match &replay {
-        Some(recording) => Source::Replay(recording),
-        None => Source::Prometheus,
+    let source = replay.as_ref().map_or(Source::Prometheus, Source::Replay);
+    let artifacts = Artifacts {
+        record: args.record.clone(),
+        charts: args.charts.clone(),
+        step_summary: None,
     };
-    let mut progress = |j: &Judgement| eprintln!("{j}");
-    let result = run_with_settings(
-        &settings,
-        &request,
-        source,
-        &|name| std::env::var(name).ok(),
-        &mut progress,
-    );
-    let recording = match &result {
-        Ok(outcome) => Some(&outcome.recording),
-        Err(e) => e.recording(),
-    };
-    if let (Some(path), Some(recording)) = (&args.record, recording) {
-        write_atomically(path, &recording.to_json())?;
-    }
+    let result = run_reported(&settings, &request, source, &artifacts, &write_atomically);
     let outcome = result?;
-    let (line, code) = (
-        outcome.result.describe(),
-        ExitCode::from(outcome.result.exit_code()),
-    );
-    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-        let text = format!(
-            "### Canary {} in {}{}\n\n{} after {:.0} s\n\n",
-            request.version,
-            request.env,
-            if replay.is_some() { " (replay)" } else { "" },
-            line,
-            outcome.decided_at_s
-        );
-        let appended = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&summary)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
-        if let Err(e) = appended {
-            eprintln!("warning: cannot append to $GITHUB_STEP_SUMMARY: {e}");
-        }
-    }
     if global.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
         println!(
-            "canary {} in {}{}: {line} (after {:.0} s)",
+            "canary {} in {}{}: {} (after {:.0} s)",
             request.version,
             request.env,
             if replay.is_some() { " (replay)" } else { "" },
+            outcome.result.describe(),
             outcome.decided_at_s
         );
         if let Some(report) = &outcome.report {
@@ -291,7 +315,7 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(code)
+    Ok(ExitCode::from(outcome.result.exit_code()))
 }
 
 fn metric_into_stdout(m: &MetricReport) {

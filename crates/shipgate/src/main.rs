@@ -2,6 +2,7 @@
 //! turns their answers into output and exit codes. No pipeline logic lives here.
 
 mod canary_cmd;
+mod capture_cmd;
 mod changelog_cmd;
 mod cli;
 mod config_cmd;

@@ -1,5 +1,6 @@
 //! `cargo xtask bench judge [--json]`: the canary judge against reference judges
-//! (fixed-horizon, Argo-style, Kayenta-style) on simulated request streams, judged every
+//! (fixed-horizon, Argo-style, Kayenta-style, and an oracle SPRT told the true regression,
+//! the floor for detection time) on simulated request streams, judged every
 //! 10 s: false-rollback rate on no-change runs, detection rate and time on regressions, and
 //! the judge's cost per metric per judgement.
 
@@ -341,6 +342,29 @@ impl Judging for FixedHorizon {
     }
 }
 
+/// The yardstick no real judge can beat on average: Wald's sequential probability ratio
+/// test told the true regression (rate ratio `rho` on the tested line), failing when its
+/// likelihood ratio reaches 1/alpha (anytime-valid like shipgate's, but it knows the answer).
+/// Its detection time is the floor for any test at this alpha on this traffic.
+struct Oracle {
+    rho: f64,
+    bound: f64,
+    log_lr: f64,
+}
+
+impl Judging for Oracle {
+    fn observe(&mut self, _i: usize, d: &Data, les: &[f64]) -> bool {
+        let [x, n, y, m] = tail_counts(d, les, self.bound);
+        if n + m <= 0.0 || x + y <= 0.0 {
+            return false;
+        }
+        let pi = n / (n + m);
+        let theta = self.rho * n / (self.rho * n + m);
+        self.log_lr += x * (theta / pi).ln() + y * ((1.0 - theta) / (1.0 - pi)).ln();
+        self.log_lr >= (1.0 / ALPHA).ln()
+    }
+}
+
 /// Argo Rollouts' documented pattern: the canary's value measured every minute against a
 /// fixed threshold; the analysis fails once failures exceed failureLimit (3).
 struct Argo {
@@ -454,7 +478,13 @@ struct Case {
     plan: (f64, f64, f64, f64),
 }
 
-const JUDGES: [&str; 4] = ["shipgate", "fixed-horizon", "argo", "kayenta"];
+const JUDGES: [&str; 5] = [
+    "shipgate",
+    "fixed-horizon",
+    "argo",
+    "kayenta",
+    "oracle-sprt",
+];
 
 struct Outcomes {
     /// Per judge: detection interval (1-based) per replicate, None = never within the horizon.
@@ -480,6 +510,11 @@ fn make_judges(case: &Case) -> anyhow::Result<(Shipgate, Vec<Box<dyn Judging>>)>
         Box::new(Kayenta {
             canary: Vec::new(),
             baseline: Vec::new(),
+        }),
+        Box::new(Oracle {
+            rho: p_canary / p_base,
+            bound,
+            log_lr: 0.0,
         }),
     ];
     Ok((Shipgate::new(case.kind)?, refs))

@@ -1184,7 +1184,10 @@ mod hook {
 
     /// The events received, as `event weight` strings, and the raw JSON.
     #[derive(Clone, Default)]
-    pub struct Events(Arc<Mutex<Vec<serde_json::Value>>>);
+    pub struct Events(
+        Arc<Mutex<Vec<serde_json::Value>>>,
+        Arc<Mutex<Vec<Option<String>>>>,
+    );
 
     impl Events {
         pub fn lines(&self) -> Vec<String> {
@@ -1197,6 +1200,10 @@ mod hook {
         }
         pub fn all(&self) -> Vec<serde_json::Value> {
             self.0.lock().expect("lock").clone()
+        }
+        /// Each event's `Authorization` header.
+        pub fn authorizations(&self) -> Vec<Option<String>> {
+            self.1.lock().expect("lock").clone()
         }
     }
 
@@ -1217,6 +1224,7 @@ mod hook {
                 let mut line = String::new();
                 let mut first = true;
                 let mut post = false;
+                let mut authorization = None;
                 loop {
                     line.clear();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -1234,6 +1242,9 @@ mod hook {
                         if k.eq_ignore_ascii_case("content-length") {
                             length = v.trim().parse().unwrap_or(0);
                         }
+                        if k.eq_ignore_ascii_case("authorization") {
+                            authorization = Some(v.trim().to_string());
+                        }
                     }
                 }
                 let mut body = vec![0; length];
@@ -1244,6 +1255,7 @@ mod hook {
                     serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
                 let status = if post { answer(&event) } else { 405 };
                 seen.0.lock().expect("lock").push(event);
+                seen.1.lock().expect("lock").push(authorization);
                 let reply = format!(
                     "HTTP/1.1 {status} X\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope"
                 );
@@ -1282,6 +1294,59 @@ fn webhook_a_healthy_replay_confirms_every_step_then_promotes() {
         serde_json::json!({"event": "set-weight", "env": "prod", "version": "1.4.0",
             "baseline_version": "1.3.2", "weight": 10, "step": 1, "steps": 3})
     );
+}
+
+#[test]
+fn webhook_events_carry_the_bearer_token_and_recordings_do_not() {
+    let (url, events) = hook::start(|_| 200);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = format!(
+        "{}bearer-token-env = \"SHIPGATE_TEST_HOOK_TOKEN\"\n",
+        hook::config(&url)
+    );
+    replay::write_config(dir.path(), replay::GATES, &config);
+    let record = dir.path().join("run.json");
+    let run = |token: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipgate"));
+        cmd.args(["--repo", &dir.path().display().to_string(), "canary", "run"])
+            .args(["--env", "prod", "--replay"])
+            .arg(fixture("healthy.json"))
+            .arg("--record")
+            .arg(&record)
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("SHIPGATE_TEST_HOOK_TOKEN");
+        if let Some(token) = token {
+            cmd.env("SHIPGATE_TEST_HOOK_TOKEN", token);
+        }
+        cmd.output().expect("runs")
+    };
+    // Unset: refused before any event (no traffic moves).
+    let out = run(None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`SHIPGATE_TEST_HOOK_TOKEN`, which is not set"),
+        "{stderr}"
+    );
+    assert!(events.all().is_empty());
+    // Set: every event carries it; the recording names the variable, never the token.
+    let out = run(Some("t0ken-abc"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let auth = events.authorizations();
+    assert_eq!(auth.len(), 6);
+    assert!(
+        auth.iter()
+            .all(|a| a.as_deref() == Some("Bearer t0ken-abc")),
+        "{auth:?}"
+    );
+    let recorded = std::fs::read_to_string(&record).expect("recording");
+    assert!(recorded.contains("SHIPGATE_TEST_HOOK_TOKEN"));
+    assert!(!recorded.contains("t0ken-abc"));
 }
 
 #[test]

@@ -899,6 +899,7 @@ critical = false
             url: "http://hooks".into(),
             timeout: HumanDuration(Duration::from_secs(1)),
             rollback_attempts: 1,
+            bearer_token_env: None,
         });
         check_invalid(&s, "webhook", "exactly one actuator");
         check_parse_err(

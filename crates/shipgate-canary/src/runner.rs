@@ -270,6 +270,7 @@ pub fn run_with_settings(
                 vars,
                 steps: settings.steps.as_slice().len(),
                 step: 0,
+                authorization: webhook.authorization(env).map_err(RunError::Setup)?,
             };
             &mut webhook_traffic
         }

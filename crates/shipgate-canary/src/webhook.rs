@@ -32,6 +32,10 @@ pub struct WebhookActuator {
     /// Attempts for a rollback before giving up loudly (default 3).
     #[serde(default = "default_attempts")]
     pub rollback_attempts: u32,
+    /// Name of the environment variable holding a bearer token, sent as
+    /// `Authorization: Bearer …` with every event (the token never reaches recordings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token_env: Option<String>,
 }
 
 fn default_timeout() -> HumanDuration {
@@ -84,17 +88,41 @@ impl WebhookActuator {
             .into()
     }
 
+    /// The `Authorization` header value from `bearer-token-env`, read through `env`; an
+    /// error when the variable is named but not set (before any traffic moves).
+    pub fn authorization(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<String>, String> {
+        let Some(name) = &self.bearer_token_env else {
+            return Ok(None);
+        };
+        match env(name) {
+            Some(token) if !token.trim().is_empty() => Ok(Some(format!("Bearer {}", token.trim()))),
+            _ => Err(format!(
+                "[canary.webhook] bearer-token-env names `{name}`, which is not set or empty; no traffic was moved\nhint: export {name} (in GitHub Actions: env: {name}: ${{{{ secrets.{name} }}}})"
+            )),
+        }
+    }
+
     /// POSTs `event` up to `attempts` times until a 2xx answer.
-    fn post(&self, event: &Event<'_>, attempts: u32) -> Result<(), ActuatorError> {
+    fn post(
+        &self,
+        event: &Event<'_>,
+        attempts: u32,
+        authorization: Option<&str>,
+    ) -> Result<(), ActuatorError> {
         let agent = self.agent();
         let body = serde_json::to_string(event).unwrap_or_default();
         let mut message = String::new();
         for attempt in 1..=attempts {
-            match agent
+            let mut request = agent
                 .post(&self.url)
-                .header("Content-Type", "application/json")
-                .send(body.as_str())
-            {
+                .header("Content-Type", "application/json");
+            if let Some(value) = authorization {
+                request = request.header("Authorization", value);
+            }
+            match request.send(body.as_str()) {
                 Ok(mut resp) => {
                     let status = resp.status().as_u16();
                     if (200..300).contains(&status) {
@@ -133,6 +161,8 @@ pub struct WebhookTraffic<'a> {
     pub steps: usize,
     /// The current step (1-based), set by `confirm`.
     pub step: usize,
+    /// The `Authorization` header ([`WebhookActuator::authorization`]).
+    pub authorization: Option<String>,
 }
 
 impl WebhookTraffic<'_> {
@@ -153,7 +183,11 @@ impl crate::runner::Traffic for WebhookTraffic<'_> {
     fn confirm(&mut self, step: usize, weight: u8) -> Result<(), String> {
         self.step = step + 1;
         self.webhook
-            .post(&self.event("confirm", weight, Some(self.step)), 1)
+            .post(
+                &self.event("confirm", weight, Some(self.step)),
+                1,
+                self.authorization.as_deref(),
+            )
             .map_err(|e| {
                 format!(
                     "the webhook did not confirm step {} (weight {weight}%): {}",
@@ -162,17 +196,24 @@ impl crate::runner::Traffic for WebhookTraffic<'_> {
             })
     }
     fn set_weight(&mut self, weight: u8) -> Result<(), ActuatorError> {
-        self.webhook
-            .post(&self.event("set-weight", weight, Some(self.step)), 1)
+        self.webhook.post(
+            &self.event("set-weight", weight, Some(self.step)),
+            1,
+            self.authorization.as_deref(),
+        )
     }
     fn promote(&mut self) -> Result<(), ActuatorError> {
-        self.webhook
-            .post(&self.event("promote", 100, Some(self.step)), 1)
+        self.webhook.post(
+            &self.event("promote", 100, Some(self.step)),
+            1,
+            self.authorization.as_deref(),
+        )
     }
     fn rollback(&mut self) -> Result<(), ActuatorError> {
         self.webhook.post(
             &self.event("rollback", 0, None),
             self.webhook.rollback_attempts.max(1),
+            self.authorization.as_deref(),
         )
     }
 }
@@ -199,11 +240,32 @@ mod tests {
     }
 
     #[test]
+    fn the_token_comes_from_the_named_variable_and_must_be_set() {
+        let w = WebhookActuator {
+            url: "https://hooks.example.com/canary".into(),
+            timeout: default_timeout(),
+            rollback_attempts: 3,
+            bearer_token_env: Some("HOOK_TOKEN".into()),
+        };
+        let set = |name: &str| (name == "HOOK_TOKEN").then(|| "s3cret\n".to_string());
+        assert_eq!(w.authorization(&set), Ok(Some("Bearer s3cret".into())));
+        let err = w.authorization(&|_| None).expect_err("unset");
+        assert!(err.contains("`HOOK_TOKEN`, which is not set"), "{err}");
+        assert!(err.contains("hint: export HOOK_TOKEN"), "{err}");
+        let none = WebhookActuator {
+            bearer_token_env: None,
+            ..w
+        };
+        assert_eq!(none.authorization(&|_| None), Ok(None));
+    }
+
+    #[test]
     fn the_url_is_checked() {
         let w = WebhookActuator {
             url: "hooks.example.com".into(),
             timeout: default_timeout(),
             rollback_attempts: 3,
+            bearer_token_env: None,
         };
         assert!(w.validate().expect_err("bad").contains("not an http://"));
         let w = WebhookActuator {
@@ -219,12 +281,14 @@ mod tests {
             url: "http://127.0.0.1:9/hook".into(),
             timeout: HumanDuration(Duration::from_secs(2)),
             rollback_attempts: 2,
+            bearer_token_env: None,
         };
         let mut t = WebhookTraffic {
             webhook: &w,
             vars: ActuatorVars::default(),
             steps: 3,
             step: 0,
+            authorization: None,
         };
         let err = crate::runner::Traffic::rollback(&mut t).expect_err("unreachable");
         assert_eq!((err.action, err.attempts), ("rollback", 2));

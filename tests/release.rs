@@ -79,11 +79,24 @@ fn no_tag_uses_the_manifest_version_and_the_below_one_rule() {
     assert_eq!(s(&plan["bump"]), Some("minor"));
     assert_eq!(s(&plan["tag"]), Some("v0.3.1"));
     assert_eq!(plan["commits"], 3);
+    let human = |repo: &Repo| {
+        String::from_utf8_lossy(&repo.shipgate(&["release", "--dry-run"]).stdout).into_owned()
+    };
+    let text = human(&repo);
+    assert!(
+        text.contains("next       0.3.1 (minor changes: a patch below 1.0)"),
+        "{text}"
+    );
     repo.commit("feat!: breaking");
     assert_eq!(
         s(&repo.plan(&[])["next"]),
         Some("0.4.0"),
         "breaking below 1.0 bumps minor"
+    );
+    let text = human(&repo);
+    assert!(
+        text.contains("next       0.4.0 (breaking changes: a minor below 1.0)"),
+        "{text}"
     );
 }
 

@@ -708,6 +708,16 @@ impl Plan {
 }
 
 /// The plan as a few aligned lines, for people.
+/// The bump in words; below 1.0 it says what Cargo's rule made of it (a feature is a patch,
+/// a breaking change a minor).
+fn bump_label(current: Option<&semver::Version>, bump: Bump) -> String {
+    match (current.map(|c| c.major), bump) {
+        (Some(0), Bump::Minor) => "minor changes: a patch below 1.0".into(),
+        (Some(0), Bump::Major) => "breaking changes: a minor below 1.0".into(),
+        (_, b) => b.to_string(),
+    }
+}
+
 impl std::fmt::Display for Plan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let v = |v: &Option<Version>| v.as_ref().map_or("none".to_string(), ToString::to_string);
@@ -722,7 +732,7 @@ impl std::fmt::Display for Plan {
                     p.name,
                     v(&p.current),
                     v(&p.next),
-                    p.bump
+                    bump_label(p.current.as_ref(), p.bump)
                 )?;
             }
         } else {
@@ -732,7 +742,12 @@ impl std::fmt::Display for Plan {
                 .map(|t| format!(" ({t})"))
                 .unwrap_or_default();
             writeln!(f, "current    {}{previous}", v(&self.current))?;
-            writeln!(f, "next       {} ({})", v(&self.next), self.bump)?;
+            writeln!(
+                f,
+                "next       {} ({})",
+                v(&self.next),
+                bump_label(self.current.as_ref(), self.bump)
+            )?;
         }
         if self.releases() {
             writeln!(f, "tag        {}", self.tags.join(", "))?;

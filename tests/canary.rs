@@ -1003,6 +1003,13 @@ fn replay_a_regression_rolls_back_with_the_actuator() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(report["result"], "rolled-back", "{report:#}");
+    // How long after the failing verdict the rollback started is part of the evidence.
+    assert!(
+        report["rollback_started_ms"]
+            .as_f64()
+            .is_some_and(|ms| ms >= 0.0),
+        "{report:#}"
+    );
     // The same interval `canary judge` decides at.
     let (_, judged) = json("error-regression.json");
     assert_eq!(
@@ -1050,6 +1057,9 @@ fn replay_leaves_charts_a_recording_and_a_step_summary() {
         text.contains("| error-rate (counts) | **fail** |"),
         "{text}"
     );
+    assert!(text.contains("ms after the failing verdict."), "{text}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("ms after the verdict)"), "{stdout}");
     assert!(text.contains("| 10 % | 10 s |"), "{text}");
     assert!(text.contains("error-rate.svg"), "{text}");
     // The recording replays to the same decision.

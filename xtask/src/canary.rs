@@ -87,12 +87,8 @@ fn canary(root: &std::path::Path, args: &Args) -> anyhow::Result<u8> {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
         println!(
-            "canary {} in {}{}: {} (after {:.0} s)",
-            request.version,
-            request.env,
-            if replay.is_some() { " (replay)" } else { "" },
-            outcome.result.describe(),
-            outcome.decided_at_s
+            "{}",
+            shipgate_canary::report::headline(&request, replay.is_some(), &outcome)
         );
     }
     Ok(outcome.result.exit_code())

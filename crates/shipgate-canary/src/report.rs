@@ -192,6 +192,23 @@ pub fn run_reported(
     result
 }
 
+/// The one-line result of a run, for stdout: `canary 1.4.0 in prod: rolled back: … (after
+/// 50 s; rollback started 0.1 ms after the verdict)`.
+pub fn headline(request: &RunRequest, replay: bool, outcome: &RunOutcome) -> String {
+    let rollback = outcome
+        .rollback_started_ms
+        .map(|ms| format!("; rollback started {ms:.1} ms after the verdict"))
+        .unwrap_or_default();
+    format!(
+        "canary {} in {}{}: {} (after {:.0} s{rollback})",
+        request.version,
+        request.env,
+        if replay { " (replay)" } else { "" },
+        outcome.result.describe(),
+        outcome.decided_at_s
+    )
+}
+
 /// Escapes text for a Markdown table cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
@@ -223,12 +240,19 @@ pub fn markdown(finished: &Finished<'_>, chart_files: &[PathBuf]) -> String {
     );
     match finished.result {
         Ok(outcome) => {
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "Decided after {:.0} s: {}.\n",
+                "Decided after {:.0} s: {}.",
                 outcome.decided_at_s,
                 outcome.result.describe()
             );
+            if let Some(ms) = outcome.rollback_started_ms {
+                let _ = write!(
+                    out,
+                    " The rollback started {ms:.1} ms after the failing verdict."
+                );
+            }
+            out.push_str("\n\n");
         }
         Err(e) => {
             let first = e.to_string();
@@ -492,6 +516,7 @@ mod tests {
         RunOutcome {
             result,
             decided_at_s: 10.0 * weights.len() as f64,
+            rollback_started_ms: None,
             report: Some(Report {
                 intervals: weights.len() as u64,
                 verdict: Verdict::Fail,

@@ -203,6 +203,10 @@ pub struct RunOutcome {
     pub decided_at_s: f64,
     /// The judge's last report.
     pub report: Option<Report>,
+    /// On a rollback by the judge: milliseconds from the failing verdict to the start of the
+    /// rollback action (wall time, also in replays).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_started_ms: Option<f64>,
     /// Everything observed.
     #[serde(skip)]
     pub recording: Recording,
@@ -598,6 +602,7 @@ fn drive(
         result: RunResult::Paused { reason },
         decided_at_s: t.as_secs_f64(),
         report: None,
+        rollback_started_ms: None,
         recording,
     };
     if let Err(reason) = traffic.confirm(0, rollout.first_weight()) {
@@ -619,6 +624,7 @@ fn drive(
             metrics: observation.clone(),
         });
         let report = judge.observe(&observation);
+        let verdict_at = std::time::Instant::now();
         progress(&Judgement {
             t: t.as_secs_f64(),
             step: (step, weight, steps),
@@ -628,6 +634,7 @@ fn drive(
             result,
             decided_at_s: t.as_secs_f64(),
             report: Some(report),
+            rollback_started_ms: None,
             recording,
         };
         match rollout.next(t, &report) {
@@ -656,6 +663,7 @@ fn drive(
                 return Ok(done(RunResult::Promoted, recording, report));
             }
             Action::Rollback { reason } => {
+                let started = verdict_at.elapsed().as_secs_f64() * 1e3;
                 if let Err(e) = traffic.rollback() {
                     return Err(RunError::Actuator(Box::new(ActuatorFailure {
                         source: e,
@@ -663,7 +671,10 @@ fn drive(
                         recording,
                     })));
                 }
-                return Ok(done(RunResult::RolledBack { reason }, recording, report));
+                return Ok(RunOutcome {
+                    rollback_started_ms: Some(started),
+                    ..done(RunResult::RolledBack { reason }, recording, report)
+                });
             }
             Action::Pause { reason } => {
                 return Ok(done(RunResult::Paused { reason }, recording, report));

@@ -302,12 +302,8 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
         println!(
-            "canary {} in {}{}: {} (after {:.0} s)",
-            request.version,
-            request.env,
-            if replay.is_some() { " (replay)" } else { "" },
-            outcome.result.describe(),
-            outcome.decided_at_s
+            "{}",
+            shipgate_canary::report::headline(&request, replay.is_some(), &outcome)
         );
         if let Some(report) = &outcome.report {
             for m in &report.metrics {

@@ -864,6 +864,29 @@ critical = false
     }
 
     #[test]
+    fn sigv4_parses_with_the_aps_service_by_default() {
+        let text = FULL.replace(
+            "bearer-token-env = \"PROMETHEUS_TOKEN\"",
+            "sigv4 = { region = \"eu-west-1\" }",
+        );
+        let s = parse(&text).expect("parses");
+        let sigv4 = s
+            .prometheus
+            .as_ref()
+            .and_then(|p| p.sigv4.clone())
+            .expect("sigv4");
+        assert_eq!(
+            (sigv4.region.as_str(), sigv4.service.as_str()),
+            ("eu-west-1", "aps")
+        );
+        let typo = FULL.replace(
+            "bearer-token-env = \"PROMETHEUS_TOKEN\"",
+            "sigv4 = { regoin = \"eu-west-1\" }",
+        );
+        assert!(parse(&typo).is_err());
+    }
+
+    #[test]
     fn provider_and_actuator_are_checked() {
         let mut s = parse(FULL).expect("parses");
         if let Some(p) = s.prometheus.as_mut() {

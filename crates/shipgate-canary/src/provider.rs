@@ -1,5 +1,5 @@
 //! The Prometheus provider: the HTTP API's instant and range queries (also served by
-//! Thanos, Mimir and Amazon Managed Prometheus), bearer or basic auth, timeouts, retries
+//! Thanos, Mimir and Amazon Managed Prometheus), bearer, basic or SigV4 auth, timeouts, retries
 //! with backoff, and the shapes the judge needs (one value, or a histogram by `le`). The
 //! only code in shipgate that talks to a metrics backend.
 
@@ -31,6 +31,41 @@ pub struct PrometheusConfig {
     /// Name of the environment variable holding the basic auth password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basic_auth_password_env: Option<String>,
+    /// `sigv4 = { region = "eu-west-1" }`: sign every request with AWS Signature V4
+    /// (Amazon Managed Prometheus), with the credentials of `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigv4: Option<SigV4Config>,
+}
+
+/// `[canary.prometheus] sigv4`: AWS Signature V4 request signing.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SigV4Config {
+    /// The workspace's region, e.g. `eu-west-1`.
+    pub region: String,
+    /// The signing service name (default `aps`, Amazon Managed Prometheus).
+    #[serde(default = "default_service")]
+    pub service: String,
+}
+
+fn default_service() -> String {
+    "aps".into()
+}
+
+/// The signing key material of a SigV4 client.
+#[derive(Clone)]
+struct SigV4 {
+    config: SigV4Config,
+    identity: aws_smithy_runtime_api::client::identity::Identity,
+}
+
+impl std::fmt::Debug for SigV4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigV4")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 fn default_timeout() -> HumanDuration {
@@ -80,6 +115,7 @@ pub struct Prometheus {
     base: String,
     agent: ureq::Agent,
     authorization: Option<String>,
+    sigv4: Option<SigV4>,
     retries: u32,
 }
 
@@ -183,6 +219,34 @@ impl Prometheus {
             }
             (None, None) => None,
         };
+        let sigv4 = match &config.sigv4 {
+            None => None,
+            Some(_) if authorization.is_some() => {
+                return Err(ProviderError::Auth(
+                    "[canary.prometheus] sets sigv4 and a bearer token or basic auth; Amazon Managed Prometheus takes SigV4 only\nhint: keep one of them".into(),
+                ));
+            }
+            Some(sigv4) => {
+                let (Some(key), Some(secret)) =
+                    (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
+                else {
+                    return Err(ProviderError::Auth(
+                        "[canary.prometheus] sigv4 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials) in the environment\nhint: in GitHub Actions, aws-actions/configure-aws-credentials exports them".into(),
+                    ));
+                };
+                let credentials = aws_credential_types::Credentials::new(
+                    key,
+                    secret,
+                    env("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
+                    None,
+                    "environment",
+                );
+                Some(SigV4 {
+                    config: sigv4.clone(),
+                    identity: credentials.into(),
+                })
+            }
+        };
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(config.timeout.0))
             .http_status_as_error(false)
@@ -192,8 +256,35 @@ impl Prometheus {
             base: config.url.trim_end_matches('/').to_string(),
             agent,
             authorization,
+            sigv4,
             retries: config.retries,
         })
+    }
+
+    /// The headers that sign a GET of `url` now with SigV4 (`x-amz-date`, the session
+    /// token, `authorization`).
+    fn sign(&self, sigv4: &SigV4, url: &str) -> Result<Vec<(String, String)>, ProviderError> {
+        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+        let failed = |e: &dyn std::fmt::Display| {
+            ProviderError::Auth(format!("cannot sign the request to {url} with SigV4: {e}"))
+        };
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&sigv4.identity)
+            .region(&sigv4.config.region)
+            .name(&sigv4.config.service)
+            .time(std::time::SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| failed(&e))?
+            .into();
+        let request =
+            SignableRequest::new("GET", url, std::iter::empty(), SignableBody::Bytes(&[]))
+                .map_err(|e| failed(&e))?;
+        let (instructions, _) = sign(request, &params).map_err(|e| failed(&e))?.into_parts();
+        Ok(instructions
+            .headers()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
     }
 
     fn get(
@@ -202,7 +293,22 @@ impl Prometheus {
         params: &[(&str, String)],
         query: &str,
     ) -> Result<ApiData, ProviderError> {
-        let url = format!("{}/api/v1/{path}", self.base);
+        // The query string is encoded here (RFC 3986), so that what is signed is what is sent.
+        const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'~');
+        let encoded: Vec<String> = params
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    percent_encoding::utf8_percent_encode(v, COMPONENT)
+                )
+            })
+            .collect();
+        let url = format!("{}/api/v1/{path}?{}", self.base, encoded.join("&"));
         let attempts = self.retries + 1;
         let mut last = String::new();
         for attempt in 1..=attempts {
@@ -210,11 +316,13 @@ impl Prometheus {
                 std::thread::sleep(Duration::from_millis(250 * (1 << (attempt - 2).min(4))));
             }
             let mut req = self.agent.get(&url);
-            for (k, v) in params {
-                req = req.query(*k, v);
-            }
             if let Some(auth) = &self.authorization {
                 req = req.header("Authorization", auth);
+            }
+            if let Some(sigv4) = &self.sigv4 {
+                for (name, value) in self.sign(sigv4, &url)? {
+                    req = req.header(name, value);
+                }
             }
             let mut resp = match req.call() {
                 Ok(r) => r,
@@ -417,6 +525,7 @@ mod tests {
             bearer_token_env: Some("PROM_TOKEN".into()),
             basic_auth_user: None,
             basic_auth_password_env: None,
+            sigv4: None,
         };
         let err = Prometheus::new(&config, |_| None).expect_err("unset");
         assert_eq!(
@@ -437,6 +546,7 @@ mod tests {
             bearer_token_env: None,
             basic_auth_user: None,
             basic_auth_password_env: None,
+            sigv4: None,
         };
         let p = Prometheus::new(&config, |_| None).expect("client");
         let err = p.value("up").expect_err("unreachable");
@@ -444,6 +554,160 @@ mod tests {
             matches!(&err, ProviderError::Unreachable { attempts: 2, url, .. } if url == "http://127.0.0.1:9"),
             "{err}"
         );
+    }
+
+    /// A received request: its request line and headers (lower-case names).
+    type Received = (String, Vec<(String, String)>);
+
+    /// A one-request server answering an empty vector; returns its URL and, once the request
+    /// came, what was received.
+    fn capture_one() -> (String, std::sync::mpsc::Receiver<Received>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut headers = Vec::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.trim_end().split_once(':') {
+                    headers.push((k.to_ascii_lowercase(), v.trim().to_string()));
+                }
+            }
+            let body = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tx.send((request_line.trim_end().to_string(), headers));
+        });
+        (url, rx)
+    }
+
+    fn sigv4_config(url: &str) -> PrometheusConfig {
+        PrometheusConfig {
+            url: url.into(),
+            timeout: HumanDuration(Duration::from_secs(5)),
+            retries: 0,
+            bearer_token_env: None,
+            basic_auth_user: None,
+            basic_auth_password_env: None,
+            sigv4: Some(SigV4Config {
+                region: "eu-west-1".into(),
+                service: default_service(),
+            }),
+        }
+    }
+
+    fn aws_env(name: &str) -> Option<String> {
+        match name {
+            "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".into()),
+            "AWS_SECRET_ACCESS_KEY" => Some("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into()),
+            "AWS_SESSION_TOKEN" => Some("session-token".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn sigv4_signs_exactly_what_is_sent() {
+        let (url, rx) = capture_one();
+        let p = Prometheus::new(&sigv4_config(&url), aws_env).expect("client");
+        let query = r#"sum(increase(http_requests_total{version="1.4.0",status=~"5.."}[30s]))"#;
+        assert_eq!(p.value(query).expect("answer"), None);
+        let (line, headers) = rx.recv().expect("a request");
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let authorization = header("authorization");
+        let date = header("x-amz-date");
+        assert_eq!(header("x-amz-security-token"), "session-token");
+        assert!(
+            authorization.starts_with(&format!(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{}/eu-west-1/aps/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=",
+                &date[..8]
+            )),
+            "{authorization}"
+        );
+        // Recompute the signature from the request as received: path, query and host as
+        // they arrived, at the time in x-amz-date.
+        let path = line
+            .strip_prefix("GET ")
+            .and_then(|l| l.strip_suffix(" HTTP/1.1"))
+            .expect("a GET");
+        assert!(
+            path.starts_with("/api/v1/query?query=sum%28increase"),
+            "{path}"
+        );
+        let at = time::PrimitiveDateTime::parse(
+            &date,
+            time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"),
+        )
+        .expect("x-amz-date")
+        .assume_utc();
+        let identity = aws_credential_types::Credentials::new(
+            "AKIDEXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            Some("session-token".into()),
+            None,
+            "test",
+        )
+        .into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("eu-west-1")
+            .name("aps")
+            .time(std::time::SystemTime::from(at))
+            .settings(aws_sigv4::http_request::SigningSettings::default())
+            .build()
+            .expect("params")
+            .into();
+        let received = format!("http://{}{path}", header("host"));
+        let request = aws_sigv4::http_request::SignableRequest::new(
+            "GET",
+            received,
+            std::iter::empty(),
+            aws_sigv4::http_request::SignableBody::Bytes(&[]),
+        )
+        .expect("signable");
+        let (instructions, _) = aws_sigv4::http_request::sign(request, &params)
+            .expect("signed")
+            .into_parts();
+        let expected = instructions
+            .headers()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v.to_string());
+        assert_eq!(Some(authorization), expected);
+    }
+
+    #[test]
+    fn sigv4_needs_credentials_and_no_other_auth() {
+        let config = sigv4_config("https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1");
+        let err = Prometheus::new(&config, |_| None).expect_err("no credentials");
+        assert!(
+            err.to_string()
+                .contains("needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+            "{err}"
+        );
+        let both = PrometheusConfig {
+            bearer_token_env: Some("PROM_TOKEN".into()),
+            ..config
+        };
+        let err = Prometheus::new(&both, |_| Some("x".into())).expect_err("two auths");
+        assert!(err.to_string().contains("SigV4 only"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `cargo xtask bench judge [--json]`: the canary judge against reference judges
-//! (fixed-horizon, Argo-style, Kayenta-style, and an oracle SPRT told the true regression,
-//! the floor for detection time) on simulated request streams, judged every
+//! (fixed-horizon, Argo-style, Kayenta-style on 10-s and on 1-min values, and an oracle SPRT
+//! told the true regression, the floor for detection time) on simulated request streams, judged every
 //! 10 s: false-rollback rate on no-change runs, detection rate and time on regressions, and
 //! the judge's cost per metric per judgement.
 
@@ -414,8 +414,12 @@ impl Judging for Argo {
 }
 
 /// Kayenta's judge: Mann-Whitney at 98 % confidence on the per-interval values so far,
-/// canary against baseline, re-run every minute; fails when the canary is higher.
+/// canary against baseline, re-run every minute; fails when the canary is higher. `per`
+/// intervals make one value: 1 (10-s values, `kayenta`) or 6 (one value a minute, the
+/// metric resolution Kayenta analyses often run at, `kayenta-1m`).
 struct Kayenta {
+    per: usize,
+    pending: Vec<Data>,
     canary: Vec<f64>,
     baseline: Vec<f64>,
 }
@@ -456,8 +460,13 @@ fn mann_whitney(a: &[f64], b: &[f64]) -> (f64, bool) {
 
 impl Judging for Kayenta {
     fn observe(&mut self, i: usize, d: &Data, les: &[f64]) -> bool {
-        self.canary.push(value(d, les, true));
-        self.baseline.push(value(d, les, false));
+        self.pending.push(d.clone());
+        if self.pending.len() == self.per {
+            let sum = sum_data(&self.pending);
+            self.pending.clear();
+            self.canary.push(value(&sum, les, true));
+            self.baseline.push(value(&sum, les, false));
+        }
         if (i + 1) % LOOK != 0 {
             return false;
         }
@@ -478,11 +487,12 @@ struct Case {
     plan: (f64, f64, f64, f64),
 }
 
-const JUDGES: [&str; 5] = [
+const JUDGES: [&str; 6] = [
     "shipgate",
     "fixed-horizon",
     "argo",
     "kayenta",
+    "kayenta-1m",
     "oracle-sprt",
 ];
 
@@ -508,6 +518,14 @@ fn make_judges(case: &Case) -> anyhow::Result<(Shipgate, Vec<Box<dyn Judging>>)>
             minute: Vec::new(),
         }),
         Box::new(Kayenta {
+            per: 1,
+            pending: Vec::new(),
+            canary: Vec::new(),
+            baseline: Vec::new(),
+        }),
+        Box::new(Kayenta {
+            per: LOOK,
+            pending: Vec::new(),
             canary: Vec::new(),
             baseline: Vec::new(),
         }),

@@ -71,6 +71,11 @@
 //! of the whole distribution moves the p50 bound's counts; a tail regression (p99 +20 %,
 //! median unchanged) the p99 bound's.
 //!
+//! Why not a test of the whole distribution (the multinomial test of Lindon & Malek,
+//! NeurIPS 2022)? It rejects on any change of shape, a faster canary included, so it would
+//! roll back improvements; the bound tests are one-sided (more requests above a bound is
+//! worse) and each bound is a distribution-free statement about one quantile.
+//!
 //! ## Gauges
 //!
 //! One value per interval (memory, CPU). Under "no regression" the canary's value is worse

@@ -653,6 +653,55 @@ fn live_low_traffic_waits_and_never_promotes() {
 }
 
 #[test]
+fn live_a_cancelled_run_rolls_back_before_exiting() {
+    // A cancelled CI job (SIGTERM) or Ctrl-C (SIGINT) must not leave traffic on the canary.
+    let target = Target::start(rates(100.0, 0.01, false), rates(100.0, 0.01, false));
+    let prom = Prometheus::start(&target);
+    let head = "steps = [{ weight = 50, hold = \"1m\" }, { weight = 100 }]\ninterval = \"3s\"\nmax-duration = \"5m\"";
+    let (dir, log) = live::repo(prom.port, head, &error_metric(""));
+    for (signal, name) in [("-TERM", "SIGTERM"), ("-INT", "SIGINT")] {
+        let _ = std::fs::remove_file(&log);
+        let child = live::run(dir.path(), &[])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let waited = std::time::Instant::now();
+        while live::log(&log).is_empty() {
+            assert!(
+                waited.elapsed() < std::time::Duration::from_secs(20),
+                "no set-weight"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let killed = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let out = child.wait_with_output().expect("exits");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            live::log(&log),
+            ["set-weight 50", "rollback 1.4.0"],
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!(
+                "rolled back: interrupted by {name}: traffic went back to the baseline"
+            )),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
 fn live_a_promql_error_stops_before_traffic_moves() {
     let target = Target::start(rates(100.0, 0.01, false), rates(100.0, 0.01, false));
     let prom = Prometheus::start(&target);

@@ -165,6 +165,7 @@ pub fn run_reported(
     artifacts: &Artifacts,
     write: &dyn Fn(&Path, &[u8]) -> std::io::Result<()>,
 ) -> Result<RunOutcome, RunError> {
+    let (stop, handlers) = stop_on_signals();
     let mut progress = Progress::new(settings, live_terminal());
     let result = run_with_settings(
         settings,
@@ -172,8 +173,12 @@ pub fn run_reported(
         source,
         &|name| std::env::var(name).ok(),
         &mut |j| progress.show(j),
+        Some(stop),
     );
     progress.finish();
+    for id in handlers {
+        signal_hook::low_level::unregister(id);
+    }
     let artifacts = Artifacts {
         step_summary: artifacts
             .step_summary
@@ -207,6 +212,26 @@ pub fn headline(request: &RunRequest, replay: bool, outcome: &RunOutcome) -> Str
         outcome.result.describe(),
         outcome.decided_at_s
     )
+}
+
+/// SIGINT, SIGTERM and SIGHUP (a cancelled CI job, Ctrl-C) set the returned flag, which the
+/// runner turns into a rollback before exiting; a second signal exits at once. Returns the
+/// handlers to unregister after the run.
+fn stop_on_signals() -> (crate::runner::StopFlag, Vec<signal_hook::SigId>) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let stop = crate::runner::StopFlag::default();
+    let twice = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut ids = Vec::new();
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        // Registration fails only for forbidden signals; these three are allowed.
+        let registered = [
+            signal_hook::flag::register_conditional_shutdown(signal, 1, twice.clone()),
+            signal_hook::flag::register(signal, twice.clone()),
+            signal_hook::flag::register_usize(signal, stop.clone(), signal as usize),
+        ];
+        ids.extend(registered.into_iter().flatten());
+    }
+    (stop, ids)
 }
 
 /// Escapes text for a Markdown table cell.

@@ -77,20 +77,57 @@ impl Traffic for CommandTraffic<'_> {
 pub trait Clock {
     /// Time since the run started.
     fn elapsed(&self) -> Duration;
-    /// Waits until `at` after the start.
+    /// Waits until `at` after the start (or until interrupted).
     fn sleep_until(&mut self, at: Duration);
+    /// Why the run must stop now (a signal), if it must.
+    fn interrupted(&self) -> Option<String> {
+        None
+    }
 }
 
-/// The wall clock.
-pub struct WallClock(pub std::time::Instant);
+/// Set by a signal handler to the signal's number; 0 while the run may go on.
+pub type StopFlag = std::sync::Arc<std::sync::atomic::AtomicUsize>;
+
+/// The wall clock, woken early by a stop flag.
+pub struct WallClock {
+    start: std::time::Instant,
+    stop: Option<StopFlag>,
+}
+
+impl WallClock {
+    /// Starts now; `stop` (see [`StopFlag`]) interrupts the waits.
+    pub fn new(stop: Option<StopFlag>) -> Self {
+        Self {
+            start: std::time::Instant::now(),
+            stop,
+        }
+    }
+}
 
 impl Clock for WallClock {
     fn elapsed(&self) -> Duration {
-        self.0.elapsed()
+        self.start.elapsed()
     }
     fn sleep_until(&mut self, at: Duration) {
-        if let Some(d) = at.checked_sub(self.0.elapsed()) {
-            std::thread::sleep(d);
+        // In slices, so that a signal is acted on within 100 ms.
+        while let Some(d) = at.checked_sub(self.start.elapsed()) {
+            if d.is_zero() || self.interrupted().is_some() {
+                return;
+            }
+            std::thread::sleep(d.min(Duration::from_millis(100)));
+        }
+    }
+    fn interrupted(&self) -> Option<String> {
+        let signal = self
+            .stop
+            .as_ref()?
+            .load(std::sync::atomic::Ordering::SeqCst);
+        match signal {
+            0 => None,
+            1 => Some("SIGHUP".into()),
+            2 => Some("SIGINT".into()),
+            15 => Some("SIGTERM".into()),
+            n => Some(format!("signal {n}")),
         }
     }
 }
@@ -255,6 +292,7 @@ pub fn run_with_settings(
     source: Source<'_>,
     env: &dyn Fn(&str) -> Option<String>,
     progress: &mut dyn FnMut(&Judgement),
+    stop: Option<StopFlag>,
 ) -> Result<RunOutcome, RunError> {
     let vars = ActuatorVars {
         version: req.version.clone(),
@@ -304,7 +342,7 @@ pub fn run_with_settings(
                 req,
                 &provider,
                 traffic,
-                &mut WallClock(std::time::Instant::now()),
+                &mut WallClock::new(stop),
                 progress,
             )
         }
@@ -612,9 +650,29 @@ fn drive(
         return Err(fail(e, traffic, &recording));
     }
     let mut next = settings.interval.0;
+    let mut last_report = None;
     loop {
         clock.sleep_until(next);
         let t = clock.elapsed();
+        if let Some(signal) = clock.interrupted() {
+            // Stopped from outside (a cancelled job): never leave traffic on the canary.
+            if let Err(e) = traffic.rollback() {
+                return Err(RunError::Actuator(Box::new(ActuatorFailure {
+                    source: e,
+                    rollback: None,
+                    recording,
+                })));
+            }
+            return Ok(RunOutcome {
+                result: RunResult::RolledBack {
+                    reason: format!("interrupted by {signal}: traffic went back to the baseline"),
+                },
+                decided_at_s: t.as_secs_f64(),
+                report: last_report,
+                rollback_started_ms: None,
+                recording,
+            });
+        }
         next += settings.interval.0;
         let observation = observe(t);
         let (step, weight) = rollout.step();
@@ -625,6 +683,7 @@ fn drive(
         });
         let report = judge.observe(&observation);
         let verdict_at = std::time::Instant::now();
+        last_report = Some(report.clone());
         progress(&Judgement {
             t: t.as_secs_f64(),
             step: (step, weight, steps),
@@ -846,6 +905,55 @@ mod tests {
             matches!(&out.result, RunResult::RolledBack { reason } if reason.contains("error-rate ratio"))
         );
         assert_eq!(log.0, ["set-weight 10", "rollback"]);
+    }
+
+    #[test]
+    fn a_stop_signal_rolls_back_at_the_next_wake_up() {
+        /// The fake clock, with SIGTERM arriving at 35 s.
+        struct Cancelled(Duration);
+        impl Clock for Cancelled {
+            fn elapsed(&self) -> Duration {
+                self.0
+            }
+            fn sleep_until(&mut self, at: Duration) {
+                self.0 = self.0.max(at);
+            }
+            fn interrupted(&self) -> Option<String> {
+                (self.0 > Duration::from_secs(35)).then(|| "SIGTERM".to_string())
+            }
+        }
+        let mut log = Log::default();
+        let out = run(
+            &settings(),
+            &request(),
+            &fake(5.0),
+            &mut log,
+            &mut Cancelled(Duration::ZERO),
+            &mut |_| {},
+        )
+        .expect("runs");
+        assert_eq!(
+            out.result,
+            RunResult::RolledBack {
+                reason: "interrupted by SIGTERM: traffic went back to the baseline".into()
+            }
+        );
+        assert_eq!(out.decided_at_s, 40.0);
+        assert_eq!(out.recording.intervals.len(), 3, "judged at 10, 20, 30 s");
+        assert!(out.report.is_some(), "the last report is kept as evidence");
+        assert_eq!(log.0, ["set-weight 10", "rollback"]);
+    }
+
+    #[test]
+    fn a_wall_clock_wakes_early_when_stopped() {
+        let stop = StopFlag::default();
+        let mut clock = WallClock::new(Some(stop.clone()));
+        assert_eq!(clock.interrupted(), None);
+        stop.store(15, std::sync::atomic::Ordering::SeqCst);
+        let started = std::time::Instant::now();
+        clock.sleep_until(Duration::from_secs(3600));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(clock.interrupted().as_deref(), Some("SIGTERM"));
     }
 
     #[test]

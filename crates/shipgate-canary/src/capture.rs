@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::config::{CanarySettings, ConfigProblem, HumanDuration};
 use crate::provider::{Prometheus, ProviderError, Sample, Series, histogram_of, one_value};
-use crate::record::{FORMAT, RecordedInterval, Recording};
+use crate::record::{RecordedInterval, Recording};
 use crate::runner::{Metrics, RunRequest, observe, rendered_queries, vars};
 use crate::sample::Histogram;
 
@@ -213,15 +213,7 @@ pub fn capture(
             ),
         })
         .collect();
-    Ok(Recording {
-        format: FORMAT.into(),
-        env: Some(req.env.clone()),
-        version: Some(req.version.clone()),
-        baseline_version: Some(req.baseline_version.clone()),
-        started_at: None,
-        settings: settings.clone(),
-        intervals,
-    })
+    Ok(req.recording(settings, intervals))
 }
 
 /// The number of intervals in `window`, checked: at least one, at most [`MAX_POINTS`].
@@ -447,7 +439,12 @@ mod tests {
                 recording.version.as_deref(),
                 recording.baseline_version.as_deref()
             ),
-            (FORMAT, Some("prod"), Some("1.4.0"), Some("1.3.2"))
+            (
+                crate::record::FORMAT,
+                Some("prod"),
+                Some("1.4.0"),
+                Some("1.3.2")
+            )
         );
         let times: Vec<(f64, Option<u8>)> = recording
             .intervals

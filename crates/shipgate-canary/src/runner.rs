@@ -180,6 +180,25 @@ impl RunRequest {
     }
 }
 
+impl RunRequest {
+    /// A recording of this request's run with `settings` and `intervals`.
+    pub fn recording(
+        &self,
+        settings: &CanarySettings,
+        intervals: Vec<RecordedInterval>,
+    ) -> Recording {
+        Recording {
+            format: FORMAT.into(),
+            env: Some(self.env.clone()),
+            version: Some(self.version.clone()),
+            baseline_version: Some(self.baseline_version.clone()),
+            started_at: None,
+            settings: settings.clone(),
+            intervals,
+        }
+    }
+}
+
 /// Reads a recording file for `canary run --replay` / `canary judge`; the error names the
 /// file, line and column.
 pub fn load_recording(path: &std::path::Path) -> Result<Recording, String> {
@@ -618,15 +637,7 @@ fn drive(
     clock: &mut dyn Clock,
     progress: &mut dyn FnMut(&Judgement),
 ) -> Result<RunOutcome, RunError> {
-    let mut recording = Recording {
-        format: FORMAT.into(),
-        env: Some(req.env.clone()),
-        version: Some(req.version.clone()),
-        baseline_version: Some(req.baseline_version.clone()),
-        started_at: None,
-        settings: settings.clone(),
-        intervals: Vec::new(),
-    };
+    let mut recording = req.recording(settings, Vec::new());
     let mut rollout = Rollout::new(settings);
     let steps = settings.steps.as_slice().len();
     let fail = |source: ActuatorError, traffic: &mut dyn Traffic, recording: &Recording| {

@@ -674,8 +674,10 @@ fn live_a_cancelled_run_rolls_back_before_exiting() {
             );
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        let killed = Command::new("kill")
-            .args([signal, &child.id().to_string()])
+        // The shell's own `kill` (no procps needed).
+        let killed = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill {signal} {}", child.id()))
             .status()
             .expect("kill");
         assert!(killed.success());

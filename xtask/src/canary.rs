@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use shipgate_canary::report::{Artifacts, run_reported};
-use shipgate_canary::{RunRequest, Source, load_recording};
+use shipgate_canary::report::{Artifacts, RunArgs, run_command};
 
 const USAGE: &str = "cargo xtask canary --env ENV [--canary-version V] [--baseline-version V] [--replay FILE] [--record FILE] [--charts DIR] [--config FILE] [--json]";
 
@@ -55,43 +54,28 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
 
 /// Runs the canary for the repository at `root`; the exit code of the interface contract.
 fn canary(root: &std::path::Path, args: &Args) -> anyhow::Result<u8> {
-    let settings = shipgate_settings::load(root, args.config.as_deref())?
-        .canary
-        .for_env(&args.env)
-        .map_err(shipgate_canary::RunError::Settings)?;
-    let replay = args
-        .replay
-        .as_deref()
-        .map(load_recording)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    let request = RunRequest::resolve(
-        &args.env,
-        args.canary_version.as_deref(),
-        args.baseline_version.as_deref(),
-        replay.as_ref(),
-    )
-    .map_err(anyhow::Error::msg)?;
-    let source = replay.as_ref().map_or(Source::Prometheus, Source::Replay);
-    let artifacts = Artifacts {
-        record: args.record.clone(),
-        charts: args.charts.clone(),
-        step_summary: None,
+    let settings = shipgate_settings::load(root, args.config.as_deref())?.canary;
+    let run = RunArgs {
+        env: args.env.clone(),
+        canary_version: args.canary_version.clone(),
+        baseline_version: args.baseline_version.clone(),
+        replay: args.replay.clone(),
+        artifacts: Artifacts {
+            record: args.record.clone(),
+            charts: args.charts.clone(),
+            step_summary: None,
+        },
     };
     let write = |path: &std::path::Path, bytes: &[u8]| {
         shipgate_release::write_atomic(path, bytes).map_err(std::io::Error::other)
     };
-    let result = run_reported(&settings, &request, source, &artifacts, &write);
-    let outcome = result?;
+    let ran = run_command(&settings, &run, &write)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        println!("{}", serde_json::to_string_pretty(&ran.outcome)?);
     } else {
-        println!(
-            "{}",
-            shipgate_canary::report::headline(&request, replay.is_some(), &outcome)
-        );
+        println!("{}", ran.headline());
     }
-    Ok(outcome.result.exit_code())
+    Ok(ran.outcome.result.exit_code())
 }
 
 #[cfg(test)]
@@ -146,7 +130,10 @@ mod tests {
             ..Args::default()
         };
         let code = canary(dir.path(), &args).expect("runs");
-        assert!(load_recording(&record).is_ok(), "the replay is recorded");
+        assert!(
+            shipgate_canary::load_recording(&record).is_ok(),
+            "the replay is recorded"
+        );
         let lines = std::fs::read_to_string(&log)
             .unwrap_or_default()
             .lines()

@@ -197,6 +197,81 @@ pub fn run_reported(
     result
 }
 
+/// What `canary run` was asked for: the flags the binary and `cargo xtask canary` share.
+#[derive(Debug, Clone, Default)]
+pub struct RunArgs {
+    /// `--env`.
+    pub env: String,
+    /// `--canary-version` (default with `--replay`: the recording's).
+    pub canary_version: Option<String>,
+    /// `--baseline-version` (default with `--replay`: the recording's).
+    pub baseline_version: Option<String>,
+    /// `--replay FILE`.
+    pub replay: Option<PathBuf>,
+    /// `--record FILE`, `--charts DIR` (the step summary comes from the environment).
+    pub artifacts: Artifacts,
+}
+
+/// A finished `canary run`: the request it resolved to and how it ended.
+#[derive(Debug)]
+pub struct Ran {
+    /// Environment and versions.
+    pub request: RunRequest,
+    /// Whether it was a replay.
+    pub replayed: bool,
+    /// The outcome.
+    pub outcome: RunOutcome,
+}
+
+impl Ran {
+    /// The one-line result for stdout ([`headline`]).
+    pub fn headline(&self) -> String {
+        headline(&self.request, self.replayed, &self.outcome)
+    }
+}
+
+/// Why `canary run` could not run to an outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Bad input: an unreadable recording, missing versions.
+    #[error("{0}")]
+    Input(String),
+    /// The run itself failed (settings, queries, actuator).
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+/// `canary run` from its flags, as the binary and `cargo xtask canary` run it: the
+/// environment's effective settings, the recording to replay if any, the versions, then
+/// [`run_reported`].
+pub fn run_command(
+    settings: &CanarySettings,
+    args: &RunArgs,
+    write: &dyn Fn(&Path, &[u8]) -> std::io::Result<()>,
+) -> Result<Ran, CommandError> {
+    let settings = settings.for_env(&args.env).map_err(RunError::Settings)?;
+    let replay = args
+        .replay
+        .as_deref()
+        .map(crate::runner::load_recording)
+        .transpose()
+        .map_err(CommandError::Input)?;
+    let request = RunRequest::resolve(
+        &args.env,
+        args.canary_version.as_deref(),
+        args.baseline_version.as_deref(),
+        replay.as_ref(),
+    )
+    .map_err(CommandError::Input)?;
+    let source = replay.as_ref().map_or(Source::Prometheus, Source::Replay);
+    let outcome = run_reported(&settings, &request, source, &args.artifacts, write)?;
+    Ok(Ran {
+        request,
+        replayed: replay.is_some(),
+        outcome,
+    })
+}
+
 /// The one-line result of a run, for stdout: `canary 1.4.0 in prod: rolled back: … (after
 /// 50 s; rollback started 0.1 ms after the verdict)`.
 pub fn headline(request: &RunRequest, replay: bool, outcome: &RunOutcome) -> String {

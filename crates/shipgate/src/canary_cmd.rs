@@ -274,37 +274,25 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
 }
 
 fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    use shipgate_canary::report::{Artifacts, run_reported};
-    use shipgate_canary::{RunRequest, Source};
+    use shipgate_canary::report::{Artifacts, run_command};
 
-    let settings = global
-        .settings()?
-        .canary
-        .for_env(&args.env)
-        .map_err(shipgate_canary::RunError::Settings)?;
-    let replay = args.replay.as_deref().map(read_recording).transpose()?;
-    let request = RunRequest::resolve(
-        &args.env,
-        args.canary_version.as_deref(),
-        args.baseline_version.as_deref(),
-        replay.as_ref(),
-    )
-    .map_err(anyhow::Error::msg)?;
-    let source = replay.as_ref().map_or(Source::Prometheus, Source::Replay);
-    let artifacts = Artifacts {
-        record: args.record.clone(),
-        charts: args.charts.clone(),
-        step_summary: None,
+    let run = shipgate_canary::report::RunArgs {
+        env: args.env.clone(),
+        canary_version: args.canary_version.clone(),
+        baseline_version: args.baseline_version.clone(),
+        replay: args.replay.clone(),
+        artifacts: Artifacts {
+            record: args.record.clone(),
+            charts: args.charts.clone(),
+            step_summary: None,
+        },
     };
-    let result = run_reported(&settings, &request, source, &artifacts, &write_atomically);
-    let outcome = result?;
+    let ran = run_command(&global.settings()?.canary, &run, &write_atomically)?;
+    let outcome = &ran.outcome;
     if global.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
-        println!(
-            "{}",
-            shipgate_canary::report::headline(&request, replay.is_some(), &outcome)
-        );
+        println!("{}", ran.headline());
         if let Some(report) = &outcome.report {
             for m in &report.metrics {
                 metric_into_stdout(m);

@@ -12,7 +12,7 @@
 //! | [`record`] | recordings and offline replay | none |
 //! | [`chart`] | an SVG chart per metric of a recording: canary vs baseline, threshold, steps, decision | none |
 //! | [`capture`](mod@capture) | a recording of a past window from range queries, sampled as the runner samples | through a trait |
-//! | [`report`] | the Markdown step summary, the artifacts of a run (recording, charts), progress (bar or lines); [`report::run_reported`] is `canary run` for the binary and xtask | files, stderr |
+//! | [`report`] | the Markdown step summary, the artifacts of a run (recording, charts), progress (bar or lines); [`report::run_command`] is `canary run` for the binary and xtask | files, stderr |
 //! | [`provider`] | Prometheus HTTP API | network |
 //! | [`actuator`] | templated shell commands | processes |
 //! | [`webhook`] | the webhook actuator: JSON events over HTTP POST | network |

@@ -128,15 +128,8 @@ pub fn write_artifacts(
     }
     let mut chart_files = Vec::new();
     if let (Some(dir), Some(recording)) = (&artifacts.charts, finished.recording()) {
-        std::fs::create_dir_all(dir).map_err(|source| ArtifactError::Write {
-            path: dir.clone(),
-            source,
-        })?;
-        for chart in charts(recording, finished.marker().as_ref())? {
-            let path = dir.join(&chart.file_name);
-            put(path.clone(), chart.svg.as_bytes(), &mut written)?;
-            chart_files.push(path);
-        }
+        chart_files = write_charts(dir, recording, finished.marker().as_ref(), write)?;
+        written.extend(chart_files.iter().cloned());
     }
     if let Some(path) = &artifacts.step_summary {
         let text = markdown(finished, &chart_files);
@@ -152,6 +145,28 @@ pub fn write_artifacts(
         written.push(path.clone());
     }
     Ok(written)
+}
+
+/// Draws `recording`'s charts ([`charts`]) into `dir` (created if needed) through `write`;
+/// returns the files written.
+pub fn write_charts(
+    dir: &Path,
+    recording: &Recording,
+    decision: Option<&Marker>,
+    write: &dyn Fn(&Path, &[u8]) -> std::io::Result<()>,
+) -> Result<Vec<PathBuf>, ArtifactError> {
+    let failed = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ArtifactError::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(failed(dir))?;
+    let mut files = Vec::new();
+    for chart in charts(recording, decision)? {
+        let path = dir.join(&chart.file_name);
+        write(&path, chart.svg.as_bytes()).map_err(failed(&path))?;
+        files.push(path);
+    }
+    Ok(files)
 }
 
 /// `canary run` as the binary and `cargo xtask canary` run it: progress on stderr while the

@@ -148,7 +148,7 @@ fn write_judge_charts(
     settings: &shipgate_canary::CanarySettings,
     outcome: &ReplayOutcome,
 ) -> anyhow::Result<()> {
-    use shipgate_canary::chart::{Marker, charts};
+    use shipgate_canary::chart::Marker;
     let judged = Recording {
         settings: settings.clone(),
         ..recording.clone()
@@ -168,13 +168,7 @@ fn write_judge_charts(
         }),
         (None, None) => None,
     };
-    std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-    for chart in charts(&judged, marker.as_ref())? {
-        let path = dir.join(&chart.file_name);
-        write_atomically(&path, chart.svg.as_bytes())
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    }
+    shipgate_canary::report::write_charts(dir, &judged, marker.as_ref(), &write_atomically)?;
     Ok(())
 }
 

@@ -60,6 +60,34 @@ struct SigV4 {
     identity: aws_smithy_runtime_api::client::identity::Identity,
 }
 
+impl SigV4 {
+    /// The headers that sign a GET of `url` now with SigV4 (`x-amz-date`, the session
+    /// token, `authorization`).
+    fn headers(&self, url: &str) -> Result<Vec<(String, String)>, ProviderError> {
+        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+        let failed = |e: &dyn std::fmt::Display| {
+            ProviderError::Auth(format!("cannot sign the request to {url} with SigV4: {e}"))
+        };
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&self.identity)
+            .region(&self.config.region)
+            .name(&self.config.service)
+            .time(std::time::SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| failed(&e))?
+            .into();
+        let request =
+            SignableRequest::new("GET", url, std::iter::empty(), SignableBody::Bytes(&[]))
+                .map_err(|e| failed(&e))?;
+        let (instructions, _) = sign(request, &params).map_err(|e| failed(&e))?.into_parts();
+        Ok(instructions
+            .headers()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
+    }
+}
+
 impl std::fmt::Debug for SigV4 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigV4")
@@ -261,32 +289,6 @@ impl Prometheus {
         })
     }
 
-    /// The headers that sign a GET of `url` now with SigV4 (`x-amz-date`, the session
-    /// token, `authorization`).
-    fn sign(&self, sigv4: &SigV4, url: &str) -> Result<Vec<(String, String)>, ProviderError> {
-        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-        let failed = |e: &dyn std::fmt::Display| {
-            ProviderError::Auth(format!("cannot sign the request to {url} with SigV4: {e}"))
-        };
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&sigv4.identity)
-            .region(&sigv4.config.region)
-            .name(&sigv4.config.service)
-            .time(std::time::SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| failed(&e))?
-            .into();
-        let request =
-            SignableRequest::new("GET", url, std::iter::empty(), SignableBody::Bytes(&[]))
-                .map_err(|e| failed(&e))?;
-        let (instructions, _) = sign(request, &params).map_err(|e| failed(&e))?.into_parts();
-        Ok(instructions
-            .headers()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect())
-    }
-
     fn get(
         &self,
         path: &str,
@@ -320,7 +322,7 @@ impl Prometheus {
                 req = req.header("Authorization", auth);
             }
             if let Some(sigv4) = &self.sigv4 {
-                for (name, value) in self.sign(sigv4, &url)? {
+                for (name, value) in sigv4.headers(&url)? {
                     req = req.header(name, value);
                 }
             }

@@ -626,6 +626,18 @@ pub fn replay_run(
     )
 }
 
+/// Runs the rollback action; its failure is the run's error (exit 2), with what was observed.
+fn roll_back(traffic: &mut dyn Traffic, recording: Recording) -> Result<Recording, RunError> {
+    match traffic.rollback() {
+        Ok(()) => Ok(recording),
+        Err(source) => Err(RunError::Actuator(Box::new(ActuatorFailure {
+            source,
+            rollback: None,
+            recording,
+        }))),
+    }
+}
+
 /// The loop shared by live runs and replays: set the first weight, then every interval
 /// observe, judge and act.
 fn drive(
@@ -667,13 +679,7 @@ fn drive(
         let t = clock.elapsed();
         if let Some(signal) = clock.interrupted() {
             // Stopped from outside (a cancelled job): never leave traffic on the canary.
-            if let Err(e) = traffic.rollback() {
-                return Err(RunError::Actuator(Box::new(ActuatorFailure {
-                    source: e,
-                    rollback: None,
-                    recording,
-                })));
-            }
+            let recording = roll_back(traffic, recording)?;
             return Ok(RunOutcome {
                 result: RunResult::RolledBack {
                     reason: format!("interrupted by {signal}: traffic went back to the baseline"),
@@ -734,13 +740,7 @@ fn drive(
             }
             Action::Rollback { reason } => {
                 let started = verdict_at.elapsed().as_secs_f64() * 1e3;
-                if let Err(e) = traffic.rollback() {
-                    return Err(RunError::Actuator(Box::new(ActuatorFailure {
-                        source: e,
-                        rollback: None,
-                        recording,
-                    })));
-                }
+                let recording = roll_back(traffic, recording)?;
                 return Ok(RunOutcome {
                     rollback_started_ms: Some(started),
                     ..done(RunResult::RolledBack { reason }, recording, report)

@@ -1237,6 +1237,93 @@ fn replay_flags_override_the_recorded_versions_and_bad_files_cannot_run() {
     assert!(live::log(&log).is_empty());
 }
 
+/// Outside text never becomes shell syntax: hostile versions and environment names, through
+/// flags and through a recording, are refused (exit 2, naming the value) before anything
+/// runs; valid values arrive intact, as quoted words and as `SHIPGATE_*` variables.
+#[test]
+fn hostile_placeholder_values_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("actuator.log");
+    let pwned = dir.path().join("pwned");
+    let command = format!(
+        "[canary.command]\nset-weight = \"echo set-weight {{{{weight}}}} {{{{ env }}}} {{{{step}}}} >> {log}\"\n\
+         promote = \"echo promote {{{{version}}}} $SHIPGATE_VERSION $SHIPGATE_ENV >> {log}\"\n\
+         rollback = \"echo rollback {{{{version}}}} to {{{{baseline_version}}}} >> {log}\"\n",
+        log = log.display()
+    );
+    replay::write_config(dir.path(), replay::GATES, &command);
+    let run = |env: &str, extra: &[&str], file: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_shipgate"))
+            .args(["--repo", &dir.path().display().to_string(), "canary", "run"])
+            .args(["--env", env, "--replay"])
+            .arg(file)
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .output()
+            .expect("runs")
+    };
+    let touch = format!("touch {}", pwned.display());
+    let hostile = [
+        format!("1.4.0;{touch}"),
+        format!("$({touch})"),
+        format!("`{touch}`"),
+        format!("1.4.0' ; {touch} ; echo '"),
+        format!("1.4.0\" ; {touch} ; echo \""),
+        format!("1.4.0 {touch}"),
+        format!("1.4.0\n{touch}"),
+    ];
+    let healthy = fixture("healthy.json");
+    for value in &hostile {
+        for (env, extra) in [
+            ("prod", vec!["--canary-version", value.as_str()]),
+            ("prod", vec!["--baseline-version", value.as_str()]),
+            (value.as_str(), vec![]),
+        ] {
+            let out = run(env, &extra, &healthy);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{value:?} {extra:?}: {stderr}");
+            assert!(stderr.contains("is not a valid"), "{stderr}");
+            assert!(stderr.contains("no traffic was moved"), "{stderr}");
+            assert!(!log.exists(), "{value:?}: the actuator ran");
+            assert!(!pwned.exists(), "{value:?}: something was executed");
+        }
+        // Through a recording: refused at the value's line.
+        let text = std::fs::read_to_string(&healthy).expect("fixture");
+        let json = serde_json::to_string(value).expect("json string");
+        let bad = text.replacen("\"1.4.0\"", &json, 1);
+        assert_ne!(bad, text, "the fixture names version 1.4.0");
+        let file = dir.path().join("hostile.json");
+        std::fs::write(&file, &bad).expect("write");
+        let out = run("prod", &[], &file);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{value:?}: {stderr}");
+        assert!(stderr.contains("hostile.json:"), "{stderr}");
+        assert!(stderr.contains("version: `"), "{stderr}");
+        assert!(!log.exists() && !pwned.exists(), "{value:?}");
+    }
+    // A valid but unusual version arrives intact, quoted and in the environment.
+    let out = run(
+        "prod",
+        &["--canary-version", "1.4.0-rc.1+build.5"],
+        &healthy,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        live::log(&log),
+        [
+            "set-weight 10 prod 1",
+            "set-weight 50 prod 2",
+            "promote 1.4.0-rc.1+build.5 1.4.0-rc.1+build.5 prod"
+        ]
+    );
+}
+
 /// The webhook actuator against a small HTTP server that records the events it is sent.
 mod hook {
     use std::io::{BufRead, BufReader, Read, Write};

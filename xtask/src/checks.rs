@@ -13,9 +13,12 @@ enum Source {
 }
 
 fn have(cmd: &str) -> bool {
+    // The name is an argument of the script, never part of it.
     Command::new("sh")
         .arg("-c")
-        .arg(format!("command -v {cmd} >/dev/null 2>&1"))
+        .arg("command -v \"$1\" >/dev/null 2>&1")
+        .arg("sh")
+        .arg(cmd)
         .status()
         .is_ok_and(|s| s.success())
 }

@@ -1,16 +1,23 @@
 //! Actuators: how traffic moves and how a rollback happens. `command` runs a templated
 //! shell command per action (e.g. `kubectl argo rollouts set weight …`); a failing
 //! rollback is retried and then reported as an error, never swallowed.
+//!
+//! Values are data, never shell syntax: each `{{placeholder}}` becomes one shell-quoted
+//! word (`'1.4.0'`), and every value is also in the command's environment
+//! (`SHIPGATE_VERSION`, `SHIPGATE_BASELINE_VERSION`, `SHIPGATE_WEIGHT`, `SHIPGATE_ENV`,
+//! `SHIPGATE_STEP`, `SHIPGATE_ACTION`). A placeholder inside quotes is refused when the
+//! settings are validated: quoting a quoted value would undo the quoting.
 
 use std::process::Command;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{check_placeholders, render};
+use crate::config::{check_placeholders, placeholders, render_with};
 
-/// `[canary.actuator]`: templated commands, run with `sh -c`. Placeholders: `{{weight}}`,
-/// `{{version}}`, `{{baseline_version}}`, `{{env}}`.
+/// `[canary.command]`: templated commands, run with `sh -c`. Placeholders: `{{weight}}`,
+/// `{{version}}`, `{{baseline_version}}`, `{{env}}`, `{{step}}`, each replaced by its
+/// shell-quoted value; the same values are exported as `SHIPGATE_*` variables.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CommandActuator {
@@ -30,7 +37,8 @@ fn default_attempts() -> u32 {
 }
 
 /// The actuator's templates' placeholders.
-pub const ACTUATOR_PLACEHOLDERS: [&str; 4] = ["weight", "version", "baseline_version", "env"];
+pub const ACTUATOR_PLACEHOLDERS: [&str; 5] =
+    ["weight", "version", "baseline_version", "env", "step"];
 
 /// An action that failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +63,8 @@ pub struct ActuatorVars {
     pub baseline_version: String,
     /// The environment.
     pub env: String,
+    /// The current step, 1-based (0 before the first).
+    pub step: usize,
 }
 
 impl CommandActuator {
@@ -69,6 +79,7 @@ impl CommandActuator {
                 return Err(format!("{key} is empty"));
             }
             check_placeholders(t, &ACTUATOR_PLACEHOLDERS).map_err(|e| format!("{key}: {e}"))?;
+            check_unquoted(t).map_err(|e| format!("{key}: {e}"))?;
         }
         Ok(())
     }
@@ -95,6 +106,79 @@ impl CommandActuator {
     }
 }
 
+/// Refuses a placeholder inside single or double quotes (or after a backslash): its
+/// shell-quoted value would be pasted into the quoted text, where its own quotes lose their
+/// meaning. The scan follows `sh`'s quoting: `'…'` ends only at `'`; in `"…"` and outside,
+/// a backslash escapes the next character.
+pub fn check_unquoted(template: &str) -> Result<(), String> {
+    #[derive(PartialEq)]
+    enum State {
+        Bare,
+        Single,
+        Double,
+    }
+    let spans = placeholders(template)?;
+    let mut state = State::Bare;
+    let mut escaped = false;
+    let mut next = spans.iter().peekable();
+    for (i, c) in template.char_indices() {
+        if let Some(p) = next.peek() {
+            if i == p.span.start {
+                if state != State::Bare || escaped {
+                    return Err(format!(
+                        "`{{{{{}}}}}` is inside quotes; shipgate quotes every value itself\nhint: write it bare, e.g. app={{{{{}}}}}",
+                        p.name, p.name
+                    ));
+                }
+                next.next();
+            }
+        }
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match (&state, c) {
+            (State::Single, '\'') => state = State::Bare,
+            (State::Single, _) => {}
+            (_, '\\') => escaped = true,
+            (State::Bare, '\'') => state = State::Single,
+            (State::Bare, '"') => state = State::Double,
+            (State::Double, '"') => state = State::Bare,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The command for `template` with every placeholder replaced by its shell-quoted value,
+/// and the `SHIPGATE_*` variables that carry the same values.
+fn command_for(
+    action: &'static str,
+    template: &str,
+    vars: &ActuatorVars,
+    weight: Option<u8>,
+) -> (String, Vec<(&'static str, String)>) {
+    let weight = weight.map(|w| w.to_string()).unwrap_or_default();
+    let step = vars.step.to_string();
+    let values = [
+        ("weight", weight.as_str()),
+        ("version", vars.version.as_str()),
+        ("baseline_version", vars.baseline_version.as_str()),
+        ("env", vars.env.as_str()),
+        ("step", step.as_str()),
+    ];
+    let command = render_with(template, &values, shipgate_stdx::shell::quote);
+    let env = vec![
+        ("SHIPGATE_ACTION", action.to_string()),
+        ("SHIPGATE_WEIGHT", weight.clone()),
+        ("SHIPGATE_VERSION", vars.version.clone()),
+        ("SHIPGATE_BASELINE_VERSION", vars.baseline_version.clone()),
+        ("SHIPGATE_ENV", vars.env.clone()),
+        ("SHIPGATE_STEP", step.clone()),
+    ];
+    (command, env)
+}
+
 fn run(
     action: &'static str,
     template: &str,
@@ -102,19 +186,15 @@ fn run(
     weight: Option<u8>,
     attempts: u32,
 ) -> Result<(), ActuatorError> {
-    let weight = weight.map(|w| w.to_string()).unwrap_or_default();
-    let command = render(
-        template,
-        &[
-            ("weight", weight.as_str()),
-            ("version", vars.version.as_str()),
-            ("baseline_version", vars.baseline_version.as_str()),
-            ("env", vars.env.as_str()),
-        ],
-    );
+    let (command, env) = command_for(action, template, vars, weight);
     let mut message = String::new();
     for attempt in 1..=attempts {
-        match Command::new("sh").arg("-c").arg(&command).output() {
+        match Command::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+        {
             Ok(out) if out.status.success() => return Ok(()),
             Ok(out) => {
                 let stderr = String::from_utf8_lossy(&out.stderr);
@@ -169,6 +249,7 @@ mod tests {
             version: "1.4.0".into(),
             baseline_version: "1.3.2".into(),
             env: "prod".into(),
+            step: 2,
         }
     }
 
@@ -209,6 +290,95 @@ mod tests {
             3
         );
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Values no validation would let through still arrive as one word each, and nothing in
+    /// them runs: the rendered command and the environment carry them as data.
+    #[test]
+    fn hostile_values_arrive_intact_and_run_nothing() {
+        let dir =
+            std::env::temp_dir().join(format!("shipgate-actuator-hostile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let log = dir.join("log").display().to_string();
+        let pwned = dir.join("pwned");
+        let touch = format!("touch {}", pwned.display());
+        let hostile = [
+            format!("1.4.0;{touch}"),
+            format!("$({touch})"),
+            format!("`{touch}`"),
+            format!("x' ; {touch} ; echo '"),
+            format!("x\" ; {touch} ; echo \""),
+            format!("a b\n{touch}"),
+            String::new(),
+        ];
+        for value in &hostile {
+            let v = ActuatorVars {
+                version: value.clone(),
+                baseline_version: value.clone(),
+                env: value.clone(),
+                step: 1,
+            };
+            let a = CommandActuator {
+                set_weight: format!(
+                    "printf '%s|%s|%s|%s\\n' {{{{version}}}} {{{{baseline_version}}}} {{{{ env }}}} \"$SHIPGATE_VERSION\" >> {log}"
+                ),
+                promote: "true".into(),
+                rollback: "true".into(),
+                rollback_attempts: 1,
+            };
+            a.validate().expect("valid");
+            std::fs::remove_file(dir.join("log")).ok();
+            a.set_weight(&v, 5).expect("runs");
+            let got = std::fs::read_to_string(dir.join("log")).expect("log");
+            assert_eq!(
+                got,
+                format!("{value}|{value}|{value}|{value}\n"),
+                "{value:?}"
+            );
+            assert!(!pwned.exists(), "{value:?} executed something");
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn every_value_is_also_in_the_environment() {
+        let (command, env) = command_for(
+            "set-weight",
+            "deploy {{version}} {{weight}}",
+            &vars(),
+            Some(25),
+        );
+        assert_eq!(command, "deploy '1.4.0' '25'");
+        let env: std::collections::BTreeMap<_, _> = env.into_iter().collect();
+        assert_eq!(env["SHIPGATE_VERSION"], "1.4.0");
+        assert_eq!(env["SHIPGATE_BASELINE_VERSION"], "1.3.2");
+        assert_eq!(env["SHIPGATE_WEIGHT"], "25");
+        assert_eq!(env["SHIPGATE_ENV"], "prod");
+        assert_eq!(env["SHIPGATE_STEP"], "2");
+        assert_eq!(env["SHIPGATE_ACTION"], "set-weight");
+    }
+
+    #[test]
+    fn placeholders_inside_quotes_are_refused() {
+        for bad in [
+            "deploy '{{version}}'",
+            "deploy \"{{version}}\"",
+            "deploy \"v={{ version }}\"",
+            "deploy \\{{version}}",
+            "echo 'a' \"b {{env}}\"",
+        ] {
+            let err = check_unquoted(bad).expect_err(bad);
+            assert!(err.contains("is inside quotes"), "{bad}: {err}");
+        }
+        for good in [
+            "deploy {{version}}",
+            "deploy app={{version}} -n shop-{{env}}",
+            "echo 'quoted text' {{version}} \"more\" {{env}}",
+            "echo \"it\\\"s\" {{version}}",
+            "echo 'a\\' {{version}}",
+        ] {
+            assert_eq!(check_unquoted(good), Ok(()), "{good}");
+        }
     }
 
     #[test]

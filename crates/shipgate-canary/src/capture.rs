@@ -361,11 +361,7 @@ mod tests {
     }
 
     fn request() -> RunRequest {
-        RunRequest {
-            env: "prod".into(),
-            version: "1.4.0".into(),
-            baseline_version: "1.3.2".into(),
-        }
+        RunRequest::new("prod", "1.4.0", "1.3.2").expect("valid")
     }
 
     fn window(seconds: f64) -> Window {

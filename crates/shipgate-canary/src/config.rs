@@ -529,6 +529,14 @@ impl CanarySettings {
     /// environment's effective settings, keyed `env.<ENV>.…`. Returns every problem.
     pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
         let mut problems = self.problems();
+        for env in self.env.keys() {
+            if let Err(e) = shipgate_stdx::names::check_env(env) {
+                problems.push(ConfigProblem {
+                    key: format!("env.{env}"),
+                    message: e.to_string(),
+                });
+            }
+        }
         for (env, over) in &self.env {
             let effective = self.with_override(Some(over));
             let more = env_problems(env, &effective, &problems);
@@ -734,36 +742,88 @@ pub fn check_template(template: &str) -> Result<(), String> {
     check_placeholders(template, &PLACEHOLDERS)
 }
 
+/// One `{{name}}` of a template: where it is (the braces included) and its name, trimmed
+/// (`{{ version }}` is `version`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder<'a> {
+    /// Byte range of `{{…}}` in the template.
+    pub span: std::ops::Range<usize>,
+    /// The name inside the braces, without surrounding whitespace.
+    pub name: &'a str,
+}
+
+/// Every placeholder of `template`, in order; an error for a `{{` that is never closed.
+/// Checking ([`check_placeholders`]) and rendering ([`render_with`]) both read templates
+/// through this one function, so what is accepted is exactly what is rendered.
+pub fn placeholders(template: &str) -> Result<Vec<Placeholder<'_>>, String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(found) = template[at..].find("{{") {
+        let start = at + found;
+        let inner = start + 2;
+        let end = template[inner..]
+            .find("}}")
+            .map(|e| inner + e)
+            .ok_or_else(|| format!("unclosed `{{{{` in `{template}`"))?;
+        out.push(Placeholder {
+            span: start..end + 2,
+            name: template[inner..end].trim(),
+        });
+        at = end + 2;
+    }
+    Ok(out)
+}
+
 /// Checks that `template` only uses the placeholders in `known` and closes its braces.
 pub fn check_placeholders(template: &str, known: &[&str]) -> Result<(), String> {
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| format!("unclosed `{{{{` in `{template}`"))?;
-        let name = after[..end].trim();
-        if !known.contains(&name) {
+    for p in placeholders(template)? {
+        if !known.contains(&p.name) {
+            let hint = shipgate_stdx::text::did_you_mean(p.name, known)
+                .map(|m| format!("did you mean `{{{{{m}}}}}`? "))
+                .unwrap_or_default();
             return Err(format!(
-                "unknown placeholder `{{{{{name}}}}}`; known: {}",
+                "unknown placeholder `{{{{{}}}}}`; {hint}known: {}",
+                p.name,
                 known
                     .iter()
-                    .map(|p| format!("{{{{{p}}}}}"))
+                    .map(|k| format!("{{{{{k}}}}}"))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
         }
-        rest = &after[end + 2..];
     }
     Ok(())
 }
 
-/// Fills `{{name}}` placeholders from `vars` (pairs of name and value).
+/// Fills `{{name}}` placeholders from `vars` (pairs of name and value), values as they are:
+/// for query templates, whose values (versions, environment names, durations) were
+/// checked where they entered and cannot be read as PromQL syntax.
 pub fn render(template: &str, vars: &[(&str, &str)]) -> String {
-    let mut out = template.to_string();
-    for (name, value) in vars {
-        out = out.replace(&format!("{{{{{name}}}}}", name = name), value);
+    render_with(template, vars, str::to_string)
+}
+
+/// Fills `{{name}}` placeholders from `vars`, each value passed through `encode` first (a
+/// shell command's values are shell-quoted). Placeholders not in `vars` stay as written; a
+/// template that does not parse is returned unchanged (validation refuses it first).
+pub fn render_with(
+    template: &str,
+    vars: &[(&str, &str)],
+    encode: impl Fn(&str) -> String,
+) -> String {
+    let Ok(found) = placeholders(template) else {
+        return template.to_string();
+    };
+    let mut out = String::with_capacity(template.len());
+    let mut at = 0;
+    for p in found {
+        let Some((_, value)) = vars.iter().find(|(name, _)| *name == p.name) else {
+            continue;
+        };
+        out.push_str(&template[at..p.span.start]);
+        out.push_str(&encode(value));
+        at = p.span.end;
     }
+    out.push_str(&template[at..]);
     out
 }
 
@@ -1189,6 +1249,12 @@ threshold = 1.5
     }
 
     #[test]
+    fn an_override_for_an_invalid_environment_name_is_refused() {
+        let s = parse("[canary.env.\"prod;id\"]\nalpha = 0.02\n").expect("parses");
+        check_invalid(&s, "env.prod;id", "is not a valid environment name");
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_in_an_override_are_refused() {
         check_parse_err(
             "[canary.env.prod]\nstpes = []\n",
@@ -1257,5 +1323,27 @@ threshold = 1.5
         );
         assert_eq!(q, "x{v=\"1.4.0\",b=\"1.3.2\"}[10s]");
         assert!(check_template("{{version").is_err());
+    }
+
+    #[test]
+    fn what_validation_accepts_is_what_is_rendered() {
+        let vars = [("version", "1.4.0"), ("env", "prod")];
+        for (template, want) in [
+            ("{{ version }}", "1.4.0"),
+            ("{{version}}", "1.4.0"),
+            ("{{\tversion\n}}-{{env }}", "1.4.0-prod"),
+            ("a{{version}}{{version}}b", "a1.4.01.4.0b"),
+            ("no placeholders", "no placeholders"),
+            ("{{interval}} stays", "{{interval}} stays"),
+        ] {
+            check_template(template).expect("accepted");
+            assert_eq!(render(template, &vars), want, "{template}");
+        }
+        assert_eq!(
+            render_with("x={{ version }}", &vars, |v| format!("<{v}>")),
+            "x=<1.4.0>"
+        );
+        let err = check_template("{{ verison }}").expect_err("unknown");
+        assert!(err.contains("did you mean `{{version}}`?"), "{err}");
     }
 }

@@ -80,13 +80,35 @@ impl Recording {
                 message,
             }
         })?;
-        let at = |needle: &str| {
-            let offset = text.find(needle).unwrap_or(0);
-            let before = &text[..offset];
-            let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            (line, column)
-        };
+        let at = |needle: &str| shipgate_stdx::text::line_col(text, text.find(needle).unwrap_or(0));
+        // Versions and the environment reach commands, queries and file names on replay:
+        // checked here, where they enter from the file.
+        for (key, value, check) in [
+            (
+                "env",
+                &recording.env,
+                shipgate_stdx::names::check_env as fn(&str) -> _,
+            ),
+            (
+                "version",
+                &recording.version,
+                shipgate_stdx::names::check_version,
+            ),
+            (
+                "baseline_version",
+                &recording.baseline_version,
+                shipgate_stdx::names::check_version,
+            ),
+        ] {
+            if let Some(Err(e)) = value.as_deref().map(check) {
+                let (line, column) = at(&format!("\"{key}\""));
+                return Err(RecordingError {
+                    line,
+                    column,
+                    message: format!("{key}: {e}"),
+                });
+            }
+        }
         if recording.format != FORMAT {
             let (line, column) = at("\"format\"");
             return Err(RecordingError {
@@ -211,6 +233,35 @@ mod tests {
 
     fn recording(errors: &[f64]) -> Recording {
         crate::testing::error_rate(errors, None, &vec![10; errors.len()])
+    }
+
+    #[test]
+    fn hostile_versions_and_environments_are_refused_at_their_line() {
+        for (key, value) in [
+            ("version", "1.4.0;touch /tmp/x"),
+            ("baseline_version", "$(id)"),
+            ("version", "`id`"),
+            ("env", "prod\nrm -rf"),
+            ("env", "../../etc"),
+            ("baseline_version", "a b"),
+        ] {
+            let mut r = recording(&[0.01]);
+            match key {
+                "env" => r.env = Some(value.into()),
+                "version" => r.version = Some(value.into()),
+                _ => r.baseline_version = Some(value.into()),
+            }
+            let text = r.to_json();
+            let err = Recording::from_json(&text).expect_err(value);
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with(&format!("\"{key}\"")))
+                .expect("key present")
+                + 1;
+            assert_eq!(err.line, line, "{key} {value:?}: {err}");
+            assert!(err.message.starts_with(&format!("{key}: `")), "{err}");
+            assert!(err.message.contains("is not a valid"), "{err}");
+        }
     }
 
     #[test]

@@ -583,11 +583,7 @@ mod tests {
     use crate::judge::{Effect, Report, TestReport};
 
     fn request() -> RunRequest {
-        RunRequest {
-            env: "prod".into(),
-            version: "1.4.0".into(),
-            baseline_version: "1.3.2".into(),
-        }
+        RunRequest::new("prod", "1.4.0", "1.3.2").expect("valid")
     }
 
     fn metric(verdict: Verdict) -> MetricReport {

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
+use shipgate_stdx::names::{EnvName, InvalidName, Version};
 
 use crate::actuator::{ActuatorError, ActuatorVars, CommandActuator};
 use crate::config::{CanarySettings, ConfigProblem, MetricConfig, MetricKind, Queries, render};
@@ -62,6 +63,10 @@ pub struct CommandTraffic<'a> {
 }
 
 impl Traffic for CommandTraffic<'_> {
+    fn confirm(&mut self, step: usize, _weight: u8) -> Result<(), String> {
+        self.vars.step = step + 1;
+        Ok(())
+    }
     fn set_weight(&mut self, weight: u8) -> Result<(), ActuatorError> {
         self.actuator.set_weight(&self.vars, weight)
     }
@@ -132,20 +137,31 @@ impl Clock for WallClock {
     }
 }
 
-/// What a run is about.
+/// What a run is about. The versions and the environment are checked values
+/// ([`shipgate_stdx::names`]): they reach shell commands, PromQL and file names.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
     /// The environment.
-    pub env: String,
+    pub env: EnvName,
     /// The canary's version.
-    pub version: String,
+    pub version: Version,
     /// The baseline's version.
-    pub baseline_version: String,
+    pub baseline_version: Version,
 }
 
 impl RunRequest {
+    /// A request from unchecked text: each value is checked, the first invalid one is the
+    /// error, naming it.
+    pub fn new(env: &str, version: &str, baseline_version: &str) -> Result<Self, InvalidName> {
+        Ok(Self {
+            env: EnvName::parse(env)?,
+            version: Version::parse(version)?,
+            baseline_version: Version::parse(baseline_version)?,
+        })
+    }
+
     /// The request for `canary run`: versions from the flags, else (when replaying) from the
-    /// recording; a live run needs both flags.
+    /// recording; a live run needs both flags. Every value is checked before anything runs.
     pub fn resolve(
         env: &str,
         canary_version: Option<&str>,
@@ -153,19 +169,30 @@ impl RunRequest {
         replay: Option<&Recording>,
     ) -> Result<Self, String> {
         let pick = |flag: Option<&str>, recorded: Option<&String>, name: &str| {
-            flag.map(String::from)
-                .or_else(|| recorded.cloned())
-                .ok_or_else(|| match replay {
-                    Some(_) => format!(
-                        "the recording names no {name} version\nhint: pass --{name}-version VERSION"
-                    ),
-                    None => format!(
-                        "--{name}-version is required for a live run\nhint: pass --{name}-version VERSION"
-                    ),
-                })
+            let (value, from) = match (flag, recorded) {
+                (Some(v), _) => (v.to_string(), format!("--{name}-version")),
+                (None, Some(v)) => (v.clone(), format!("the recording's {name} version")),
+                (None, None) => {
+                    return Err(match replay {
+                        Some(_) => format!(
+                            "the recording names no {name} version\nhint: pass --{name}-version VERSION"
+                        ),
+                        None => format!(
+                            "--{name}-version is required for a live run\nhint: pass --{name}-version VERSION"
+                        ),
+                    });
+                }
+            };
+            Version::parse(&value).map_err(|e| {
+                format!("{from}: {e}; no traffic was moved\nhint: pass the version as released, e.g. 1.4.0")
+            })
         };
         Ok(Self {
-            env: env.to_string(),
+            env: EnvName::parse(env).map_err(|e| {
+                format!(
+                    "--env: {e}; no traffic was moved\nhint: use a name from [environments] order"
+                )
+            })?,
             version: pick(
                 canary_version,
                 replay.and_then(|r| r.version.as_ref()),
@@ -189,9 +216,9 @@ impl RunRequest {
     ) -> Recording {
         Recording {
             format: FORMAT.into(),
-            env: Some(self.env.clone()),
-            version: Some(self.version.clone()),
-            baseline_version: Some(self.baseline_version.clone()),
+            env: Some(self.env.to_string()),
+            version: Some(self.version.to_string()),
+            baseline_version: Some(self.baseline_version.to_string()),
             started_at: None,
             settings: settings.clone(),
             intervals,
@@ -314,9 +341,10 @@ pub fn run_with_settings(
     stop: Option<StopFlag>,
 ) -> Result<RunOutcome, RunError> {
     let vars = ActuatorVars {
-        version: req.version.clone(),
-        baseline_version: req.baseline_version.clone(),
-        env: req.env.clone(),
+        version: req.version.to_string(),
+        baseline_version: req.baseline_version.to_string(),
+        env: req.env.to_string(),
+        step: 0,
     };
     let mut command_traffic;
     let mut webhook_traffic;
@@ -875,11 +903,7 @@ mod tests {
     }
 
     fn request() -> RunRequest {
-        RunRequest {
-            env: "prod".into(),
-            version: "1.4.0".into(),
-            baseline_version: "1.3.2".into(),
-        }
+        RunRequest::new("prod", "1.4.0", "1.3.2").expect("valid")
     }
 
     fn go(metrics: &Fake, traffic: &mut Log) -> (Result<RunOutcome, RunError>, usize) {

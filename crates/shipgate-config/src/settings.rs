@@ -132,7 +132,7 @@ pub enum SettingsProblem {
     #[error("[environments] order lists `{0}` twice")]
     Duplicate(String),
     #[error(
-        "[environments] order: `{0}` is not a valid environment name\nhint: use letters, digits, `-` and `_`, and not `base`"
+        "[environments] order: `{0}` is not a valid environment name\nhint: use 1 to 63 letters, digits, `-` and `_`, not starting with `-`, and not `base`"
     )]
     BadName(String),
     #[error("[environments.{section}] names `{env}`, which is not in [environments] order")]
@@ -146,11 +146,9 @@ impl EnvironmentsSettings {
             return Err(SettingsProblem::EmptyOrder);
         }
         for (i, env) in self.order.iter().enumerate() {
-            let valid = !env.is_empty()
-                && env != "base"
-                && env
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            // The shared rule (environment names reach commands, queries and file names),
+            // and not `base`, which is the file every environment layers on.
+            let valid = env != "base" && shipgate_stdx::names::check_env(env).is_ok();
             if !valid {
                 return Err(SettingsProblem::BadName(env.clone()));
             }
@@ -257,6 +255,13 @@ mod tests {
             with(&["base"]).check(),
             Err(SettingsProblem::BadName("base".into()))
         );
+        for bad in ["-x", "../prod", "a b", "prod;id", "$(id)", ""] {
+            assert_eq!(
+                with(&["dev", bad]).check(),
+                Err(SettingsProblem::BadName(bad.into())),
+                "{bad:?}"
+            );
+        }
         let mut s = with(&["a", "b"]);
         s.slo.environment = Some("prod".into());
         assert!(matches!(

@@ -87,11 +87,12 @@ pub fn run(global: &Global, args: &CaptureArgs) -> anyhow::Result<ExitCode> {
         .canary
         .for_env(&args.env)
         .map_err(shipgate_canary::RunError::Settings)?;
-    let request = RunRequest {
-        env: args.env.clone(),
-        version: args.canary_version.clone(),
-        baseline_version: args.baseline_version.clone(),
-    };
+    let request = RunRequest::new(&args.env, &args.canary_version, &args.baseline_version)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{e}\nhint: --env takes a name from [environments] order, --canary-version and --baseline-version versions as released"
+            )
+        })?;
     let mut recording = capture_with_settings(&settings, &request, Window { from, to }, &|name| {
         std::env::var(name).ok()
     })?;

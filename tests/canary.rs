@@ -70,6 +70,31 @@ fn each_recording_gets_its_verdict_and_exit_code() {
     check("short.json", 1, "continue");
 }
 
+/// A recording written by shipgate 0.1's `canary run --record` (its settings still held
+/// `[canary.prometheus]` and `[canary.command]`) is judged and replayed as before.
+#[test]
+fn recordings_of_shipgate_0_1_with_provider_and_actuator_are_still_read() {
+    let (code, out) = json("recorded-by-0.1.json");
+    assert_eq!(
+        (code, out["verdict"].as_str()),
+        (1, Some("fail")),
+        "{out:#}"
+    );
+    assert_eq!(out["decided_at"]["t"], 50.0, "{out:#}");
+    let (dir, log) = replay::repo(replay::GATES);
+    let (run, _) = replay::run(dir.path(), "recorded-by-0.1.json", &[]);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        live::log(&log),
+        ["set-weight 10 prod", "rollback 1.4.0 to 1.3.2"]
+    );
+}
+
 #[test]
 fn a_regression_is_reported_with_its_evidence() {
     let (_, out) = json("error-regression.json");
@@ -1477,7 +1502,8 @@ fn webhook_events_carry_the_bearer_token_and_recordings_do_not() {
         "{stderr}"
     );
     assert!(events.all().is_empty());
-    // Set: every event carries it; the recording names the variable, never the token.
+    // Set: every event carries it; the recording holds the gates only (no actuator
+    // settings), so neither the token nor its variable is in it.
     let out = run(Some("t0ken-abc"));
     assert_eq!(
         out.status.code(),
@@ -1493,7 +1519,8 @@ fn webhook_events_carry_the_bearer_token_and_recordings_do_not() {
         "{auth:?}"
     );
     let recorded = std::fs::read_to_string(&record).expect("recording");
-    assert!(recorded.contains("SHIPGATE_TEST_HOOK_TOKEN"));
+    assert!(recorded.contains("\"steps\""), "{recorded}");
+    assert!(!recorded.contains("SHIPGATE_TEST_HOOK_TOKEN"), "{recorded}");
     assert!(!recorded.contains("t0ken-abc"));
 }
 

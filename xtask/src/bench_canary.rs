@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use serde_json::json;
-use shipgate_canary::judge::histogram_quantile;
-use shipgate_canary::{
-    CanarySettings, Counts, Histogram, Judge, MetricConfig, MetricKind, MetricSample, Num,
-    Observation, Queries, Side, Verdict,
+use shipgate_judge::{
+    Counts, Histogram, Judge, JudgeSettings, MetricConfig, MetricKind, MetricSample, Num,
+    Observation, Queries, Side, Verdict, histogram_quantile,
 };
 
 const INTERVAL_S: f64 = 10.0;
@@ -214,12 +213,12 @@ fn queries(kind: MetricKind) -> Queries {
     }
 }
 
-fn shipgate_settings(kind: MetricKind) -> CanarySettings {
+fn shipgate_settings(kind: MetricKind) -> JudgeSettings {
     let metric = MetricConfig::new("m", kind, queries(kind), Some(queries(kind)));
-    CanarySettings {
+    JudgeSettings {
         alpha: ALPHA,
         metrics: vec![metric],
-        ..CanarySettings::default()
+        ..JudgeSettings::default()
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{check_placeholders, placeholders, render_with};
+use shipgate_judge::settings::{check_placeholders, placeholders, render_with};
 
 /// `[canary.command]`: templated commands, run with `sh -c`. Placeholders: `{{weight}}`,
 /// `{{version}}`, `{{baseline_version}}`, `{{env}}`, `{{step}}`, each replaced by its

@@ -7,11 +7,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::config::{CanarySettings, ConfigProblem, HumanDuration};
+use crate::config::CanarySettings;
 use crate::provider::{Prometheus, ProviderError, Sample, Series, histogram_of, one_value};
-use crate::record::{RecordedInterval, Recording};
 use crate::runner::{Metrics, RunRequest, observe, rendered_queries, vars};
-use crate::sample::Histogram;
+use shipgate_judge::Histogram;
+use shipgate_judge::{ConfigProblem, Gates, HumanDuration};
+use shipgate_judge::{RecordedInterval, Recording};
 
 /// Prometheus answers at most this many points per series in a range query.
 pub const MAX_POINTS: u64 = 11_000;
@@ -123,8 +124,9 @@ pub struct Coverage {
 }
 
 /// Per metric of `settings`, how many of the recording's intervals had data.
-pub fn coverage(settings: &CanarySettings, recording: &Recording) -> Vec<Coverage> {
+pub fn coverage(settings: &Gates, recording: &Recording) -> Vec<Coverage> {
     settings
+        .judge
         .metrics
         .iter()
         .map(|m| {
@@ -163,7 +165,7 @@ pub fn capture_with_settings(
         ));
     };
     let provider = Prometheus::new(config, env).map_err(|e| CaptureError::Setup(e.to_string()))?;
-    capture(settings, req, &provider, window)
+    capture(&settings.gates, req, &provider, window)
 }
 
 /// Captures `window`: one range query per rendered query (step = the interval), then one
@@ -171,17 +173,17 @@ pub fn capture_with_settings(
 /// instant. A step without points is an interval without data. `started_at` is left for
 /// the caller (RFC 3339 of `window.from`); every `weight` is `None` (no rollout ran).
 pub fn capture(
-    settings: &CanarySettings,
+    settings: &Gates,
     req: &RunRequest,
     source: &dyn RangeMetrics,
     window: Window,
 ) -> Result<Recording, CaptureError> {
     settings.validate().map_err(CaptureError::Settings)?;
-    let points = points(settings.interval, window)?;
-    let step = settings.interval.0;
+    let points = points(settings.rollout.interval, window)?;
+    let step = settings.rollout.interval.0;
     let step_s = step.as_secs_f64();
     let start = window.from + step_s;
-    let interval_text = settings.interval.to_string();
+    let interval_text = settings.rollout.interval.to_string();
     let vars = vars(req, &interval_text);
 
     let mut answers: HashMap<String, Vec<Vec<Sample>>> = HashMap::new();
@@ -299,8 +301,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::config::{MetricConfig, MetricKind, Queries};
-    use crate::sample::{Counts, MetricSample, Num, Side};
+    use shipgate_judge::{Counts, MetricSample, Num, Side};
+    use shipgate_judge::{MetricConfig, MetricKind, Queries};
 
     const FROM: f64 = 1_795_000_000.0;
 
@@ -350,14 +352,13 @@ mod tests {
         }
     }
 
-    use crate::testing::counts_metric;
+    use shipgate_judge::testing::counts_metric;
 
-    fn settings(metrics: Vec<MetricConfig>) -> CanarySettings {
-        CanarySettings {
-            interval: HumanDuration(Duration::from_secs(10)),
-            metrics,
-            ..CanarySettings::default()
-        }
+    fn settings(metrics: Vec<MetricConfig>) -> Gates {
+        let mut gates = Gates::default();
+        gates.rollout.interval = HumanDuration(Duration::from_secs(10));
+        gates.judge.metrics = metrics;
+        gates
     }
 
     fn request() -> RunRequest {
@@ -436,7 +437,7 @@ mod tests {
                 recording.baseline_version.as_deref()
             ),
             (
-                crate::record::FORMAT,
+                shipgate_judge::FORMAT,
                 Some("prod"),
                 Some("1.4.0"),
                 Some("1.3.2")
@@ -660,7 +661,10 @@ mod tests {
         assert!(matches!(err, CaptureError::Settings(_)), "{err}");
         assert!(fake.calls.borrow().is_empty());
         let err = capture_with_settings(
-            &settings(vec![counts_metric()]),
+            &CanarySettings {
+                gates: settings(vec![counts_metric()]),
+                ..CanarySettings::default()
+            },
             &request(),
             window(30.0),
             &|_| None,

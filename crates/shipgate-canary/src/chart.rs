@@ -13,10 +13,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::config::{MetricConfig, MetricKind};
-use crate::judge::histogram_quantile;
-use crate::record::Recording;
-use crate::sample::Side;
+use shipgate_judge::{MetricConfig, MetricKind, Recording, Side, histogram_quantile};
 
 /// A vertical line on every chart: the decision point.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,7 +53,7 @@ pub enum ChartError {
 /// One chart per metric of `recording.settings.metrics`, in that order, with `decision`
 /// drawn as a vertical line on each.
 pub fn charts(recording: &Recording, decision: Option<&Marker>) -> Result<Vec<Chart>, ChartError> {
-    let metrics = &recording.settings.metrics;
+    let metrics = &recording.settings.judge.metrics;
     let names = file_names(metrics.iter().map(|m| m.name.as_str()));
     let steps = step_boundaries(recording);
     metrics
@@ -534,8 +531,8 @@ fn legend(area: &DrawingArea<SVGBackend, Shift>, entries: &[(Entry, String)]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::{Histogram, MetricSample, Num, Observation};
-    use crate::testing::{counts, error_rate, metric, recording};
+    use shipgate_judge::testing::{counts, error_rate, metric, recording};
+    use shipgate_judge::{Histogram, MetricSample, Num, Observation};
 
     fn one(recording: &Recording, decision: Option<&Marker>) -> String {
         let mut charts = charts(recording, decision).expect("draws");
@@ -622,7 +619,7 @@ mod tests {
         if let Some(s) = r.intervals[3].metrics.get_mut("error-rate") {
             s.canary = counts(f64::INFINITY, 1.0);
         }
-        let points = series(&r, &r.settings.metrics[0]);
+        let points = series(&r, &r.settings.judge.metrics[0]);
         let canary: Vec<_> = points.iter().map(|p| p.canary).collect();
         assert_eq!(canary, [Some(0.5), None, Some(0.7), None, Some(0.9)]);
         let baseline: Vec<_> = points.iter().map(|p| p.baseline).collect();
@@ -702,7 +699,7 @@ mod tests {
             ],
             &[],
         );
-        let points = series(&r, &r.settings.metrics[0]);
+        let points = series(&r, &r.settings.judge.metrics[0]);
         let close = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 1e-12);
         assert!(close(points[0].canary, 0.75), "{points:?}");
         assert!(close(points[0].baseline, 0.4), "{points:?}");

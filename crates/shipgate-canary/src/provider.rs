@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::HumanDuration;
-use crate::sample::{Histogram, Num};
+use shipgate_judge::{Histogram, HumanDuration, Num};
 
 /// `[canary.prometheus]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

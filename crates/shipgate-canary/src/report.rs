@@ -10,9 +10,9 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::chart::{Marker, charts};
-use crate::config::{CanarySettings, MetricKind};
-use crate::judge::{MetricReport, Verdict};
-use crate::record::Recording;
+use shipgate_judge::{Gates, MetricKind, MetricReport, Recording, RolloutSettings, Verdict};
+
+use crate::config::CanarySettings;
 use crate::runner::{
     Judgement, RunError, RunOutcome, RunRequest, RunResult, Source, run_with_settings,
 };
@@ -181,7 +181,7 @@ pub fn run_reported(
     write: &dyn Fn(&Path, &[u8]) -> std::io::Result<()>,
 ) -> Result<RunOutcome, RunError> {
     let (stop, handlers) = stop_on_signals();
-    let mut progress = Progress::new(settings, live_terminal());
+    let mut progress = Progress::new(&settings.gates.rollout, live_terminal());
     let result = run_with_settings(
         settings,
         request,
@@ -468,7 +468,7 @@ fn metric_row(m: &MetricReport) -> String {
 }
 
 /// The steps as they were walked: weight, first and last judged interval.
-fn steps_table(out: &mut String, recording: &Recording, settings: &CanarySettings) {
+fn steps_table(out: &mut String, recording: &Recording, settings: &Gates) {
     let mut walked: Vec<(u8, f64, f64, usize)> = Vec::new();
     for i in &recording.intervals {
         let Some(weight) = i.weight else { continue };
@@ -484,6 +484,7 @@ fn steps_table(out: &mut String, recording: &Recording, settings: &CanarySetting
         return;
     }
     let planned: Vec<String> = settings
+        .rollout
         .steps
         .as_slice()
         .iter()
@@ -515,7 +516,7 @@ pub struct Progress {
 
 impl Progress {
     /// A bar when `live` (see [`live_terminal`]), else plain lines.
-    pub fn new(settings: &CanarySettings, live: bool) -> Self {
+    pub fn new(settings: &RolloutSettings, live: bool) -> Self {
         let target = if live {
             Some(ProgressDrawTarget::stderr())
         } else {
@@ -525,7 +526,7 @@ impl Progress {
     }
 
     /// A bar drawn to `target` (tests draw to a hidden or in-memory target); None = lines.
-    pub fn with_target(settings: &CanarySettings, target: Option<ProgressDrawTarget>) -> Self {
+    pub fn with_target(settings: &RolloutSettings, target: Option<ProgressDrawTarget>) -> Self {
         let bar = target.map(|target| {
             let bar = ProgressBar::with_draw_target(
                 Some(settings.max_duration.0.as_secs().max(1)),
@@ -580,7 +581,7 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::judge::{Effect, Report, TestReport};
+    use shipgate_judge::{Effect, Report, TestReport};
 
     fn request() -> RunRequest {
         RunRequest::new("prod", "1.4.0", "1.3.2").expect("valid")
@@ -620,7 +621,7 @@ mod tests {
     }
 
     fn recording(weights: &[u8]) -> Recording {
-        crate::testing::error_rate(&vec![10.0; weights.len()], Some(0.001), weights)
+        shipgate_judge::testing::error_rate(&vec![10.0; weights.len()], Some(0.001), weights)
     }
 
     fn outcome(result: RunResult, weights: &[u8]) -> RunOutcome {
@@ -778,7 +779,7 @@ mod tests {
 
     #[test]
     fn the_bar_follows_the_judgements() {
-        let settings = CanarySettings::default();
+        let settings = RolloutSettings::default();
         let mut progress = Progress::with_target(&settings, Some(ProgressDrawTarget::hidden()));
         let report = Report {
             intervals: 3,

@@ -8,12 +8,15 @@ use serde::Serialize;
 use shipgate_stdx::names::{EnvName, InvalidName, Version};
 
 use crate::actuator::{ActuatorError, ActuatorVars, CommandActuator};
-use crate::config::{CanarySettings, ConfigProblem, MetricConfig, MetricKind, Queries, render};
-use crate::judge::{Judge, Report, Verdict};
+use shipgate_judge::settings::render;
+use shipgate_judge::{Action, Counts, MetricSample, Num, Observation, Rollout, Side};
+use shipgate_judge::{
+    ConfigProblem, FORMAT, Gates, Judge, MetricConfig, MetricKind, Queries, RecordedInterval,
+    Recording, Report, Verdict,
+};
+
+use crate::config::CanarySettings;
 use crate::provider::{Prometheus, ProviderError};
-use crate::record::{FORMAT, RecordedInterval, Recording};
-use crate::rollout::{Action, Rollout};
-use crate::sample::{Counts, MetricSample, Num, Observation, Side};
 use crate::webhook::WebhookTraffic;
 
 /// Where measurements come from.
@@ -23,7 +26,7 @@ pub trait Metrics {
     /// One value (None: no series).
     fn value(&self, query: &str) -> Result<Option<f64>, ProviderError>;
     /// A histogram by `le` (None: no series).
-    fn histogram(&self, query: &str) -> Result<Option<crate::sample::Histogram>, ProviderError>;
+    fn histogram(&self, query: &str) -> Result<Option<shipgate_judge::Histogram>, ProviderError>;
 }
 
 impl Metrics for Prometheus {
@@ -33,7 +36,7 @@ impl Metrics for Prometheus {
     fn value(&self, query: &str) -> Result<Option<f64>, ProviderError> {
         Prometheus::value(self, query)
     }
-    fn histogram(&self, query: &str) -> Result<Option<crate::sample::Histogram>, ProviderError> {
+    fn histogram(&self, query: &str) -> Result<Option<shipgate_judge::Histogram>, ProviderError> {
         Prometheus::histogram(self, query)
     }
 }
@@ -209,11 +212,7 @@ impl RunRequest {
 
 impl RunRequest {
     /// A recording of this request's run with `settings` and `intervals`.
-    pub fn recording(
-        &self,
-        settings: &CanarySettings,
-        intervals: Vec<RecordedInterval>,
-    ) -> Recording {
+    pub fn recording(&self, settings: &Gates, intervals: Vec<RecordedInterval>) -> Recording {
         Recording {
             format: FORMAT.into(),
             env: Some(self.env.to_string()),
@@ -357,7 +356,7 @@ pub fn run_with_settings(
             webhook_traffic = WebhookTraffic {
                 webhook,
                 vars,
-                steps: settings.steps.as_slice().len(),
+                steps: settings.gates.rollout.steps.as_slice().len(),
                 step: 0,
                 authorization: webhook.authorization(env).map_err(RunError::Setup)?,
             };
@@ -375,7 +374,7 @@ pub fn run_with_settings(
         }
     };
     match source {
-        Source::Replay(recording) => replay_run(settings, req, recording, traffic, progress),
+        Source::Replay(recording) => replay_run(&settings.gates, req, recording, traffic, progress),
         Source::Prometheus => {
             let Some(prometheus) = &settings.prometheus else {
                 return Err(RunError::Setup(
@@ -385,7 +384,7 @@ pub fn run_with_settings(
             let provider =
                 Prometheus::new(prometheus, env).map_err(|e| RunError::Setup(e.to_string()))?;
             run(
-                settings,
+                &settings.gates,
                 req,
                 &provider,
                 traffic,
@@ -509,11 +508,11 @@ fn side(
 /// Every query of every metric (both sides, every template it has) rendered with `vars`,
 /// with its metric's name, in the order of the settings.
 pub(crate) fn rendered_queries<'a>(
-    settings: &'a CanarySettings,
+    settings: &'a Gates,
     vars: &[(&str, &str)],
 ) -> Vec<(&'a str, String)> {
     let mut out = Vec::new();
-    for m in &settings.metrics {
+    for m in &settings.judge.metrics {
         for (_, q) in queries_for(m) {
             for t in [&q.errors, &q.requests, &q.buckets, &q.value]
                 .into_iter()
@@ -529,11 +528,12 @@ pub(crate) fn rendered_queries<'a>(
 /// One interval's measurements of every metric, as `metrics` answers now. Live runs and
 /// `canary capture` (a view of range results at one time) share it.
 pub(crate) fn observe(
-    settings: &CanarySettings,
+    settings: &Gates,
     metrics: &dyn Metrics,
     vars: &[(&str, &str)],
 ) -> Observation {
     settings
+        .judge
         .metrics
         .iter()
         .map(|m| (m.name.clone(), sample(metrics, m, vars)))
@@ -562,15 +562,15 @@ fn sample(metrics: &dyn Metrics, m: &MetricConfig, vars: &[(&str, &str)]) -> Met
 
 /// Runs a canary to its end. Queries are checked first; nothing moves if one fails.
 pub fn run(
-    settings: &CanarySettings,
+    settings: &Gates,
     req: &RunRequest,
     metrics: &dyn Metrics,
     traffic: &mut dyn Traffic,
     clock: &mut dyn Clock,
     progress: &mut dyn FnMut(&Judgement),
 ) -> Result<RunOutcome, RunError> {
-    let judge = Judge::new(settings).map_err(RunError::Settings)?;
-    let interval_text = settings.interval.to_string();
+    let judge = Judge::new(&settings.judge).map_err(RunError::Settings)?;
+    let interval_text = settings.rollout.interval.to_string();
     let vars = vars(req, &interval_text);
     for (metric, query) in rendered_queries(settings, &vars) {
         metrics.check(&query).map_err(|source| RunError::Query {
@@ -598,18 +598,15 @@ impl Clock for SimulatedClock {
 /// The recorded measurements for the judgement at `t`: the recorded interval whose end lies
 /// within half an interval of `t`. Metrics missing from it (or no such interval) come back
 /// as inconclusive samples, never as data.
-pub fn recorded_observation(
-    settings: &CanarySettings,
-    recording: &Recording,
-    t: Duration,
-) -> Observation {
+pub fn recorded_observation(settings: &Gates, recording: &Recording, t: Duration) -> Observation {
     let t = t.as_secs_f64();
-    let half = settings.interval.0.as_secs_f64() / 2.0;
+    let half = settings.rollout.interval.0.as_secs_f64() / 2.0;
     let found = recording
         .intervals
         .iter()
         .find(|i| i.t > t - half && i.t <= t + half);
     settings
+        .judge
         .metrics
         .iter()
         .map(|m| {
@@ -635,13 +632,13 @@ pub fn recorded_observation(
 /// metrics backend, on a simulated clock: no waiting. An interval the recording has no data
 /// for is inconclusive (never a pass); past the recording's end the fail-safe decides.
 pub fn replay_run(
-    settings: &CanarySettings,
+    settings: &Gates,
     req: &RunRequest,
     recording: &Recording,
     traffic: &mut dyn Traffic,
     progress: &mut dyn FnMut(&Judgement),
 ) -> Result<RunOutcome, RunError> {
-    let judge = Judge::new(settings).map_err(RunError::Settings)?;
+    let judge = Judge::new(&settings.judge).map_err(RunError::Settings)?;
     let mut observe = |t: Duration| recorded_observation(settings, recording, t);
     drive(
         settings,
@@ -669,7 +666,7 @@ fn roll_back(traffic: &mut dyn Traffic, recording: Recording) -> Result<Recordin
 /// The loop shared by live runs and replays: set the first weight, then every interval
 /// observe, judge and act.
 fn drive(
-    settings: &CanarySettings,
+    settings: &Gates,
     req: &RunRequest,
     mut judge: Judge,
     observe: &mut dyn FnMut(Duration) -> Observation,
@@ -678,8 +675,8 @@ fn drive(
     progress: &mut dyn FnMut(&Judgement),
 ) -> Result<RunOutcome, RunError> {
     let mut recording = req.recording(settings, Vec::new());
-    let mut rollout = Rollout::new(settings);
-    let steps = settings.steps.as_slice().len();
+    let mut rollout = Rollout::new(&settings.rollout);
+    let steps = settings.rollout.steps.as_slice().len();
     let fail = |source: ActuatorError, traffic: &mut dyn Traffic, recording: &Recording| {
         RunError::Actuator(Box::new(ActuatorFailure {
             source,
@@ -700,7 +697,7 @@ fn drive(
     if let Err(e) = traffic.set_weight(rollout.first_weight()) {
         return Err(fail(e, traffic, &recording));
     }
-    let mut next = settings.interval.0;
+    let mut next = settings.rollout.interval.0;
     let mut last_report = None;
     loop {
         clock.sleep_until(next);
@@ -718,7 +715,7 @@ fn drive(
                 recording,
             });
         }
-        next += settings.interval.0;
+        next += settings.rollout.interval.0;
         let observation = observe(t);
         let (step, weight) = rollout.step();
         recording.intervals.push(RecordedInterval {
@@ -791,7 +788,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::config::{HumanDuration, Step, Steps};
+    use shipgate_judge::{HumanDuration, Step, Steps};
 
     /// Metrics from a function of the rendered query and the call count.
     struct Fake {
@@ -825,7 +822,7 @@ mod tests {
         fn histogram(
             &self,
             _query: &str,
-        ) -> Result<Option<crate::sample::Histogram>, ProviderError> {
+        ) -> Result<Option<shipgate_judge::Histogram>, ProviderError> {
             Ok(None)
         }
     }
@@ -867,24 +864,23 @@ mod tests {
         }
     }
 
-    fn settings() -> CanarySettings {
-        let metric = crate::testing::counts_metric();
+    fn settings() -> Gates {
+        let metric = shipgate_judge::testing::counts_metric();
         let step = |weight, hold: Option<u64>| Step {
             weight,
             hold: hold.map(|s| HumanDuration(Duration::from_secs(s))),
         };
-        CanarySettings {
-            steps: Steps::new(vec![
-                step(10, Some(60)),
-                step(50, Some(60)),
-                step(100, None),
-            ])
-            .expect("steps"),
-            interval: HumanDuration(Duration::from_secs(10)),
-            max_duration: HumanDuration(Duration::from_secs(600)),
-            metrics: vec![metric],
-            ..CanarySettings::default()
-        }
+        let mut gates = Gates::default();
+        gates.rollout.steps = Steps::new(vec![
+            step(10, Some(60)),
+            step(50, Some(60)),
+            step(100, None),
+        ])
+        .expect("steps");
+        gates.rollout.interval = HumanDuration(Duration::from_secs(10));
+        gates.rollout.max_duration = HumanDuration(Duration::from_secs(600));
+        gates.judge.metrics = vec![metric];
+        gates
     }
 
     fn fake(canary_errors: f64) -> Fake {
@@ -1110,13 +1106,13 @@ mod tests {
             weight,
             hold: hold.map(|s| HumanDuration(Duration::from_secs(s))),
         };
-        long.steps = Steps::new(vec![
+        long.rollout.steps = Steps::new(vec![
             step(10, Some(600)),
             step(50, Some(1200)),
             step(100, None),
         ])
         .expect("steps");
-        long.max_duration = HumanDuration(Duration::from_secs(2400));
+        long.rollout.max_duration = HumanDuration(Duration::from_secs(2400));
         let mut live = Log::default();
         let recorded = run(
             &long,

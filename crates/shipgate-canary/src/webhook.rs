@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::actuator::{ActuatorError, ActuatorVars};
-use crate::config::HumanDuration;
+use shipgate_judge::HumanDuration;
 
 /// `[canary.webhook]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

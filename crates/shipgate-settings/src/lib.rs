@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn canary_section_is_typed_and_checked_at_its_line() {
         let s = parse("[canary]\ninterval = \"10s\"\n").expect("parses");
-        assert_eq!(s.canary.interval.secs(), 10.0);
+        assert_eq!(s.canary.gates.rollout.interval.secs(), 10.0);
         check_err(
             "[canary]\nsteps = [{ weight = 50, hold = \"1m\" }, { weight = 5, hold = \"1m\" }, { weight = 100 }]\n",
             2,
@@ -279,20 +279,28 @@ threshold = 0.01
         let s = parse(OVERRIDES).expect("parses");
         s.canary.validate().expect("valid");
         let staging = s.canary.for_env("staging").expect("valid");
-        assert_eq!(staging.steps.as_slice().len(), 2);
-        assert_eq!(staging.metrics, s.canary.metrics);
-        assert_eq!(staging.interval.secs(), 10.0);
+        assert_eq!(staging.gates.rollout.steps.as_slice().len(), 2);
+        assert_eq!(staging.gates.judge.metrics, s.canary.gates.judge.metrics);
+        assert_eq!(staging.gates.rollout.interval.secs(), 10.0);
         let prod = s.canary.for_env("prod").expect("valid");
-        assert_eq!(prod.steps, s.canary.steps);
-        assert_eq!(prod.metrics.len(), 1);
+        assert_eq!(prod.gates.rollout.steps, s.canary.gates.rollout.steps);
+        assert_eq!(prod.gates.judge.metrics.len(), 1);
         assert_eq!(
             prod.prometheus.map(|p| p.url).as_deref(),
             Some("http://prometheus.prod:9090")
         );
         let dev = s.canary.for_env("dev").expect("valid");
         assert_eq!(
-            (dev.steps, dev.metrics, dev.prometheus),
-            (s.canary.steps.clone(), s.canary.metrics.clone(), None)
+            (
+                dev.gates.rollout.steps,
+                dev.gates.judge.metrics,
+                dev.prometheus
+            ),
+            (
+                s.canary.gates.rollout.steps.clone(),
+                s.canary.gates.judge.metrics.clone(),
+                None
+            )
         );
         assert!(dev.env.is_empty());
     }

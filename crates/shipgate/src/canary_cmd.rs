@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use shipgate_canary::report::num;
-use shipgate_canary::{MetricReport, Recording, ReplayOutcome, Verdict, replay};
+use shipgate_judge::{MetricReport, Recording, ReplayOutcome, Verdict, replay};
 
 use crate::cli::{EXIT_NO, Global};
 
@@ -102,7 +102,7 @@ fn run_judge(global: &Global, args: &JudgeArgs) -> anyhow::Result<ExitCode> {
                 .map_err(shipgate_canary::RunError::Settings)?,
             None => settings.canary,
         };
-        (canary, source)
+        (canary.gates, source)
     } else {
         (recording.settings.clone(), "the recording".to_string())
     };
@@ -145,7 +145,7 @@ fn run_judge(global: &Global, args: &JudgeArgs) -> anyhow::Result<ExitCode> {
 fn write_judge_charts(
     dir: &std::path::Path,
     recording: &Recording,
-    settings: &shipgate_canary::CanarySettings,
+    settings: &shipgate_judge::Gates,
     outcome: &ReplayOutcome,
 ) -> anyhow::Result<()> {
     use shipgate_canary::chart::Marker;

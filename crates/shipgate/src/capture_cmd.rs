@@ -100,7 +100,7 @@ pub fn run(global: &Global, args: &CaptureArgs) -> anyhow::Result<ExitCode> {
     shipgate_release::write_atomic(&args.out, recording.to_json().as_bytes())
         .with_context(|| format!("cannot write {}", args.out.display()))?;
 
-    let covered = coverage(&settings, &recording);
+    let covered = coverage(&settings.gates, &recording);
     let intervals = recording.intervals.len();
     let per_metric: Vec<String> = covered
         .iter()
@@ -114,9 +114,9 @@ pub fn run(global: &Global, args: &CaptureArgs) -> anyhow::Result<ExitCode> {
         .collect();
     eprintln!(
         "captured {intervals} intervals of {} ({} to {}) into {}: {}",
-        settings.interval,
+        settings.gates.rollout.interval,
         rfc3339(from),
-        rfc3339(from + settings.interval.secs() * intervals as f64),
+        rfc3339(from + settings.gates.rollout.interval.secs() * intervals as f64),
         args.out.display(),
         per_metric.join("; ")
     );
@@ -130,7 +130,7 @@ pub fn run(global: &Global, args: &CaptureArgs) -> anyhow::Result<ExitCode> {
             "file": args.out.display().to_string(),
             "from": rfc3339(from),
             "to": rfc3339(to),
-            "interval": settings.interval.to_string(),
+            "interval": settings.gates.rollout.interval.to_string(),
             "intervals": intervals,
             "metrics": covered,
         });

@@ -1,17 +1,18 @@
-//! Test data shared by the crate's unit tests: recordings of error counts and their parts.
+//! Test data shared by this crate's tests and `shipgate-canary`'s (feature `testing`):
+//! recordings of error counts and their parts.
 
-use crate::config::{CanarySettings, MetricConfig, MetricKind, Queries};
 use crate::record::{FORMAT, RecordedInterval, Recording};
 use crate::sample::{Counts, MetricSample, Num, Observation, Side};
+use crate::settings::{Gates, JudgeSettings, MetricConfig, MetricKind, Queries};
 
-pub(crate) fn counts(n: f64, x: f64) -> Option<Side> {
+pub fn counts(n: f64, x: f64) -> Option<Side> {
     Some(Side::Counts(Counts {
         requests: Num(n),
         errors: Num(x),
     }))
 }
 
-pub(crate) fn metric(name: &str, kind: MetricKind, threshold: Option<f64>) -> MetricConfig {
+pub fn metric(name: &str, kind: MetricKind, threshold: Option<f64>) -> MetricConfig {
     let q = |what: &str| Some(format!("{what}_{name}{{version=\"{{{{version}}}}\"}}"));
     let queries = match kind {
         MetricKind::Counts => Queries {
@@ -35,14 +36,17 @@ pub(crate) fn metric(name: &str, kind: MetricKind, threshold: Option<f64>) -> Me
 
 /// A recording of `metrics`, one interval per entry of `samples` (10 s apart), with
 /// `weights` per interval.
-pub(crate) fn recording(
+pub fn recording(
     metrics: Vec<MetricConfig>,
     samples: Vec<Observation>,
     weights: &[u8],
 ) -> Recording {
-    let settings = CanarySettings {
-        metrics,
-        ..CanarySettings::default()
+    let settings = Gates {
+        judge: JudgeSettings {
+            metrics,
+            ..JudgeSettings::default()
+        },
+        ..Gates::default()
     };
     let intervals = samples
         .into_iter()
@@ -65,11 +69,7 @@ pub(crate) fn recording(
 }
 
 /// An error-rate recording with the canary's errors per 1000 requests (NaN: a gap).
-pub(crate) fn error_rate(
-    canary_errors: &[f64],
-    threshold: Option<f64>,
-    weights: &[u8],
-) -> Recording {
+pub fn error_rate(canary_errors: &[f64], threshold: Option<f64>, weights: &[u8]) -> Recording {
     let samples = canary_errors
         .iter()
         .map(|x| {
@@ -90,7 +90,7 @@ pub(crate) fn error_rate(
 
 /// The `errors` counts metric of the runner's and capture's tests: queries
 /// `errors{v="<version>"}[<interval>]` and `requests{…}` for each side.
-pub(crate) fn counts_metric() -> MetricConfig {
+pub fn counts_metric() -> MetricConfig {
     let q = |side: &str| Queries {
         errors: Some(format!("errors{{v=\"{{{{{side}}}}}\"}}[{{{{interval}}}}]")),
         requests: Some(format!(

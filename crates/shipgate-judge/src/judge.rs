@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use crate::config::{CanarySettings, ConfigProblem, Direction, MetricConfig, MetricKind};
 use crate::sample::{CheckedHistogram, MetricSample, Observation};
+use crate::settings::{ConfigProblem, Direction, JudgeSettings, MetricConfig, MetricKind};
 use crate::stats::{RateEProcess, RatioEProcess, SignEProcess, binomial_cs};
 
 /// A decision.
@@ -354,7 +354,7 @@ pub struct Judge {
 
 impl Judge {
     /// A judge for these settings, which must validate.
-    pub fn new(settings: &CanarySettings) -> Result<Self, Vec<ConfigProblem>> {
+    pub fn new(settings: &JudgeSettings) -> Result<Self, Vec<ConfigProblem>> {
         settings.validate()?;
         let per_metric = settings.alpha / settings.metrics.len() as f64;
         let metrics = settings
@@ -831,8 +831,8 @@ impl MetricState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Queries;
     use crate::sample::{Counts, Histogram, Num, Side};
+    use crate::settings::Queries;
 
     fn q(field: &str) -> Queries {
         let mut q = Queries::default();
@@ -857,10 +857,10 @@ mod tests {
         m
     }
 
-    fn settings(metrics: Vec<MetricConfig>) -> CanarySettings {
-        CanarySettings {
+    fn settings(metrics: Vec<MetricConfig>) -> JudgeSettings {
+        JudgeSettings {
             metrics,
-            ..CanarySettings::default()
+            ..JudgeSettings::default()
         }
     }
 

@@ -112,15 +112,17 @@ pub type Observation = BTreeMap<String, MetricSample>;
 
 /// Counts checked to be finite, non-negative and consistent, rounded to whole numbers.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct CheckedCounts {
+pub struct CheckedCounts {
+    /// Trials (requests).
     pub n: f64,
+    /// Events (errors).
     pub x: f64,
 }
 
 /// A histogram checked to be well formed: finite ascending bounds then `+Inf`, finite
 /// non-decreasing counts.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct CheckedHistogram {
+pub struct CheckedHistogram {
     /// Finite bounds followed by `+Inf`.
     pub les: Vec<f64>,
     /// Cumulative counts, rounded; the last one is the total.
@@ -148,7 +150,9 @@ impl Side {
         }
     }
 
-    pub(crate) fn counts(&self, who: &str) -> Result<CheckedCounts, String> {
+    /// The counts, checked (finite, non-negative, errors at most requests); `who` names
+    /// the side in the error.
+    pub fn counts(&self, who: &str) -> Result<CheckedCounts, String> {
         let Side::Counts(c) = self else {
             return Err(format!("{who}: expected counts, got {}", self.variant()));
         };
@@ -160,7 +164,8 @@ impl Side {
         Ok(CheckedCounts { n, x })
     }
 
-    pub(crate) fn histogram(&self, who: &str) -> Result<CheckedHistogram, String> {
+    /// The histogram, checked (ascending bounds ending at `+Inf`, non-decreasing counts).
+    pub fn histogram(&self, who: &str) -> Result<CheckedHistogram, String> {
         let Side::Histogram(h) = self else {
             return Err(format!(
                 "{who}: expected a histogram, got {}",
@@ -192,7 +197,8 @@ impl Side {
         Ok(CheckedHistogram { les, cum })
     }
 
-    pub(crate) fn gauge(&self, who: &str) -> Result<f64, String> {
+    /// The gauge value, checked to be finite.
+    pub fn gauge(&self, who: &str) -> Result<f64, String> {
         let Side::Gauge(v) = self else {
             return Err(format!(
                 "{who}: expected a gauge value, got {}",

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::{CanarySettings, OnInconclusive};
 use crate::judge::{Report, Verdict};
+use crate::settings::{OnInconclusive, RolloutSettings};
 
 /// What the runner must do after a judgement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,7 +48,7 @@ pub struct Rollout {
 
 impl Rollout {
     /// A rollout at its first step; the runner starts by setting [`Rollout::first_weight`].
-    pub fn new(settings: &CanarySettings) -> Self {
+    pub fn new(settings: &RolloutSettings) -> Self {
         let steps = settings.steps.as_slice();
         Self {
             weights: steps.iter().map(|s| s.weight).collect(),
@@ -132,9 +132,9 @@ impl Rollout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{HumanDuration, Step, Steps};
+    use crate::settings::{HumanDuration, Step, Steps};
 
-    fn settings(steps: &[(u8, Option<u64>)], max: u64, on: OnInconclusive) -> CanarySettings {
+    fn settings(steps: &[(u8, Option<u64>)], max: u64, on: OnInconclusive) -> RolloutSettings {
         let steps = steps
             .iter()
             .map(|(weight, hold)| Step {
@@ -142,11 +142,11 @@ mod tests {
                 hold: hold.map(|s| HumanDuration(Duration::from_secs(s))),
             })
             .collect();
-        CanarySettings {
+        RolloutSettings {
             steps: Steps::new(steps).expect("valid steps"),
             max_duration: HumanDuration(Duration::from_secs(max)),
             on_inconclusive: on,
-            ..CanarySettings::default()
+            ..RolloutSettings::default()
         }
     }
 
@@ -161,7 +161,10 @@ mod tests {
 
     /// Judges every 10 s with `verdict_at(t)` until a final action; returns (t, action) for
     /// every action that is not Wait.
-    fn drive(settings: &CanarySettings, verdict_at: impl Fn(u64) -> Verdict) -> Vec<(u64, Action)> {
+    fn drive(
+        settings: &RolloutSettings,
+        verdict_at: impl Fn(u64) -> Verdict,
+    ) -> Vec<(u64, Action)> {
         let mut r = Rollout::new(settings);
         let mut actions = Vec::new();
         let mut t = 0;

@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{CanarySettings, ConfigProblem, OnInconclusive};
 use crate::judge::{Judge, Report, Verdict};
 use crate::sample::Observation;
+use crate::settings::{ConfigProblem, Gates, OnInconclusive};
 
 /// The `format` value of the current recording format.
 pub const FORMAT: &str = "shipgate-canary-recording/1";
@@ -28,8 +28,9 @@ pub struct Recording {
     /// When the run started (RFC 3339), for people; the judge ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
-    /// The `[canary]` settings the run used.
-    pub settings: CanarySettings,
+    /// The gates the run used (the judge's and the rollout's part of `[canary]`; the
+    /// provider and the actuator are not recorded).
+    pub settings: Gates,
     /// Every judged interval, in order.
     pub intervals: Vec<RecordedInterval>,
 }
@@ -173,10 +174,10 @@ pub struct ReplayOutcome {
 /// Runs the judge over recorded intervals with `settings` (the recorded ones, or others to
 /// tune the gates), stopping at the first `fail`.
 pub fn replay(
-    settings: &CanarySettings,
+    settings: &Gates,
     intervals: &[RecordedInterval],
 ) -> Result<ReplayOutcome, Vec<ConfigProblem>> {
-    let mut judge = Judge::new(settings)?;
+    let mut judge = Judge::new(&settings.judge)?;
     let mut timeline = Vec::with_capacity(intervals.len());
     let mut last = None;
     for (i, interval) in intervals.iter().enumerate() {
@@ -203,7 +204,7 @@ pub fn replay(
             "inconclusive: the recording has no intervals".to_string(),
         ),
         Some(r) if r.verdict == Verdict::Continue => {
-            let action = match settings.on_inconclusive {
+            let action = match settings.rollout.on_inconclusive {
                 OnInconclusive::Rollback => "rollback",
                 OnInconclusive::Pause => "pause",
             };

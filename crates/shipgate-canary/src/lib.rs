@@ -30,6 +30,7 @@ pub mod actuator;
 pub mod capture;
 pub mod chart;
 pub mod config;
+mod http;
 pub mod provider;
 pub mod report;
 pub mod runner;

@@ -140,7 +140,7 @@ pub enum ProviderError {
 #[derive(Debug, Clone)]
 pub struct Prometheus {
     base: String,
-    agent: ureq::Agent,
+    client: reqwest::blocking::Client,
     authorization: Option<String>,
     sigv4: Option<SigV4>,
     retries: u32,
@@ -274,14 +274,10 @@ impl Prometheus {
                 })
             }
         };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(config.timeout.0))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let client = crate::http::client(config.timeout.0).map_err(ProviderError::Auth)?;
         Ok(Self {
             base: config.url.trim_end_matches('/').to_string(),
-            agent,
+            client,
             authorization,
             sigv4,
             retries: config.retries,
@@ -316,7 +312,7 @@ impl Prometheus {
             if attempt > 1 {
                 std::thread::sleep(Duration::from_millis(250 * (1 << (attempt - 2).min(4))));
             }
-            let mut req = self.agent.get(&url);
+            let mut req = self.client.get(&url);
             if let Some(auth) = &self.authorization {
                 req = req.header("Authorization", auth);
             }
@@ -325,15 +321,15 @@ impl Prometheus {
                     req = req.header(name, value);
                 }
             }
-            let mut resp = match req.call() {
+            let resp = match req.send() {
                 Ok(r) => r,
                 Err(e) => {
-                    last = e.to_string();
+                    last = crate::http::describe(&e);
                     continue;
                 }
             };
             let status = resp.status().as_u16();
-            let body = resp.body_mut().read_to_string().unwrap_or_default();
+            let body = resp.text().unwrap_or_default();
             if status >= 500 || status == 429 {
                 last = format!("HTTP {status}");
                 continue;

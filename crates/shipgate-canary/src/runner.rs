@@ -353,13 +353,13 @@ pub fn run_with_settings(
             &mut command_traffic
         }
         (None, Some(webhook)) => {
-            webhook_traffic = WebhookTraffic {
+            webhook_traffic = WebhookTraffic::new(
                 webhook,
                 vars,
-                steps: settings.gates.rollout.steps.as_slice().len(),
-                step: 0,
-                authorization: webhook.authorization(env).map_err(RunError::Setup)?,
-            };
+                settings.gates.rollout.steps.as_slice().len(),
+                webhook.authorization(env).map_err(RunError::Setup)?,
+            )
+            .map_err(RunError::Setup)?;
             &mut webhook_traffic
         }
         (None, None) => {

@@ -80,14 +80,6 @@ impl WebhookActuator {
         Ok(())
     }
 
-    fn agent(&self) -> ureq::Agent {
-        ureq::Agent::config_builder()
-            .timeout_global(Some(self.timeout.0))
-            .http_status_as_error(false)
-            .build()
-            .into()
-    }
-
     /// The `Authorization` header value from `bearer-token-env`, read through `env`; an
     /// error when the variable is named but not set (before any traffic moves).
     pub fn authorization(
@@ -108,27 +100,28 @@ impl WebhookActuator {
     /// POSTs `event` up to `attempts` times until a 2xx answer.
     fn post(
         &self,
+        client: &reqwest::blocking::Client,
         event: &Event<'_>,
         attempts: u32,
         authorization: Option<&str>,
     ) -> Result<(), ActuatorError> {
-        let agent = self.agent();
         let body = serde_json::to_string(event).unwrap_or_default();
         let mut message = String::new();
         for attempt in 1..=attempts {
-            let mut request = agent
+            let mut request = client
                 .post(&self.url)
-                .header("Content-Type", "application/json");
+                .header("Content-Type", "application/json")
+                .body(body.clone());
             if let Some(value) = authorization {
                 request = request.header("Authorization", value);
             }
-            match request.send(body.as_str()) {
-                Ok(mut resp) => {
+            match request.send() {
+                Ok(resp) => {
                     let status = resp.status().as_u16();
                     if (200..300).contains(&status) {
                         return Ok(());
                     }
-                    let text = resp.body_mut().read_to_string().unwrap_or_default();
+                    let text = resp.text().unwrap_or_default();
                     let text: String = text.trim().chars().take(200).collect();
                     message = if text.is_empty() {
                         format!("HTTP {status}")
@@ -136,7 +129,7 @@ impl WebhookActuator {
                         format!("HTTP {status}: {text}")
                     };
                 }
-                Err(e) => message = e.to_string(),
+                Err(e) => message = crate::http::describe(&e),
             }
             if attempt < attempts {
                 std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
@@ -153,19 +146,34 @@ impl WebhookActuator {
 
 /// The webhook actuator with its event values, as the runner's `Traffic`.
 pub struct WebhookTraffic<'a> {
-    /// The webhook.
-    pub webhook: &'a WebhookActuator,
-    /// Versions and environment.
-    pub vars: ActuatorVars,
-    /// The number of steps.
-    pub steps: usize,
+    webhook: &'a WebhookActuator,
+    client: reqwest::blocking::Client,
+    vars: ActuatorVars,
+    steps: usize,
     /// The current step (1-based), set by `confirm`.
-    pub step: usize,
-    /// The `Authorization` header ([`WebhookActuator::authorization`]).
-    pub authorization: Option<String>,
+    step: usize,
+    authorization: Option<String>,
 }
 
-impl WebhookTraffic<'_> {
+impl<'a> WebhookTraffic<'a> {
+    /// The webhook's traffic for a rollout of `steps` steps with `vars`; `authorization`
+    /// is [`WebhookActuator::authorization`]'s answer.
+    pub fn new(
+        webhook: &'a WebhookActuator,
+        vars: ActuatorVars,
+        steps: usize,
+        authorization: Option<String>,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            client: crate::http::client(webhook.timeout.0)?,
+            webhook,
+            vars,
+            steps,
+            step: 0,
+            authorization,
+        })
+    }
+
     fn event(&self, event: &'static str, weight: u8, step: Option<usize>) -> Event<'_> {
         Event {
             event,
@@ -184,6 +192,7 @@ impl crate::runner::Traffic for WebhookTraffic<'_> {
         self.step = step + 1;
         self.webhook
             .post(
+                &self.client,
                 &self.event("confirm", weight, Some(self.step)),
                 1,
                 self.authorization.as_deref(),
@@ -197,6 +206,7 @@ impl crate::runner::Traffic for WebhookTraffic<'_> {
     }
     fn set_weight(&mut self, weight: u8) -> Result<(), ActuatorError> {
         self.webhook.post(
+            &self.client,
             &self.event("set-weight", weight, Some(self.step)),
             1,
             self.authorization.as_deref(),
@@ -204,6 +214,7 @@ impl crate::runner::Traffic for WebhookTraffic<'_> {
     }
     fn promote(&mut self) -> Result<(), ActuatorError> {
         self.webhook.post(
+            &self.client,
             &self.event("promote", 100, Some(self.step)),
             1,
             self.authorization.as_deref(),
@@ -211,6 +222,7 @@ impl crate::runner::Traffic for WebhookTraffic<'_> {
     }
     fn rollback(&mut self) -> Result<(), ActuatorError> {
         self.webhook.post(
+            &self.client,
             &self.event("rollback", 0, None),
             self.webhook.rollback_attempts.max(1),
             self.authorization.as_deref(),
@@ -283,13 +295,7 @@ mod tests {
             rollback_attempts: 2,
             bearer_token_env: None,
         };
-        let mut t = WebhookTraffic {
-            webhook: &w,
-            vars: ActuatorVars::default(),
-            steps: 3,
-            step: 0,
-            authorization: None,
-        };
+        let mut t = WebhookTraffic::new(&w, ActuatorVars::default(), 3, None).expect("client");
         let err = crate::runner::Traffic::rollback(&mut t).expect_err("unreachable");
         assert_eq!((err.action, err.attempts), ("rollback", 2));
         assert_eq!(err.command, "POST http://127.0.0.1:9/hook");

@@ -1,0 +1,85 @@
+//! The one HTTP client of the canary's edges (the Prometheus provider, the webhook
+//! actuator): reqwest, blocking, rustls on ring with the Mozilla roots, a whole-request
+//! timeout, answers of every status returned (the callers decide what a status means).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A client whose every request must finish within `timeout`.
+pub(crate) fn client(timeout: Duration) -> Result<reqwest::blocking::Client, String> {
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("cannot set up TLS: {e}"))?
+    .with_root_certificates(rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    })
+    .with_no_client_auth();
+    reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .tls_backend_preconfigured(tls)
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {}", describe(&e)))
+}
+
+/// A transport error in words, with its causes (`connection refused`, `timed out`…) and
+/// without the URL (the caller names the endpoint; a URL's query can be long).
+pub(crate) fn describe(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        let mut plain = e.to_string();
+        if let Some(url) = e.url() {
+            plain = plain.replace(&format!(" ({url})"), "");
+        }
+        plain
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_connection_says_so_without_the_url() {
+        let client = client(Duration::from_secs(2)).expect("client");
+        let err = client
+            .get("http://127.0.0.1:9/api/v1/query?query=secret_looking_query")
+            .send()
+            .expect_err("nothing listens on port 9");
+        let text = describe(&err);
+        assert!(text.starts_with("cannot connect"), "{text}");
+        assert!(text.to_lowercase().contains("refused"), "{text}");
+        assert!(!text.contains("secret_looking_query"), "{text}");
+    }
+
+    #[test]
+    fn a_slow_server_times_out() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let client = client(Duration::from_millis(200)).expect("client");
+        let err = client
+            .get(format!("http://{addr}/"))
+            .send()
+            .expect_err("never answered");
+        assert!(
+            describe(&err).starts_with("timed out"),
+            "{}",
+            describe(&err)
+        );
+        drop(listener);
+    }
+}

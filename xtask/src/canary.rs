@@ -1,81 +1,10 @@
-//! `cargo xtask canary --env ENV [--replay FILE] …`: `shipgate canary run` for this
-//! repository, through the same library call (`shipgate_canary::run_with_settings`).
+//! `cargo xtask canary …`: `shipgate canary run …` for this repository, through the
+//! binary's own front end (`shipgate::run_args`): the same flags, output and exit codes.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-use shipgate_canary::report::{Artifacts, RunArgs, run_command};
-
-const USAGE: &str = "cargo xtask canary --env ENV [--canary-version V] [--baseline-version V] [--replay FILE] [--record FILE] [--charts DIR] [--config FILE] [--json]";
-
-/// The parsed arguments.
-#[derive(Debug, Default, PartialEq)]
-struct Args {
-    env: String,
-    canary_version: Option<String>,
-    baseline_version: Option<String>,
-    replay: Option<PathBuf>,
-    record: Option<PathBuf>,
-    charts: Option<PathBuf>,
-    config: Option<PathBuf>,
-    json: bool,
-}
-
-fn parse(args: &[String]) -> anyhow::Result<Args> {
-    let mut out = Args::default();
-    let mut env = None;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .with_context(|| format!("{arg} needs a value\nhint: {USAGE}"))
-        };
-        match arg.as_str() {
-            "--env" => env = Some(value()?),
-            "--canary-version" => out.canary_version = Some(value()?),
-            "--baseline-version" => out.baseline_version = Some(value()?),
-            "--replay" => out.replay = Some(value()?.into()),
-            "--record" => out.record = Some(value()?.into()),
-            "--charts" => out.charts = Some(value()?.into()),
-            "--config" => out.config = Some(value()?.into()),
-            "--json" => out.json = true,
-            other => bail!("unknown argument `{other}`\nhint: {USAGE}"),
-        }
-    }
-    out.env = env.with_context(|| format!("--env is required\nhint: {USAGE}"))?;
-    Ok(out)
-}
-
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    Ok(ExitCode::from(canary(&crate::root(), &parse(args)?)?))
-}
-
-/// Runs the canary for the repository at `root`; the exit code of the interface contract.
-fn canary(root: &std::path::Path, args: &Args) -> anyhow::Result<u8> {
-    let settings = shipgate_settings::load(root, args.config.as_deref())?.canary;
-    let run = RunArgs {
-        env: args.env.clone(),
-        canary_version: args.canary_version.clone(),
-        baseline_version: args.baseline_version.clone(),
-        replay: args.replay.clone(),
-        artifacts: Artifacts {
-            record: args.record.clone(),
-            charts: args.charts.clone(),
-            step_summary: None,
-        },
-    };
-    let write = |path: &std::path::Path, bytes: &[u8]| {
-        shipgate_release::write_atomic(path, bytes).map_err(std::io::Error::other)
-    };
-    let ran = run_command(&settings, &run, &write)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&ran.outcome)?);
-    } else {
-        println!("{}", ran.headline());
-    }
-    Ok(ran.outcome.result.exit_code())
+pub fn run(args: &[String]) -> ExitCode {
+    crate::shipgate(&["canary", "run"], args)
 }
 
 #[cfg(test)]
@@ -86,28 +15,30 @@ mod tests {
         args.iter().map(|s| s.to_string()).collect()
     }
 
+    /// `cargo xtask canary ARGS` in the repository at `root`: the front end's exit code.
+    fn canary(root: &std::path::Path, args: &[&str]) -> ExitCode {
+        let mut all = vec!["--repo".to_string(), root.display().to_string()];
+        all.extend(strings(args));
+        crate::shipgate_in(&["canary", "run"], &all)
+    }
+
     #[test]
-    fn arguments_parse_and_env_is_required() {
-        let a = parse(&strings(&["--env", "prod", "--replay", "r.json", "--json"])).expect("ok");
+    fn bad_arguments_are_refused_as_the_binary_refuses_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
         assert_eq!(
-            a,
-            Args {
-                env: "prod".into(),
-                replay: Some("r.json".into()),
-                json: true,
-                ..Args::default()
-            }
+            canary(dir.path(), &["--replay", "r.json"]),
+            ExitCode::from(2)
         );
-        let err = parse(&strings(&["--replay", "r.json"])).expect_err("no env");
-        assert!(err.to_string().starts_with("--env is required"), "{err}");
-        let err = parse(&strings(&["--env"])).expect_err("no value");
-        assert!(err.to_string().starts_with("--env needs a value"), "{err}");
-        assert!(parse(&strings(&["--env", "x", "--bogus"])).is_err());
+        assert_eq!(canary(dir.path(), &["--env"]), ExitCode::from(2));
+        assert_eq!(
+            canary(dir.path(), &["--env", "x", "--bogus"]),
+            ExitCode::from(2)
+        );
     }
 
     /// A repository with a command actuator logging to `actuator.log`, gates matching the
     /// fixtures, replayed against tests/fixtures/canary.
-    fn replay(fixture: &str) -> (u8, Vec<String>) {
+    fn replay(fixture: &str) -> (ExitCode, Vec<String>) {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("actuator.log");
         let toml = format!(
@@ -123,13 +54,18 @@ mod tests {
         );
         std::fs::write(dir.path().join("shipgate.toml"), toml).expect("write");
         let record = dir.path().join("replayed.json");
-        let args = Args {
-            env: "prod".into(),
-            replay: Some(crate::root().join("tests/fixtures/canary").join(fixture)),
-            record: Some(record.clone()),
-            ..Args::default()
-        };
-        let code = canary(dir.path(), &args).expect("runs");
+        let fixture = crate::root().join("tests/fixtures/canary").join(fixture);
+        let code = canary(
+            dir.path(),
+            &[
+                "--env",
+                "prod",
+                "--replay",
+                &fixture.display().to_string(),
+                "--record",
+                &record.display().to_string(),
+            ],
+        );
         assert!(
             shipgate_canary::load_recording(&record).is_ok(),
             "the replay is recorded"
@@ -143,32 +79,31 @@ mod tests {
     }
 
     #[test]
-    fn a_replay_runs_through_the_library_like_shipgate_canary_run() {
+    fn a_replay_runs_through_the_front_end_like_shipgate_canary_run() {
         assert_eq!(
             replay("healthy.json"),
             (
-                0,
+                ExitCode::SUCCESS,
                 strings(&["set-weight 10", "set-weight 50", "promote 1.4.0"])
             )
         );
         assert_eq!(
             replay("error-regression.json"),
-            (1, strings(&["set-weight 10", "rollback 1.4.0"]))
+            (
+                ExitCode::from(1),
+                strings(&["set-weight 10", "rollback 1.4.0"])
+            )
         );
     }
 
     #[test]
     fn without_an_actuator_it_cannot_run() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let args = Args {
-            env: "prod".into(),
-            replay: Some(crate::root().join("tests/fixtures/canary/healthy.json")),
-            ..Args::default()
-        };
-        let err = canary(dir.path(), &args).expect_err("no actuator");
-        assert!(
-            err.to_string().contains("no actuator in the configuration"),
-            "{err}"
+        let fixture = crate::root().join("tests/fixtures/canary/healthy.json");
+        let code = canary(
+            dir.path(),
+            &["--env", "prod", "--replay", &fixture.display().to_string()],
         );
+        assert_eq!(code, ExitCode::from(2), "no actuator: could not run");
     }
 }

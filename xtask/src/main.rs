@@ -1,5 +1,6 @@
-//! `cargo xtask`: this workspace's own release, checks and benchmarks, calling the same
-//! library entry points as the `shipgate` binary.
+//! `cargo xtask`: this workspace's own release, validation and canary, which are the
+//! `shipgate` binary's front end itself (`shipgate::run_args`, with `--repo` set to this
+//! workspace), plus what is xtask's own: test, ci, bench.
 
 mod bench_canary;
 mod bench_config;
@@ -9,15 +10,16 @@ mod checks;
 mod release;
 mod validate;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
 const USAGE: &str = "usage: cargo xtask <release|validate|canary|test|ci|bench> …
-  release [--dry-run] [--json] [--pre LABEL] [--version X.Y.Z] [--push] [--allow-dirty]
-  validate [--format human|json|github|sarif|junit]
-  canary --env ENV [--canary-version V] [--baseline-version V] [--replay FILE] [--record FILE] [--config FILE] [--json]
+  release …   `shipgate release …` on this workspace (cargo xtask release --help)
+  validate …  `shipgate config validate …` on this workspace's environments
+  canary …    `shipgate canary run …` with this workspace's shipgate.toml
   test      install what the tests need when absent, then run every test
   ci        fmt check, clippy -D warnings, every test, workflow checks
   bench history|changelog [--commits N] [--tail N] [--runs N] [--peer]
@@ -28,14 +30,26 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(code) => code,
         Err(err) => {
-            let text = format!("{err:#}");
-            match text.split_once("\nhint: ") {
-                Some((e, hint)) => eprintln!("error: {e}\nhint: {hint}"),
-                None => eprintln!("error: {text}"),
-            }
+            shipgate::cli::report_error(&err);
             ExitCode::from(2)
         }
     }
+}
+
+/// `shipgate SUB… ARGS…` on this workspace, through the binary's front end.
+pub fn shipgate(sub: &[&str], args: &[String]) -> ExitCode {
+    let mut all = vec!["--repo".to_string(), root().display().to_string()];
+    all.extend(args.iter().cloned());
+    shipgate_in(sub, &all)
+}
+
+/// `shipgate SUB… ARGS…`, the arguments as given (no `--repo` added).
+pub fn shipgate_in(sub: &[&str], args: &[String]) -> ExitCode {
+    let argv = sub
+        .iter()
+        .map(OsString::from)
+        .chain(args.iter().map(OsString::from));
+    shipgate::run_args("cargo xtask", argv)
 }
 
 /// The workspace root (xtask lives one level below it).
@@ -47,9 +61,9 @@ pub fn root() -> PathBuf {
 fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let (cmd, rest) = args.split_first().context(USAGE)?;
     match cmd.as_str() {
-        "release" => release::run(rest),
-        "validate" => validate::run(rest),
-        "canary" => canary::run(rest),
+        "release" => Ok(release::run(rest)),
+        "validate" => Ok(validate::run(rest)),
+        "canary" => Ok(canary::run(rest)),
         "test" => checks::test(),
         "ci" => checks::ci(),
         "bench" => {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use shipgate_judge::settings::{check_placeholders, placeholders, render_with};
+use shipgate_judge::settings::{TemplateError, check_placeholders, placeholders, render_with};
 
 /// `[canary.command]`: templated commands, run with `sh -c`. Placeholders: `{{weight}}`,
 /// `{{version}}`, `{{baseline_version}}`, `{{env}}`, `{{step}}`, each replaced by its
@@ -68,18 +68,19 @@ pub struct ActuatorVars {
 }
 
 impl CommandActuator {
-    /// Checks the templates' placeholders.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the templates: not empty, known placeholders, none inside quotes.
+    pub fn validate(&self) -> Result<(), CommandProblem> {
         for (key, t) in [
             ("set-weight", &self.set_weight),
             ("promote", &self.promote),
             ("rollback", &self.rollback),
         ] {
             if t.trim().is_empty() {
-                return Err(format!("{key} is empty"));
+                return Err(CommandProblem::Empty { key });
             }
-            check_placeholders(t, &ACTUATOR_PLACEHOLDERS).map_err(|e| format!("{key}: {e}"))?;
-            check_unquoted(t).map_err(|e| format!("{key}: {e}"))?;
+            check_placeholders(t, &ACTUATOR_PLACEHOLDERS)
+                .and_then(|()| check_unquoted(t))
+                .map_err(|error| CommandProblem::Template { key, error })?;
         }
         Ok(())
     }
@@ -106,11 +107,30 @@ impl CommandActuator {
     }
 }
 
+/// A `[canary.command]` template that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandProblem {
+    /// A command is empty.
+    #[error("{key} is empty")]
+    Empty {
+        /// `set-weight`, `promote` or `rollback`.
+        key: &'static str,
+    },
+    /// A command's placeholders are wrong.
+    #[error("{key}: {error}")]
+    Template {
+        /// `set-weight`, `promote` or `rollback`.
+        key: &'static str,
+        /// What is wrong.
+        error: TemplateError,
+    },
+}
+
 /// Refuses a placeholder inside single or double quotes (or after a backslash): its
 /// shell-quoted value would be pasted into the quoted text, where its own quotes lose their
 /// meaning. The scan follows `sh`'s quoting: `'…'` ends only at `'`; in `"…"` and outside,
 /// a backslash escapes the next character.
-pub fn check_unquoted(template: &str) -> Result<(), String> {
+pub fn check_unquoted(template: &str) -> Result<(), TemplateError> {
     #[derive(PartialEq)]
     enum State {
         Bare,
@@ -125,10 +145,9 @@ pub fn check_unquoted(template: &str) -> Result<(), String> {
         if let Some(p) = next.peek() {
             if i == p.span.start {
                 if state != State::Bare || escaped {
-                    return Err(format!(
-                        "`{{{{{}}}}}` is inside quotes; shipgate quotes every value itself\nhint: write it bare, e.g. app={{{{{}}}}}",
-                        p.name, p.name
-                    ));
+                    return Err(TemplateError::Quoted {
+                        name: p.name.to_string(),
+                    });
                 }
                 next.next();
             }
@@ -368,7 +387,7 @@ mod tests {
             "echo 'a' \"b {{env}}\"",
         ] {
             let err = check_unquoted(bad).expect_err(bad);
-            assert!(err.contains("is inside quotes"), "{bad}: {err}");
+            assert!(err.to_string().contains("is inside quotes"), "{bad}: {err}");
         }
         for good in [
             "deploy {{version}}",
@@ -392,6 +411,7 @@ mod tests {
         assert!(
             a.validate()
                 .expect_err("invalid")
+                .to_string()
                 .contains("set-weight: unknown placeholder `{{wieght}}`")
         );
     }

@@ -66,9 +66,7 @@ pub enum CaptureError {
         to: f64,
     },
     /// The window holds no whole interval.
-    #[error(
-        "the window ({window} s) is shorter than one interval ({interval})\nhint: widen the window, or set a shorter interval in [canary]"
-    )]
+    #[error("the window ({window} s) is shorter than one interval ({interval})")]
     Short {
         /// Its length in seconds.
         window: f64,
@@ -77,7 +75,7 @@ pub enum CaptureError {
     },
     /// More intervals than Prometheus answers in one range query.
     #[error(
-        "the window holds {points} intervals of {interval}; Prometheus answers at most {MAX_POINTS} points per range query\nhint: set interval = \"{suggested}\" (or longer) in [canary], or capture a shorter window"
+        "the window holds {points} intervals of {interval}; Prometheus answers at most {MAX_POINTS} points per range query"
     )]
     TooLong {
         /// Intervals in the window.
@@ -88,27 +86,37 @@ pub enum CaptureError {
         suggested: HumanDuration,
     },
     /// A range query failed: Prometheus refused it or could not be reached.
-    #[error("metric `{metric}`: {source}{}", hint(.source))]
+    #[error("metric `{metric}`: {source}")]
     Query {
         /// The metric whose query it is.
         metric: String,
         /// Prometheus's answer.
         source: ProviderError,
     },
-    /// Something the capture needs is missing from the configuration.
-    #[error("{0}")]
-    Setup(String),
+    /// No `[canary.prometheus]` to capture from.
+    #[error("no [canary.prometheus] in the configuration")]
+    NoPrometheus,
+    /// The Prometheus client could not be set up (credentials, TLS).
+    #[error(transparent)]
+    Provider(ProviderError),
 }
 
-fn hint(source: &ProviderError) -> &'static str {
-    match source {
-        ProviderError::Query { .. } | ProviderError::Shape { .. } => {
-            "\nhint: fix the query in [canary.metrics]"
+impl CaptureError {
+    /// What to do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CaptureError::Settings(_) | CaptureError::Empty { .. } => None,
+            CaptureError::Short { .. } => {
+                Some("widen the window, or set a shorter interval in [canary]".into())
+            }
+            CaptureError::TooLong { suggested, .. } => Some(format!(
+                "set interval = \"{suggested}\" (or longer) in [canary], or capture a shorter window"
+            )),
+            CaptureError::Query { source, .. } | CaptureError::Provider(source) => source.hint(),
+            CaptureError::NoPrometheus => {
+                Some("add [canary.prometheus] with url = \"http://prometheus:9090\"".into())
+            }
         }
-        ProviderError::Unreachable { .. } => {
-            "\nhint: check the url in [canary.prometheus] and that Prometheus is running"
-        }
-        ProviderError::Auth(_) => "",
     }
 }
 
@@ -160,11 +168,9 @@ pub fn capture_with_settings(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Recording, CaptureError> {
     let Some(config) = &settings.prometheus else {
-        return Err(CaptureError::Setup(
-            "no [canary.prometheus] in the configuration\nhint: add [canary.prometheus] with url = \"http://prometheus:9090\"".into(),
-        ));
+        return Err(CaptureError::NoPrometheus);
     };
-    let provider = Prometheus::new(config, env).map_err(|e| CaptureError::Setup(e.to_string()))?;
+    let provider = Prometheus::new(config, env).map_err(CaptureError::Provider)?;
     capture(&settings.gates, req, &provider, window)
 }
 
@@ -594,9 +600,17 @@ mod tests {
         );
     }
 
+    /// An error as the binary shows it: the message, then its hint on a line of its own.
+    fn shown(e: &CaptureError) -> String {
+        match e.hint() {
+            Some(hint) => format!("{e}\nhint: {hint}"),
+            None => e.to_string(),
+        }
+    }
+
     /// The error of capturing `seconds` after FROM with a 10 s interval.
     fn window_error(from: f64, seconds: f64) -> String {
-        capture(
+        let err = capture(
             &settings(vec![counts_metric()]),
             &request(),
             &healthy(),
@@ -605,8 +619,8 @@ mod tests {
                 to: FROM + seconds,
             },
         )
-        .expect_err("refused")
-        .to_string()
+        .expect_err("refused");
+        shown(&err)
     }
 
     #[test]
@@ -647,7 +661,7 @@ mod tests {
         )
         .expect_err("refused");
         assert_eq!(
-            err.to_string(),
+            shown(&err),
             "metric `errors`: Prometheus rejected the query `errors{v=\"1.4.0\"}[10s]`: bad_data: parse error\nhint: fix the query in [canary.metrics]"
         );
         assert_eq!(fake.calls.borrow().len(), 1, "stops at the first error");

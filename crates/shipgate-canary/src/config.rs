@@ -249,10 +249,10 @@ impl CanarySettings {
     fn edge_problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         if let Some(Err(e)) = self.command.as_ref().map(CommandActuator::validate) {
-            problems.push(ConfigProblem::new("command", e));
+            problems.push(ConfigProblem::new("command", e.to_string()));
         }
         if let Some(Err(e)) = self.webhook.as_ref().map(WebhookActuator::validate) {
-            problems.push(ConfigProblem::new("webhook", e));
+            problems.push(ConfigProblem::new("webhook", e.to_string()));
         }
         if self.command.is_some() && self.webhook.is_some() {
             problems.push(ConfigProblem::new(

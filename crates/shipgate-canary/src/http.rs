@@ -5,13 +5,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The HTTP client could not be set up (TLS).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot set up the HTTP client: {0}")]
+pub struct ClientSetupError(String);
+
 /// A client whose every request must finish within `timeout`.
-pub(crate) fn client(timeout: Duration) -> Result<reqwest::blocking::Client, String> {
+pub(crate) fn client(timeout: Duration) -> Result<reqwest::blocking::Client, ClientSetupError> {
     let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|e| format!("cannot set up TLS: {e}"))?
+    .map_err(|e| ClientSetupError(format!("TLS: {e}")))?
     .with_root_certificates(rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     })
@@ -20,7 +25,7 @@ pub(crate) fn client(timeout: Duration) -> Result<reqwest::blocking::Client, Str
         .timeout(timeout)
         .tls_backend_preconfigured(tls)
         .build()
-        .map_err(|e| format!("cannot set up the HTTP client: {}", describe(&e)))
+        .map_err(|e| ClientSetupError(describe(&e)))
 }
 
 /// A transport error in words, with its causes (`connection refused`, `timed out`…) and

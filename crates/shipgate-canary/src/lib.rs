@@ -30,7 +30,7 @@ pub mod actuator;
 pub mod capture;
 pub mod chart;
 pub mod config;
-mod http;
+pub mod http;
 pub mod provider;
 pub mod report;
 pub mod runner;
@@ -42,7 +42,7 @@ pub use chart::{Chart, ChartError, Marker, charts};
 pub use config::{CanaryOverride, CanarySettings};
 pub use provider::{Prometheus, PrometheusConfig, ProviderError};
 pub use runner::{
-    Judgement, RunError, RunOutcome, RunRequest, RunResult, Source, load_recording, replay_run,
-    run_with_settings,
+    Judgement, LoadError, RequestError, RunError, RunOutcome, RunRequest, RunResult, Source,
+    load_recording, replay_run, run_with_settings,
 };
-pub use webhook::{Event, WebhookActuator, WebhookTraffic};
+pub use webhook::{Event, MissingToken, WebhookActuator, WebhookTraffic};

@@ -64,8 +64,9 @@ impl SigV4 {
     /// token, `authorization`).
     fn headers(&self, url: &str) -> Result<Vec<(String, String)>, ProviderError> {
         use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-        let failed = |e: &dyn std::fmt::Display| {
-            ProviderError::Auth(format!("cannot sign the request to {url} with SigV4: {e}"))
+        let failed = |e: &dyn std::fmt::Display| ProviderError::Sign {
+            url: url.to_string(),
+            message: e.to_string(),
         };
         let params = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(&self.identity)
@@ -131,9 +132,55 @@ pub enum ProviderError {
         /// What is wrong.
         message: String,
     },
-    /// Credentials could not be read.
-    #[error("{0}")]
-    Auth(String),
+    /// A credential's environment variable is not set.
+    #[error("environment variable {name} is not set")]
+    MissingVariable {
+        /// The variable `[canary.prometheus]` names.
+        name: String,
+    },
+    /// SigV4 together with a bearer token or basic auth.
+    #[error(
+        "[canary.prometheus] sets sigv4 and a bearer token or basic auth; Amazon Managed Prometheus takes SigV4 only"
+    )]
+    SigV4WithOtherAuth,
+    /// SigV4 without AWS credentials in the environment.
+    #[error(
+        "[canary.prometheus] sigv4 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials) in the environment"
+    )]
+    MissingAwsCredentials,
+    /// A request could not be signed.
+    #[error("cannot sign the request to {url} with SigV4: {message}")]
+    Sign {
+        /// The request's URL.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// The HTTP client could not be set up (TLS).
+    #[error(transparent)]
+    Client(#[from] crate::http::ClientSetupError),
+}
+
+impl ProviderError {
+    /// What to do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            ProviderError::Query { .. } | ProviderError::Shape { .. } => {
+                "fix the query in [canary.metrics]".into()
+            }
+            ProviderError::Unreachable { .. } => {
+                "check the url in [canary.prometheus] and that Prometheus is running".into()
+            }
+            ProviderError::MissingVariable { name } => {
+                format!("export {name} (in GitHub Actions: env: {name}: ${{{{ secrets.{name} }}}})")
+            }
+            ProviderError::SigV4WithOtherAuth => "keep one of them".into(),
+            ProviderError::MissingAwsCredentials => {
+                "in GitHub Actions, aws-actions/configure-aws-credentials exports them".into()
+            }
+            ProviderError::Sign { .. } | ProviderError::Client(_) => return None,
+        })
+    }
 }
 
 /// A Prometheus HTTP API client.
@@ -226,9 +273,7 @@ impl Prometheus {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ProviderError> {
         let read = |name: &String| {
-            env(name).ok_or_else(|| {
-                ProviderError::Auth(format!("environment variable {name} is not set"))
-            })
+            env(name).ok_or_else(|| ProviderError::MissingVariable { name: name.clone() })
         };
         let authorization = match (&config.bearer_token_env, &config.basic_auth_user) {
             (Some(var), _) => Some(format!("Bearer {}", read(var)?)),
@@ -249,17 +294,13 @@ impl Prometheus {
         let sigv4 = match &config.sigv4 {
             None => None,
             Some(_) if authorization.is_some() => {
-                return Err(ProviderError::Auth(
-                    "[canary.prometheus] sets sigv4 and a bearer token or basic auth; Amazon Managed Prometheus takes SigV4 only\nhint: keep one of them".into(),
-                ));
+                return Err(ProviderError::SigV4WithOtherAuth);
             }
             Some(sigv4) => {
                 let (Some(key), Some(secret)) =
                     (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
                 else {
-                    return Err(ProviderError::Auth(
-                        "[canary.prometheus] sigv4 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials) in the environment\nhint: in GitHub Actions, aws-actions/configure-aws-credentials exports them".into(),
-                    ));
+                    return Err(ProviderError::MissingAwsCredentials);
                 };
                 let credentials = aws_credential_types::Credentials::new(
                     key,
@@ -274,7 +315,7 @@ impl Prometheus {
                 })
             }
         };
-        let client = crate::http::client(config.timeout.0).map_err(ProviderError::Auth)?;
+        let client = crate::http::client(config.timeout.0).map_err(ProviderError::Client)?;
         Ok(Self {
             base: config.url.trim_end_matches('/').to_string(),
             client,

@@ -52,7 +52,7 @@ pub struct Artifacts {
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
     /// Writing a file failed.
-    #[error("cannot write {path}: {source}\nhint: check that the directory exists and is writable")]
+    #[error("cannot write {path}: {source}")]
     Write {
         /// The file.
         path: PathBuf,
@@ -62,6 +62,18 @@ pub enum ArtifactError {
     /// Drawing a chart failed.
     #[error(transparent)]
     Chart(#[from] crate::chart::ChartError),
+}
+
+impl ArtifactError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ArtifactError::Write { .. } => {
+                Some("check that the directory exists and is writable".into())
+            }
+            ArtifactError::Chart(_) => None,
+        }
+    }
 }
 
 /// What the finished run was, for the artifacts.
@@ -208,100 +220,11 @@ pub fn run_reported(
     };
     if let Err(e) = write_artifacts(&artifacts, &finished, write) {
         eprintln!("warning: {e}");
+        if let Some(hint) = e.hint() {
+            eprintln!("hint: {hint}");
+        }
     }
     result
-}
-
-/// What `canary run` was asked for: the flags the binary and `cargo xtask canary` share.
-#[derive(Debug, Clone, Default)]
-pub struct RunArgs {
-    /// `--env`.
-    pub env: String,
-    /// `--canary-version` (default with `--replay`: the recording's).
-    pub canary_version: Option<String>,
-    /// `--baseline-version` (default with `--replay`: the recording's).
-    pub baseline_version: Option<String>,
-    /// `--replay FILE`.
-    pub replay: Option<PathBuf>,
-    /// `--record FILE`, `--charts DIR` (the step summary comes from the environment).
-    pub artifacts: Artifacts,
-}
-
-/// A finished `canary run`: the request it resolved to and how it ended.
-#[derive(Debug)]
-pub struct Ran {
-    /// Environment and versions.
-    pub request: RunRequest,
-    /// Whether it was a replay.
-    pub replayed: bool,
-    /// The outcome.
-    pub outcome: RunOutcome,
-}
-
-impl Ran {
-    /// The one-line result for stdout ([`headline`]).
-    pub fn headline(&self) -> String {
-        headline(&self.request, self.replayed, &self.outcome)
-    }
-}
-
-/// Why `canary run` could not run to an outcome.
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    /// Bad input: an unreadable recording, missing versions.
-    #[error("{0}")]
-    Input(String),
-    /// The run itself failed (settings, queries, actuator).
-    #[error(transparent)]
-    Run(#[from] RunError),
-}
-
-/// `canary run` from its flags, as the binary and `cargo xtask canary` run it: the
-/// environment's effective settings, the recording to replay if any, the versions, then
-/// [`run_reported`].
-pub fn run_command(
-    settings: &CanarySettings,
-    args: &RunArgs,
-    write: &dyn Fn(&Path, &[u8]) -> std::io::Result<()>,
-) -> Result<Ran, CommandError> {
-    let settings = settings.for_env(&args.env).map_err(RunError::Settings)?;
-    let replay = args
-        .replay
-        .as_deref()
-        .map(crate::runner::load_recording)
-        .transpose()
-        .map_err(CommandError::Input)?;
-    let request = RunRequest::resolve(
-        &args.env,
-        args.canary_version.as_deref(),
-        args.baseline_version.as_deref(),
-        replay.as_ref(),
-    )
-    .map_err(CommandError::Input)?;
-    let source = replay.as_ref().map_or(Source::Prometheus, Source::Replay);
-    let outcome = run_reported(&settings, &request, source, &args.artifacts, write)?;
-    Ok(Ran {
-        request,
-        replayed: replay.is_some(),
-        outcome,
-    })
-}
-
-/// The one-line result of a run, for stdout: `canary 1.4.0 in prod: rolled back: … (after
-/// 50 s; rollback started 0.1 ms after the verdict)`.
-pub fn headline(request: &RunRequest, replay: bool, outcome: &RunOutcome) -> String {
-    let rollback = outcome
-        .rollback_started_ms
-        .map(|ms| format!("; rollback started {ms:.1} ms after the verdict"))
-        .unwrap_or_default();
-    format!(
-        "canary {} in {}{}: {} (after {:.0} s{rollback})",
-        request.version,
-        request.env,
-        if replay { " (replay)" } else { "" },
-        outcome.result.describe(),
-        outcome.decided_at_s
-    )
 }
 
 /// SIGINT, SIGTERM and SIGHUP (a cancelled CI job, Ctrl-C) set the returned flag, which the
@@ -741,7 +664,7 @@ mod tests {
     fn a_run_that_never_moved_traffic_still_summarizes_why() {
         let dir = tempfile::tempdir().expect("temp dir");
         let summary = dir.path().join("summary.md");
-        let error = RunError::Setup("no [canary.prometheus] in the configuration".into());
+        let error = RunError::NoPrometheus;
         let written = write_all(dir.path(), Err(&error), false).expect("written");
         assert_eq!(written, vec![summary.clone()], "no recording, no charts");
         let text = std::fs::read_to_string(&summary).expect("read");

@@ -170,32 +170,18 @@ impl RunRequest {
         canary_version: Option<&str>,
         baseline_version: Option<&str>,
         replay: Option<&Recording>,
-    ) -> Result<Self, String> {
-        let pick = |flag: Option<&str>, recorded: Option<&String>, name: &str| {
+    ) -> Result<Self, RequestError> {
+        let pick = |flag: Option<&str>, recorded: Option<&String>, side: &'static str| {
             let (value, from) = match (flag, recorded) {
-                (Some(v), _) => (v.to_string(), format!("--{name}-version")),
-                (None, Some(v)) => (v.clone(), format!("the recording's {name} version")),
-                (None, None) => {
-                    return Err(match replay {
-                        Some(_) => format!(
-                            "the recording names no {name} version\nhint: pass --{name}-version VERSION"
-                        ),
-                        None => format!(
-                            "--{name}-version is required for a live run\nhint: pass --{name}-version VERSION"
-                        ),
-                    });
-                }
+                (Some(v), _) => (v.to_string(), format!("--{side}-version")),
+                (None, Some(v)) => (v.clone(), format!("the recording's {side} version")),
+                (None, None) if replay.is_some() => return Err(RequestError::NotRecorded { side }),
+                (None, None) => return Err(RequestError::MissingFlag { side }),
             };
-            Version::parse(&value).map_err(|e| {
-                format!("{from}: {e}; no traffic was moved\nhint: pass the version as released, e.g. 1.4.0")
-            })
+            Version::parse(&value).map_err(|source| RequestError::InvalidVersion { from, source })
         };
         Ok(Self {
-            env: EnvName::parse(env).map_err(|e| {
-                format!(
-                    "--env: {e}; no traffic was moved\nhint: use a name from [environments] order"
-                )
-            })?,
+            env: EnvName::parse(env).map_err(|source| RequestError::InvalidEnv { source })?,
             version: pick(
                 canary_version,
                 replay.and_then(|r| r.version.as_ref()),
@@ -207,6 +193,52 @@ impl RunRequest {
                 "baseline",
             )?,
         })
+    }
+}
+
+/// Why a run's environment and versions are not usable; nothing has run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// A live run without `--canary-version` or `--baseline-version`.
+    #[error("--{side}-version is required for a live run")]
+    MissingFlag {
+        /// `canary` or `baseline`.
+        side: &'static str,
+    },
+    /// A replay of a recording that names no such version, and no flag.
+    #[error("the recording names no {side} version")]
+    NotRecorded {
+        /// `canary` or `baseline`.
+        side: &'static str,
+    },
+    /// A version that could be read as syntax somewhere.
+    #[error("{from}: {source}; no traffic was moved")]
+    InvalidVersion {
+        /// Where it came from (`--canary-version`, the recording's…).
+        from: String,
+        /// What is wrong with it.
+        source: InvalidName,
+    },
+    /// An environment name that could be read as syntax somewhere.
+    #[error("--env: {source}; no traffic was moved")]
+    InvalidEnv {
+        /// What is wrong with it.
+        source: InvalidName,
+    },
+}
+
+impl RequestError {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            RequestError::MissingFlag { side } | RequestError::NotRecorded { side } => {
+                format!("pass --{side}-version VERSION")
+            }
+            RequestError::InvalidVersion { .. } => {
+                "pass the version as released, e.g. 1.4.0".into()
+            }
+            RequestError::InvalidEnv { .. } => "use a name from [environments] order".into(),
+        }
     }
 }
 
@@ -227,15 +259,48 @@ impl RunRequest {
 
 /// Reads a recording file for `canary run --replay` / `canary judge`; the error names the
 /// file, line and column.
-pub fn load_recording(path: &std::path::Path) -> Result<Recording, String> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {file}: {e}"))?;
-    Recording::from_json(&text).map_err(|e| {
-        format!(
-            "{file}:{}:{}: not a valid canary recording: {}\nhint: recordings are written by `shipgate canary run --record FILE`",
-            e.line, e.column, e.message
-        )
+pub fn load_recording(path: &std::path::Path) -> Result<Recording, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Recording::from_json(&text).map_err(|error| LoadError::Invalid {
+        path: path.to_path_buf(),
+        error,
     })
+}
+
+/// A recording that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid recording.
+    #[error("{}:{}:{}: not a valid canary recording: {}", path.display(), error.line, error.column, error.message)]
+    Invalid {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Where and what.
+        error: shipgate_judge::RecordingError,
+    },
+}
+
+impl LoadError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LoadError::Read { .. } => None,
+            LoadError::Invalid { .. } => {
+                Some("recordings are written by `shipgate canary run --record FILE`".into())
+            }
+        }
+    }
 }
 
 /// How a run ended.
@@ -301,9 +366,7 @@ pub enum RunError {
     #[error("invalid [canary] settings: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Settings(Vec<ConfigProblem>),
     /// A query failed its check; no traffic was moved.
-    #[error(
-        "metric `{metric}`: {source}\nhint: no traffic was moved; fix the query in [canary.metrics]"
-    )]
+    #[error("metric `{metric}`: {source}")]
     Query {
         /// The metric.
         metric: String,
@@ -313,9 +376,48 @@ pub enum RunError {
     /// Moving traffic failed; a rollback was attempted.
     #[error("{0}")]
     Actuator(Box<ActuatorFailure>),
-    /// Something the run needs is missing from the configuration (a provider, an actuator).
-    #[error("{0}")]
-    Setup(String),
+    /// No actuator is configured.
+    #[error("no actuator in the configuration: traffic cannot move")]
+    NoActuator,
+    /// Both actuators are configured.
+    #[error(
+        "both [canary.command] and [canary.webhook] are configured; exactly one actuator must move traffic"
+    )]
+    BothActuators,
+    /// A live run without `[canary.prometheus]`.
+    #[error("no [canary.prometheus] in the configuration")]
+    NoPrometheus,
+    /// The Prometheus client could not be set up (credentials, TLS).
+    #[error(transparent)]
+    Provider(ProviderError),
+    /// The webhook's token is not set.
+    #[error(transparent)]
+    Token(#[from] crate::webhook::MissingToken),
+    /// The webhook's HTTP client could not be set up.
+    #[error(transparent)]
+    Client(#[from] crate::http::ClientSetupError),
+}
+
+impl RunError {
+    /// What to do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RunError::Query { source, .. } => Some(match source.hint() {
+                Some(h) => format!("no traffic was moved; {h}"),
+                None => "no traffic was moved".into(),
+            }),
+            RunError::NoActuator => Some(
+                "add [canary.command] (set-weight, promote and rollback commands) or [canary.webhook] (url = \"https://…\")".into(),
+            ),
+            RunError::BothActuators => Some("remove one of them".into()),
+            RunError::NoPrometheus => {
+                Some("add [canary.prometheus] with url = \"http://prometheus:9090\"".into())
+            }
+            RunError::Provider(e) => e.hint(),
+            RunError::Token(e) => Some(e.hint()),
+            RunError::Settings(_) | RunError::Actuator(_) | RunError::Client(_) => None,
+        }
+    }
 }
 
 /// Where `run_with_settings` takes its measurements from.
@@ -357,32 +459,25 @@ pub fn run_with_settings(
                 webhook,
                 vars,
                 settings.gates.rollout.steps.as_slice().len(),
-                webhook.authorization(env).map_err(RunError::Setup)?,
+                webhook.authorization(env)?,
             )
-            .map_err(RunError::Setup)?;
+            .map_err(RunError::Client)?;
             &mut webhook_traffic
         }
         (None, None) => {
-            return Err(RunError::Setup(
-                "no actuator in the configuration: traffic cannot move\nhint: add [canary.command] (set-weight, promote and rollback commands) or [canary.webhook] (url = \"https://…\")".into(),
-            ));
+            return Err(RunError::NoActuator);
         }
         (Some(_), Some(_)) => {
-            return Err(RunError::Setup(
-                "both [canary.command] and [canary.webhook] are configured; exactly one actuator must move traffic\nhint: remove one of them".into(),
-            ));
+            return Err(RunError::BothActuators);
         }
     };
     match source {
         Source::Replay(recording) => replay_run(&settings.gates, req, recording, traffic, progress),
         Source::Prometheus => {
             let Some(prometheus) = &settings.prometheus else {
-                return Err(RunError::Setup(
-                    "no [canary.prometheus] in the configuration\nhint: add [canary.prometheus] with url = \"http://prometheus:9090\"".into(),
-                ));
+                return Err(RunError::NoPrometheus);
             };
-            let provider =
-                Prometheus::new(prometheus, env).map_err(|e| RunError::Setup(e.to_string()))?;
+            let provider = Prometheus::new(prometheus, env).map_err(RunError::Provider)?;
             run(
                 &settings.gates,
                 req,
@@ -1066,11 +1161,17 @@ mod tests {
             ("dev", "1.4.0", "1.0.0")
         );
         let err = RunRequest::resolve("dev", Some("2.0.0"), None, None).expect_err("live");
-        assert!(err.starts_with("--baseline-version is required for a live run"));
+        assert!(
+            err.to_string()
+                .starts_with("--baseline-version is required for a live run")
+        );
         let mut anonymous = recorded;
         anonymous.version = None;
         let err = RunRequest::resolve("dev", None, None, Some(&anonymous)).expect_err("none");
-        assert!(err.starts_with("the recording names no canary version"));
+        assert!(
+            err.to_string()
+                .starts_with("the recording names no canary version")
+        );
     }
 
     #[test]

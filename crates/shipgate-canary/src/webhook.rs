@@ -45,6 +45,38 @@ fn default_attempts() -> u32 {
     3
 }
 
+/// A `[canary.webhook]` that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookProblem {
+    /// The URL is not http(s).
+    #[error("url: `{url}` is not an http:// or https:// URL")]
+    NotHttp {
+        /// The URL as written.
+        url: String,
+    },
+    /// `rollback-attempts = 0`.
+    #[error("rollback-attempts: must be at least 1")]
+    NoAttempts,
+}
+
+/// `bearer-token-env` names a variable that is not set (or is empty).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "[canary.webhook] bearer-token-env names `{name}`, which is not set or empty; no traffic was moved"
+)]
+pub struct MissingToken {
+    /// The variable.
+    pub name: String,
+}
+
+impl MissingToken {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        let name = &self.name;
+        format!("export {name} (in GitHub Actions: env: {name}: ${{{{ secrets.{name} }}}})")
+    }
+}
+
 /// One event, as POSTed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event<'a> {
@@ -67,15 +99,14 @@ pub struct Event<'a> {
 
 impl WebhookActuator {
     /// Checks the URL and the attempts.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), WebhookProblem> {
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-            return Err(format!(
-                "url: `{}` is not an http:// or https:// URL",
-                self.url
-            ));
+            return Err(WebhookProblem::NotHttp {
+                url: self.url.clone(),
+            });
         }
         if self.rollback_attempts == 0 {
-            return Err("rollback-attempts: must be at least 1".into());
+            return Err(WebhookProblem::NoAttempts);
         }
         Ok(())
     }
@@ -85,15 +116,13 @@ impl WebhookActuator {
     pub fn authorization(
         &self,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, MissingToken> {
         let Some(name) = &self.bearer_token_env else {
             return Ok(None);
         };
         match env(name) {
             Some(token) if !token.trim().is_empty() => Ok(Some(format!("Bearer {}", token.trim()))),
-            _ => Err(format!(
-                "[canary.webhook] bearer-token-env names `{name}`, which is not set or empty; no traffic was moved\nhint: export {name} (in GitHub Actions: env: {name}: ${{{{ secrets.{name} }}}})"
-            )),
+            _ => Err(MissingToken { name: name.clone() }),
         }
     }
 
@@ -163,7 +192,7 @@ impl<'a> WebhookTraffic<'a> {
         vars: ActuatorVars,
         steps: usize,
         authorization: Option<String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, crate::http::ClientSetupError> {
         Ok(Self {
             client: crate::http::client(webhook.timeout.0)?,
             webhook,
@@ -262,8 +291,15 @@ mod tests {
         let set = |name: &str| (name == "HOOK_TOKEN").then(|| "s3cret\n".to_string());
         assert_eq!(w.authorization(&set), Ok(Some("Bearer s3cret".into())));
         let err = w.authorization(&|_| None).expect_err("unset");
-        assert!(err.contains("`HOOK_TOKEN`, which is not set"), "{err}");
-        assert!(err.contains("hint: export HOOK_TOKEN"), "{err}");
+        assert!(
+            err.to_string().contains("`HOOK_TOKEN`, which is not set"),
+            "{err}"
+        );
+        assert!(
+            err.hint().starts_with("export HOOK_TOKEN"),
+            "{}",
+            err.hint()
+        );
         let none = WebhookActuator {
             bearer_token_env: None,
             ..w
@@ -279,7 +315,12 @@ mod tests {
             rollback_attempts: 3,
             bearer_token_env: None,
         };
-        assert!(w.validate().expect_err("bad").contains("not an http://"));
+        assert!(
+            w.validate()
+                .expect_err("bad")
+                .to_string()
+                .contains("not an http://")
+        );
         let w = WebhookActuator {
             url: "https://hooks.example.com/canary".into(),
             ..w

@@ -161,36 +161,38 @@ pub struct Steps(Vec<Step>);
 
 impl Steps {
     /// Checks the steps (see the type's documentation).
-    pub fn new(steps: Vec<Step>) -> Result<Self, String> {
+    pub fn new(steps: Vec<Step>) -> Result<Self, InvalidSteps> {
         let Some(last) = steps.last() else {
-            return Err("steps must not be empty; the last one must have weight = 100".into());
+            return Err(InvalidSteps(
+                "steps must not be empty; the last one must have weight = 100".into(),
+            ));
         };
         for (i, s) in steps.iter().enumerate() {
             if s.weight == 0 || s.weight > 100 {
-                return Err(format!(
+                return Err(InvalidSteps(format!(
                     "steps[{i}].weight = {} is not a percentage in 1..=100",
                     s.weight
-                ));
+                )));
             }
             if i > 0 && s.weight <= steps[i - 1].weight {
-                return Err(format!(
+                return Err(InvalidSteps(format!(
                     "steps must increase: steps[{i}].weight = {} follows {}",
                     s.weight,
                     steps[i - 1].weight
-                ));
+                )));
             }
             if i + 1 < steps.len() && s.hold.is_none_or(|h| h.0.is_zero()) {
-                return Err(format!(
+                return Err(InvalidSteps(format!(
                     "steps[{i}] (weight {}) needs a non-zero hold, e.g. hold = \"5m\"",
                     s.weight
-                ));
+                )));
             }
         }
         if last.weight != 100 {
-            return Err(format!(
+            return Err(InvalidSteps(format!(
                 "the last step must have weight = 100, not {}",
                 last.weight
-            ));
+            )));
         }
         Ok(Self(steps))
     }
@@ -212,14 +214,53 @@ impl<'de> Deserialize<'de> for Steps {
     }
 }
 
+/// Steps that break a rule of [`Steps::new`], in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidSteps(pub String);
+
+/// Text that is not a duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a duration; write e.g. \"30s\", \"2m\", \"1h30m\"")]
+pub struct InvalidDuration(pub String);
+
+/// A template that does not parse, or names a placeholder it may not use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// `{{` without its `}}`.
+    #[error("unclosed `{{{{` in `{template}`")]
+    Unclosed {
+        /// The template.
+        template: String,
+    },
+    /// A placeholder that is not one of the known ones.
+    #[error("unknown placeholder `{{{{{name}}}}}`; {}known: {}", suggestion.as_ref().map(|m| format!("did you mean `{{{{{m}}}}}`? ")).unwrap_or_default(), known.iter().map(|k| format!("{{{{{k}}}}}")).collect::<Vec<_>>().join(", "))]
+    Unknown {
+        /// The name used.
+        name: String,
+        /// The known name it is closest to, if any is close.
+        suggestion: Option<String>,
+        /// The known names.
+        known: Vec<String>,
+    },
+    /// A placeholder inside shell quotes (command templates).
+    #[error(
+        "`{{{{{name}}}}}` is inside quotes; write it bare, e.g. app={{{{{name}}}}}: shipgate quotes every value itself"
+    )]
+    Quoted {
+        /// The placeholder's name.
+        name: String,
+    },
+}
+
 /// A duration written like `90s`, `2m`, `1h30m` or `500ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HumanDuration(pub Duration);
 
 impl HumanDuration {
     /// Parses `1h30m`, `2m`, `45s`, `500ms` (units h, m, s, ms; at least one part).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = || format!("`{text}` is not a duration; write e.g. \"30s\", \"2m\", \"1h30m\"");
+    pub fn parse(text: &str) -> Result<Self, InvalidDuration> {
+        let bad = || InvalidDuration(text.to_string());
         let mut rest = text.trim();
         if rest.is_empty() {
             return Err(bad());
@@ -646,7 +687,7 @@ impl MetricConfig {
                     ));
                 }
                 if let Err(e) = check_template(template) {
-                    problems.push(ConfigProblem::new(format!("{side}.{k}"), e));
+                    problems.push(ConfigProblem::new(format!("{side}.{k}"), e.to_string()));
                 }
             }
         }
@@ -737,7 +778,7 @@ fn none_or(problems: Vec<ConfigProblem>) -> Result<(), Vec<ConfigProblem>> {
 }
 
 /// Checks that a query template only uses known `{{placeholders}}` and closes its braces.
-pub fn check_template(template: &str) -> Result<(), String> {
+pub fn check_template(template: &str) -> Result<(), TemplateError> {
     check_placeholders(template, &PLACEHOLDERS)
 }
 
@@ -754,7 +795,7 @@ pub struct Placeholder<'a> {
 /// Every placeholder of `template`, in order; an error for a `{{` that is never closed.
 /// Checking ([`check_placeholders`]) and rendering ([`render_with`]) both read templates
 /// through this one function, so what is accepted is exactly what is rendered.
-pub fn placeholders(template: &str) -> Result<Vec<Placeholder<'_>>, String> {
+pub fn placeholders(template: &str) -> Result<Vec<Placeholder<'_>>, TemplateError> {
     let mut out = Vec::new();
     let mut at = 0;
     while let Some(found) = template[at..].find("{{") {
@@ -763,7 +804,9 @@ pub fn placeholders(template: &str) -> Result<Vec<Placeholder<'_>>, String> {
         let end = template[inner..]
             .find("}}")
             .map(|e| inner + e)
-            .ok_or_else(|| format!("unclosed `{{{{` in `{template}`"))?;
+            .ok_or_else(|| TemplateError::Unclosed {
+                template: template.to_string(),
+            })?;
         out.push(Placeholder {
             span: start..end + 2,
             name: template[inner..end].trim(),
@@ -774,21 +817,14 @@ pub fn placeholders(template: &str) -> Result<Vec<Placeholder<'_>>, String> {
 }
 
 /// Checks that `template` only uses the placeholders in `known` and closes its braces.
-pub fn check_placeholders(template: &str, known: &[&str]) -> Result<(), String> {
+pub fn check_placeholders(template: &str, known: &[&str]) -> Result<(), TemplateError> {
     for p in placeholders(template)? {
         if !known.contains(&p.name) {
-            let hint = shipgate_stdx::text::did_you_mean(p.name, known)
-                .map(|m| format!("did you mean `{{{{{m}}}}}`? "))
-                .unwrap_or_default();
-            return Err(format!(
-                "unknown placeholder `{{{{{}}}}}`; {hint}known: {}",
-                p.name,
-                known
-                    .iter()
-                    .map(|k| format!("{{{{{k}}}}}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            return Err(TemplateError::Unknown {
+                name: p.name.to_string(),
+                suggestion: shipgate_stdx::text::did_you_mean(p.name, known).map(String::from),
+                known: known.iter().map(|k| k.to_string()).collect(),
+            });
         }
     }
     Ok(())
@@ -954,7 +990,10 @@ mod tests {
             "x=<1.4.0>"
         );
         let err = check_template("{{ verison }}").expect_err("unknown");
-        assert!(err.contains("did you mean `{{version}}`?"), "{err}");
+        assert!(
+            err.to_string().contains("did you mean `{{version}}`?"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use shipgate_canary::report::num;
 use shipgate_judge::{MetricReport, Recording, ReplayOutcome, Verdict, replay};
+use shipgate_stdx::num::human as num;
 
 use crate::cli::{EXIT_NO, Global};
 
@@ -83,7 +83,7 @@ pub fn run(global: &Global, args: &CanaryArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn read_recording(path: &std::path::Path) -> anyhow::Result<Recording> {
-    shipgate_canary::load_recording(path).map_err(anyhow::Error::msg)
+    Ok(shipgate_canary::load_recording(path)?)
 }
 
 fn run_judge(global: &Global, args: &JudgeArgs) -> anyhow::Result<ExitCode> {
@@ -264,29 +264,40 @@ fn metric(out: &mut String, m: &MetricReport) {
 }
 
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    shipgate_release::write_atomic(path, bytes).map_err(std::io::Error::other)
+    shipgate_stdx::fs::write_atomic(path, bytes)
 }
 
 fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    use shipgate_canary::report::{Artifacts, run_command};
+    use shipgate_canary::report::{Artifacts, run_reported};
+    use shipgate_canary::{RunError, RunRequest, Source};
 
-    let run = shipgate_canary::report::RunArgs {
-        env: args.env.clone(),
-        canary_version: args.canary_version.clone(),
-        baseline_version: args.baseline_version.clone(),
-        replay: args.replay.clone(),
-        artifacts: Artifacts {
-            record: args.record.clone(),
-            charts: args.charts.clone(),
-            step_summary: None,
-        },
+    let settings = global
+        .settings()?
+        .canary
+        .for_env(&args.env)
+        .map_err(RunError::Settings)?;
+    let replay = args
+        .replay
+        .as_deref()
+        .map(shipgate_canary::load_recording)
+        .transpose()?;
+    let request = RunRequest::resolve(
+        &args.env,
+        args.canary_version.as_deref(),
+        args.baseline_version.as_deref(),
+        replay.as_ref(),
+    )?;
+    let source = replay.as_ref().map_or(Source::Prometheus, Source::Replay);
+    let artifacts = Artifacts {
+        record: args.record.clone(),
+        charts: args.charts.clone(),
+        step_summary: None,
     };
-    let ran = run_command(&global.settings()?.canary, &run, &write_atomically)?;
-    let outcome = &ran.outcome;
+    let outcome = run_reported(&settings, &request, source, &artifacts, &write_atomically)?;
     if global.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
-        println!("{}", ran.headline());
+        println!("{}", headline(&request, replay.is_some(), &outcome));
         if let Some(report) = &outcome.report {
             for m in &report.metrics {
                 metric_into_stdout(m);
@@ -294,6 +305,27 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::from(outcome.result.exit_code()))
+}
+
+/// The one-line result of a run, for stdout: `canary 1.4.0 in prod: rolled back: … (after
+/// 50 s; rollback started 0.1 ms after the verdict)`.
+fn headline(
+    request: &shipgate_canary::RunRequest,
+    replay: bool,
+    outcome: &shipgate_canary::RunOutcome,
+) -> String {
+    let rollback = outcome
+        .rollback_started_ms
+        .map(|ms| format!("; rollback started {ms:.1} ms after the verdict"))
+        .unwrap_or_default();
+    format!(
+        "canary {} in {}{}: {} (after {:.0} s{rollback})",
+        request.version,
+        request.env,
+        if replay { " (replay)" } else { "" },
+        outcome.result.describe(),
+        outcome.decided_at_s
+    )
 }
 
 fn metric_into_stdout(m: &MetricReport) {

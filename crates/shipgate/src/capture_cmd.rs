@@ -97,7 +97,7 @@ pub fn run(global: &Global, args: &CaptureArgs) -> anyhow::Result<ExitCode> {
         std::env::var(name).ok()
     })?;
     recording.started_at = Some(rfc3339(from));
-    shipgate_release::write_atomic(&args.out, recording.to_json().as_bytes())
+    shipgate_stdx::fs::write_atomic(&args.out, recording.to_json().as_bytes())
         .with_context(|| format!("cannot write {}", args.out.display()))?;
 
     let covered = coverage(&settings.gates, &recording);

@@ -11,7 +11,7 @@ pub const EXIT_NO: u8 = 1;
 #[command(
     name = "shipgate",
     version,
-    about = "Release, validate, promote and canary: a deployment pipeline in one binary"
+    about = "Release, validate and canary: a deployment pipeline in one binary"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -53,7 +53,9 @@ pub enum Command {
     Canary(crate::canary_cmd::CanaryArgs),
 }
 
-/// Prints an error as one line of what went wrong, then `hint: …` on its own line.
+/// Prints an error as one line of what went wrong, then `hint: …` on its own line: the
+/// hint the error carries as data ([`hint_of`]), or, for errors of crates that still write
+/// it into their message, the text after `\nhint: `.
 pub fn report_error(err: &anyhow::Error) {
     let mut message = err.to_string();
     for cause in err.chain().skip(1) {
@@ -65,7 +67,7 @@ pub fn report_error(err: &anyhow::Error) {
     }
     let (text, hint) = match message.split_once("\nhint: ") {
         Some((text, hint)) => (text.to_string(), Some(hint.to_string())),
-        None => (message, None),
+        None => (message, hint_of(err)),
     };
     eprintln!("error: {text}");
     if let Some(hint) = hint {
@@ -73,9 +75,55 @@ pub fn report_error(err: &anyhow::Error) {
     }
 }
 
+/// The hint the first error of `err`'s chain that has one carries.
+pub fn hint_of(err: &anyhow::Error) -> Option<String> {
+    use shipgate_canary::report::ArtifactError;
+    use shipgate_canary::{
+        CaptureError, LoadError, MissingToken, ProviderError, RequestError, RunError,
+    };
+    err.chain().find_map(|e| {
+        if let Some(e) = e.downcast_ref::<RunError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<RequestError>() {
+            Some(e.hint())
+        } else if let Some(e) = e.downcast_ref::<LoadError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<CaptureError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<ProviderError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<MissingToken>() {
+            Some(e.hint())
+        } else if let Some(e) = e.downcast_ref::<ArtifactError>() {
+            e.hint()
+        } else {
+            None
+        }
+    })
+}
+
 /// True when colour may be used on stderr: a terminal, and `NO_COLOR` unset or empty.
 #[allow(dead_code)]
 pub fn color_enabled() -> bool {
     use std::io::IsTerminal;
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hint_carried_as_data_is_found_through_context() {
+        let err = anyhow::Error::from(shipgate_canary::RunError::NoActuator)
+            .context("cannot run the canary");
+        assert_eq!(
+            hint_of(&err).as_deref(),
+            Some(
+                "add [canary.command] (set-weight, promote and rollback commands) or [canary.webhook] (url = \"https://…\")"
+            )
+        );
+        let plain = anyhow::anyhow!("no hint here");
+        assert_eq!(hint_of(&plain), None);
+    }
 }

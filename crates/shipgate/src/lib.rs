@@ -1,0 +1,56 @@
+//! shipgate's one front end: the command line (`Cli`), request structs built from it, the
+//! library calls, and their answers turned into output and exit codes. The `shipgate`
+//! binary is [`run_args`]; `cargo xtask release|validate|canary` build their arguments for
+//! this workspace and call [`run_args`] too, so flags, output and exit codes cannot drift.
+//! No pipeline logic lives here.
+
+mod canary_cmd;
+mod capture_cmd;
+mod changelog_cmd;
+pub mod cli;
+mod config_cmd;
+mod release_cmd;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+pub use cli::Cli;
+
+/// Parses `args` (without the program's name) as the `shipgate` command line, naming the
+/// program `bin` in usage and errors, then runs it. Bad arguments print clap's error and
+/// give exit code 2; `--help` and `--version` print and give 0.
+pub fn run_args(bin: &'static str, args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let argv = std::iter::once(OsString::from(bin)).chain(args);
+    let parsed = Cli::command()
+        .name(bin)
+        .bin_name(bin)
+        .try_get_matches_from(argv)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    match parsed {
+        Ok(cli) => run(&cli),
+        Err(e) => {
+            let _ = e.print();
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+        }
+    }
+}
+
+/// Runs a parsed command line: the exit code of the interface contract (0 yes, 1 no, 2
+/// could not run), errors printed as one line and a hint.
+pub fn run(cli: &Cli) -> ExitCode {
+    let result = match &cli.command {
+        cli::Command::Release(args) => release_cmd::run(&cli.global, args),
+        cli::Command::Changelog(args) => changelog_cmd::run(&cli.global, args),
+        cli::Command::Config(args) => config_cmd::run(&cli.global, args),
+        cli::Command::Canary(args) => canary_cmd::run(&cli.global, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            cli::report_error(&err);
+            ExitCode::from(2)
+        }
+    }
+}

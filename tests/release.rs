@@ -127,6 +127,23 @@ fn bump_rules_follow_the_contract() {
 }
 
 #[test]
+fn a_header_with_its_body_on_the_next_line_is_conventional() {
+    let repo = Repo::new();
+    workspace(&repo, "1.3.0");
+    repo.git(&["tag", "-a", "v1.3.0", "-m", "release"]);
+    repo.commit("fix(post): revert to exec\n`git-node` is nice, but not here");
+    let plan = repo.plan(&[]);
+    assert_eq!(s(&plan["next"]), Some("1.3.1"), "{plan}");
+    assert_eq!(plan["conventional"], 1, "{plan}");
+    assert_eq!(plan["non_conventional"], 0, "{plan}");
+    let section = plan["changelog"].as_str().expect("section");
+    assert!(
+        section.contains("### Fixed\n\n- **post**: revert to exec\n"),
+        "{section}"
+    );
+}
+
+#[test]
 fn release_bumps_manifests_writes_changelog_commits_and_tags_once() {
     let repo = Repo::new();
     workspace(&repo, "1.3.0");

@@ -437,6 +437,64 @@ fn reverts_cancel_the_reverted_commit() {
 }
 
 #[test]
+fn the_bump_and_the_changelog_apply_one_revert_rule() {
+    // A commit reverted twice: the bump used to keep the older revert (a `fix:`, so a
+    // patch and a changelog entry) while `shipgate changelog` cancelled both reverts.
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "r"]);
+    let search = repo.commit("feat: search");
+    repo.commit(&format!(
+        "fix: revert search\n\nThis reverts commit {search}."
+    ));
+    repo.commit(&format!(
+        "fix: drop search again\n\nThis reverts commit {}.",
+        search.to_ascii_uppercase()
+    ));
+    repo.commit("docs: typo");
+    let plan = repo.plan(&[]);
+    assert_eq!(plan["next"], Value::Null, "everything cancels out: {plan}");
+    assert_eq!(plan["reverted"], 3, "{plan}");
+    let unreleased = repo.stdout(&["changelog", "--unreleased"]);
+    assert!(
+        !unreleased.contains("search") && !unreleased.contains("###"),
+        "{unreleased}"
+    );
+    repo.commit("fix: totals");
+    let plan = repo.plan(&[]);
+    assert_eq!(s(&plan["next"]), Some("1.0.1"), "{plan}");
+    let section = plan["changelog"].as_str().expect("section");
+    assert!(
+        section.contains("### Fixed\n\n- totals\n") && !section.contains("search"),
+        "{section}"
+    );
+    let unreleased = repo.stdout(&["changelog", "--unreleased"]);
+    assert!(
+        unreleased.contains("### Fixed\n\n- totals\n") && !unreleased.contains("search"),
+        "{unreleased}"
+    );
+
+    // Reverting the revert brings the feature back, in the bump and in the notes.
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "r"]);
+    let search = repo.commit("feat: search");
+    repo.git(&["revert", "--no-edit", &search]);
+    let revert = repo.git(&["rev-parse", "HEAD"]);
+    repo.git(&["revert", "--no-edit", &revert]);
+    let plan = repo.plan(&[]);
+    assert_eq!(s(&plan["next"]), Some("1.1.0"), "{plan}");
+    assert_eq!(plan["reverted"], 2, "{plan}");
+    let section = plan["changelog"].as_str().expect("section");
+    assert!(section.contains("### Added\n\n- search\n"), "{section}");
+    let unreleased = repo.stdout(&["changelog", "--unreleased"]);
+    assert!(
+        unreleased.contains("### Added\n\n- search\n"),
+        "{unreleased}"
+    );
+}
+
+#[test]
 fn merge_commits_bring_their_commits_but_do_not_count() {
     let repo = Repo::new();
     workspace(&repo, "1.0.0");

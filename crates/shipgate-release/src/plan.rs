@@ -1,7 +1,7 @@
 //! Planning a release: the next version(s), the file edits, the changelog section and the
 //! tags, computed from history and the work tree without writing anything.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use semver::Version;
@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 use shipgate_changelog::{InsertOptions, ReleaseInput, insert_release_with, render_release};
 use shipgate_git::{CommitInfo, Repo};
 use shipgate_version::bump::NextVersion;
-use shipgate_version::commit::reverted_ids;
 use shipgate_version::manifest::{CargoEdit, VersionPattern, edit_cargo, edit_lock};
-use shipgate_version::{Bump, next_version, parse_message};
+use shipgate_version::{Bump, next_version, parse_message, revert};
 
 use crate::history::{self, History, TagFormat, TagSource};
 use crate::packages::{self, Workspace};
@@ -96,32 +95,26 @@ fn classify<'a>(
         .collect();
     let parsed: Vec<_> = commits.iter().map(|c| parse_message(&c.message)).collect();
     let ids: Vec<String> = commits.iter().map(|c| c.id.to_string()).collect();
-    let mut cancelled: HashSet<usize> = HashSet::new();
-    for (i, (c, p)) in commits.iter().zip(&parsed).enumerate() {
-        for target in reverted_ids(&c.message, p) {
-            if let Some(j) = ids.iter().position(|id| id.starts_with(&target)) {
-                if j != i && !cancelled.contains(&j) {
-                    cancelled.insert(i);
-                    cancelled.insert(j);
-                }
-            }
-        }
-    }
+    let cancelled = revert::cancelled(
+        ids.iter()
+            .map(String::as_str)
+            .zip(commits.iter().map(|c| c.message.as_str())),
+    );
     let mut out = Classified {
         kept: Vec::new(),
         bump: Bump::None,
         total: commits.len(),
         conventional: 0,
         non_conventional: Vec::new(),
-        reverted: cancelled.len(),
+        reverted: cancelled.iter().filter(|c| **c).count(),
     };
-    for (i, (c, p)) in commits.iter().zip(&parsed).enumerate() {
+    for ((c, p), cancelled) in commits.iter().zip(&parsed).zip(cancelled) {
         if p.conventional().is_some() {
             out.conventional += 1;
         } else {
             out.non_conventional.push(c);
         }
-        if cancelled.contains(&i) {
+        if cancelled {
             continue;
         }
         out.bump = out.bump.max(req.settings.bump.bump_of(p));

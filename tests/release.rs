@@ -831,16 +831,7 @@ fn bad_input_gets_clear_errors() {
 
     workspace(&repo, "1.0.0");
     repo.git(&["tag", "v1.0.0"]);
-    repo.git(&["tag", "v1.1.0"]);
     repo.commit("fix: x");
-    let out = repo.shipgate(&["release", "--dry-run"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("two release tags: v1.0.0, v1.1.0"),
-        "{}",
-        stderr(&out)
-    );
-    repo.git(&["tag", "-d", "v1.1.0"]);
 
     repo.git(&["tag", "v1.0"]);
     let out = repo.shipgate(&["release", "--dry-run"]);
@@ -871,6 +862,61 @@ fn bad_input_gets_clear_errors() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("crates/app/Cargo.toml:3:"), "{err}");
+}
+
+#[test]
+fn two_release_tags_on_one_commit_take_the_highest_with_a_warning() {
+    // semantic-release's own history has v12.4.0 and v12.4.1 on one commit
+    let repo = Repo::new();
+    workspace(&repo, "12.4.0");
+    repo.git(&["tag", "v12.4.1"]);
+    repo.git(&["tag", "-a", "v12.4.0", "-m", "r"]);
+    repo.git(&["tag", "v12.4.1-rc.1"]);
+    repo.commit("fix: x");
+    let out = repo.shipgate(&["release", "--dry-run", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(s(&plan["current"]), Some("12.4.1"), "{plan}");
+    assert_eq!(s(&plan["previous_tag"]), Some("v12.4.1"), "{plan}");
+    assert_eq!(s(&plan["next"]), Some("12.4.2"), "{plan}");
+    assert_eq!(plan["commits"], 1, "{plan}");
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("warning: commit ").count(),
+        1,
+        "one warning, not one per version line: {err}"
+    );
+    assert!(
+        err.contains("carries several release tags: v12.4.0, v12.4.1-rc.1, v12.4.1; the highest, v12.4.1, is taken"),
+        "{err}"
+    );
+    assert_eq!(plan["warnings"].as_array().map(Vec::len), Some(1), "{plan}");
+    let out = repo.release(&[]);
+    assert_eq!(out["tagged"], serde_json::json!(["v12.4.2"]), "{out}");
+
+    // per crate: the same, within one crate's tags
+    let repo = Repo::new();
+    repo.write("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n");
+    repo.write(
+        "crates/cart/Cargo.toml",
+        "[package]\nname = \"cart\"\nversion = \"1.0.1\"\n",
+    );
+    repo.write("shipgate.toml", "[release]\nmode = \"per-crate\"\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "chore: scaffold"]);
+    repo.git(&["tag", "cart-v1.0.0"]);
+    repo.git(&["tag", "cart-v1.0.1"]);
+    repo.commit_file("crates/cart/src/lib.rs", "feat: saved carts");
+    let out = repo.shipgate(&["release", "--dry-run", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(s(&plan["packages"][0]["current"]), Some("1.0.1"), "{plan}");
+    assert_eq!(s(&plan["packages"][0]["next"]), Some("1.1.0"), "{plan}");
+    assert!(
+        stderr(&out).contains("carries several release tags: cart-v1.0.0, cart-v1.0.1"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

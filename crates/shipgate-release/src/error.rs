@@ -41,10 +41,6 @@ pub enum ReleaseError {
     )]
     Strict { count: usize, list: String },
     #[error(
-        "commit {commit} carries two release tags: {tags}\nhint: delete the wrong one (git tag -d NAME; git push --delete origin NAME)"
-    )]
-    TwoTags { commit: String, tags: String },
-    #[error(
         "this is a shallow clone and history ends at {commit} before any release tag was found\nhint: {hint}"
     )]
     Shallow { commit: String, hint: String },

@@ -6,6 +6,7 @@
 //! release` build one from their arguments and call the same functions.
 
 mod changelog;
+mod decide;
 mod error;
 mod failpoint;
 mod fsutil;
@@ -13,6 +14,7 @@ mod github;
 mod history;
 mod journal;
 mod packages;
+mod per_crate;
 mod plan;
 mod run;
 mod settings;

@@ -411,6 +411,120 @@ fn per_crate_mode_bumps_touched_crates_and_their_dependents() {
 }
 
 #[test]
+fn per_crate_mode_leaves_out_members_cargo_would_not_publish() {
+    // release-plz's own workspace has a `fake_package` it never releases
+    let repo = Repo::new();
+    repo.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\n\n[workspace.package]\npublish = false\n",
+    );
+    repo.write(
+        "crates/core/Cargo.toml",
+        "[package]\nname = \"core\"\nversion = \"1.0.0\"\n",
+    );
+    repo.write(
+        "crates/app/Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"2.0.0\"\n\n[dependencies]\ncore = { path = \"../core\", version = \"1.0.0\" }\n\n[dev-dependencies]\ntest-utils = { path = \"../test-utils\" }\n",
+    );
+    repo.write(
+        "crates/test-utils/Cargo.toml",
+        "[package]\nname = \"test-utils\"\npublish.workspace = true\n\n[dependencies]\ncore = { path = \"../core\", version = \"1.0.0\" }\n",
+    );
+    let fake = "[package]\nname = \"fake_package\"\nversion = \"0.1.0\"\npublish = false\n\n[dependencies]\ncore = { path = \"../core\" }\n";
+    repo.write("crates/fake_package/Cargo.toml", fake);
+    repo.write(
+        "crates/tool/Cargo.toml",
+        "[package]\nname = \"tool\"\nversion = \"0.3.0\"\npublish = []\n",
+    );
+    repo.write(
+        "shipgate.toml",
+        "[release]\nmode = \"per-crate\"\ninclude-unpublished = [\"tool\"]\n",
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "chore: scaffold"]);
+    for t in [
+        "core-v1.0.0",
+        "app-v2.0.0",
+        "tool-v0.3.0",
+        "fake_package-v0.1.0",
+    ] {
+        repo.git(&["tag", "-a", t, "-m", "release"]);
+    }
+    repo.commit_file("crates/core/src/lib.rs", "feat(core): new api");
+    repo.commit_file("crates/fake_package/src/lib.rs", "feat: fake feature");
+    repo.commit_file("crates/test-utils/src/lib.rs", "feat: test helper");
+    repo.commit_file("crates/tool/src/main.rs", "fix(tool): flag");
+
+    let plan = repo.plan(&[]);
+    let names: Vec<&str> = plan["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["app", "core", "tool"], "{plan}");
+    assert_eq!(
+        plan["left_out"],
+        serde_json::json!([
+            {"name": "fake_package", "path": "crates/fake_package", "reason": "publish = false"},
+            {"name": "test-utils", "path": "crates/test-utils", "reason": "publish = false"},
+        ]),
+        "{plan}"
+    );
+    let text =
+        String::from_utf8_lossy(&repo.shipgate(&["release", "--dry-run"]).stdout).into_owned();
+    assert!(
+        text.contains("fake_package             left out: publish = false (name it in [release] include-unpublished to release it)"),
+        "{text}"
+    );
+
+    let out = repo.release(&[]);
+    let mut tagged: Vec<&str> = out["tagged"]
+        .as_array()
+        .expect("tagged")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    tagged.sort_unstable();
+    assert_eq!(
+        tagged,
+        vec!["app-v2.0.1", "core-v1.1.0", "tool-v0.3.1"],
+        "core, its dependent app and the named tool; not fake_package or test-utils: {out}"
+    );
+    assert_eq!(
+        repo.read("crates/fake_package/Cargo.toml"),
+        fake,
+        "a left-out crate is tolerated as a dependent: its manifest is untouched"
+    );
+    let utils = repo.read("crates/test-utils/Cargo.toml");
+    assert!(
+        utils.contains("core = { path = \"../core\", version = \"1.1.0\" }")
+            && !utils.contains("version = \"0"),
+        "its requirement on a released crate follows, it gets no version: {utils}"
+    );
+    assert!(
+        repo.read("crates/app/Cargo.toml")
+            .contains("test-utils = { path = \"../test-utils\" }"),
+        "a left-out path dependency of a released crate is kept as it is"
+    );
+    assert!(!repo.path("crates/fake_package/CHANGELOG.md").exists());
+    assert!(!repo.read("CHANGELOG.md").contains("fake feature"));
+
+    repo.write(
+        "shipgate.toml",
+        "[release]\nmode = \"per-crate\"\ninclude-unpublished = [\"tols\"]\n",
+    );
+    let out = repo.shipgate(&["release", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("include-unpublished names `tols`, which is not a member")
+            && err.contains("hint: members: app, core, fake_package, test-utils, tool"),
+        "{err}"
+    );
+}
+
+#[test]
 fn reverts_cancel_the_reverted_commit() {
     let repo = Repo::new();
     workspace(&repo, "1.0.0");

@@ -106,6 +106,49 @@ pub(crate) fn propagate<E>(
     }
 }
 
+/// A workspace member, as the per-crate selection sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Member<'a> {
+    pub name: &'a str,
+    /// Why Cargo would not publish it (`publish = false`, …), or `None`.
+    pub unpublished: Option<&'static str>,
+}
+
+/// Which members a per-crate release considers.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Selection {
+    /// Indices of the members that get version lines.
+    pub released: Vec<usize>,
+    /// Indices of the members left out, with why.
+    pub left_out: Vec<(usize, &'static str)>,
+}
+
+/// Members Cargo would not publish are left out, as `cargo publish --workspace` and
+/// release-plz leave them, unless `include` names them; their dependents are not released
+/// through them (they have no version line). `Err(name)`: `include` names no member.
+pub(crate) fn select<'a>(
+    members: &[Member<'_>],
+    include: &'a [String],
+) -> Result<Selection, &'a str> {
+    if let Some(unknown) = include
+        .iter()
+        .find(|n| !members.iter().any(|m| m.name == n.as_str()))
+    {
+        return Err(unknown);
+    }
+    let mut out = Selection {
+        released: Vec::new(),
+        left_out: Vec::new(),
+    };
+    for (k, m) in members.iter().enumerate() {
+        match m.unpublished {
+            Some(reason) if !include.iter().any(|n| n == m.name) => out.left_out.push((k, reason)),
+            _ => out.released.push(k),
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +283,79 @@ mod tests {
         let (bumps, versions) = run(&crates);
         assert_eq!(bumps, vec![Bump::Major, Bump::Patch]);
         assert_eq!(versions.len(), 2);
+    }
+
+    #[test]
+    fn unpublished_members_are_left_out_unless_named() {
+        let members = [
+            Member {
+                name: "core",
+                unpublished: None,
+            },
+            Member {
+                name: "fake_package",
+                unpublished: Some("publish = false"),
+            },
+            Member {
+                name: "tool",
+                unpublished: Some("publish = []"),
+            },
+        ];
+        assert_eq!(
+            select(&members, &[]),
+            Ok(Selection {
+                released: vec![0],
+                left_out: vec![(1, "publish = false"), (2, "publish = []")],
+            })
+        );
+        let named = ["tool".to_string(), "core".to_string()];
+        assert_eq!(
+            select(&members, &named),
+            Ok(Selection {
+                released: vec![0, 2],
+                left_out: vec![(1, "publish = false")],
+            }),
+            "naming a published member changes nothing"
+        );
+        let typo = ["tol".to_string()];
+        assert_eq!(select(&members, &typo), Err("tol"));
+    }
+
+    #[test]
+    fn a_left_out_dependent_is_not_released_with_its_dependency() {
+        // propagation runs over the released members only: `fake_package` depends on
+        // `core` but has no line, so only `app` follows `core`
+        let members = [
+            Member {
+                name: "core",
+                unpublished: None,
+            },
+            Member {
+                name: "fake_package",
+                unpublished: Some("publish = false"),
+            },
+            Member {
+                name: "app",
+                unpublished: None,
+            },
+        ];
+        let selection = select(&members, &[]).expect("known names");
+        let none: &[String] = &[];
+        let on_core = ["core".to_string()];
+        let deps = [none, &on_core[..], &on_core[..]];
+        let own = [Bump::Minor, Bump::None, Bump::None];
+        let crates: Vec<CrateBump<'_>> = selection
+            .released
+            .iter()
+            .map(|k| CrateBump {
+                name: members[*k].name,
+                bump: own[*k],
+                deps: deps[*k],
+            })
+            .collect();
+        let (_, versions) = run(&crates);
+        let names: Vec<&str> = versions.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, vec!["app", "core"]);
     }
 
     #[test]

@@ -73,6 +73,10 @@ pub enum ReleaseError {
     #[error("the release journal {} is unreadable: {message}\nhint: remove it if no release is in progress", path.display())]
     Journal { path: PathBuf, message: String },
     #[error(
+        "[release] include-unpublished names `{name}`, which is not a member of this workspace\nhint: members: {members}"
+    )]
+    UnknownUnpublished { name: String, members: String },
+    #[error(
         "--version cannot be used with mode = \"per-crate\"\nhint: per-crate versions come from each crate's commits"
     )]
     OverrideInPerCrate,

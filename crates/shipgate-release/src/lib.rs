@@ -27,7 +27,7 @@ pub use github::{Published, enrich as enrich_from_github, publish as publish_git
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), ReleaseError> {
     fsutil::write_atomic(path, bytes)
 }
-pub use plan::{FileChange, PackagePlan, Plan, plan};
+pub use plan::{FileChange, LeftOut, PackagePlan, Plan, plan};
 pub use run::{Outcome, run};
 pub use settings::{Mode, ReleaseFile, ReleaseSettings};
 pub use shipgate_changelog::ChangelogSettings;

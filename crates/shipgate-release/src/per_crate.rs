@@ -12,11 +12,11 @@ use shipgate_changelog::{InsertOptions, insert_release_with};
 use shipgate_git::{CommitInfo, Oid, Repo};
 use shipgate_version::Bump;
 
-use crate::decide::{self, CrateBump, classify};
+use crate::decide::{self, CrateBump, Member, classify};
 use crate::history::{self, History, TagFormat, TagSource};
-use crate::packages::Workspace;
+use crate::packages::{Manifest, Workspace};
 use crate::plan::{
-    FileChange, PackagePlan, Plan, cargo_changes, changelog_change, changelog_section,
+    FileChange, LeftOut, PackagePlan, Plan, cargo_changes, changelog_change, changelog_section,
     check_strict, next_for, rel_str,
 };
 use crate::{ReleaseError, ReleaseRequest, fsutil};
@@ -58,7 +58,7 @@ pub(crate) fn plan(
     if ws.packages.is_empty() {
         return Err(ReleaseError::NoManifest);
     }
-    let (mut lines, counts) = lines(repo, head, req, ws, tags)?;
+    let (mut lines, counts, left_out) = lines(repo, head, req, ws, tags)?;
     let crates: Vec<CrateBump<'_>> = lines
         .iter()
         .map(|l| CrateBump {
@@ -118,6 +118,7 @@ pub(crate) fn plan(
         },
         tags: out.tags,
         packages: out.packages,
+        left_out,
         files,
         changelog: (!out.sections.is_empty()).then(|| out.sections.join("\n")),
         head: head.to_string(),
@@ -127,19 +128,53 @@ pub(crate) fn plan(
     })
 }
 
-/// Every crate's line, from one walk for all of them and one tree comparison per commit
-/// for all crate directories: the cost grows with the commits, not commits × crates.
+/// Every released crate's line, from one walk for all of them and one tree comparison per
+/// commit for all crate directories: the cost grows with the commits, not commits × crates.
+/// Members Cargo would not publish are left out (see [`decide::select`]).
 fn lines(
     repo: &mut Repo,
     head: Oid,
     req: &ReleaseRequest,
     ws: &Workspace,
     tags: &mut TagSource,
-) -> Result<(Vec<Line>, Counts), ReleaseError> {
-    let packages: Vec<(&crate::packages::Manifest, String, Version)> = ws
+) -> Result<(Vec<Line>, Counts, Vec<LeftOut>), ReleaseError> {
+    let named: Vec<(&Manifest, String)> = ws
         .packages
         .iter()
         .filter_map(|p| p.info.name.clone().map(|n| (p, n)))
+        .collect();
+    let root = ws.root.as_ref().map(|r| &r.info);
+    let members: Vec<Member<'_>> = named
+        .iter()
+        .map(|(p, name)| Member {
+            name,
+            unpublished: p.info.unpublished(root),
+        })
+        .collect();
+    let selection =
+        decide::select(&members, &req.settings.include_unpublished).map_err(|name| {
+            ReleaseError::UnknownUnpublished {
+                name: name.to_string(),
+                members: members
+                    .iter()
+                    .map(|m| m.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+        })?;
+    let left_out: Vec<LeftOut> = selection
+        .left_out
+        .iter()
+        .map(|(k, reason)| LeftOut {
+            name: named[*k].1.clone(),
+            path: rel_str(&named[*k].0.dir),
+            reason: (*reason).to_string(),
+        })
+        .collect();
+    let packages: Vec<(&Manifest, String, Version)> = selection
+        .released
+        .iter()
+        .map(|k| (named[*k].0, named[*k].1.clone()))
         .map(|(p, name)| {
             let own = p
                 .info
@@ -193,7 +228,7 @@ fn lines(
             history: h,
         });
     }
-    Ok((lines, counts))
+    Ok((lines, counts, left_out))
 }
 
 /// What the released crates add to the plan.

@@ -39,6 +39,15 @@ pub struct PackagePlan {
     pub commits: usize,
 }
 
+/// A workspace member a per-crate release leaves out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftOut {
+    pub name: String,
+    pub path: String,
+    /// `publish = false`, `publish = []`, …
+    pub reason: String,
+}
+
 /// What a release will do. `--dry-run --json` prints it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
@@ -61,6 +70,10 @@ pub struct Plan {
     /// Commits cancelled by a revert in the same range (both counted).
     pub reverted: usize,
     pub packages: Vec<PackagePlan>,
+    /// Per-crate mode: members Cargo would not publish, which the release leaves out
+    /// (unless `[release] include-unpublished` names them).
+    #[serde(default)]
+    pub left_out: Vec<LeftOut>,
     pub files: Vec<FileChange>,
     /// The release commit's message.
     pub message: String,
@@ -355,6 +368,7 @@ fn plan_unified(
         non_conventional: c.non_conventional.len(),
         reverted: c.reverted,
         packages: Vec::new(),
+        left_out: Vec::new(),
         files: Vec::new(),
         message: String::new(),
         changelog: None,
@@ -458,6 +472,13 @@ impl std::fmt::Display for Plan {
                     v(&p.current),
                     v(&p.next),
                     bump_label(p.current.as_ref(), p.bump)
+                )?;
+            }
+            for l in &self.left_out {
+                writeln!(
+                    f,
+                    "{:<24} left out: {} (name it in [release] include-unpublished to release it)",
+                    l.name, l.reason
                 )?;
             }
         } else {

@@ -13,6 +13,9 @@ use fake_github::FakeGithub;
 mod git_repo;
 use git_repo::{Repo, shipgate_in, stderr};
 
+#[path = "support/rng.rs"]
+mod rng;
+
 /// `release --dry-run --json` and `release --json`, which must succeed.
 trait Release {
     fn plan(&self, extra: &[&str]) -> Value;
@@ -1275,4 +1278,302 @@ fn per_crate_changelogs_and_github_releases() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A bare repository to push to, on `main`.
+fn bare_origin(dir: &Path) -> PathBuf {
+    let bare = dir.join("origin.git");
+    let out = Command::new("git")
+        .args(["init", "-q", "--bare", "-b", "main"])
+        .arg(&bare)
+        .output()
+        .expect("git init --bare");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bare
+}
+
+fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("git runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Every `*.lock` file below `dir`.
+fn lock_files(dir: &Path) -> Vec<PathBuf> {
+    walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "lock"))
+        .collect()
+}
+
+/// What must hold after a release of `version` with `--push`, however it got there.
+fn assert_released_once(repo: &Repo, bare: &Path, version: &str, context: &str) {
+    let tag = format!("v{version}");
+    let message = format!("chore(release): {tag}");
+    let commits = repo.log().iter().filter(|m| **m == message).count();
+    assert_eq!(commits, 1, "{context}: one release commit for {tag}");
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    assert_eq!(
+        repo.git(&["rev-parse", &format!("{tag}^{{commit}}")]),
+        head,
+        "{context}: {tag} names the release commit"
+    );
+    assert_eq!(
+        repo.tags().iter().filter(|t| **t == tag).count(),
+        1,
+        "{context}: {tag} once locally"
+    );
+    assert_eq!(
+        git_in(bare, &["rev-parse", &format!("{tag}^{{commit}}")]),
+        head,
+        "{context}: {tag} on the remote names the release commit"
+    );
+    assert_eq!(
+        git_in(bare, &["tag", "--list", &tag]),
+        tag,
+        "{context}: {tag} once on the remote"
+    );
+    assert_eq!(
+        git_in(bare, &["rev-parse", "main"]),
+        head,
+        "{context}: the remote's main is the release commit"
+    );
+    assert_eq!(
+        repo.read("CHANGELOG.md")
+            .matches(&format!("## [{version}]"))
+            .count(),
+        1,
+        "{context}: one changelog section"
+    );
+    let mut locks = lock_files(&repo.path(".git"));
+    locks.extend(lock_files(bare));
+    assert_eq!(
+        locks,
+        Vec::<PathBuf>::new(),
+        "{context}: no lock file is left"
+    );
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--untracked-files=all"]),
+        "",
+        "{context}: the work tree is clean"
+    );
+    assert!(
+        !repo.path(".git/shipgate/release.json").exists(),
+        "{context}: the journal is gone"
+    );
+}
+
+#[test]
+fn random_sigkills_during_release_push_converge() {
+    use std::time::{Duration, Instant};
+    const ROUNDS: u64 = 40;
+    let started = Instant::now();
+    let mut rng = rng::Rng::from_env("random_sigkills_during_release_push_converge");
+    let remote = tempfile::tempdir().expect("tmp");
+    let bare = bare_origin(remote.path());
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "r"]);
+    repo.git(&["remote", "add", "origin", &bare.to_string_lossy()]);
+    repo.git(&["push", "-q", "origin", "main", "v1.0.0"]);
+
+    // One uninterrupted run: the kills are spread over its duration (and a little after).
+    repo.commit("feat: round 0");
+    let t = Instant::now();
+    repo.release(&["--push"]);
+    let full = t.elapsed();
+    assert_released_once(&repo, &bare, "1.1.0", "uninterrupted");
+
+    let (mut mid_run, mut waited, mut resumed, mut already) = (0, 0, 0, 0);
+    let (mut locks_removed, mut temps_removed) = (0, 0);
+    let mut failures: Vec<String> = Vec::new();
+    for round in 1..=ROUNDS {
+        repo.commit(&format!("feat: round {round}"));
+        let version = format!("1.{}.0", round + 1);
+        let delay = Duration::from_micros(rng.below(full.as_micros() as u64 * 11 / 10));
+        let mut child = git_repo::shipgate_command(&repo.dir, &["release", "--push"], &[])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn shipgate");
+        std::thread::sleep(delay); // the experiment: a kill at a random moment
+        if child.try_wait().expect("try_wait").is_none() {
+            mid_run += 1;
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let out = repo.shipgate(&["release", "--push", "--json"]);
+        let err = stderr(&out);
+        if out.status.code() != Some(0) {
+            failures.push(format!(
+                "round {round} (killed after {delay:?}): the re-run failed: {err}"
+            ));
+            // put the repository right by hand so that the next rounds still test something
+            for lock in lock_files(&repo.path(".git")) {
+                let _ = std::fs::remove_file(lock);
+            }
+            let again = repo.shipgate(&["release", "--push", "--json"]);
+            assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+        } else {
+            let outcome: Value = serde_json::from_slice(&out.stdout).expect("json");
+            resumed += usize::from(outcome["resumed"] == true);
+            waited += usize::from(err.contains("waited for the push"));
+            already += usize::from(err.contains("an interrupted push got there first"));
+            for line in err
+                .lines()
+                .filter(|l| l.contains("left by the interrupted release"))
+            {
+                eprintln!("round {round}, killed after {delay:?}: {line}");
+                if line.contains("temporary file(s)") {
+                    temps_removed += 1;
+                } else {
+                    locks_removed += 1;
+                }
+            }
+        }
+        assert_released_once(
+            &repo,
+            &bare,
+            &version,
+            &format!("round {round}, killed after {delay:?}"),
+        );
+    }
+    eprintln!(
+        "{ROUNDS} SIGKILLs over {full:?} runs: {mid_run} mid-run; re-runs: {resumed} resumed a journal, \
+         {waited} waited for an orphaned push, {already} found the remote already pushed, \
+         {locks_removed} removed a lock file, {temps_removed} removed temporary files, {} failed; {:?} in all",
+        failures.len(),
+        started.elapsed()
+    );
+    assert_eq!(failures, Vec::<String>::new());
+}
+
+#[test]
+fn a_rerun_removes_the_locks_its_killed_run_left_and_says_so() {
+    let remote = tempfile::tempdir().expect("tmp");
+    let bare = bare_origin(remote.path());
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "r"]);
+    repo.git(&["remote", "add", "origin", &bare.to_string_lossy()]);
+    repo.git(&["push", "-q", "origin", "main", "v1.0.0"]);
+    repo.commit("feat: something");
+    let crashed = repo.shipgate_env(
+        &["release", "--push"],
+        &[("SHIPGATE_FAILPOINT", "after-files")],
+    );
+    assert_ne!(crashed.status.code(), Some(0));
+    // what a kill inside the commit leaves: the release files staged, libgit2's locks, and a
+    // temporary file of an atomic write
+    repo.git(&["add", "Cargo.toml", "CHANGELOG.md"]);
+    std::fs::copy(repo.path(".git/index"), repo.path(".git/index.lock")).expect("index.lock");
+    std::fs::write(repo.path(".git/refs/heads/main.lock"), "0000\n").expect("main.lock");
+    std::fs::write(repo.path(".shipgate-Zx81Qa"), "half a file").expect("temp file");
+    // a lock of another ref is nobody's business here
+    std::fs::write(repo.path(".git/refs/heads/topic.lock"), "").expect("topic.lock");
+
+    let out = repo.shipgate(&["release", "--push", "--json"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for removed in [".git/index.lock", ".git/refs/heads/main.lock"] {
+        assert!(
+            err.contains(&format!(
+                "warning: removed {removed}, left by the interrupted release (pid "
+            )),
+            "{err}"
+        );
+    }
+    assert!(
+        err.contains(
+            "removed 1 temporary file(s) of an atomic write, left by the interrupted release (pid "
+        ) && err.contains(".shipgate-Zx81Qa"),
+        "{err}"
+    );
+    assert_eq!(
+        repo.git(&["show", "--name-only", "--format=", "HEAD"]),
+        "CHANGELOG.md\nCargo.lock\nCargo.toml\ncrates/app/Cargo.toml",
+        "exactly the release's files"
+    );
+    std::fs::remove_file(repo.path(".git/refs/heads/topic.lock")).expect("rm topic.lock");
+    assert_released_once(&repo, &bare, "1.1.0", "after the cleanup");
+}
+
+#[test]
+fn a_lock_shipgate_cannot_call_its_own_is_named_with_why_and_how() {
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.commit("fix: x");
+    let lock = repo.path(".git/index.lock");
+    std::fs::write(&lock, "").expect("index.lock");
+    let out = repo.shipgate(&["release"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "error: {} is in the way of the release, and shipgate cannot tell it is its own: no shipgate release was interrupted in this repository",
+            lock.display()
+        )) && err.contains(&format!("removing it is safe: rm {}", lock.display())),
+        "{err}"
+    );
+    assert!(lock.exists(), "not removed");
+    assert!(repo.tags().is_empty());
+    assert!(
+        repo.stdout(&["release", "--dry-run"]).contains("1.0.1"),
+        "a dry run reads, whatever the locks"
+    );
+    std::fs::remove_file(&lock).expect("rm");
+    assert_eq!(s(&repo.release(&[])["next"]), Some("1.0.1"));
+}
+
+#[test]
+fn a_second_release_while_one_runs_is_refused() {
+    use std::io::{BufRead, Write};
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.commit("fix: x");
+    let lock = repo.path(".git/shipgate/lock");
+    std::fs::create_dir_all(lock.parent().expect("dir")).expect("mkdir");
+    std::fs::write(
+        &lock,
+        r#"{"pid":4242,"started_ms":0,"finished":false,"push":null}"#,
+    )
+    .expect("record");
+    // another release holds the lock: flock(1) takes it, says so, and keeps it until stdin ends
+    let mut holder = Command::new("flock")
+        .arg(&lock)
+        .args(["-c", "echo locked; read line"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("flock(1) from util-linux");
+    let mut first = String::new();
+    std::io::BufReader::new(holder.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("read");
+    assert_eq!(first, "locked\n");
+    let out = repo.shipgate(&["release"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: another shipgate release is running in this repository (pid 4242)")
+            && err.contains("hint: wait for it to finish"),
+        "{err}"
+    );
+    assert!(repo.tags().is_empty(), "nothing was done");
+    holder
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"done\n")
+        .expect("release the lock");
+    assert!(holder.wait().expect("flock ends").success());
+    assert_eq!(s(&repo.release(&[])["next"]), Some("1.0.1"));
 }

@@ -70,6 +70,20 @@ pub enum ReleaseError {
         "{name} inherits `version.workspace = true`, so it cannot get a version of its own in per-crate mode\nhint: give {name} its own `version`, or use mode = \"unified\""
     )]
     InheritedInPerCrate { name: String },
+    #[error(
+        "another shipgate release is running in this repository (pid {pid})\nhint: wait for it to finish; it holds {} while it runs", path.display()
+    )]
+    Running { pid: String, path: PathBuf },
+    #[error("{} is in the way of the release, and shipgate cannot tell it is its own: {why}\nhint: {hint}", path.display())]
+    ForeignLock {
+        path: PathBuf,
+        why: String,
+        hint: String,
+    },
+    #[error(
+        "the push of an interrupted release (process group {pgid}) is still running after {seconds} s\nhint: let it finish, or stop it (kill -- -{pgid}), then re-run"
+    )]
+    PushStillRunning { pgid: u32, seconds: u64 },
     #[error("the release journal {} is unreadable: {message}\nhint: remove it if no release is in progress", path.display())]
     Journal { path: PathBuf, message: String },
     #[error(

@@ -16,7 +16,9 @@ mod journal;
 mod packages;
 mod per_crate;
 mod plan;
+mod recover;
 mod run;
+mod runlock;
 mod settings;
 
 pub use changelog::{ChangelogRequest, Span, collect as collect_changelog};

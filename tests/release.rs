@@ -13,6 +13,9 @@ use fake_github::FakeGithub;
 mod git_repo;
 use git_repo::{Repo, shipgate_in, stderr};
 
+#[path = "support/rng.rs"]
+mod rng;
+
 /// `release --dry-run --json` and `release --json`, which must succeed.
 trait Release {
     fn plan(&self, extra: &[&str]) -> Value;
@@ -124,6 +127,23 @@ fn bump_rules_follow_the_contract() {
         assert_eq!(s(&plan["current"]), Some("1.3.0"));
         assert_eq!(plan["commits"], messages.len());
     }
+}
+
+#[test]
+fn a_header_with_its_body_on_the_next_line_is_conventional() {
+    let repo = Repo::new();
+    workspace(&repo, "1.3.0");
+    repo.git(&["tag", "-a", "v1.3.0", "-m", "release"]);
+    repo.commit("fix(post): revert to exec\n`git-node` is nice, but not here");
+    let plan = repo.plan(&[]);
+    assert_eq!(s(&plan["next"]), Some("1.3.1"), "{plan}");
+    assert_eq!(plan["conventional"], 1, "{plan}");
+    assert_eq!(plan["non_conventional"], 0, "{plan}");
+    let section = plan["changelog"].as_str().expect("section");
+    assert!(
+        section.contains("### Fixed\n\n- **post**: revert to exec\n"),
+        "{section}"
+    );
 }
 
 #[test]
@@ -394,6 +414,120 @@ fn per_crate_mode_bumps_touched_crates_and_their_dependents() {
 }
 
 #[test]
+fn per_crate_mode_leaves_out_members_cargo_would_not_publish() {
+    // release-plz's own workspace has a `fake_package` it never releases
+    let repo = Repo::new();
+    repo.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\n\n[workspace.package]\npublish = false\n",
+    );
+    repo.write(
+        "crates/core/Cargo.toml",
+        "[package]\nname = \"core\"\nversion = \"1.0.0\"\n",
+    );
+    repo.write(
+        "crates/app/Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"2.0.0\"\n\n[dependencies]\ncore = { path = \"../core\", version = \"1.0.0\" }\n\n[dev-dependencies]\ntest-utils = { path = \"../test-utils\" }\n",
+    );
+    repo.write(
+        "crates/test-utils/Cargo.toml",
+        "[package]\nname = \"test-utils\"\npublish.workspace = true\n\n[dependencies]\ncore = { path = \"../core\", version = \"1.0.0\" }\n",
+    );
+    let fake = "[package]\nname = \"fake_package\"\nversion = \"0.1.0\"\npublish = false\n\n[dependencies]\ncore = { path = \"../core\" }\n";
+    repo.write("crates/fake_package/Cargo.toml", fake);
+    repo.write(
+        "crates/tool/Cargo.toml",
+        "[package]\nname = \"tool\"\nversion = \"0.3.0\"\npublish = []\n",
+    );
+    repo.write(
+        "shipgate.toml",
+        "[release]\nmode = \"per-crate\"\ninclude-unpublished = [\"tool\"]\n",
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "chore: scaffold"]);
+    for t in [
+        "core-v1.0.0",
+        "app-v2.0.0",
+        "tool-v0.3.0",
+        "fake_package-v0.1.0",
+    ] {
+        repo.git(&["tag", "-a", t, "-m", "release"]);
+    }
+    repo.commit_file("crates/core/src/lib.rs", "feat(core): new api");
+    repo.commit_file("crates/fake_package/src/lib.rs", "feat: fake feature");
+    repo.commit_file("crates/test-utils/src/lib.rs", "feat: test helper");
+    repo.commit_file("crates/tool/src/main.rs", "fix(tool): flag");
+
+    let plan = repo.plan(&[]);
+    let names: Vec<&str> = plan["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["app", "core", "tool"], "{plan}");
+    assert_eq!(
+        plan["left_out"],
+        serde_json::json!([
+            {"name": "fake_package", "path": "crates/fake_package", "reason": "publish = false"},
+            {"name": "test-utils", "path": "crates/test-utils", "reason": "publish = false"},
+        ]),
+        "{plan}"
+    );
+    let text =
+        String::from_utf8_lossy(&repo.shipgate(&["release", "--dry-run"]).stdout).into_owned();
+    assert!(
+        text.contains("fake_package             left out: publish = false (name it in [release] include-unpublished to release it)"),
+        "{text}"
+    );
+
+    let out = repo.release(&[]);
+    let mut tagged: Vec<&str> = out["tagged"]
+        .as_array()
+        .expect("tagged")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    tagged.sort_unstable();
+    assert_eq!(
+        tagged,
+        vec!["app-v2.0.1", "core-v1.1.0", "tool-v0.3.1"],
+        "core, its dependent app and the named tool; not fake_package or test-utils: {out}"
+    );
+    assert_eq!(
+        repo.read("crates/fake_package/Cargo.toml"),
+        fake,
+        "a left-out crate is tolerated as a dependent: its manifest is untouched"
+    );
+    let utils = repo.read("crates/test-utils/Cargo.toml");
+    assert!(
+        utils.contains("core = { path = \"../core\", version = \"1.1.0\" }")
+            && !utils.contains("version = \"0"),
+        "its requirement on a released crate follows, it gets no version: {utils}"
+    );
+    assert!(
+        repo.read("crates/app/Cargo.toml")
+            .contains("test-utils = { path = \"../test-utils\" }"),
+        "a left-out path dependency of a released crate is kept as it is"
+    );
+    assert!(!repo.path("crates/fake_package/CHANGELOG.md").exists());
+    assert!(!repo.read("CHANGELOG.md").contains("fake feature"));
+
+    repo.write(
+        "shipgate.toml",
+        "[release]\nmode = \"per-crate\"\ninclude-unpublished = [\"tols\"]\n",
+    );
+    let out = repo.shipgate(&["release", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("include-unpublished names `tols`, which is not a member")
+            && err.contains("hint: members: app, core, fake_package, test-utils, tool"),
+        "{err}"
+    );
+}
+
+#[test]
 fn reverts_cancel_the_reverted_commit() {
     let repo = Repo::new();
     workspace(&repo, "1.0.0");
@@ -416,6 +550,64 @@ fn reverts_cancel_the_reverted_commit() {
             .as_str()
             .expect("section")
             .contains("riskier")
+    );
+}
+
+#[test]
+fn the_bump_and_the_changelog_apply_one_revert_rule() {
+    // A commit reverted twice: the bump used to keep the older revert (a `fix:`, so a
+    // patch and a changelog entry) while `shipgate changelog` cancelled both reverts.
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "r"]);
+    let search = repo.commit("feat: search");
+    repo.commit(&format!(
+        "fix: revert search\n\nThis reverts commit {search}."
+    ));
+    repo.commit(&format!(
+        "fix: drop search again\n\nThis reverts commit {}.",
+        search.to_ascii_uppercase()
+    ));
+    repo.commit("docs: typo");
+    let plan = repo.plan(&[]);
+    assert_eq!(plan["next"], Value::Null, "everything cancels out: {plan}");
+    assert_eq!(plan["reverted"], 3, "{plan}");
+    let unreleased = repo.stdout(&["changelog", "--unreleased"]);
+    assert!(
+        !unreleased.contains("search") && !unreleased.contains("###"),
+        "{unreleased}"
+    );
+    repo.commit("fix: totals");
+    let plan = repo.plan(&[]);
+    assert_eq!(s(&plan["next"]), Some("1.0.1"), "{plan}");
+    let section = plan["changelog"].as_str().expect("section");
+    assert!(
+        section.contains("### Fixed\n\n- totals\n") && !section.contains("search"),
+        "{section}"
+    );
+    let unreleased = repo.stdout(&["changelog", "--unreleased"]);
+    assert!(
+        unreleased.contains("### Fixed\n\n- totals\n") && !unreleased.contains("search"),
+        "{unreleased}"
+    );
+
+    // Reverting the revert brings the feature back, in the bump and in the notes.
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "r"]);
+    let search = repo.commit("feat: search");
+    repo.git(&["revert", "--no-edit", &search]);
+    let revert = repo.git(&["rev-parse", "HEAD"]);
+    repo.git(&["revert", "--no-edit", &revert]);
+    let plan = repo.plan(&[]);
+    assert_eq!(s(&plan["next"]), Some("1.1.0"), "{plan}");
+    assert_eq!(plan["reverted"], 2, "{plan}");
+    let section = plan["changelog"].as_str().expect("section");
+    assert!(section.contains("### Added\n\n- search\n"), "{section}");
+    let unreleased = repo.stdout(&["changelog", "--unreleased"]);
+    assert!(
+        unreleased.contains("### Added\n\n- search\n"),
+        "{unreleased}"
     );
 }
 
@@ -756,16 +948,7 @@ fn bad_input_gets_clear_errors() {
 
     workspace(&repo, "1.0.0");
     repo.git(&["tag", "v1.0.0"]);
-    repo.git(&["tag", "v1.1.0"]);
     repo.commit("fix: x");
-    let out = repo.shipgate(&["release", "--dry-run"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("two release tags: v1.0.0, v1.1.0"),
-        "{}",
-        stderr(&out)
-    );
-    repo.git(&["tag", "-d", "v1.1.0"]);
 
     repo.git(&["tag", "v1.0"]);
     let out = repo.shipgate(&["release", "--dry-run"]);
@@ -796,6 +979,61 @@ fn bad_input_gets_clear_errors() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("crates/app/Cargo.toml:3:"), "{err}");
+}
+
+#[test]
+fn two_release_tags_on_one_commit_take_the_highest_with_a_warning() {
+    // semantic-release's own history has v12.4.0 and v12.4.1 on one commit
+    let repo = Repo::new();
+    workspace(&repo, "12.4.0");
+    repo.git(&["tag", "v12.4.1"]);
+    repo.git(&["tag", "-a", "v12.4.0", "-m", "r"]);
+    repo.git(&["tag", "v12.4.1-rc.1"]);
+    repo.commit("fix: x");
+    let out = repo.shipgate(&["release", "--dry-run", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(s(&plan["current"]), Some("12.4.1"), "{plan}");
+    assert_eq!(s(&plan["previous_tag"]), Some("v12.4.1"), "{plan}");
+    assert_eq!(s(&plan["next"]), Some("12.4.2"), "{plan}");
+    assert_eq!(plan["commits"], 1, "{plan}");
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("warning: commit ").count(),
+        1,
+        "one warning, not one per version line: {err}"
+    );
+    assert!(
+        err.contains("carries several release tags: v12.4.0, v12.4.1-rc.1, v12.4.1; the highest, v12.4.1, is taken"),
+        "{err}"
+    );
+    assert_eq!(plan["warnings"].as_array().map(Vec::len), Some(1), "{plan}");
+    let out = repo.release(&[]);
+    assert_eq!(out["tagged"], serde_json::json!(["v12.4.2"]), "{out}");
+
+    // per crate: the same, within one crate's tags
+    let repo = Repo::new();
+    repo.write("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n");
+    repo.write(
+        "crates/cart/Cargo.toml",
+        "[package]\nname = \"cart\"\nversion = \"1.0.1\"\n",
+    );
+    repo.write("shipgate.toml", "[release]\nmode = \"per-crate\"\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "chore: scaffold"]);
+    repo.git(&["tag", "cart-v1.0.0"]);
+    repo.git(&["tag", "cart-v1.0.1"]);
+    repo.commit_file("crates/cart/src/lib.rs", "feat: saved carts");
+    let out = repo.shipgate(&["release", "--dry-run", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(s(&plan["packages"][0]["current"]), Some("1.0.1"), "{plan}");
+    assert_eq!(s(&plan["packages"][0]["next"]), Some("1.1.0"), "{plan}");
+    assert!(
+        stderr(&out).contains("carries several release tags: cart-v1.0.0, cart-v1.0.1"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -1040,4 +1278,302 @@ fn per_crate_changelogs_and_github_releases() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A bare repository to push to, on `main`.
+fn bare_origin(dir: &Path) -> PathBuf {
+    let bare = dir.join("origin.git");
+    let out = Command::new("git")
+        .args(["init", "-q", "--bare", "-b", "main"])
+        .arg(&bare)
+        .output()
+        .expect("git init --bare");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bare
+}
+
+fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("git runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Every `*.lock` file below `dir`.
+fn lock_files(dir: &Path) -> Vec<PathBuf> {
+    walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "lock"))
+        .collect()
+}
+
+/// What must hold after a release of `version` with `--push`, however it got there.
+fn assert_released_once(repo: &Repo, bare: &Path, version: &str, context: &str) {
+    let tag = format!("v{version}");
+    let message = format!("chore(release): {tag}");
+    let commits = repo.log().iter().filter(|m| **m == message).count();
+    assert_eq!(commits, 1, "{context}: one release commit for {tag}");
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    assert_eq!(
+        repo.git(&["rev-parse", &format!("{tag}^{{commit}}")]),
+        head,
+        "{context}: {tag} names the release commit"
+    );
+    assert_eq!(
+        repo.tags().iter().filter(|t| **t == tag).count(),
+        1,
+        "{context}: {tag} once locally"
+    );
+    assert_eq!(
+        git_in(bare, &["rev-parse", &format!("{tag}^{{commit}}")]),
+        head,
+        "{context}: {tag} on the remote names the release commit"
+    );
+    assert_eq!(
+        git_in(bare, &["tag", "--list", &tag]),
+        tag,
+        "{context}: {tag} once on the remote"
+    );
+    assert_eq!(
+        git_in(bare, &["rev-parse", "main"]),
+        head,
+        "{context}: the remote's main is the release commit"
+    );
+    assert_eq!(
+        repo.read("CHANGELOG.md")
+            .matches(&format!("## [{version}]"))
+            .count(),
+        1,
+        "{context}: one changelog section"
+    );
+    let mut locks = lock_files(&repo.path(".git"));
+    locks.extend(lock_files(bare));
+    assert_eq!(
+        locks,
+        Vec::<PathBuf>::new(),
+        "{context}: no lock file is left"
+    );
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--untracked-files=all"]),
+        "",
+        "{context}: the work tree is clean"
+    );
+    assert!(
+        !repo.path(".git/shipgate/release.json").exists(),
+        "{context}: the journal is gone"
+    );
+}
+
+#[test]
+fn random_sigkills_during_release_push_converge() {
+    use std::time::{Duration, Instant};
+    const ROUNDS: u64 = 40;
+    let started = Instant::now();
+    let mut rng = rng::Rng::from_env("random_sigkills_during_release_push_converge");
+    let remote = tempfile::tempdir().expect("tmp");
+    let bare = bare_origin(remote.path());
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "r"]);
+    repo.git(&["remote", "add", "origin", &bare.to_string_lossy()]);
+    repo.git(&["push", "-q", "origin", "main", "v1.0.0"]);
+
+    // One uninterrupted run: the kills are spread over its duration (and a little after).
+    repo.commit("feat: round 0");
+    let t = Instant::now();
+    repo.release(&["--push"]);
+    let full = t.elapsed();
+    assert_released_once(&repo, &bare, "1.1.0", "uninterrupted");
+
+    let (mut mid_run, mut waited, mut resumed, mut already) = (0, 0, 0, 0);
+    let (mut locks_removed, mut temps_removed) = (0, 0);
+    let mut failures: Vec<String> = Vec::new();
+    for round in 1..=ROUNDS {
+        repo.commit(&format!("feat: round {round}"));
+        let version = format!("1.{}.0", round + 1);
+        let delay = Duration::from_micros(rng.below(full.as_micros() as u64 * 11 / 10));
+        let mut child = git_repo::shipgate_command(&repo.dir, &["release", "--push"], &[])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn shipgate");
+        std::thread::sleep(delay); // the experiment: a kill at a random moment
+        if child.try_wait().expect("try_wait").is_none() {
+            mid_run += 1;
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let out = repo.shipgate(&["release", "--push", "--json"]);
+        let err = stderr(&out);
+        if out.status.code() != Some(0) {
+            failures.push(format!(
+                "round {round} (killed after {delay:?}): the re-run failed: {err}"
+            ));
+            // put the repository right by hand so that the next rounds still test something
+            for lock in lock_files(&repo.path(".git")) {
+                let _ = std::fs::remove_file(lock);
+            }
+            let again = repo.shipgate(&["release", "--push", "--json"]);
+            assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+        } else {
+            let outcome: Value = serde_json::from_slice(&out.stdout).expect("json");
+            resumed += usize::from(outcome["resumed"] == true);
+            waited += usize::from(err.contains("waited for the push"));
+            already += usize::from(err.contains("an interrupted push got there first"));
+            for line in err
+                .lines()
+                .filter(|l| l.contains("left by the interrupted release"))
+            {
+                eprintln!("round {round}, killed after {delay:?}: {line}");
+                if line.contains("temporary file(s)") {
+                    temps_removed += 1;
+                } else {
+                    locks_removed += 1;
+                }
+            }
+        }
+        assert_released_once(
+            &repo,
+            &bare,
+            &version,
+            &format!("round {round}, killed after {delay:?}"),
+        );
+    }
+    eprintln!(
+        "{ROUNDS} SIGKILLs over {full:?} runs: {mid_run} mid-run; re-runs: {resumed} resumed a journal, \
+         {waited} waited for an orphaned push, {already} found the remote already pushed, \
+         {locks_removed} removed a lock file, {temps_removed} removed temporary files, {} failed; {:?} in all",
+        failures.len(),
+        started.elapsed()
+    );
+    assert_eq!(failures, Vec::<String>::new());
+}
+
+#[test]
+fn a_rerun_removes_the_locks_its_killed_run_left_and_says_so() {
+    let remote = tempfile::tempdir().expect("tmp");
+    let bare = bare_origin(remote.path());
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "r"]);
+    repo.git(&["remote", "add", "origin", &bare.to_string_lossy()]);
+    repo.git(&["push", "-q", "origin", "main", "v1.0.0"]);
+    repo.commit("feat: something");
+    let crashed = repo.shipgate_env(
+        &["release", "--push"],
+        &[("SHIPGATE_FAILPOINT", "after-files")],
+    );
+    assert_ne!(crashed.status.code(), Some(0));
+    // what a kill inside the commit leaves: the release files staged, libgit2's locks, and a
+    // temporary file of an atomic write
+    repo.git(&["add", "Cargo.toml", "CHANGELOG.md"]);
+    std::fs::copy(repo.path(".git/index"), repo.path(".git/index.lock")).expect("index.lock");
+    std::fs::write(repo.path(".git/refs/heads/main.lock"), "0000\n").expect("main.lock");
+    std::fs::write(repo.path(".shipgate-Zx81Qa"), "half a file").expect("temp file");
+    // a lock of another ref is nobody's business here
+    std::fs::write(repo.path(".git/refs/heads/topic.lock"), "").expect("topic.lock");
+
+    let out = repo.shipgate(&["release", "--push", "--json"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for removed in [".git/index.lock", ".git/refs/heads/main.lock"] {
+        assert!(
+            err.contains(&format!(
+                "warning: removed {removed}, left by the interrupted release (pid "
+            )),
+            "{err}"
+        );
+    }
+    assert!(
+        err.contains(
+            "removed 1 temporary file(s) of an atomic write, left by the interrupted release (pid "
+        ) && err.contains(".shipgate-Zx81Qa"),
+        "{err}"
+    );
+    assert_eq!(
+        repo.git(&["show", "--name-only", "--format=", "HEAD"]),
+        "CHANGELOG.md\nCargo.lock\nCargo.toml\ncrates/app/Cargo.toml",
+        "exactly the release's files"
+    );
+    std::fs::remove_file(repo.path(".git/refs/heads/topic.lock")).expect("rm topic.lock");
+    assert_released_once(&repo, &bare, "1.1.0", "after the cleanup");
+}
+
+#[test]
+fn a_lock_shipgate_cannot_call_its_own_is_named_with_why_and_how() {
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.commit("fix: x");
+    let lock = repo.path(".git/index.lock");
+    std::fs::write(&lock, "").expect("index.lock");
+    let out = repo.shipgate(&["release"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "error: {} is in the way of the release, and shipgate cannot tell it is its own: no shipgate release was interrupted in this repository",
+            lock.display()
+        )) && err.contains(&format!("removing it is safe: rm {}", lock.display())),
+        "{err}"
+    );
+    assert!(lock.exists(), "not removed");
+    assert!(repo.tags().is_empty());
+    assert!(
+        repo.stdout(&["release", "--dry-run"]).contains("1.0.1"),
+        "a dry run reads, whatever the locks"
+    );
+    std::fs::remove_file(&lock).expect("rm");
+    assert_eq!(s(&repo.release(&[])["next"]), Some("1.0.1"));
+}
+
+#[test]
+fn a_second_release_while_one_runs_is_refused() {
+    use std::io::{BufRead, Write};
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.commit("fix: x");
+    let lock = repo.path(".git/shipgate/lock");
+    std::fs::create_dir_all(lock.parent().expect("dir")).expect("mkdir");
+    std::fs::write(
+        &lock,
+        r#"{"pid":4242,"started_ms":0,"finished":false,"push":null}"#,
+    )
+    .expect("record");
+    // another release holds the lock: flock(1) takes it, says so, and keeps it until stdin ends
+    let mut holder = Command::new("flock")
+        .arg(&lock)
+        .args(["-c", "echo locked; read line"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("flock(1) from util-linux");
+    let mut first = String::new();
+    std::io::BufReader::new(holder.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("read");
+    assert_eq!(first, "locked\n");
+    let out = repo.shipgate(&["release"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: another shipgate release is running in this repository (pid 4242)")
+            && err.contains("hint: wait for it to finish"),
+        "{err}"
+    );
+    assert!(repo.tags().is_empty(), "nothing was done");
+    holder
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"done\n")
+        .expect("release the lock");
+    assert!(holder.wait().expect("flock ends").success());
+    assert_eq!(s(&repo.release(&[])["next"]), Some("1.0.1"));
 }

@@ -144,6 +144,13 @@ impl Repo {
 /// Runs shipgate in `dir` with a fixed release date, no colour, no failpoint and no GitHub
 /// credentials from the developer's environment; `env` is applied last.
 pub fn shipgate_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    shipgate_command(dir, args, env)
+        .output()
+        .expect("shipgate runs")
+}
+
+/// The command `shipgate_in` runs, for a test that spawns it (and kills it) itself.
+pub fn shipgate_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipgate"));
     cmd.current_dir(dir)
         .args(args)
@@ -161,7 +168,7 @@ pub fn shipgate_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("shipgate runs")
+    cmd
 }
 
 pub fn stderr(out: &Output) -> String {

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
-use shipgate_version::{Message, commit::reverted_ids, parse_message};
+use shipgate_version::{Message, parse_message, revert};
 
 use crate::links;
 use crate::settings::{ChangelogSettings, CommitParser, Subject};
@@ -487,35 +487,14 @@ fn hash_numbers(text: &str, out: &mut Vec<u64>) {
     }
 }
 
-/// Drops a revert and the commit it reverts when both are present.
+/// Drops what the revert rule cancels (`shipgate_version::revert`, the rule the bump uses).
 fn cancel_reverts<'c>(commits: &[&'c CommitInput]) -> Vec<&'c CommitInput> {
-    let mut cancelled: HashSet<usize> = HashSet::new();
-    for (i, c) in commits.iter().enumerate() {
-        let starts_revert = c
-            .message
-            .get(..6)
-            .is_some_and(|p| p.eq_ignore_ascii_case("revert"));
-        if !(starts_revert || c.message.contains("This reverts commit")) {
-            continue;
-        }
-        let targets = reverted_ids(&c.message, &parse_message(&c.message));
-        for t in targets {
-            if let Some(j) = commits
-                .iter()
-                .position(|o| !o.id.is_empty() && o.id.to_ascii_lowercase().starts_with(&t))
-            {
-                if j != i {
-                    cancelled.insert(i);
-                    cancelled.insert(j);
-                }
-            }
-        }
-    }
+    let cancelled = revert::cancelled(commits.iter().map(|c| (c.id.as_str(), c.message.as_str())));
     commits
         .iter()
-        .enumerate()
-        .filter(|(i, _)| !cancelled.contains(i))
-        .map(|(_, c)| *c)
+        .zip(cancelled)
+        .filter(|(_, cancelled)| !cancelled)
+        .map(|(c, _)| *c)
         .collect()
 }
 
@@ -839,6 +818,44 @@ mod tests {
         );
         let r = build_release(&input, &ChangelogSettings::default());
         assert_eq!(titles(&r), vec![("Added", vec!["kept"])]);
+    }
+
+    #[test]
+    fn a_reverted_revert_is_listed_and_a_double_revert_is_not() {
+        // the rule is shipgate_version::revert's; here only that the notes use it
+        let mut input = release(&["feat: back again"]);
+        let feat = input.commits[0].id.clone();
+        input.commits.insert(
+            0,
+            commit(
+                &"a".repeat(40),
+                &format!("Revert \"feat\"\n\nThis reverts commit {feat}."),
+            ),
+        );
+        let undo = input.commits[0].id.clone();
+        input.commits.insert(
+            0,
+            commit(
+                &"b".repeat(40),
+                &format!("Reapply \"feat\"\n\nThis reverts commit {undo}."),
+            ),
+        );
+        let r = build_release(&input, &ChangelogSettings::default());
+        assert_eq!(titles(&r), vec![("Added", vec!["back again"])]);
+
+        let mut input = release(&["feat: gone"]);
+        let gone = input.commits[0].id.clone();
+        for (n, subject) in [('c', "fix: revert gone"), ('d', "fix: revert gone again")] {
+            input.commits.insert(
+                0,
+                commit(
+                    &n.to_string().repeat(40),
+                    &format!("{subject}\n\nThis reverts commit {gone}."),
+                ),
+            );
+        }
+        let r = build_release(&input, &ChangelogSettings::default());
+        assert_eq!(titles(&r), Vec::<(&str, Vec<&str>)>::new());
     }
 
     #[test]

@@ -41,6 +41,11 @@ pub enum GitError {
         stderr: String,
         hint: Option<String>,
     },
+    #[error("cannot remove {}: {source}", path.display())]
+    Remove {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{context}: {source}")]
     Git {
         context: String,
@@ -51,6 +56,51 @@ pub enum GitError {
 fn ctx(context: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
     let context = context.into();
     move |source| GitError::Git { context, source }
+}
+
+/// What a push did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// The remote took the refs.
+    Sent,
+    /// The push failed, but the remote already had every ref as wanted.
+    AlreadyThere,
+}
+
+/// A lock file in the `.git` directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockFile {
+    pub path: PathBuf,
+    /// The file it locks.
+    pub what: Locked,
+    /// When it was last written.
+    pub modified: Option<std::time::SystemTime>,
+}
+
+impl LockFile {
+    fn new(path: PathBuf, what: Locked) -> Self {
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        LockFile {
+            path,
+            what,
+            modified,
+        }
+    }
+}
+
+/// The file a lock file locks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Locked {
+    /// `index.lock`.
+    Index,
+    /// `HEAD.lock`.
+    Head,
+    /// `packed-refs.lock`.
+    PackedRefs,
+    /// A ref, by its full name (`refs/heads/main`, `refs/tags/v1.4.0`).
+    Ref(String),
+    /// Another file of the `.git` directory (`config`, `shallow`, …), by name.
+    Other(String),
 }
 
 /// A tag, peeled to the commit it names.
@@ -391,8 +441,20 @@ impl Repo {
             .and_then(|r| r.url().ok().map(str::to_string))
     }
 
-    /// Pushes refspecs to a remote with `git push --atomic`.
-    pub fn push(&self, remote: &str, refspecs: &[String]) -> Result<(), GitError> {
+    /// Pushes `SRC:DST` refspecs to a remote with `git push --atomic`. The `git push` runs
+    /// in a process group of its own (`on_spawn` gets its pid, the group's id, as soon as it
+    /// runs), so that a re-run after a killed run can wait for it.
+    ///
+    /// The push converges: when it fails but the remote already names what every `SRC` names
+    /// (the push of a killed run got there first), that is [`Pushed::AlreadyThere`]; when it
+    /// failed because another process held a ref of the remote, it is tried again, a few
+    /// times over about three seconds.
+    pub fn push(
+        &self,
+        remote: &str,
+        refspecs: &[String],
+        on_spawn: &mut dyn FnMut(u32),
+    ) -> Result<Pushed, GitError> {
         let mut args = vec![
             "push".to_string(),
             "--atomic".into(),
@@ -400,7 +462,110 @@ impl Repo {
             remote.to_string(),
         ];
         args.extend(refspecs.iter().cloned());
-        network::git(&self.workdir, &args, Some("the remote has commits you do not: pull (or rebase), then re-run shipgate release --push; what is already done is not done again")).map(drop)
+        let hint = "the remote has commits you do not: pull (or rebase), then re-run shipgate release --push; what is already done is not done again";
+        let mut delay = std::time::Duration::from_millis(100);
+        let mut attempt = 0;
+        loop {
+            let err = match network::git_detached(&self.workdir, &args, Some(hint), on_spawn) {
+                Ok(_) => return Ok(Pushed::Sent),
+                Err(err) => err,
+            };
+            if self.remote_has(remote, refspecs).unwrap_or(false) {
+                return Ok(Pushed::AlreadyThere);
+            }
+            let contention = matches!(&err, GitError::Command { stderr, .. } if network::is_lock_contention(stderr));
+            if !contention || attempt >= 5 {
+                return Err(err);
+            }
+            std::thread::sleep(delay);
+            delay *= 2;
+            attempt += 1;
+        }
+    }
+
+    /// Whether the remote's `DST` refs already name what the local `SRC`s name.
+    fn remote_has(&self, remote: &str, refspecs: &[String]) -> Result<bool, GitError> {
+        let have = network::remote_refs(&self.workdir, remote)?;
+        for spec in refspecs {
+            let Some((src, dst)) = spec.split_once(':') else {
+                return Ok(false);
+            };
+            let wanted = self
+                .repo
+                .revparse_single(src)
+                .map_err(ctx(format!("cannot resolve {src}")))?
+                .id();
+            if !have.iter().any(|(name, id)| name == dst && *id == wanted) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The lock files (`*.lock`) in the `.git` directory: the index, HEAD, packed-refs and
+    /// refs. A git or libgit2 process holds one for the moment it rewrites that file; one that
+    /// stays was left by a process that was killed, or belongs to one still running.
+    pub fn lock_files(&self) -> Vec<LockFile> {
+        let mut out = Vec::new();
+        let mut dirs = vec![self.repo.path().to_path_buf()];
+        let common = self.repo.commondir().to_path_buf();
+        if common != dirs[0] {
+            dirs.push(common);
+        }
+        for dir in dirs {
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if let Some(what) = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .and_then(|n| n.strip_suffix(".lock"))
+                        .filter(|_| path.is_file())
+                    {
+                        let what = match what {
+                            "index" => Locked::Index,
+                            "HEAD" => Locked::Head,
+                            "packed-refs" => Locked::PackedRefs,
+                            other => Locked::Other(other.to_string()),
+                        };
+                        out.push(LockFile::new(path, what));
+                    }
+                }
+            }
+            let mut stack = vec![dir.join("refs")];
+            while let Some(d) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&d) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if path.extension().is_some_and(|e| e == "lock") {
+                        let name = path
+                            .with_extension("")
+                            .strip_prefix(&dir)
+                            .map(|p| p.to_string_lossy().replace('\\', "/"))
+                            .unwrap_or_default();
+                        out.push(LockFile::new(path, Locked::Ref(name)));
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
+    }
+
+    /// Removes a lock file found by [`Repo::lock_files`].
+    pub fn remove_lock(&self, lock: &LockFile) -> Result<(), GitError> {
+        match std::fs::remove_file(&lock.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(GitError::Remove {
+                path: lock.path.clone(),
+                source,
+            }),
+        }
     }
 
     /// Deepens a shallow clone by `by` commits (or fetches everything when `by` is None),

@@ -210,3 +210,222 @@ pub(crate) fn walk_lines(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// A scratch repository whose commits are made directly (empty trees, fixed dates).
+    struct Scratch {
+        _dir: tempfile::TempDir,
+        repo: git2::Repository,
+    }
+
+    impl Scratch {
+        fn new() -> Scratch {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let repo = git2::Repository::init(dir.path()).expect("git init");
+            Scratch { _dir: dir, repo }
+        }
+
+        /// A commit with `parents`, authored and committed at `time`.
+        fn commit(&self, message: &str, time: i64, parents: &[Oid]) -> Oid {
+            let sig = git2::Signature::new("Ada", "ada@example.com", &git2::Time::new(time, 0))
+                .expect("signature");
+            let tree_id = self
+                .repo
+                .treebuilder(None)
+                .and_then(|b| b.write())
+                .expect("empty tree");
+            let tree = self.repo.find_tree(tree_id).expect("tree");
+            let parents: Vec<git2::Commit<'_>> = parents
+                .iter()
+                .map(|p| self.repo.find_commit(*p).expect("parent"))
+                .collect();
+            let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+            self.repo
+                .commit(None, &sig, &sig, message, &tree, &parents)
+                .expect("commit")
+        }
+
+        /// A linear history of `n` commits a minute apart; the oldest first.
+        fn chain(&self, n: usize) -> Vec<Oid> {
+            let mut out: Vec<Oid> = Vec::new();
+            for i in 0..n {
+                let parents: Vec<Oid> = out.last().copied().into_iter().collect();
+                out.push(self.commit(&format!("c{i}"), 1_700_000_000 + 60 * i as i64, &parents));
+            }
+            out
+        }
+
+        fn walk(&self, from: Oid, lines: usize, stop: &dyn Fn(Oid, usize) -> bool) -> MultiWalk {
+            walk_lines(&self.repo, from, lines, stop, &HashSet::new()).expect("walk")
+        }
+    }
+
+    fn messages<'a>(commits: impl Iterator<Item = &'a CommitInfo>) -> Vec<&'a str> {
+        commits.map(|c| c.message.as_str()).collect()
+    }
+
+    #[test]
+    fn one_line_lists_the_commits_above_its_boundary_newest_first() {
+        let s = Scratch::new();
+        let c = s.chain(5);
+        let w = s.walk(c[4], 1, &|id, _| id == c[1]);
+        assert_eq!(messages(w.commits.iter()), vec!["c4", "c3", "c2"]);
+        assert_eq!(w.boundaries, vec![vec![c[1]]]);
+        assert!(!w.hit_shallow);
+        let c4 = &w.commits[0];
+        assert_eq!((c4.parents.clone(), c4.time), (vec![c[3]], 1_700_000_240));
+        assert_eq!(c4.author_email, "ada@example.com");
+    }
+
+    #[test]
+    fn no_boundary_walks_to_the_root() {
+        let s = Scratch::new();
+        let c = s.chain(3);
+        let w = s.walk(c[2], 1, &|_, _| false);
+        assert_eq!(messages(w.commits.iter()), vec!["c2", "c1", "c0"]);
+        assert_eq!(w.boundaries, vec![Vec::<Oid>::new()]);
+    }
+
+    #[test]
+    fn each_line_has_its_own_boundary_in_one_pass() {
+        let s = Scratch::new();
+        let c = s.chain(5);
+        // line 0 stops at c1, line 1 at c3, line 2 never
+        let stop = |id: Oid, line: usize| match line {
+            0 => id == c[1],
+            1 => id == c[3],
+            _ => false,
+        };
+        let w = s.walk(c[4], 3, &stop);
+        assert_eq!(messages(w.line(0)), vec!["c4", "c3", "c2"]);
+        assert_eq!(messages(w.line(1)), vec!["c4"]);
+        assert_eq!(messages(w.line(2)), vec!["c4", "c3", "c2", "c1", "c0"]);
+        assert_eq!(w.boundaries, vec![vec![c[1]], vec![c[3]], vec![]]);
+        assert_eq!(w.commits.len(), 5, "every commit read once");
+    }
+
+    #[test]
+    fn a_branch_forked_before_the_boundary_brings_only_its_own_commits() {
+        // base - A (boundary) - C ---- M
+        //    \                        /
+        //     F ---------------------
+        let s = Scratch::new();
+        let t = 1_700_000_000;
+        let base = s.commit("base", t, &[]);
+        let a = s.commit("A", t + 60, &[base]);
+        let f = s.commit("F", t + 120, &[base]);
+        let c = s.commit("C", t + 180, &[a]);
+        let m = s.commit("M", t + 240, &[c, f]);
+        let w = s.walk(m, 1, &|id, _| id == a);
+        assert_eq!(messages(w.commits.iter()), vec!["M", "C", "F"]);
+        assert_eq!(w.boundaries, vec![vec![a]]);
+    }
+
+    #[test]
+    fn below_a_boundary_wins_for_that_line_only() {
+        // base - A - B - M ; line 0 stops at A, line 1 at B (B reaches A's ancestors too)
+        let s = Scratch::new();
+        let c = s.chain(4);
+        let w = s.walk(c[3], 2, &|id, line| id == [c[1], c[2]][line]);
+        assert_eq!(messages(w.line(0)), vec!["c3", "c2"]);
+        assert_eq!(messages(w.line(1)), vec!["c3"]);
+        assert_eq!(w.lines[1], vec![0b01], "c2 is live for line 0 only");
+    }
+
+    #[test]
+    fn the_walk_ends_when_no_line_is_live() {
+        let s = Scratch::new();
+        let c = s.chain(30);
+        let calls = Cell::new(0);
+        let w = s.walk(c[29], 1, &|id, _| {
+            calls.set(calls.get() + 1);
+            id == c[27]
+        });
+        assert_eq!(w.commits.len(), 2);
+        assert_eq!(calls.get(), 3, "nothing below the boundary is asked about");
+    }
+
+    #[test]
+    fn a_commit_dated_before_its_parent_is_still_listed_once() {
+        // clock skew: C is dated an hour before its parent B
+        let s = Scratch::new();
+        let t = 1_700_000_000;
+        let a = s.commit("A", t, &[]);
+        let b = s.commit("B", t + 7200, &[a]);
+        let c = s.commit("C", t + 3600, &[b]);
+        let d = s.commit("D", t + 10_800, &[c, b]);
+        let w = s.walk(d, 1, &|id, _| id == a);
+        let mut got = messages(w.commits.iter());
+        got.sort_unstable();
+        assert_eq!(got, vec!["B", "C", "D"]);
+        assert_eq!(w.boundaries, vec![vec![a]]);
+    }
+
+    #[test]
+    fn more_than_64_lines_use_more_words() {
+        let s = Scratch::new();
+        let c = s.chain(3);
+        // line 69 stops at c2 (HEAD), every other line at c0
+        let w = s.walk(c[2], 70, &|id, line| {
+            if line == 69 { id == c[2] } else { id == c[0] }
+        });
+        assert_eq!(messages(w.line(68)), vec!["c2", "c1"]);
+        assert_eq!(w.line(69).count(), 0);
+        assert_eq!(w.boundaries[69], vec![c[2]]);
+        assert_eq!(w.lines[0].len(), 2);
+        assert_eq!(
+            w.lines[0][1],
+            (1 << 5) - 1,
+            "lines 64..69 of HEAD: 64-68 live, 69 not"
+        );
+    }
+
+    #[test]
+    fn a_live_commit_at_the_shallow_edge_is_reported() {
+        let s = Scratch::new();
+        let c = s.chain(4);
+        let shallow: HashSet<Oid> = [c[1]].into();
+        let stop_at = |at: Oid| move |id: Oid, _: usize| id == at;
+        let w = walk_lines(&s.repo, c[3], 1, &stop_at(c[0]), &shallow).expect("walk");
+        assert!(
+            w.hit_shallow,
+            "the boundary is below the edge: the answer may be wrong"
+        );
+        let w = walk_lines(&s.repo, c[3], 1, &stop_at(c[2]), &shallow).expect("walk");
+        assert!(!w.hit_shallow, "the boundary is above the edge");
+    }
+
+    #[test]
+    fn invalid_utf8_messages_are_read_lossily() {
+        let s = Scratch::new();
+        let sig =
+            git2::Signature::new("Ada", "ada@example.com", &git2::Time::new(1_700_000_000, 0))
+                .expect("signature");
+        let tree = s
+            .repo
+            .treebuilder(None)
+            .and_then(|b| b.write())
+            .expect("tree");
+        let mut buf = s
+            .repo
+            .commit_create_buffer(
+                &sig,
+                &sig,
+                "feat: caf\u{e9}",
+                &s.repo.find_tree(tree).expect("tree"),
+                &[],
+            )
+            .expect("buffer")
+            .to_vec();
+        let at = buf.len() - 2;
+        buf[at] = 0xff; // the first byte of "é": no longer UTF-8
+        let odb = s.repo.odb().expect("odb");
+        let id = odb.write(git2::ObjectType::Commit, &buf).expect("write");
+        let w = s.walk(id, 1, &|_, _| false);
+        assert_eq!(w.commits[0].message, "feat: caf\u{fffd}\u{fffd}");
+    }
+}

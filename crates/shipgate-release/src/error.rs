@@ -41,10 +41,6 @@ pub enum ReleaseError {
     )]
     Strict { count: usize, list: String },
     #[error(
-        "commit {commit} carries two release tags: {tags}\nhint: delete the wrong one (git tag -d NAME; git push --delete origin NAME)"
-    )]
-    TwoTags { commit: String, tags: String },
-    #[error(
         "this is a shallow clone and history ends at {commit} before any release tag was found\nhint: {hint}"
     )]
     Shallow { commit: String, hint: String },
@@ -74,8 +70,26 @@ pub enum ReleaseError {
         "{name} inherits `version.workspace = true`, so it cannot get a version of its own in per-crate mode\nhint: give {name} its own `version`, or use mode = \"unified\""
     )]
     InheritedInPerCrate { name: String },
+    #[error(
+        "another shipgate release is running in this repository (pid {pid})\nhint: wait for it to finish; it holds {} while it runs", path.display()
+    )]
+    Running { pid: String, path: PathBuf },
+    #[error("{} is in the way of the release, and shipgate cannot tell it is its own: {why}\nhint: {hint}", path.display())]
+    ForeignLock {
+        path: PathBuf,
+        why: String,
+        hint: String,
+    },
+    #[error(
+        "the push of an interrupted release (process group {pgid}) is still running after {seconds} s\nhint: let it finish, or stop it (kill -- -{pgid}), then re-run"
+    )]
+    PushStillRunning { pgid: u32, seconds: u64 },
     #[error("the release journal {} is unreadable: {message}\nhint: remove it if no release is in progress", path.display())]
     Journal { path: PathBuf, message: String },
+    #[error(
+        "[release] include-unpublished names `{name}`, which is not a member of this workspace\nhint: members: {members}"
+    )]
+    UnknownUnpublished { name: String, members: String },
     #[error(
         "--version cannot be used with mode = \"per-crate\"\nhint: per-crate versions come from each crate's commits"
     )]

@@ -5,6 +5,9 @@ use std::path::Path;
 
 use crate::ReleaseError;
 
+/// The name prefix of the temporary files; a re-run after a kill removes those it left.
+pub(crate) const TEMP_PREFIX: &str = ".shipgate-";
+
 /// Writes `bytes` to `path` so that readers see the old or the new file, never half of one.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReleaseError> {
     let io = |action, source| ReleaseError::Io {
@@ -17,7 +20,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReleaseError
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".shipgate-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| io("create a temp file beside", e))?;
     tmp.write_all(bytes).map_err(|e| io("write", e))?;

@@ -92,28 +92,29 @@ impl Releases {
         self.by_commit.get(&id).map_or(&[], Vec::as_slice)
     }
 
-    /// The release a boundary commit stands for; two stable versions on one commit are an error.
-    fn of_commit(&self, id: Oid, stable_only: bool) -> Result<Option<Release>, ReleaseError> {
-        let tags: Vec<&Release> = self
-            .on(id)
+    /// The release a boundary commit stands for: the highest of its tags. Several stable
+    /// tags on one commit happen (v12.4.0 and v12.4.1 in semantic-release's own history) and
+    /// published tags cannot be deleted, so that is a warning naming them all, not an error.
+    fn of_commit(&self, id: Oid, stable_only: bool) -> (Option<Release>, Option<String>) {
+        let on = self.on(id);
+        let best = on
             .iter()
             .filter(|r| !stable_only || r.version.pre.is_empty())
-            .collect();
-        let stable: Vec<&&Release> = tags.iter().filter(|r| r.version.pre.is_empty()).collect();
-        if stable.len() > 1 {
-            return Err(ReleaseError::TwoTags {
-                commit: id.to_string(),
-                tags: stable
-                    .iter()
-                    .map(|r| r.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
-        Ok(tags
-            .into_iter()
             .max_by(|a, b| a.version.cmp(&b.version))
-            .cloned())
+            .cloned();
+        let stable = on.iter().filter(|r| r.version.pre.is_empty()).count();
+        let warning = best.as_ref().filter(|_| stable > 1).map(|best| {
+            let mut names: Vec<&Release> = on.iter().collect();
+            names.sort_by(|a, b| a.version.cmp(&b.version));
+            let names: Vec<&str> = names.iter().map(|r| r.name.as_str()).collect();
+            format!(
+                "commit {} carries several release tags: {}; the highest, {}, is taken",
+                &id.to_string()[..10],
+                names.join(", "),
+                best.name
+            )
+        });
+        (best, warning)
     }
 }
 
@@ -133,20 +134,26 @@ pub(crate) struct History {
     pub warnings: Vec<String>,
 }
 
+/// The highest release among a line's boundaries; warnings for commits with several tags.
 fn boundary_max(
     releases: &Releases,
     boundaries: &[Oid],
     stable_only: bool,
-) -> Result<Option<Release>, ReleaseError> {
+    warnings: &mut Vec<String>,
+) -> Option<Release> {
     let mut best: Option<Release> = None;
     for id in boundaries {
-        if let Some(r) = releases.of_commit(*id, stable_only)? {
+        let (release, warning) = releases.of_commit(*id, stable_only);
+        if let Some(w) = warning.filter(|w| !warnings.contains(w)) {
+            warnings.push(w);
+        }
+        if let Some(r) = release {
             if best.as_ref().is_none_or(|b| r.version > b.version) {
                 best = Some(r);
             }
         }
     }
-    Ok(best)
+    best
 }
 
 /// Tags, local and (for shallow clones) remote, loaded once per run.
@@ -205,16 +212,17 @@ pub(crate) fn read_many(
         if !walk.hit_shallow || !repo.is_shallow() {
             let mut out = Vec::with_capacity(formats.len());
             for (k, r) in releases.into_iter().enumerate() {
+                let mut warnings = r.warnings.clone();
                 out.push(History {
-                    latest: boundary_max(&r, &walk.boundaries[2 * k + 1], false)?,
-                    stable: boundary_max(&r, &walk.boundaries[2 * k], true)?,
+                    latest: boundary_max(&r, &walk.boundaries[2 * k + 1], false, &mut warnings),
+                    stable: boundary_max(&r, &walk.boundaries[2 * k], true, &mut warnings),
                     since_latest: walk
                         .line(2 * k + 1)
                         .filter(|c| c.parents.len() <= 1)
                         .count(),
                     commits: walk.line(2 * k).cloned().collect(),
                     existing: r.all,
-                    warnings: r.warnings,
+                    warnings,
                 });
             }
             return Ok(out);
@@ -262,5 +270,54 @@ pub(crate) fn read_many(
             }
             depth = u32::MAX;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oid(n: u8) -> Oid {
+        Oid::from_bytes(&[n; 20]).expect("20 bytes are an object id")
+    }
+
+    fn tags(list: &[(&str, u8)]) -> Vec<Tag> {
+        list.iter()
+            .map(|(name, n)| Tag {
+                name: (*name).to_string(),
+                commit: oid(*n),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn several_stable_tags_on_a_boundary_give_the_highest_and_one_warning() {
+        let releases = Releases::new(
+            &tags(&[
+                ("v12.4.1", 1),
+                ("v12.4.0", 1),
+                ("v2.0.0-rc.1", 2),
+                ("v2.0.0", 2),
+            ]),
+            &TagFormat::new("v{version}", None),
+        );
+        let mut warnings = Vec::new();
+        let stable = boundary_max(&releases, &[oid(1)], true, &mut warnings);
+        assert_eq!(stable.map(|r| r.name).as_deref(), Some("v12.4.1"));
+        let latest = boundary_max(&releases, &[oid(1)], false, &mut warnings);
+        assert_eq!(latest.map(|r| r.name).as_deref(), Some("v12.4.1"));
+        assert_eq!(
+            warnings,
+            vec![format!(
+                "commit {} carries several release tags: v12.4.0, v12.4.1; the highest, v12.4.1, is taken",
+                &oid(1).to_string()[..10]
+            )],
+            "the stable and the latest line warn once together"
+        );
+        // a prerelease and its stable release on one commit is the usual promotion: silent
+        let mut warnings = Vec::new();
+        let latest = boundary_max(&releases, &[oid(2)], false, &mut warnings);
+        assert_eq!(latest.map(|r| r.name).as_deref(), Some("v2.0.0"));
+        assert_eq!(warnings, Vec::<String>::new());
     }
 }

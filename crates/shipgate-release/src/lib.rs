@@ -6,6 +6,7 @@
 //! release` build one from their arguments and call the same functions.
 
 mod changelog;
+mod decide;
 mod error;
 mod failpoint;
 mod fsutil;
@@ -13,8 +14,11 @@ mod github;
 mod history;
 mod journal;
 mod packages;
+mod per_crate;
 mod plan;
+mod recover;
 mod run;
+mod runlock;
 mod settings;
 
 pub use changelog::{ChangelogRequest, Span, collect as collect_changelog};
@@ -25,7 +29,7 @@ pub use github::{Published, enrich as enrich_from_github, publish as publish_git
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), ReleaseError> {
     fsutil::write_atomic(path, bytes)
 }
-pub use plan::{FileChange, PackagePlan, Plan, plan};
+pub use plan::{FileChange, LeftOut, PackagePlan, Plan, plan};
 pub use run::{Outcome, run};
 pub use settings::{Mode, ReleaseFile, ReleaseSettings};
 pub use shipgate_changelog::ChangelogSettings;

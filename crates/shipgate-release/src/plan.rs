@@ -1,22 +1,22 @@
 //! Planning a release: the next version(s), the file edits, the changelog section and the
 //! tags, computed from history and the work tree without writing anything.
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use semver::Version;
 use serde::{Deserialize, Serialize};
 use shipgate_changelog::{InsertOptions, ReleaseInput, insert_release_with, render_release};
 use shipgate_git::{CommitInfo, Repo};
 use shipgate_version::bump::NextVersion;
-use shipgate_version::commit::reverted_ids;
 use shipgate_version::manifest::{CargoEdit, VersionPattern, edit_cargo, edit_lock};
-use shipgate_version::{Bump, next_version, parse_message};
+use shipgate_version::{Bump, next_version};
 
+use crate::decide::{Classified, classify};
 use crate::history::{self, History, TagFormat, TagSource};
 use crate::packages::{self, Workspace};
 use crate::settings::Mode;
-use crate::{ReleaseError, ReleaseRequest, fsutil, journal};
+use crate::{ReleaseError, ReleaseRequest, fsutil, journal, per_crate};
 
 /// A file the release writes, with its new contents.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,6 +37,15 @@ pub struct PackagePlan {
     pub bump: Bump,
     pub tag: Option<String>,
     pub commits: usize,
+}
+
+/// A workspace member a per-crate release leaves out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftOut {
+    pub name: String,
+    pub path: String,
+    /// `publish = false`, `publish = []`, …
+    pub reason: String,
 }
 
 /// What a release will do. `--dry-run --json` prints it.
@@ -61,6 +70,10 @@ pub struct Plan {
     /// Commits cancelled by a revert in the same range (both counted).
     pub reverted: usize,
     pub packages: Vec<PackagePlan>,
+    /// Per-crate mode: members Cargo would not publish, which the release leaves out
+    /// (unless `[release] include-unpublished` names them).
+    #[serde(default)]
+    pub left_out: Vec<LeftOut>,
     pub files: Vec<FileChange>,
     /// The release commit's message.
     pub message: String,
@@ -75,62 +88,7 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
-/// The commits of a range, parsed once, with reverts cancelled.
-struct Classified<'a> {
-    kept: Vec<&'a CommitInfo>,
-    bump: Bump,
-    total: usize,
-    conventional: usize,
-    non_conventional: Vec<&'a CommitInfo>,
-    reverted: usize,
-}
-
-fn classify<'a>(
-    commits: &'a [CommitInfo],
-    req: &ReleaseRequest,
-    include: &dyn Fn(&CommitInfo) -> bool,
-) -> Classified<'a> {
-    let commits: Vec<&CommitInfo> = commits
-        .iter()
-        .filter(|c| c.parents.len() <= 1 && include(c))
-        .collect();
-    let parsed: Vec<_> = commits.iter().map(|c| parse_message(&c.message)).collect();
-    let ids: Vec<String> = commits.iter().map(|c| c.id.to_string()).collect();
-    let mut cancelled: HashSet<usize> = HashSet::new();
-    for (i, (c, p)) in commits.iter().zip(&parsed).enumerate() {
-        for target in reverted_ids(&c.message, p) {
-            if let Some(j) = ids.iter().position(|id| id.starts_with(&target)) {
-                if j != i && !cancelled.contains(&j) {
-                    cancelled.insert(i);
-                    cancelled.insert(j);
-                }
-            }
-        }
-    }
-    let mut out = Classified {
-        kept: Vec::new(),
-        bump: Bump::None,
-        total: commits.len(),
-        conventional: 0,
-        non_conventional: Vec::new(),
-        reverted: cancelled.len(),
-    };
-    for (i, (c, p)) in commits.iter().zip(&parsed).enumerate() {
-        if p.conventional().is_some() {
-            out.conventional += 1;
-        } else {
-            out.non_conventional.push(c);
-        }
-        if cancelled.contains(&i) {
-            continue;
-        }
-        out.bump = out.bump.max(req.settings.bump.bump_of(p));
-        out.kept.push(c);
-    }
-    out
-}
-
-fn check_strict(req: &ReleaseRequest, c: &Classified<'_>) -> Result<(), ReleaseError> {
+pub(crate) fn check_strict(req: &ReleaseRequest, c: &Classified<'_>) -> Result<(), ReleaseError> {
     if !req.settings.strict || c.non_conventional.is_empty() {
         return Ok(());
     }
@@ -153,7 +111,7 @@ fn check_strict(req: &ReleaseRequest, c: &Classified<'_>) -> Result<(), ReleaseE
     })
 }
 
-fn rel_str(p: &Path) -> String {
+pub(crate) fn rel_str(p: &Path) -> String {
     p.to_string_lossy().replace('\\', "/")
 }
 
@@ -178,7 +136,7 @@ pub(crate) fn plan_fresh(
     let mut tags = TagSource::new(repo)?;
     match req.settings.mode {
         Mode::Unified => plan_unified(repo, head, req, &ws, &mut tags),
-        Mode::PerCrate => plan_per_crate(repo, head, req, &ws, &mut tags),
+        Mode::PerCrate => per_crate::plan(repo, head, req, &ws, &mut tags),
     }
 }
 
@@ -221,7 +179,7 @@ fn manifest_version(
 
 /// One release's changelog section; `label` is its heading (`1.4.0`, or a crate's tag in
 /// the workspace changelog of per-crate mode).
-fn changelog_section(
+pub(crate) fn changelog_section(
     repo: &Repo,
     label: &str,
     date: &str,
@@ -243,7 +201,7 @@ fn changelog_section(
     render_release(&input, &req.changelog)
 }
 
-fn changelog_change(
+pub(crate) fn changelog_change(
     repo: &Repo,
     dir: &Path,
     req: &ReleaseRequest,
@@ -273,7 +231,7 @@ fn changelog_change(
 }
 
 /// Edits of every Cargo manifest and Cargo.lock for the new versions.
-fn cargo_changes(
+pub(crate) fn cargo_changes(
     ws: &Workspace,
     versions: &BTreeMap<String, Version>,
     workspace_version: Option<&Version>,
@@ -345,7 +303,7 @@ fn pattern_changes(
     Ok(out)
 }
 
-fn next_for(
+pub(crate) fn next_for(
     h: &History,
     base: &Version,
     bump: Bump,
@@ -370,7 +328,7 @@ fn plan_unified(
 ) -> Result<Plan, ReleaseError> {
     let format = TagFormat::new(&req.settings.tag_format, None);
     let h = history::read(repo, head, &format, tags, &req.settings.remote)?;
-    let c = classify(&h.commits, req, &|_| true);
+    let c = classify(&h.commits, &req.settings.bump, &|_| true);
     check_strict(req, &c)?;
     let manifest = match &h.stable {
         Some(_) => None,
@@ -410,6 +368,7 @@ fn plan_unified(
         non_conventional: c.non_conventional.len(),
         reverted: c.reverted,
         packages: Vec::new(),
+        left_out: Vec::new(),
         files: Vec::new(),
         message: String::new(),
         changelog: None,
@@ -480,226 +439,6 @@ fn plan_unified(
     Ok(plan)
 }
 
-fn plan_per_crate(
-    repo: &mut Repo,
-    head: shipgate_git::Oid,
-    req: &ReleaseRequest,
-    ws: &Workspace,
-    tags: &mut TagSource,
-) -> Result<Plan, ReleaseError> {
-    if req.version.is_some() {
-        return Err(ReleaseError::OverrideInPerCrate);
-    }
-    if ws.packages.is_empty() {
-        return Err(ReleaseError::NoManifest);
-    }
-    struct Line {
-        name: String,
-        dir: PathBuf,
-        history: History,
-        base: Version,
-        current: Version,
-        bump: Bump,
-        kept: Vec<CommitInfo>,
-        commits: usize,
-        deps: Vec<String>,
-    }
-    let mut lines: Vec<Line> = Vec::new();
-    let (mut total, mut conventional, mut non_conventional, mut reverted) = (0, 0, 0, 0);
-    let packages: Vec<(&crate::packages::Manifest, String, Version)> = ws
-        .packages
-        .iter()
-        .filter_map(|p| p.info.name.clone().map(|n| (p, n)))
-        .map(|(p, name)| {
-            let own = p
-                .info
-                .own_version
-                .clone()
-                .ok_or_else(|| ReleaseError::InheritedInPerCrate { name: name.clone() })?;
-            Ok((p, name, own))
-        })
-        .collect::<Result<_, ReleaseError>>()?;
-    // One walk for every crate's version line, and one tree comparison per commit for all
-    // crate directories: cost grows with the commits, not commits × crates.
-    let formats: Vec<TagFormat> = packages
-        .iter()
-        .map(|(_, name, _)| TagFormat::new(&req.settings.crate_tag_format, Some(name)))
-        .collect();
-    let histories = history::read_many(repo, head, &formats, tags, &req.settings.remote)?;
-    let dirs: Vec<PathBuf> = packages.iter().map(|(p, _, _)| p.dir.clone()).collect();
-    let mut touched: std::collections::HashMap<shipgate_git::Oid, Vec<bool>> =
-        std::collections::HashMap::new();
-    for h in &histories {
-        for commit in &h.commits {
-            if let std::collections::hash_map::Entry::Vacant(slot) = touched.entry(commit.id) {
-                slot.insert(repo.touched(commit, &dirs)?);
-            }
-        }
-    }
-    for (k, ((p, name, own), h)) in packages.into_iter().zip(histories).enumerate() {
-        let c = classify(&h.commits, req, &|c| {
-            touched.get(&c.id).is_some_and(|t| t[k])
-        });
-        check_strict(req, &c)?;
-        total += c.total;
-        conventional += c.conventional;
-        non_conventional += c.non_conventional.len();
-        reverted += c.reverted;
-        let base = h
-            .stable
-            .as_ref()
-            .map(|r| r.version.clone())
-            .unwrap_or_else(|| own.clone());
-        let current = h.latest.as_ref().map(|r| r.version.clone()).unwrap_or(own);
-        let kept = c.kept.iter().map(|x| (*x).clone()).collect();
-        lines.push(Line {
-            name,
-            dir: p.dir.clone(),
-            base,
-            current,
-            bump: c.bump,
-            kept,
-            commits: c.total,
-            deps: p.info.path_dependencies.clone(),
-            history: h,
-        });
-    }
-    // A crate whose dependency is released is released too (at least a patch).
-    let mut versions: BTreeMap<String, Version> = BTreeMap::new();
-    loop {
-        let mut changed = false;
-        for line in &lines {
-            if let Some(next) = next_for(&line.history, &line.base, line.bump, req)? {
-                if versions.get(&line.name) != Some(&next) {
-                    versions.insert(line.name.clone(), next);
-                    changed = true;
-                }
-            }
-        }
-        for line in lines.iter_mut() {
-            if line.bump == Bump::None && line.deps.iter().any(|d| versions.contains_key(d)) {
-                line.bump = Bump::Patch;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    let mut warnings: Vec<String> = lines
-        .iter()
-        .flat_map(|l| l.history.warnings.clone())
-        .collect();
-    warnings.sort();
-    warnings.dedup();
-    let mut files = cargo_changes(ws, &versions, None, repo.workdir())?;
-    let mut sections = Vec::new();
-    let mut workspace_sections: Vec<(String, String)> = Vec::new();
-    let mut packages = Vec::new();
-    let mut all_tags = Vec::new();
-    for line in &lines {
-        let next = versions.get(&line.name).cloned();
-        let tag = next
-            .as_ref()
-            .map(|v| TagFormat::new(&req.settings.crate_tag_format, Some(&line.name)).render(v));
-        if let (Some(next), Some(tag)) = (&next, &tag) {
-            let kept: Vec<&CommitInfo> = line.kept.iter().collect();
-            let previous = line.history.latest.as_ref().map(|r| r.name.as_str());
-            let section = changelog_section(
-                repo,
-                &next.to_string(),
-                &req.date,
-                tag,
-                previous,
-                &kept,
-                req,
-            );
-            workspace_sections.push((
-                tag.clone(),
-                changelog_section(repo, tag, &req.date, tag, previous, &kept, req),
-            ));
-            files.extend(changelog_change(
-                repo,
-                &line.dir,
-                req,
-                next,
-                &section,
-                &mut warnings,
-            )?);
-            sections.push(format!("{}:\n{section}", line.name));
-            all_tags.push(tag.clone());
-        }
-        packages.push(PackagePlan {
-            name: line.name.clone(),
-            path: rel_str(&line.dir),
-            current: Some(line.current.clone()),
-            next,
-            bump: line.bump,
-            tag,
-            commits: line.commits,
-        });
-    }
-    // The workspace changelog: every crate's release of this run, headed by its tag, from
-    // the same pass (unless the root is itself a crate, whose changelog that file is).
-    if !req.settings.changelog.is_empty()
-        && !workspace_sections.is_empty()
-        && lines.iter().all(|l| !l.dir.as_os_str().is_empty())
-    {
-        let rel = PathBuf::from(&req.settings.changelog);
-        let existing = fsutil::read_optional(&repo.workdir().join(&rel))?;
-        let mut text = existing.clone();
-        for (tag, section) in workspace_sections.iter().rev() {
-            let options = InsertOptions {
-                version: tag,
-                section,
-                fold_prereleases: false,
-            };
-            let inserted = insert_release_with(text.as_deref(), &options);
-            if let Some(w) = inserted.warning {
-                warnings.push(format!("{}: {w}", rel_str(&rel)));
-            }
-            text = Some(inserted.text);
-        }
-        if let Some(text) = text.filter(|t| Some(t) != existing.as_ref()) {
-            files.push(FileChange {
-                path: rel_str(&rel),
-                contents: text,
-            });
-        }
-    }
-    let bump = packages.iter().map(|p| p.bump).max().unwrap_or(Bump::None);
-    let joined = all_tags.join(", ");
-    Ok(Plan {
-        mode: "per-crate".into(),
-        current: None,
-        next: None,
-        bump,
-        tag: None,
-        prerelease: req.pre.is_some() && !all_tags.is_empty(),
-        previous_tag: None,
-        commits: total,
-        conventional,
-        non_conventional,
-        reverted,
-        message: if all_tags.is_empty() {
-            String::new()
-        } else {
-            req.settings
-                .commit_message
-                .replace("{tag}", &joined)
-                .replace("{version}", &joined)
-        },
-        tags: all_tags,
-        packages,
-        files,
-        changelog: (!sections.is_empty()).then(|| sections.join("\n")),
-        head: head.to_string(),
-        resumed: false,
-        release_commit: None,
-        warnings,
-    })
-}
-
 impl Plan {
     /// True when the plan makes a release.
     pub fn releases(&self) -> bool {
@@ -733,6 +472,13 @@ impl std::fmt::Display for Plan {
                     v(&p.current),
                     v(&p.next),
                     bump_label(p.current.as_ref(), p.bump)
+                )?;
+            }
+            for l in &self.left_out {
+                writeln!(
+                    f,
+                    "{:<24} left out: {} (name it in [release] include-unpublished to release it)",
+                    l.name, l.reason
                 )?;
             }
         } else {

@@ -1,14 +1,23 @@
 //! Making the release: journal, files, commit, tags, push, in that order; each step
-//! idempotent so an interrupted run converges when run again.
+//! idempotent so an interrupted run converges when run again. The whole run holds the
+//! release lock (`runlock`); a run after a killed one first waits for that run's push, if it
+//! outlived it, and clears what it left in the way (`recover`).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Serialize;
+use shipgate_git::Pushed;
 
 use crate::github::{Published, publish};
 use crate::plan::{Plan, plan_fresh};
+use crate::recover::{self, Interrupted, Scope};
+use crate::runlock::{self, RunLock};
 use crate::settings::Mode;
 use crate::{ReleaseError, ReleaseRequest, failpoint, fsutil, journal};
+
+/// How long a run waits for the push of a killed run to end.
+const PUSH_WAIT: Duration = Duration::from_secs(300);
 
 /// What a release run did.
 #[derive(Debug, Clone, Serialize)]
@@ -26,8 +35,20 @@ pub struct Outcome {
 /// Makes the release the plan describes, or finishes an interrupted one.
 pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
     let mut repo = shipgate_git::open(&req.repo)?;
-    let head = repo.head()?;
+    let mut lock = runlock::acquire(&repo)?;
     let mut warnings = Vec::new();
+    warnings.extend(runlock::wait_for_push(lock.interrupted(), PUSH_WAIT)?);
+    let interrupted = match lock.interrupted() {
+        Some(r) => Some(Interrupted {
+            pid: Some(r.pid),
+            started: Some(r.started()),
+        }),
+        None => journal::path(&repo).exists().then_some(Interrupted {
+            pid: None,
+            started: None,
+        }),
+    };
+    let head = repo.head()?;
     let plan = match journal::load(&repo)? {
         Some(j) => match journal::resumable(&repo, head, j)? {
             Some(plan) => plan,
@@ -49,14 +70,40 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
         pushed: false,
         github: Vec::new(),
     };
+    if outcome.plan.releases() || req.push {
+        // the refs this run may move: its tags, or the release at HEAD it may push
+        let mut tags = outcome.plan.tags.clone();
+        tags.extend(outcome.plan.previous_tag.clone());
+        let branch = repo.branch();
+        let scope = Scope {
+            branch: branch.as_deref(),
+            remote: &req.settings.remote,
+            tags: &tags,
+        };
+        let mut temp_dirs: Vec<PathBuf> = outcome
+            .plan
+            .files
+            .iter()
+            .filter_map(|f| repo.workdir().join(&f.path).parent().map(PathBuf::from))
+            .collect();
+        temp_dirs.push(repo.git_dir().join("shipgate"));
+        temp_dirs.sort();
+        temp_dirs.dedup();
+        warnings.extend(recover::clean(&repo, &scope, interrupted, &temp_dirs)?);
+    }
     outcome.plan.warnings.extend(warnings);
     if !outcome.plan.releases() {
         // Nothing new; a release at HEAD that was never pushed or published is finished now.
         if let Some(tag) = outcome.plan.previous_tag.clone() {
             if repo.tag_commit(&tag)? == Some(head) {
                 if req.push {
-                    push(&repo, req, std::slice::from_ref(&tag))?;
-                    outcome.pushed = true;
+                    push(
+                        &repo,
+                        req,
+                        std::slice::from_ref(&tag),
+                        &mut lock,
+                        &mut outcome,
+                    )?;
                 }
                 if req.github_release {
                     outcome.github.push(publish(req, &tag, None)?);
@@ -104,8 +151,8 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
     }
     failpoint::hit("after-tag");
     if req.push {
-        push(&repo, req, &outcome.plan.tags)?;
-        outcome.pushed = true;
+        let tags = outcome.plan.tags.clone();
+        push(&repo, req, &tags, &mut lock, &mut outcome)?;
     }
     journal::remove(&repo)?;
     // After the journal: a failed publication is finished by a re-run (nothing to release,
@@ -133,16 +180,34 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
     Ok(outcome)
 }
 
+/// Pushes the branch and `tags`, recording the `git push` in the lock file while it runs
+/// (so that a run after a kill can wait for it).
 fn push(
     repo: &shipgate_git::Repo,
     req: &ReleaseRequest,
     tags: &[String],
+    lock: &mut RunLock,
+    outcome: &mut Outcome,
 ) -> Result<(), ReleaseError> {
     let mut refspecs: Vec<String> = Vec::new();
     if let Some(branch) = repo.branch() {
         refspecs.push(format!("HEAD:refs/heads/{branch}"));
     }
     refspecs.extend(tags.iter().map(|t| format!("refs/tags/{t}:refs/tags/{t}")));
-    repo.push(&req.settings.remote, &refspecs)?;
+    let mut recorded = Ok(());
+    let pushed = repo.push(&req.settings.remote, &refspecs, &mut |pid| {
+        recorded = lock.set_push(Some(pid));
+    });
+    let cleared = lock.set_push(None);
+    let pushed = pushed?;
+    recorded.and(cleared)?;
+    if pushed == Pushed::AlreadyThere {
+        outcome.plan.warnings.push(format!(
+            "{} already had {}: an interrupted push got there first",
+            req.settings.remote,
+            refspecs.join(" ")
+        ));
+    }
+    outcome.pushed = true;
     Ok(())
 }

@@ -42,6 +42,10 @@ pub struct ReleaseSettings {
     pub remote: String,
     pub bump: BumpRules,
     pub files: Vec<ReleaseFile>,
+    /// Per-crate mode: members Cargo would not publish (`publish = false`, `publish = []`)
+    /// that are released all the same. Others are left out, as `cargo publish --workspace`
+    /// and release-plz leave them.
+    pub include_unpublished: Vec<String>,
 }
 
 impl Default for ReleaseSettings {
@@ -56,6 +60,7 @@ impl Default for ReleaseSettings {
             remote: "origin".into(),
             bump: BumpRules::default(),
             files: Vec::new(),
+            include_unpublished: Vec::new(),
         }
     }
 }

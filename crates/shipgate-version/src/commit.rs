@@ -58,6 +58,16 @@ pub fn parse_message(message: &str) -> Message {
         message
     };
     let text = text.trim();
+    // The first line is the header and what follows is the body, blank line or not (as
+    // conventional-changelog reads it); the parser wants the blank line, so it gets one.
+    let separated;
+    let text = match text.split_once('\n') {
+        Some((header, rest)) if !rest.starts_with('\n') && !rest.trim().is_empty() => {
+            separated = format!("{header}\n\n{rest}");
+            separated.as_str()
+        }
+        _ => text,
+    };
     match git_conventional::Commit::parse(text) {
         Ok(c) => Message::Conventional(ConventionalCommit {
             kind: c.type_().as_str().to_ascii_lowercase(),
@@ -151,6 +161,44 @@ mod tests {
             "Update README"
         );
         assert_eq!(parse_message("").summary(), "");
+    }
+
+    #[test]
+    fn a_body_right_under_the_header_is_the_body() {
+        let m = parse_message("fix(post): revert to exec\n`git-node` is nice, but it breaks\n");
+        let c = m
+            .conventional()
+            .expect("the first line is a conventional header");
+        assert_eq!(c.kind, "fix");
+        assert_eq!(c.scope.as_deref(), Some("post"));
+        assert_eq!(c.description, "revert to exec");
+        assert_eq!(c.body.as_deref(), Some("`git-node` is nice, but it breaks"));
+        assert!(!c.breaking);
+    }
+
+    #[test]
+    fn footers_right_under_the_header_still_count() {
+        let m = parse_message("feat: new api\nBREAKING CHANGE: the old one is gone\r\n");
+        let c = m.conventional().expect("conventional");
+        assert!(c.breaking);
+        assert_eq!(
+            c.breaking_description.as_deref(),
+            Some("the old one is gone")
+        );
+        let m = parse_message("feat: x\nmore body\n\nRefs: #12");
+        let c = m.conventional().expect("conventional");
+        assert_eq!(c.body.as_deref(), Some("more body"));
+        assert_eq!(c.footers, vec![("Refs".to_string(), "#12".to_string())]);
+    }
+
+    #[test]
+    fn a_non_conventional_header_stays_other_with_or_without_the_blank_line() {
+        assert_eq!(
+            parse_message("Update README\nmore words"),
+            Message::Other {
+                summary: "Update README".into()
+            }
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod bump;
 pub mod commit;
 pub mod manifest;
+pub mod revert;
 
 pub use bump::{Bump, BumpRules, NextVersion, next_version};
 pub use commit::{ConventionalCommit, Message, parse_message};

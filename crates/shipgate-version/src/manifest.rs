@@ -56,6 +56,75 @@ pub struct CargoManifest {
     pub is_workspace: bool,
     /// Names of the packages this one depends on by path (any dependency kind).
     pub path_dependencies: Vec<String>,
+    /// `[package] publish`.
+    pub publish: Publish,
+    /// `[workspace.package] publish`, which members with `publish.workspace = true` take.
+    pub workspace_publish: Publish,
+}
+
+/// A `publish` key, as Cargo reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Publish {
+    /// Absent: Cargo's default (crates.io, when the package has a version).
+    #[default]
+    Unset,
+    /// `publish = true`, or a list of registries.
+    Registries,
+    /// `publish = false`.
+    False,
+    /// `publish = []`: no registry.
+    NoRegistry,
+    /// `publish.workspace = true`.
+    Workspace,
+}
+
+fn publish_of(item: Option<&Item>) -> Publish {
+    let Some(item) = item else {
+        return Publish::Unset;
+    };
+    if let Some(b) = item.as_bool() {
+        return if b {
+            Publish::Registries
+        } else {
+            Publish::False
+        };
+    }
+    if let Some(a) = item.as_array() {
+        return if a.is_empty() {
+            Publish::NoRegistry
+        } else {
+            Publish::Registries
+        };
+    }
+    if item
+        .as_table_like()
+        .and_then(|t| t.get("workspace"))
+        .and_then(Item::as_bool)
+        == Some(true)
+    {
+        return Publish::Workspace;
+    }
+    Publish::Unset
+}
+
+impl CargoManifest {
+    /// Why Cargo would not publish this package (`cargo publish --workspace` skips it), or
+    /// `None` when it would. `root` is the workspace root's manifest, for
+    /// `publish.workspace = true`.
+    pub fn unpublished(&self, root: Option<&CargoManifest>) -> Option<&'static str> {
+        let publish = match self.publish {
+            Publish::Workspace => root.map_or(Publish::Unset, |r| r.workspace_publish),
+            p => p,
+        };
+        match publish {
+            Publish::False => Some("publish = false"),
+            Publish::NoRegistry => Some("publish = []"),
+            Publish::Unset if self.own_version.is_none() && !self.inherits_version => {
+                Some("no `version`, so Cargo does not publish it")
+            }
+            _ => None,
+        }
+    }
 }
 
 fn parse(text: &str) -> Result<DocumentMut, ManifestError> {
@@ -114,18 +183,17 @@ pub fn read_cargo(text: &str) -> Result<CargoManifest, ManifestError> {
                 m.own_version = version_at(text, version, "[package] version")?;
             }
         }
+        m.publish = publish_of(package.get("publish"));
     }
     if let Some(ws) = doc.get("workspace").and_then(Item::as_table_like) {
         m.is_workspace = true;
         m.members = strings(ws.get("members"));
         m.exclude = strings(ws.get("exclude"));
-        if let Some(version) = ws
-            .get("package")
-            .and_then(Item::as_table_like)
-            .and_then(|p| p.get("version"))
-        {
+        let package = ws.get("package").and_then(Item::as_table_like);
+        if let Some(version) = package.and_then(|p| p.get("version")) {
             m.workspace_version = version_at(text, version, "[workspace.package] version")?;
         }
+        m.workspace_publish = publish_of(package.and_then(|p| p.get("publish")));
     }
     for_each_dependency_table(doc, |deps| {
         for (key, dep) in deps.iter() {
@@ -405,6 +473,43 @@ mod tests {
         let m = read_cargo("[package]\nname = \"a\"\nversion.workspace = true\n[dependencies]\nb = { path = \"../b\", version = \"1\" }\nc = \"1\"\nd = { package = \"dd\", path = \"../d\" }\n").expect("ok");
         assert!(m.inherits_version);
         assert_eq!(m.path_dependencies, vec!["b", "dd"]);
+    }
+
+    #[test]
+    fn publish_settings_say_which_members_cargo_would_not_publish() {
+        let root = read_cargo("[workspace]\n[workspace.package]\npublish = false\n").expect("ok");
+        let reason = |text: &str| read_cargo(text).expect("ok").unpublished(Some(&root));
+        let pkg = "[package]\nname = \"a\"\nversion = \"1.0.0\"\n";
+        assert_eq!(reason(pkg), None);
+        assert_eq!(reason(&format!("{pkg}publish = true\n")), None);
+        assert_eq!(reason(&format!("{pkg}publish = [\"crates-io\"]\n")), None);
+        assert_eq!(
+            reason(&format!("{pkg}publish = false\n")),
+            Some("publish = false")
+        );
+        assert_eq!(
+            reason(&format!("{pkg}publish = []\n")),
+            Some("publish = []")
+        );
+        assert_eq!(
+            reason(&format!("{pkg}publish.workspace = true\n")),
+            Some("publish = false"),
+            "inherited from [workspace.package]"
+        );
+        assert_eq!(
+            read_cargo(&format!("{pkg}publish.workspace = true\n"))
+                .expect("ok")
+                .unpublished(None),
+            None
+        );
+        assert_eq!(
+            reason("[package]\nname = \"a\"\n"),
+            Some("no `version`, so Cargo does not publish it")
+        );
+        assert_eq!(
+            reason("[package]\nname = \"a\"\nversion.workspace = true\n"),
+            None
+        );
     }
 
     #[test]

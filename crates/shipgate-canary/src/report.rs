@@ -17,15 +17,7 @@ use crate::runner::{
     Judgement, RunError, RunOutcome, RunRequest, RunResult, Source, run_with_settings,
 };
 
-/// A number for people: `-` for none, scientific for the very small and very large, else at
-/// most four decimals.
-pub fn num(v: Option<f64>) -> String {
-    match v {
-        None => "-".into(),
-        Some(v) if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e6) => format!("{v:.3e}"),
-        Some(v) => format!("{}", (v * 1e4).round() / 1e4),
-    }
-}
+use shipgate_stdx::num::human as num;
 
 /// A metric's value in its unit: error rates in percent, latencies in seconds.
 pub fn value(kind: MetricKind, v: Option<f64>) -> String {

@@ -177,13 +177,8 @@ fn locate<'n, 's>(
 }
 
 fn did_you_mean(unknown: &str, known: &[String]) -> Option<String> {
-    let best = known
-        .iter()
-        .map(|k| (strsim::damerau_levenshtein(unknown, k), k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .min_by_key(|(d, _)| *d);
-    match best {
-        Some((_, name)) => Some(format!("did you mean `{name}`?")),
+    match shipgate_stdx::text::closest(unknown, known.iter().map(String::as_str)) {
+        Some(name) => Some(format!("did you mean `{name}`?")),
         None if !known.is_empty() && known.len() <= 12 => {
             Some(format!("known keys here: {}", known.join(", ")))
         }

@@ -1,35 +1,20 @@
 //! Atomic file writes: a temp file in the same directory, then a rename.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::ReleaseError;
 
 /// The name prefix of the temporary files; a re-run after a kill removes those it left.
-pub(crate) const TEMP_PREFIX: &str = ".shipgate-";
+pub(crate) use shipgate_stdx::fs::TEMP_PREFIX;
 
-/// Writes `bytes` to `path` so that readers see the old or the new file, never half of one.
+/// Writes `bytes` to `path` so that readers see the old or the new file, never half of one
+/// ([`shipgate_stdx::fs::write_atomic`]).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReleaseError> {
-    let io = |action, source| ReleaseError::Io {
-        action,
+    shipgate_stdx::fs::write_atomic(path, bytes).map_err(|source| ReleaseError::Io {
+        action: "write",
         path: path.to_path_buf(),
         source,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)
-        .map_err(|e| io("create a temp file beside", e))?;
-    tmp.write_all(bytes).map_err(|e| io("write", e))?;
-    tmp.as_file().sync_all().map_err(|e| io("sync", e))?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
-    }
-    tmp.persist(path).map_err(|e| io("replace", e.error))?;
-    Ok(())
+    })
 }
 
 /// Reads a file that may be absent.

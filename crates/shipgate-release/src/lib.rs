@@ -25,10 +25,6 @@ pub use changelog::{ChangelogRequest, Span, collect as collect_changelog};
 pub use error::ReleaseError;
 pub use github::{Published, enrich as enrich_from_github, publish as publish_github_release};
 
-/// Writes a file atomically (temp file in the same directory, then rename).
-pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), ReleaseError> {
-    fsutil::write_atomic(path, bytes)
-}
 pub use plan::{FileChange, LeftOut, PackagePlan, Plan, plan};
 pub use run::{Outcome, run};
 pub use settings::{Mode, ReleaseFile, ReleaseSettings};

@@ -159,7 +159,7 @@ fn check_canary_envs(text: &str, settings: &Settings) -> Result<(), ParseProblem
     };
     let (line, column) = at.map_or((1, 1), |at| line_col(text, at));
     let known: Vec<&str> = order.iter().map(String::as_str).collect();
-    let hint = match closest(name, &known) {
+    let hint = match shipgate_stdx::text::did_you_mean(name, &known) {
         Some(close) => format!("did you mean `{close}`?"),
         None => format!("known environments: {}", known.join(", ")),
     };
@@ -176,7 +176,7 @@ fn unknown_field_hint(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     let (unknown, expected) = rest.split_once('`')?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    match closest(unknown, &candidates) {
+    match shipgate_stdx::text::did_you_mean(unknown, &candidates) {
         Some(name) => Some(format!("did you mean `{name}`?")),
         None if !candidates.is_empty() => {
             Some(format!("known keys here: {}", candidates.join(", ")))
@@ -185,24 +185,8 @@ fn unknown_field_hint(message: &str) -> Option<String> {
     }
 }
 
-/// The candidate close enough to `unknown` to be what was meant, if any.
-fn closest<'a>(unknown: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (strsim::damerau_levenshtein(unknown, c), *c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
 /// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
+pub use shipgate_stdx::text::line_col;
 
 #[cfg(test)]
 mod tests {

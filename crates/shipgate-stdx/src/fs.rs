@@ -4,6 +4,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The name prefix of the temporary files [`write_atomic`] makes (`.shipgate-<pid>-<n>.tmp`);
+/// a process killed between create and rename leaves one, which a re-run may remove.
+pub const TEMP_PREFIX: &str = ".shipgate-";
+
 /// Writes `bytes` to `path` atomically: a temp file beside it (same directory, so the
 /// rename stays on one filesystem), written, synced, given the old file's permissions,
 /// then renamed over `path`. On any error the temp file is removed and `path` is as it was.
@@ -33,7 +37,7 @@ fn create_temp(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".shipgate-{}-{n}.tmp", std::process::id()));
+        let tmp = dir.join(format!("{TEMP_PREFIX}{}-{n}.tmp", std::process::id()));
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

@@ -19,9 +19,7 @@ pub struct ManifestError {
 
 impl ManifestError {
     fn at(text: &str, offset: usize, message: impl Into<String>) -> Self {
-        let before = &text[..offset.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let (line, column) = shipgate_stdx::text::line_col(text, offset);
         ManifestError {
             line,
             column,

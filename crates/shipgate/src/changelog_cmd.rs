@@ -81,7 +81,8 @@ pub fn run(global: &Global, args: &ChangelogArgs) -> anyhow::Result<ExitCode> {
         render_model(&model, &template)?
     };
     match &args.output {
-        Some(path) => shipgate_release::write_atomic(path, text.as_bytes())?,
+        Some(path) => shipgate_stdx::fs::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)

@@ -1,15 +1,17 @@
 //! Small helpers that several shipgate crates need, each written once (after
-//! rust-analyzer's `stdx`). Only the standard library and two pure crates (`semver`,
-//! `strsim`): a pure core may depend on this crate without gaining an I/O dependency.
+//! rust-analyzer's `stdx`). Only the standard library and pure crates (`semver`, `thiserror`,
+//! `strsim`, `serde`): a pure core may depend on this crate without gaining an I/O dependency.
 //!
 //! | module | what |
 //! |---|---|
+//! | [`duration`] | `90s`, `2m`, `1h30m` durations in settings and output |
 //! | [`fs`] | atomic writes: a temp file in the same directory, fsync, rename |
 //! | [`text`] | line:col of a byte offset, did-you-mean |
 //! | [`num`] | numbers for people |
 //! | [`shell`] | POSIX shell quoting |
 //! | [`names`] | what a version and an environment name may be, checked where they enter |
 
+pub mod duration;
 pub mod fs;
 pub mod names;
 pub mod num;

@@ -1,0 +1,27 @@
+//! Promotion between environments: a released version moves dev → staging → prod only
+//! through its gates, and every promotion, rollback, approval, verification, freeze and
+//! block is an entry of a ledger kept in git, which answers what runs where, since when,
+//! who put it there and on what evidence, and gives the delivery metrics.
+//!
+//! | module | job | I/O |
+//! |---|---|---|
+//! | [`settings`] | `[promote]`: the version key, the branch, each environment's gates | none |
+//! | [`freeze`] | freeze windows: weekly in a time zone, a day, a span; DST-correct, tz database bundled | none |
+//! | [`entry`] | ledger entries and their commit messages | none |
+//! | [`state`] | the indexes the entries add up to (state, per version, per month) | none |
+//! | [`gates`] | every gate of a promotion, with its evidence | none |
+//! | [`metrics`] | the four DORA keys per environment | none |
+//! | [`envfile`] | the desired version in an environment's file (toml_edit) | none |
+
+pub mod entry;
+pub mod envfile;
+pub mod freeze;
+pub mod gates;
+pub mod metrics;
+pub mod settings;
+pub mod state;
+
+pub use entry::{Entry, EntryError, Gate, Kind, LEDGER_REF, Source, VerifyResult};
+pub use gates::{GateInput, LockFact, evaluate};
+pub use settings::{EnvPromote, PromoteProblem, PromoteSettings, Verification};
+pub use state::{Indexes, LedgerState};

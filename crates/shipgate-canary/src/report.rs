@@ -173,9 +173,9 @@ pub fn write_charts(
     Ok(files)
 }
 
-/// `canary run` as the binary and `cargo xtask canary` run it: progress on stderr while the
-/// rollout runs ([`run_with_settings`]), then the artifacts (`$GITHUB_STEP_SUMMARY` is read
-/// here). An artifact that cannot be written is a loud warning, not a different exit: the
+/// `canary run` as the binary runs it: progress on stderr while the rollout runs
+/// ([`run_with_settings`]; `after_each` sees every judgement too, e.g. to renew a hold),
+/// then the artifacts (`$GITHUB_STEP_SUMMARY` is read here). An artifact that cannot be written is a loud warning, not a different exit: the
 /// traffic decision has been carried out either way and the exit code must say which.
 pub fn run_reported(
     settings: &CanarySettings,
@@ -183,6 +183,7 @@ pub fn run_reported(
     source: Source<'_>,
     artifacts: &Artifacts,
     write: &dyn Fn(&Path, &[u8]) -> std::io::Result<()>,
+    after_each: &mut dyn FnMut(&Judgement<'_>),
 ) -> Result<RunOutcome, RunError> {
     let (stop, handlers) = stop_on_signals();
     let mut progress = Progress::new(&settings.gates.rollout, live_terminal());
@@ -191,7 +192,10 @@ pub fn run_reported(
         request,
         source,
         &|name| std::env::var(name).ok(),
-        &mut |j| progress.show(j),
+        &mut |j| {
+            progress.show(j);
+            after_each(j);
+        },
         Some(stop),
     );
     progress.finish();

@@ -5,6 +5,7 @@
 //! user's credential helpers and Actions' `http.extraheader` apply.
 
 mod network;
+mod refs;
 mod walk;
 
 use std::collections::{HashMap, HashSet};
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 pub use git2::Oid;
 pub use network::RemoteTag;
+pub use refs::{Expect, PushOutcome, RefUpdate, TreeFile};
 pub use walk::{CommitInfo, MultiWalk, Walk};
 
 /// What went wrong talking to git.

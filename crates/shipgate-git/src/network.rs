@@ -16,7 +16,7 @@ pub struct RemoteTag {
     pub commit: Oid,
 }
 
-fn command(dir: &Path, args: &[String]) -> Command {
+pub(crate) fn command(dir: &Path, args: &[String]) -> Command {
     let mut cmd = Command::new("git");
     cmd.arg("-C")
         .arg(dir)

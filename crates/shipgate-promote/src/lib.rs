@@ -12,12 +12,18 @@
 //! | [`gates`] | every gate of a promotion, with its evidence | none |
 //! | [`metrics`] | the four DORA keys per environment | none |
 //! | [`envfile`] | the desired version in an environment's file (toml_edit) | none |
+//! | [`lock`] | one canary in flight per environment: holds, renewals, stale holds | git |
+//! | [`ops`] | the commands: promote, rollback, approve, verify, freeze, unblock, status, history, metrics | git, through `ledger` |
+//! | [`ledger`] | the ledger in git: read, check what arrives, append, publish with compare-and-swap | git |
 
 pub mod entry;
 pub mod envfile;
 pub mod freeze;
 pub mod gates;
+pub mod ledger;
+pub mod lock;
 pub mod metrics;
+pub mod ops;
 pub mod settings;
 pub mod state;
 

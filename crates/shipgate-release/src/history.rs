@@ -47,6 +47,30 @@ impl TagFormat {
     }
 }
 
+/// Every release tag of `settings`' format (a crate's format with `package`): its version,
+/// its name and its commit, in version order. For promotion: a version is one that was
+/// released.
+pub fn released(
+    repo: &Repo,
+    settings: &crate::ReleaseSettings,
+    package: Option<&str>,
+) -> Result<Vec<(Version, String, Oid)>, ReleaseError> {
+    let format = match package {
+        Some(name) => TagFormat::new(&settings.crate_tag_format, Some(name)),
+        None => TagFormat::new(&settings.tag_format, None),
+    };
+    let mut out: Vec<(Version, String, Oid)> = repo
+        .tags()?
+        .into_iter()
+        .filter_map(|t| match format.parse(&t.name) {
+            Some(Ok(v)) => Some((v, t.name, t.commit)),
+            _ => None,
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
 /// A release tag: name and version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Release {

@@ -24,6 +24,7 @@ mod settings;
 pub use changelog::{ChangelogRequest, Span, collect as collect_changelog};
 pub use error::ReleaseError;
 pub use github::{Published, enrich as enrich_from_github, publish as publish_github_release};
+pub use history::released;
 
 pub use plan::{FileChange, LeftOut, PackagePlan, Plan, plan};
 pub use run::{Outcome, run};

@@ -22,6 +22,11 @@ pub struct Settings {
     /// `[canary]`: rollout steps, judging, failure policy and metrics.
     #[serde(default)]
     pub canary: shipgate_canary::CanarySettings,
+    /// `[promote]`: the version key, the branch, each environment's gates. Absent: no
+    /// promotion is configured (`canary run` records nothing); the promotion commands use
+    /// the defaults.
+    #[serde(default)]
+    pub promote: Option<shipgate_promote::PromoteSettings>,
     /// Where the settings came from (None: defaults, no file).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -118,6 +123,7 @@ pub fn parse(text: &str) -> Result<Settings, ParseProblem> {
         }
     })?;
     check_canary_envs(text, &settings)?;
+    check_promote(text, &settings)?;
     Ok(settings)
 }
 
@@ -168,6 +174,39 @@ fn check_canary_envs(text: &str, settings: &Settings) -> Result<(), ParseProblem
         column,
         message: format!("[canary.env.{name}] names an unknown environment"),
         hint: Some(hint),
+    })
+}
+
+/// `[promote]`'s problems ([`shipgate_promote::PromoteSettings::problems`]: environments not
+/// in `[environments] order`, a version key that is not a dotted key…), the first one
+/// reported at its section's line.
+fn check_promote(text: &str, settings: &Settings) -> Result<(), ParseProblem> {
+    let Some(promote) = &settings.promote else {
+        return Ok(());
+    };
+    let Some(problem) = promote
+        .problems(&settings.environments.order)
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    let section = problem
+        .key
+        .strip_prefix("env.")
+        .map(|rest| rest.split('.').next().unwrap_or(rest))
+        .map(|env| format!("[promote.env.{env}"));
+    let at = section
+        .as_deref()
+        .and_then(|s| text.find(s))
+        .or_else(|| text.find("[promote]"))
+        .unwrap_or(0);
+    let (line, column) = line_col(text, at);
+    Err(ParseProblem {
+        line,
+        column,
+        message: format!("promote.{}: {}", problem.key, problem.message),
+        hint: problem.hint,
     })
 }
 
@@ -336,6 +375,34 @@ threshold = 0.01
         let s = parse("[environments]\norder = []\n\n[canary.env.anything]\nalpha = 0.001\n")
             .expect("no order: any name");
         assert!(s.canary.env.contains_key("anything"));
+    }
+
+    #[test]
+    fn promote_problems_are_reported_at_their_section() {
+        check_err(
+            "[environments]\norder = [\"dev\", \"prod\"]\n\n[promote]\nversion-key = \"service.image.tag\"\n\n[promote.env.prdo]\napprovals = 1\n",
+            7,
+            "promote.env.prdo: `prdo` is not in [environments] order (dev, prod)",
+            Some("did you mean `prod`?"),
+        );
+        check_err(
+            "[promote]\nbranch = \"-x\"\n",
+            1,
+            "promote.branch: `-x` is not a branch name",
+            None,
+        );
+        check_err(
+            "[promote.env.prod]\nsoak = \"2 hours\"\n",
+            2,
+            "not a duration",
+            None,
+        );
+        let s = parse("[promote]\nversion-key = \"service.image.tag\"\n").expect("valid");
+        assert_eq!(
+            s.promote.map(|p| p.version_key).as_deref(),
+            Some("service.image.tag")
+        );
+        assert!(parse("").expect("empty").promote.is_none());
     }
 
     #[test]

@@ -271,11 +271,8 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
     use shipgate_canary::report::{Artifacts, run_reported};
     use shipgate_canary::{RunError, RunRequest, Source};
 
-    let settings = global
-        .settings()?
-        .canary
-        .for_env(&args.env)
-        .map_err(RunError::Settings)?;
+    let all = global.settings()?;
+    let settings = all.canary.for_env(&args.env).map_err(RunError::Settings)?;
     let replay = args
         .replay
         .as_deref()
@@ -293,7 +290,34 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         charts: args.charts.clone(),
         step_summary: None,
     };
-    let outcome = run_reported(&settings, &request, source, &artifacts, &write_atomically)?;
+    // With [promote], a live run holds the environment, and its verdict (and rollback) are
+    // recorded. A replay is a rehearsal: it records nothing.
+    let mut ledger = match (&all.promote, replay.is_some()) {
+        (Some(_), false) => Some(crate::canary_ledger::CanaryLedger::start(global, &request)?),
+        _ => None,
+    };
+    let mut renew = |j: &shipgate_canary::Judgement<'_>| {
+        if let Some(l) = ledger.as_mut() {
+            l.renew(j.t);
+        }
+    };
+    let result = run_reported(
+        &settings,
+        &request,
+        source,
+        &artifacts,
+        &write_atomically,
+        &mut renew,
+    );
+    let recorded = match (&mut ledger, &result) {
+        (Some(l), Ok(outcome)) => Some(l.finish(outcome)),
+        (Some(l), Err(_)) => {
+            l.leave_held();
+            None
+        }
+        _ => None,
+    };
+    let outcome = result?;
     if global.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
@@ -304,7 +328,63 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if let Some(Err(e)) = recorded {
+        // Traffic went where the verdict sent it; the ledger does not know: loudly, exit 2.
+        return Err(e.context(format!(
+            "the canary {} ({}), but its ledger entry could not be written",
+            request.version,
+            outcome.result.describe()
+        )));
+    }
     Ok(ExitCode::from(outcome.result.exit_code()))
+}
+
+/// A dead canary's traffic back to its baseline, through `[canary]`'s actuator for its
+/// environment: for the next command that finds its stale hold.
+pub fn roll_back_traffic(
+    canary: &shipgate_canary::CanarySettings,
+    hold: &shipgate_promote::lock::Hold,
+) -> Result<(), String> {
+    use shipgate_canary::runner::{CommandTraffic, Traffic};
+    let settings = canary.for_env(&hold.environment).map_err(|p| {
+        format!(
+            "invalid [canary] settings: {}",
+            p.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    let vars = shipgate_canary::ActuatorVars {
+        version: hold.version.clone(),
+        baseline_version: hold.baseline_version.clone(),
+        env: hold.environment.clone(),
+        step: 0,
+    };
+    for v in [&hold.version, &hold.baseline_version] {
+        shipgate_stdx::names::check_version(v).map_err(|e| e.to_string())?;
+    }
+    shipgate_stdx::names::check_env(&hold.environment).map_err(|e| e.to_string())?;
+    match (&settings.command, &settings.webhook) {
+        (Some(actuator), None) => CommandTraffic { actuator, vars }
+            .rollback()
+            .map_err(|e| e.to_string()),
+        (None, Some(webhook)) => {
+            let authorization = webhook
+                .authorization(&|name| std::env::var(name).ok())
+                .map_err(|e| e.to_string())?;
+            shipgate_canary::WebhookTraffic::new(
+                webhook,
+                vars,
+                settings.gates.rollout.steps.as_slice().len(),
+                authorization,
+            )
+            .map_err(|e| e.to_string())?
+            .rollback()
+            .map_err(|e| e.to_string())
+        }
+        _ => Err("no single actuator in [canary] to move traffic with".into()),
+    }
 }
 
 /// The one-line result of a run, for stdout: `canary 1.4.0 in prod: rolled back: … (after

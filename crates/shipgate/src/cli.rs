@@ -11,7 +11,7 @@ pub const EXIT_NO: u8 = 1;
 #[command(
     name = "shipgate",
     version,
-    about = "Release, validate and canary: a deployment pipeline in one binary"
+    about = "Release, validate, promote and canary: a deployment pipeline in one binary"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -51,6 +51,26 @@ pub enum Command {
     Config(crate::config_cmd::ConfigArgs),
     /// Run or judge a canary
     Canary(crate::canary_cmd::CanaryArgs),
+    /// Move a released version into an environment through its gates, recorded in the ledger
+    Promote(crate::promote_cmd::PromoteArgs),
+    /// Put an environment back on an earlier version (explicit, recorded, never frozen)
+    Rollback(crate::promote_cmd::RollbackArgs),
+    /// Approve a version for an environment
+    Approve(crate::promote_cmd::ApproveArgs),
+    /// Record a verification done by another tool (smoke tests, a load test, a manual check)
+    Verify(crate::promote_cmd::VerifyArgs),
+    /// Freeze an environment now (an emergency freeze, recorded)
+    Freeze(crate::promote_cmd::FreezeArgs),
+    /// End an emergency freeze
+    Unfreeze(crate::promote_cmd::UnfreezeArgs),
+    /// Let a version that was rolled back be promoted again
+    Unblock(crate::promote_cmd::UnblockArgs),
+    /// What runs where, since when, who put it there, on what evidence
+    Status(crate::promote_cmd::StatusArgs),
+    /// The ledger's entries, newest first
+    History(crate::promote_cmd::HistoryArgs),
+    /// Delivery metrics (the four DORA keys) per environment, from the ledger
+    Metrics(crate::promote_cmd::MetricsArgs),
 }
 
 /// Prints an error as one line of what went wrong, then `hint: …` on its own line: the
@@ -96,11 +116,17 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
             Some(e.hint())
         } else if let Some(e) = e.downcast_ref::<ArtifactError>() {
             e.hint()
+        } else if let Some(e) = e.downcast_ref::<crate::hinted::Hinted>() {
+            Some(e.hint.clone())
+        } else if let Some(e) = e.downcast_ref::<shipgate_promote::ops::OpError>() {
+            e.hint()
         } else {
             None
         }
     })
 }
+
+pub use crate::hinted::hinted;
 
 /// True when colour may be used on stderr: a terminal, and `NO_COLOR` unset or empty.
 #[allow(dead_code)]

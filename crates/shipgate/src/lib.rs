@@ -5,10 +5,13 @@
 //! No pipeline logic lives here.
 
 mod canary_cmd;
+mod canary_ledger;
 mod capture_cmd;
 mod changelog_cmd;
 pub mod cli;
 mod config_cmd;
+mod hinted;
+mod promote_cmd;
 mod release_cmd;
 
 use std::ffi::OsString;
@@ -45,6 +48,16 @@ pub fn run(cli: &Cli) -> ExitCode {
         cli::Command::Changelog(args) => changelog_cmd::run(&cli.global, args),
         cli::Command::Config(args) => config_cmd::run(&cli.global, args),
         cli::Command::Canary(args) => canary_cmd::run(&cli.global, args),
+        cli::Command::Promote(args) => promote_cmd::promote(&cli.global, args),
+        cli::Command::Rollback(args) => promote_cmd::rollback(&cli.global, args),
+        cli::Command::Approve(args) => promote_cmd::approve(&cli.global, args),
+        cli::Command::Verify(args) => promote_cmd::verify(&cli.global, args),
+        cli::Command::Freeze(args) => promote_cmd::freeze(&cli.global, args),
+        cli::Command::Unfreeze(args) => promote_cmd::unfreeze(&cli.global, args),
+        cli::Command::Unblock(args) => promote_cmd::unblock(&cli.global, args),
+        cli::Command::Status(args) => promote_cmd::status(&cli.global, args),
+        cli::Command::History(args) => promote_cmd::history(&cli.global, args),
+        cli::Command::Metrics(args) => promote_cmd::metrics(&cli.global, args),
     };
     match result {
         Ok(code) => code,

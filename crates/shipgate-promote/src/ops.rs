@@ -1,0 +1,1258 @@
+//! The promotion commands: `promote`, `rollback`, `approve`, `verify`, `freeze`,
+//! `unfreeze`, `unblock`, `status`, `history`, `metrics`, and what `canary run` records.
+//! Each builds its entries on the ledger as just fetched and publishes them with a
+//! compare-and-swap; a lost race fetches again, re-evaluates (a promotion's gates on the new
+//! state) and retries, up to `[promote] push-attempts` times.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use shipgate_config::{ConfigSet, Content, EnvironmentsSettings, Schema, SourceFile};
+use shipgate_git::{Oid, Repo};
+use shipgate_release::ReleaseSettings;
+use shipgate_stdx::names::InvalidName;
+
+use crate::entry::{
+    CanarySummary, Changes, Entry, Gate, Kind, MAX_CHANGE_TIMES, Source, VerifyResult,
+};
+use crate::envfile::{self, EnvFileError};
+use crate::gates::{self, GateInput, LockFact};
+use crate::ledger::{BranchMove, Ledger, LedgerError, Published, tracking_branch};
+use crate::lock::{self, Hold, LockState};
+use crate::metrics::{self, EnvMetrics};
+use crate::settings::PromoteSettings;
+use crate::state::{RollbackInfo, VerificationFact};
+
+/// What every command needs: the repository, the settings, who and when.
+pub struct Context<'a> {
+    /// The repository.
+    pub repo: &'a Repo,
+    /// `[promote]`.
+    pub settings: &'a PromoteSettings,
+    /// `[environments]`: the order, where the files are, the schema.
+    pub environments: &'a EnvironmentsSettings,
+    /// `[release]`: the tag format (what was released) and the remote.
+    pub release: &'a ReleaseSettings,
+    /// Who: `GITHUB_ACTOR`, else the git identity's e-mail.
+    pub who: String,
+    /// When: the clock, or `SHIPGATE_NOW`.
+    pub now: Timestamp,
+    /// The CI run's address, when there is one.
+    pub run_url: Option<String>,
+}
+
+/// Why a command could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// Not an environment of `[environments] order`.
+    #[error("`{env}` is not an environment of this repository ({})", order.join(", "))]
+    UnknownEnv {
+        /// The name given.
+        env: String,
+        /// The closest name.
+        suggestion: Option<String>,
+        /// The environments.
+        order: Vec<String>,
+    },
+    /// Not a valid version or name.
+    #[error(transparent)]
+    Name(#[from] InvalidName),
+    /// A version that was never released.
+    #[error("{version} was never released (no tag {tag})")]
+    NotReleased {
+        /// The version.
+        version: String,
+        /// The tag it would have.
+        tag: String,
+        /// The released versions nearest to it.
+        nearest: Vec<String>,
+    },
+    /// The promoter's clock is behind the ledger.
+    #[error("this clock ({now}) is more than {skew} behind the ledger's newest entry ({newest})")]
+    ClockSkew {
+        /// This clock.
+        now: Timestamp,
+        /// The newest entry.
+        newest: Timestamp,
+        /// `max-clock-skew`.
+        skew: String,
+    },
+    /// Nothing runs in the environment yet.
+    #[error("nothing runs in {0} according to the ledger")]
+    NothingRuns(String),
+    /// No version to roll back to.
+    #[error("no version passed in {env} before {current}")]
+    NoRollbackTarget {
+        /// The environment.
+        env: String,
+        /// What runs.
+        current: String,
+    },
+    /// A rollback to what runs.
+    #[error("{version} already runs in {env}")]
+    AlreadyRuns {
+        /// The environment.
+        env: String,
+        /// The version.
+        version: String,
+    },
+    /// Another run holds the environment.
+    #[error("{env} is held: {holder}")]
+    Held {
+        /// The environment.
+        env: String,
+        /// Who holds it.
+        holder: String,
+    },
+    /// The stale canary could not be rolled back.
+    #[error(
+        "{env} was held by a canary that died ({holder}), and rolling it back failed: {message}"
+    )]
+    StaleRollback {
+        /// The environment.
+        env: String,
+        /// The dead run's hold.
+        holder: String,
+        /// The actuator's error.
+        message: String,
+    },
+    /// The environment's file is not on the branch.
+    #[error("{path} is not on {branch}")]
+    NoEnvFile {
+        /// The file.
+        path: String,
+        /// The branch.
+        branch: String,
+    },
+    /// The branch does not exist.
+    #[error("there is no branch {branch}{}", remote.as_ref().map(|r| format!(" here or on {r}")).unwrap_or_default())]
+    NoBranch {
+        /// The branch.
+        branch: String,
+        /// The remote.
+        remote: Option<String>,
+    },
+    /// The environment's file cannot take the version.
+    #[error(transparent)]
+    EnvFile(#[from] EnvFileError),
+    /// Every attempt lost a race.
+    #[error("the ledger kept moving: {attempts} attempts lost a race ({})", refs.join("; "))]
+    Raced {
+        /// Attempts made.
+        attempts: u32,
+        /// What moved the last time.
+        refs: Vec<String>,
+    },
+    /// Not frozen.
+    #[error("{0} is not frozen")]
+    NotFrozen(String),
+    /// Not blocked.
+    #[error("{0} is not blocked")]
+    NotBlocked(String),
+    /// The ledger.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// Git.
+    #[error(transparent)]
+    Git(#[from] shipgate_git::GitError),
+    /// Reading the releases.
+    #[error(transparent)]
+    Release(#[from] shipgate_release::ReleaseError),
+}
+
+impl OpError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            OpError::UnknownEnv { suggestion, .. } => Some(match suggestion {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "use a name from [environments] order".into(),
+            }),
+            OpError::Name(_) => Some("pass the version as released, e.g. 1.4.0".into()),
+            OpError::NotReleased { nearest, .. } => Some(if nearest.is_empty() {
+                "release it first (shipgate release), or fetch the tags (git fetch --tags)".into()
+            } else {
+                format!("released versions nearest to it: {}", nearest.join(", "))
+            }),
+            OpError::ClockSkew { .. } => {
+                Some("set the clock right (or SHIPGATE_NOW when rehearsing)".into())
+            }
+            OpError::NothingRuns(_) => Some("promote a version there first".into()),
+            OpError::NoRollbackTarget { env, .. } => {
+                Some(format!("give the version: shipgate rollback --env {env} --to VERSION --reason …"))
+            }
+            OpError::AlreadyRuns { .. } => None,
+            OpError::Held { .. } => Some(
+                "wait for it to end, or cancel its job: a cancelled canary rolls back and lets go"
+                    .into(),
+            ),
+            OpError::StaleRollback { .. } => Some(
+                "fix the actuator (or move traffic back by hand), then re-run: nothing was recorded"
+                    .into(),
+            ),
+            OpError::NoEnvFile { .. } => Some(
+                "each environment of [environments] order needs its file beside base.toml".into(),
+            ),
+            OpError::NoBranch { .. } => Some("set [promote] branch to the branch the environment files are on".into()),
+            OpError::EnvFile(_) => Some("fix the file, or set [promote] version-key".into()),
+            OpError::Raced { .. } => Some(
+                "others are promoting right now; re-run in a moment: nothing of this attempt was written"
+                    .into(),
+            ),
+            OpError::NotFrozen(_) | OpError::NotBlocked(_) => None,
+            OpError::Ledger(e) => e.hint(),
+            OpError::Git(_) => None,
+            OpError::Release(_) => None,
+        }
+    }
+}
+
+impl Context<'_> {
+    /// The remote the ledger is shared through: `[release] remote`, when the repository has it.
+    pub fn remote(&self) -> Option<&str> {
+        let name = self.release.remote.as_str();
+        self.repo.remote_url(name).map(|_| name)
+    }
+
+    fn order(&self) -> &[String] {
+        &self.environments.order
+    }
+
+    fn dir(&self) -> String {
+        self.environments
+            .directory
+            .to_string_lossy()
+            .replace('\\', "/")
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// `environments/<env>.toml`.
+    pub fn env_file(&self, env: &str) -> String {
+        format!("{}/{env}.toml", self.dir())
+    }
+
+    fn check_env(&self, env: &str) -> Result<(), OpError> {
+        shipgate_stdx::names::check_env(env)?;
+        if self.order().iter().any(|e| e == env) {
+            return Ok(());
+        }
+        Err(OpError::UnknownEnv {
+            env: env.to_string(),
+            suggestion: shipgate_stdx::text::closest(env, self.order().iter().map(String::as_str))
+                .map(String::from),
+            order: self.order().to_vec(),
+        })
+    }
+
+    /// The release of `version`: its tag and commit; else the nearest released versions.
+    fn released(&self, version: &str, package: Option<&str>) -> Result<(String, Oid), OpError> {
+        shipgate_stdx::names::check_version(version)?;
+        let all = shipgate_release::released(self.repo, self.release, package)?;
+        if let Some((_, tag, commit)) = all.iter().find(|(v, _, _)| v.to_string() == version) {
+            return Ok((tag.clone(), *commit));
+        }
+        let wanted = semver::Version::parse(version).ok();
+        let mut nearest: Vec<&semver::Version> = all.iter().map(|(v, _, _)| v).collect();
+        match &wanted {
+            Some(w) => nearest.sort_by_key(|v| {
+                let d = |a: u64, b: u64| a.abs_diff(b);
+                (
+                    d(v.major, w.major),
+                    d(v.minor, w.minor),
+                    d(v.patch, w.patch),
+                )
+            }),
+            None => nearest.reverse(),
+        }
+        let format = match package {
+            Some(p) => self.release.crate_tag_format.replace("{crate}", p),
+            None => self.release.tag_format.clone(),
+        };
+        Err(OpError::NotReleased {
+            version: version.to_string(),
+            tag: format.replace("{version}", version),
+            nearest: nearest
+                .into_iter()
+                .take(3)
+                .map(ToString::to_string)
+                .collect(),
+        })
+    }
+
+    fn check_skew(&self, ledger: &Ledger<'_>) -> Result<(), OpError> {
+        let Some(newest) = ledger.state.newest_at else {
+            return Ok(());
+        };
+        let skew = self.settings.max_clock_skew;
+        if self.now.as_second() + (skew.0.as_secs() as i64) < newest.as_second() {
+            return Err(OpError::ClockSkew {
+                now: self.now,
+                newest,
+                skew: skew.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn entry(&self, kind: Kind, env: Option<&str>, version: Option<&str>) -> Entry {
+        Entry {
+            environment: env.map(String::from),
+            version: version.map(String::from),
+            run_url: self.run_url.clone(),
+            ..Entry::new(kind, &self.who, self.now)
+        }
+    }
+
+    /// The branch commit new entries build on: the remote's branch when pushing, else the
+    /// local branch (or the remote's, when there is no local one).
+    fn branch_base(&self, push: bool) -> Result<Oid, OpError> {
+        let branch = &self.settings.branch;
+        let local = self.repo.ref_target(&format!("refs/heads/{branch}"))?;
+        let remote = match self.remote() {
+            Some(r) => self.repo.ref_target(&tracking_branch(r, branch))?,
+            None => None,
+        };
+        let base = if push {
+            remote.or(local)
+        } else {
+            local.or(remote)
+        };
+        base.ok_or_else(|| OpError::NoBranch {
+            branch: branch.clone(),
+            remote: self.remote().map(String::from),
+        })
+    }
+
+    fn hold_fact(&self, env: &str) -> Result<LockState, OpError> {
+        Ok(lock::read(
+            self.repo,
+            self.remote(),
+            env,
+            self.now,
+            self.settings.lock_timeout.0,
+        )?)
+    }
+}
+
+/// Runs `attempt` on a freshly read ledger until it is published or out of attempts.
+fn with_retries<T>(
+    ctx: &Context<'_>,
+    mut attempt: impl FnMut(&mut Ledger<'_>, u32) -> Result<Result<T, Vec<String>>, OpError>,
+) -> Result<T, OpError> {
+    let attempts = ctx.settings.push_attempts.max(1);
+    let mut last = Vec::new();
+    for n in 1..=attempts {
+        let mut ledger = Ledger::open(ctx.repo, ctx.remote(), &ctx.settings.branch, true)?;
+        ctx.check_skew(&ledger)?;
+        match attempt(&mut ledger, n)? {
+            Ok(done) => return Ok(done),
+            Err(moved) => last = moved,
+        }
+        // Jitter, so that two losers do not meet again at once.
+        let jitter = (std::process::id() as u64 * 37 + u64::from(n) * 101) % 150;
+        std::thread::sleep(std::time::Duration::from_millis(50 * u64::from(n) + jitter));
+    }
+    Err(OpError::Raced {
+        attempts,
+        refs: last,
+    })
+}
+
+/// `shipgate promote`: what was asked.
+#[derive(Debug, Clone, Default)]
+pub struct PromoteRequest {
+    /// The version.
+    pub version: String,
+    /// The target environment.
+    pub to: String,
+    /// One crate's releases (`{crate}-v{version}` tags).
+    pub package: Option<String>,
+    /// Evaluate the gates only.
+    pub dry_run: bool,
+    /// With `dry_run`: the time to ask the gates about.
+    pub at: Option<Timestamp>,
+    /// `--override-freeze --reason`.
+    pub override_freeze: Option<String>,
+    /// Push the branch commit and the entry.
+    pub push: bool,
+}
+
+/// `shipgate promote`: what happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct PromoteOutcome {
+    /// The version.
+    pub version: String,
+    /// The target environment.
+    pub environment: String,
+    /// What ran there before.
+    pub from: Option<String>,
+    /// Whether the version is now the environment's.
+    pub promoted: bool,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// Every gate, with its evidence.
+    pub gates: Vec<Gate>,
+    /// The time the gates were asked about.
+    pub at: Timestamp,
+    /// The branch commit that changed the environment's file.
+    pub commit: Option<String>,
+    /// The ledger commit of the entry.
+    pub ledger_commit: Option<String>,
+    /// Whether it is on the remote.
+    pub pushed: bool,
+    /// Attempts (more than one: races were lost and the gates re-evaluated).
+    pub attempts: u32,
+    /// The environment's file and what it now says.
+    pub file: String,
+    /// Notes for the user.
+    pub notes: Vec<String>,
+}
+
+/// What a stale hold's rollback must do to traffic (the canary's actuator, from the binary).
+pub type RollBackTraffic<'f> = dyn FnMut(&Hold) -> Result<(), String> + 'f;
+
+/// Clears a stale hold of `env`: traffic back through `roll_back`, a rollback entry (when
+/// the ledger says the dead canary's version runs), the hold released. What every command
+/// for an environment does first; `canary run` too, before it takes the hold.
+pub fn clear_stale_hold(
+    ctx: &Context<'_>,
+    env: &str,
+    push: bool,
+    roll_back: &mut RollBackTraffic<'_>,
+) -> Result<Vec<String>, OpError> {
+    ctx.check_env(env)?;
+    clear_stale(ctx, env, push, roll_back)
+}
+
+fn clear_stale(
+    ctx: &Context<'_>,
+    env: &str,
+    push: bool,
+    roll_back: &mut RollBackTraffic<'_>,
+) -> Result<Vec<String>, OpError> {
+    let LockState::Stale { hold, commit } = ctx.hold_fact(env)? else {
+        return Ok(Vec::new());
+    };
+    roll_back(&hold).map_err(|message| OpError::StaleRollback {
+        env: env.to_string(),
+        holder: hold.describe(),
+        message,
+    })?;
+    let mut notes = vec![format!(
+        "{env} was held by {}, which stopped renewing it: its traffic went back to {}",
+        hold.describe(),
+        hold.baseline_version
+    )];
+    let ledger = Ledger::open(ctx.repo, ctx.remote(), &ctx.settings.branch, false)?;
+    let runs = ledger
+        .state
+        .environments
+        .get(env)
+        .and_then(|e| e.version.clone());
+    if runs.as_deref() == Some(hold.version.as_str()) {
+        let done = rollback_entries(
+            ctx,
+            &RollbackRequest {
+                env: env.to_string(),
+                to: Some(hold.baseline_version.clone()),
+                reason: format!(
+                    "stale canary: {}; rolled back by the next command for {env}",
+                    hold.describe()
+                ),
+                push,
+                requested_at: Some(hold.renewed_at),
+                canary: None,
+                holds_lock: true,
+            },
+        )?;
+        notes.push(format!(
+            "recorded: rollback of {env} from {} to {}",
+            done.from, done.to
+        ));
+    }
+    lock::release(ctx.repo, ctx.remote(), env, commit)?;
+    Ok(notes)
+}
+
+/// The configuration of `env` at `base` with its file replaced by `new_text`: `Ok(what was
+/// checked)` or the errors that concern `env`, each at its file and line.
+fn check_configuration(
+    ctx: &Context<'_>,
+    base: Oid,
+    env: &str,
+    new_text: &str,
+) -> Result<Result<String, Vec<String>>, OpError> {
+    let dir = ctx.dir();
+    let target = ctx.env_file(env);
+    let files = ctx.repo.files_in(base, &dir)?;
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    let source = |name: String, content: String| SourceFile {
+        name,
+        content: Content::Text(content),
+    };
+    let mut base_file = None;
+    let mut overlays = Vec::new();
+    for f in &files {
+        let Some(stem) = f.name.strip_suffix(".toml") else {
+            continue;
+        };
+        let name = format!("{dir}/{}", f.name);
+        if stem == "base" {
+            base_file = Some(source(name, text(&f.bytes)));
+        } else if stem == env {
+            overlays.push((stem.to_string(), source(name, new_text.to_string())));
+        } else {
+            overlays.push((stem.to_string(), source(name, text(&f.bytes))));
+        }
+    }
+    let set = ConfigSet {
+        dir: dir.clone(),
+        base: base_file.unwrap_or_else(|| source(format!("{dir}/base.toml"), String::new())),
+        overlays,
+    };
+    let schema_path = match &ctx.environments.schema {
+        Some(p) => p.to_string_lossy().replace('\\', "/"),
+        None => format!("{dir}/schema.json"),
+    };
+    let schema = match ctx.repo.file_at(base, &schema_path)? {
+        Some(bytes) => match Schema::compile(&schema_path, &text(&bytes)) {
+            Ok(s) => Some(s),
+            Err(d) => {
+                return Ok(Err(vec![format!(
+                    "{}:{}:{}: {}",
+                    d.file, d.line, d.column, d.message
+                )]));
+            }
+        },
+        None => None,
+    };
+    let report = shipgate_config::check::check(&set, schema.as_ref(), ctx.environments);
+    let base_name = format!("{dir}/base.toml");
+    let concerns = |d: &shipgate_config::Diagnostic| {
+        if d.severity != shipgate_config::Severity::Error {
+            return false;
+        }
+        if d.file == target {
+            return true;
+        }
+        match d.message.rfind(" (in ") {
+            Some(i) => d.message[i + 5..]
+                .trim_end_matches(')')
+                .split(", ")
+                .any(|e| e == env),
+            None => d.file == base_name || d.file == schema_path,
+        }
+    };
+    let problems: Vec<String> = report
+        .diagnostics
+        .iter()
+        .filter(|d| concerns(d))
+        .map(|d| {
+            format!(
+                "{}:{}:{}: {} [{}]",
+                d.file,
+                d.line,
+                d.column,
+                d.message,
+                d.rule.id()
+            )
+        })
+        .collect();
+    Ok(if problems.is_empty() {
+        Ok(format!(
+            "{target} validates with {} = \"{}\"{}",
+            ctx.settings.version_key,
+            envfile::get_version(new_text, &ctx.settings.version_key).unwrap_or_default(),
+            if schema.is_some() {
+                " (schema and rules)"
+            } else {
+                " (rules; no schema)"
+            }
+        ))
+    } else {
+        Err(problems)
+    })
+}
+
+/// The commits `tag_commit` brings into `env` for the first time: those not in the
+/// highest version promoted there (or, for a first promotion, in the release before it).
+fn changes(
+    ctx: &Context<'_>,
+    highest: Option<&str>,
+    version: &str,
+    tag_commit: Oid,
+    package: Option<&str>,
+) -> Result<Changes, OpError> {
+    let all = shipgate_release::released(ctx.repo, ctx.release, package)?;
+    let lower = match highest {
+        Some(h) => all
+            .iter()
+            .find(|(v, _, _)| v.to_string() == h)
+            .map(|(_, _, c)| *c),
+        None => {
+            let wanted = semver::Version::parse(version).ok();
+            all.iter()
+                .filter(|(v, _, _)| wanted.as_ref().is_some_and(|w| v < w))
+                .map(|(_, _, c)| *c)
+                .next_back()
+        }
+    };
+    let commits = ctx
+        .repo
+        .range(tag_commit, &lower.into_iter().collect::<Vec<_>>())?;
+    let mut times: Vec<i64> = commits.iter().map(|c| c.time).collect();
+    times.truncate(MAX_CHANGE_TIMES);
+    Ok(Changes {
+        count: commits.len() as u64,
+        commit_times: times,
+    })
+}
+
+/// `shipgate promote VERSION --to ENV`.
+pub fn promote(
+    ctx: &Context<'_>,
+    req: &PromoteRequest,
+    roll_back_stale: &mut RollBackTraffic<'_>,
+) -> Result<PromoteOutcome, OpError> {
+    ctx.check_env(&req.to)?;
+    let (_tag, tag_commit) = ctx.released(&req.version, req.package.as_deref())?;
+    let mut notes = Vec::new();
+    if !req.dry_run {
+        notes.extend(clear_stale(ctx, &req.to, req.push, roll_back_stale)?);
+    }
+    let file = ctx.env_file(&req.to);
+    with_retries(ctx, |ledger, attempt| {
+        notes.append(&mut ledger.notes);
+        let now = match (req.dry_run, req.at) {
+            (true, Some(at)) => at,
+            _ => ctx.now,
+        };
+        let base = ctx.branch_base(req.push)?;
+        let old_text = ctx
+            .repo
+            .file_at(base, &file)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .ok_or_else(|| OpError::NoEnvFile {
+                path: file.clone(),
+                branch: ctx.settings.branch.clone(),
+            })?;
+        let new_text =
+            envfile::set_version(&file, &old_text, &ctx.settings.version_key, &req.version)?;
+        let configuration = check_configuration(ctx, base, &req.to, &new_text)?;
+        let facts = ledger.version_facts(&req.version)?;
+        let lock = match ctx.hold_fact(&req.to)? {
+            LockState::Free => LockFact::Free,
+            LockState::Held { hold, .. } | LockState::Stale { hold, .. } => LockFact::Held {
+                holder: hold.describe(),
+            },
+        };
+        let gates = gates::evaluate(&GateInput {
+            target: &req.to,
+            version: &req.version,
+            order: ctx.order(),
+            settings: ctx.settings,
+            state: &ledger.state,
+            facts: &facts,
+            now,
+            promoter: &ctx.who,
+            configuration: &configuration,
+            override_freeze: req.override_freeze.as_deref(),
+            lock: &lock,
+        });
+        let current = ledger.state.environments.get(&req.to);
+        let from = current.and_then(|e| e.version.clone());
+        let mut outcome = PromoteOutcome {
+            version: req.version.clone(),
+            environment: req.to.clone(),
+            from: from.clone(),
+            promoted: false,
+            dry_run: req.dry_run,
+            gates: gates.clone(),
+            at: now,
+            commit: None,
+            ledger_commit: None,
+            pushed: false,
+            attempts: attempt,
+            file: file.clone(),
+            notes: notes.clone(),
+        };
+        if req.dry_run || !gates::all_passed(&gates) {
+            return Ok(Ok(outcome));
+        }
+        // The branch commit, unless the file already says so (a merged pull request).
+        let (commit, branch_move) = if new_text == old_text {
+            (base, None)
+        } else {
+            let message = format!(
+                "chore(promote): {} to {}\n\nshipgate promote {} --to {} by {}\n",
+                req.version, req.to, req.version, req.to, ctx.who
+            );
+            let new = ctx.repo.make_commit(
+                &[base],
+                Some(base),
+                &[(file.clone(), Some(new_text.clone().into_bytes()))],
+                &message,
+            )?;
+            let mv = BranchMove {
+                branch: ctx.settings.branch.clone(),
+                base,
+                new,
+                paths: vec![file.clone()],
+            };
+            (new, Some(mv))
+        };
+        let highest = current.and_then(|e| e.highest.clone());
+        let mut entry = ctx.entry(Kind::Promotion, Some(&req.to), Some(&req.version));
+        entry.from = from;
+        entry.gates = gates;
+        entry.commit = Some(commit.to_string());
+        entry.reason = req.override_freeze.clone();
+        entry.changes = Some(changes(
+            ctx,
+            highest.as_deref(),
+            &req.version,
+            tag_commit,
+            req.package.as_deref(),
+        )?);
+        let tip = ledger.build(ledger.tip, &[entry], branch_move.as_ref().map(|b| b.new))?;
+        match ledger.publish(tip, branch_move.as_ref(), req.push)? {
+            Published::Moved { refs } => return Ok(Err(refs)),
+            p => outcome.pushed = p == Published::Pushed,
+        }
+        outcome.promoted = true;
+        outcome.commit = Some(commit.to_string());
+        outcome.ledger_commit = Some(tip.to_string());
+        outcome.notes.append(&mut ledger.notes);
+        Ok(Ok(outcome))
+    })
+}
+
+/// `shipgate rollback`: what was asked.
+#[derive(Debug, Clone, Default)]
+pub struct RollbackRequest {
+    /// The environment.
+    pub env: String,
+    /// Where to (default: the last version that passed there).
+    pub to: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// Push.
+    pub push: bool,
+    /// When it was asked for (default: now): the failing verdict for a canary's rollback.
+    pub requested_at: Option<Timestamp>,
+    /// A failed canary's verdict: recorded as a failed verification first.
+    pub canary: Option<CanarySummary>,
+    /// The caller holds the environment (the canary run rolling itself back).
+    pub holds_lock: bool,
+}
+
+/// `shipgate rollback`: what happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackOutcome {
+    /// The environment.
+    pub environment: String,
+    /// What ran.
+    pub from: String,
+    /// What runs now.
+    pub to: String,
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+    /// The branch commit.
+    pub commit: Option<String>,
+    /// The ledger's new tip.
+    pub ledger_commit: String,
+    /// Whether it is on the remote.
+    pub pushed: bool,
+    /// The version now blocked.
+    pub blocked: String,
+    /// Attempts.
+    pub attempts: u32,
+    /// Notes.
+    pub notes: Vec<String>,
+}
+
+/// `shipgate rollback --env ENV [--to VERSION] --reason TEXT`: never frozen, never held by
+/// approvals or soak; the version rolled back from is blocked.
+pub fn rollback(
+    ctx: &Context<'_>,
+    req: &RollbackRequest,
+    roll_back_stale: &mut RollBackTraffic<'_>,
+) -> Result<RollbackOutcome, OpError> {
+    ctx.check_env(&req.env)?;
+    let mut notes = Vec::new();
+    if !req.holds_lock {
+        notes.extend(clear_stale(ctx, &req.env, req.push, roll_back_stale)?);
+        if let LockState::Held { hold, .. } = ctx.hold_fact(&req.env)? {
+            return Err(OpError::Held {
+                env: req.env.clone(),
+                holder: hold.describe(),
+            });
+        }
+    }
+    let mut out = rollback_entries(ctx, req)?;
+    notes.append(&mut out.notes);
+    out.notes = notes;
+    Ok(out)
+}
+
+fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<RollbackOutcome, OpError> {
+    let file = ctx.env_file(&req.env);
+    with_retries(ctx, |ledger, attempt| {
+        let state = ledger.state.environments.get(&req.env);
+        let current = state
+            .and_then(|e| e.version.clone())
+            .ok_or_else(|| OpError::NothingRuns(req.env.clone()))?;
+        let to = match &req.to {
+            Some(v) => v.clone(),
+            None => state
+                .and_then(|e| e.passed.iter().rev().find(|v| **v != current).cloned())
+                .ok_or_else(|| OpError::NoRollbackTarget {
+                    env: req.env.clone(),
+                    current: current.clone(),
+                })?,
+        };
+        ctx.released(&to, None)?;
+        if to == current {
+            return Err(OpError::AlreadyRuns {
+                env: req.env.clone(),
+                version: to,
+            });
+        }
+        let base = ctx.branch_base(req.push)?;
+        let old_text = ctx
+            .repo
+            .file_at(base, &file)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .ok_or_else(|| OpError::NoEnvFile {
+                path: file.clone(),
+                branch: ctx.settings.branch.clone(),
+            })?;
+        let new_text = envfile::set_version(&file, &old_text, &ctx.settings.version_key, &to)?;
+        let (commit, branch_move) = if new_text == old_text {
+            (base, None)
+        } else {
+            let message = format!(
+                "chore(rollback): {} from {current} to {to}\n\n{}\n",
+                req.env, req.reason
+            );
+            let new = ctx.repo.make_commit(
+                &[base],
+                Some(base),
+                &[(file.clone(), Some(new_text.into_bytes()))],
+                &message,
+            )?;
+            (
+                new,
+                Some(BranchMove {
+                    branch: ctx.settings.branch.clone(),
+                    base,
+                    new,
+                    paths: vec![file.clone()],
+                }),
+            )
+        };
+        let mut entries = Vec::new();
+        if let Some(summary) = &req.canary {
+            let mut v = ctx.entry(Kind::Verification, Some(&req.env), Some(&current));
+            v.result = Some(VerifyResult::Fail);
+            v.source = Some(Source::Canary);
+            v.canary = Some(summary.clone());
+            v.evidence = Some(summary.rule.clone());
+            entries.push(v);
+        }
+        let mut r = ctx.entry(Kind::Rollback, Some(&req.env), Some(&to));
+        r.from = Some(current.clone());
+        r.reason = Some(req.reason.clone());
+        r.commit = Some(commit.to_string());
+        r.requested_at = Some(req.requested_at.unwrap_or(ctx.now));
+        r.canary = req.canary.clone();
+        entries.push(r);
+        let mut b = ctx.entry(Kind::Block, Some(&req.env), Some(&current));
+        b.reason = Some(req.reason.clone());
+        entries.push(b);
+        let tip = ledger.build(ledger.tip, &entries, branch_move.as_ref().map(|m| m.new))?;
+        let pushed = match ledger.publish(tip, branch_move.as_ref(), req.push)? {
+            Published::Moved { refs } => return Ok(Err(refs)),
+            p => p == Published::Pushed,
+        };
+        Ok(Ok(RollbackOutcome {
+            environment: req.env.clone(),
+            from: current.clone(),
+            to,
+            at: ctx.now,
+            by: ctx.who.clone(),
+            reason: req.reason.clone(),
+            commit: Some(commit.to_string()),
+            ledger_commit: tip.to_string(),
+            pushed,
+            blocked: current,
+            attempts: attempt,
+            notes: std::mem::take(&mut ledger.notes),
+        }))
+    })
+}
+
+/// What a command that only writes entries did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recorded {
+    /// The entries written.
+    pub entries: Vec<Entry>,
+    /// The ledger's new tip.
+    pub ledger_commit: String,
+    /// Whether they are on the remote.
+    pub pushed: bool,
+    /// Attempts.
+    pub attempts: u32,
+    /// Notes.
+    pub notes: Vec<String>,
+}
+
+fn record(
+    ctx: &Context<'_>,
+    push: bool,
+    make: &dyn Fn(&Ledger<'_>) -> Result<Vec<Entry>, OpError>,
+) -> Result<Recorded, OpError> {
+    with_retries(ctx, |ledger, attempt| {
+        let entries = make(ledger)?;
+        let tip = ledger.build(ledger.tip, &entries, None)?;
+        let pushed = match ledger.publish(tip, None, push)? {
+            Published::Moved { refs } => return Ok(Err(refs)),
+            p => p == Published::Pushed,
+        };
+        Ok(Ok(Recorded {
+            entries,
+            ledger_commit: tip.to_string(),
+            pushed,
+            attempts: attempt,
+            notes: std::mem::take(&mut ledger.notes),
+        }))
+    })
+}
+
+/// `shipgate approve VERSION --env ENV`: recorded even for the later promoter, whose own
+/// approval never counts for their promotion.
+pub fn approve(
+    ctx: &Context<'_>,
+    version: &str,
+    env: &str,
+    push: bool,
+) -> Result<Recorded, OpError> {
+    ctx.check_env(env)?;
+    ctx.released(version, None)?;
+    record(ctx, push, &|_| {
+        Ok(vec![ctx.entry(Kind::Approval, Some(env), Some(version))])
+    })
+}
+
+/// `shipgate verify VERSION --env ENV --result pass|fail [--evidence …]`.
+pub fn verify(
+    ctx: &Context<'_>,
+    version: &str,
+    env: &str,
+    result: VerifyResult,
+    evidence: Option<&str>,
+    push: bool,
+) -> Result<Recorded, OpError> {
+    ctx.check_env(env)?;
+    ctx.released(version, None)?;
+    record(ctx, push, &|_| {
+        let mut e = ctx.entry(Kind::Verification, Some(env), Some(version));
+        e.result = Some(result);
+        e.source = Some(Source::Verify);
+        e.evidence = evidence.map(String::from);
+        Ok(vec![e])
+    })
+}
+
+/// `shipgate freeze --env ENV --reason TEXT`.
+pub fn freeze(ctx: &Context<'_>, env: &str, reason: &str, push: bool) -> Result<Recorded, OpError> {
+    ctx.check_env(env)?;
+    record(ctx, push, &|_| {
+        let mut e = ctx.entry(Kind::Freeze, Some(env), None);
+        e.reason = Some(reason.to_string());
+        Ok(vec![e])
+    })
+}
+
+/// `shipgate unfreeze --env ENV`.
+pub fn unfreeze(ctx: &Context<'_>, env: &str, push: bool) -> Result<Recorded, OpError> {
+    ctx.check_env(env)?;
+    record(ctx, push, &|ledger| {
+        let frozen = ledger
+            .state
+            .environments
+            .get(env)
+            .is_some_and(|e| e.freeze.is_some());
+        if !frozen {
+            return Err(OpError::NotFrozen(env.to_string()));
+        }
+        Ok(vec![ctx.entry(Kind::Unfreeze, Some(env), None)])
+    })
+}
+
+/// `shipgate unblock VERSION --reason TEXT`.
+pub fn unblock(
+    ctx: &Context<'_>,
+    version: &str,
+    reason: &str,
+    push: bool,
+) -> Result<Recorded, OpError> {
+    shipgate_stdx::names::check_version(version)?;
+    record(ctx, push, &|ledger| {
+        if !ledger.state.blocked.contains_key(version) {
+            return Err(OpError::NotBlocked(version.to_string()));
+        }
+        let mut e = ctx.entry(Kind::Unblock, None, Some(version));
+        e.reason = Some(reason.to_string());
+        Ok(vec![e])
+    })
+}
+
+/// A canary's verdict for (version, env), as `canary run` records it when it passed.
+pub fn record_canary_pass(
+    ctx: &Context<'_>,
+    version: &str,
+    env: &str,
+    summary: CanarySummary,
+) -> Result<Recorded, OpError> {
+    record(ctx, ctx.remote().is_some(), &|_| {
+        let mut e = ctx.entry(Kind::Verification, Some(env), Some(version));
+        e.result = Some(VerifyResult::Pass);
+        e.source = Some(Source::Canary);
+        e.evidence = Some(summary.rule.clone());
+        e.canary = Some(summary.clone());
+        Ok(vec![e])
+    })
+}
+
+/// `status`: one environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvStatus {
+    /// The environment.
+    pub name: String,
+    /// The version that runs, per the ledger.
+    pub version: Option<String>,
+    /// Since when.
+    pub since: Option<Timestamp>,
+    /// Who put it there.
+    pub by: Option<String>,
+    /// Whether its latest verification there passed.
+    pub verified: bool,
+    /// That verification.
+    pub verification: Option<VerificationFact>,
+    /// The last rollback.
+    pub last_rollback: Option<RollbackInfo>,
+    /// What the environment's file on the branch says.
+    pub desired: Option<String>,
+    /// An emergency freeze, or the freeze windows in force now.
+    pub frozen: Vec<String>,
+    /// The hold: `free`, `held` or `stale`.
+    pub lock: &'static str,
+    /// Who holds it.
+    pub holder: Option<String>,
+}
+
+/// `shipgate status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// Per environment, in order.
+    pub environments: Vec<EnvStatus>,
+    /// Blocked versions.
+    pub blocked: Vec<String>,
+    /// Entries here that the remote does not have.
+    pub pending: usize,
+    /// The ledger's tip.
+    pub ledger_commit: Option<String>,
+    /// Entries in the ledger.
+    pub entries: u64,
+    /// Notes.
+    pub notes: Vec<String>,
+}
+
+/// `shipgate status [--env ENV]`: reads the state, the running versions' files and the
+/// environments' files; its cost does not grow with the ledger.
+pub fn status(ctx: &Context<'_>, env: Option<&str>, fetch: bool) -> Result<Status, OpError> {
+    if let Some(e) = env {
+        ctx.check_env(e)?;
+    }
+    let ledger = Ledger::open(
+        ctx.repo,
+        ctx.remote(),
+        &ctx.settings.branch,
+        fetch && ctx.remote().is_some(),
+    )?;
+    let base = ctx.branch_base(false).ok();
+    let mut environments = Vec::new();
+    for name in ctx.order().iter().filter(|n| env.is_none_or(|e| e == *n)) {
+        let s = ledger
+            .state
+            .environments
+            .get(name)
+            .cloned()
+            .unwrap_or_default();
+        let verification = match &s.version {
+            Some(v) => ledger
+                .version_facts(v)?
+                .environments
+                .get(name)
+                .and_then(|f| f.verification.clone()),
+            None => None,
+        };
+        let desired = match base {
+            Some(b) => desired_version(ctx, b, name)?,
+            None => None,
+        };
+        let mut frozen: Vec<String> = ctx
+            .settings
+            .for_env(name)
+            .freeze
+            .iter()
+            .filter(|w| w.contains(ctx.now))
+            .map(|w| format!("freeze window {w}"))
+            .collect();
+        if let Some(f) = &s.freeze {
+            frozen.push(format!(
+                "emergency freeze by {} since {}: {}",
+                f.by, f.at, f.reason
+            ));
+        }
+        let (lock, holder) = match ctx.hold_fact(name)? {
+            LockState::Free => ("free", None),
+            LockState::Held { hold, .. } => ("held", Some(hold.describe())),
+            LockState::Stale { hold, .. } => ("stale", Some(hold.describe())),
+        };
+        environments.push(EnvStatus {
+            name: name.clone(),
+            verified: verification
+                .as_ref()
+                .is_some_and(|v| v.result == VerifyResult::Pass),
+            version: s.version,
+            since: s.since,
+            by: s.by,
+            verification,
+            last_rollback: s.last_rollback,
+            desired,
+            frozen,
+            lock,
+            holder,
+        });
+    }
+    Ok(Status {
+        environments,
+        blocked: ledger.state.blocked.keys().cloned().collect(),
+        pending: ledger.pending,
+        ledger_commit: ledger.tip.map(|t| t.to_string()),
+        entries: ledger.state.entries,
+        notes: ledger.notes.clone(),
+    })
+}
+
+/// The version an environment's file asks for at `commit`: its own key, else base.toml's.
+fn desired_version(ctx: &Context<'_>, commit: Oid, env: &str) -> Result<Option<String>, OpError> {
+    for file in [ctx.env_file(env), format!("{}/base.toml", ctx.dir())] {
+        let found = ctx.repo.file_at(commit, &file)?.and_then(|bytes| {
+            envfile::get_version(&String::from_utf8_lossy(&bytes), &ctx.settings.version_key)
+        });
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
+/// `history`: one entry with its commit.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    /// The entry.
+    #[serde(flatten)]
+    pub entry: Entry,
+    /// Its ledger commit.
+    pub ledger_commit: String,
+    /// Whether it is on the remote.
+    pub pushed: bool,
+}
+
+/// `shipgate history`.
+#[derive(Debug, Clone, Serialize)]
+pub struct History {
+    /// Newest first.
+    pub entries: Vec<HistoryEntry>,
+}
+
+/// `shipgate history [--env ENV] [--limit N]`: newest first.
+pub fn history(
+    ctx: &Context<'_>,
+    env: Option<&str>,
+    limit: Option<usize>,
+    fetch: bool,
+) -> Result<History, OpError> {
+    if let Some(e) = env {
+        ctx.check_env(e)?;
+    }
+    let ledger = Ledger::open(
+        ctx.repo,
+        ctx.remote(),
+        &ctx.settings.branch,
+        fetch && ctx.remote().is_some(),
+    )?;
+    let keep =
+        |e: &Entry| env.is_none_or(|want| e.environment.as_deref().is_none_or(|have| have == want));
+    let mut entries = Vec::new();
+    for (commit, entry) in ledger.history(limit, &keep)? {
+        entries.push(HistoryEntry {
+            pushed: ledger.is_pushed(commit)?,
+            ledger_commit: commit.to_string(),
+            entry,
+        });
+    }
+    Ok(History { entries })
+}
+
+/// `shipgate metrics`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics {
+    /// Per environment, in order.
+    pub environments: Vec<EnvMetrics>,
+    /// The window's start.
+    pub since: Timestamp,
+    /// Its end (now).
+    pub until: Timestamp,
+}
+
+/// `shipgate metrics [--env ENV] [--since …]`: from the ledger's month records alone.
+pub fn metrics(
+    ctx: &Context<'_>,
+    env: Option<&str>,
+    since: Option<Timestamp>,
+    fetch: bool,
+) -> Result<Metrics, OpError> {
+    if let Some(e) = env {
+        ctx.check_env(e)?;
+    }
+    let ledger = Ledger::open(
+        ctx.repo,
+        ctx.remote(),
+        &ctx.settings.branch,
+        fetch && ctx.remote().is_some(),
+    )?;
+    let since = since.or(ledger.state.oldest_at).unwrap_or(ctx.now);
+    let mut environments = Vec::new();
+    for name in ctx.order().iter().filter(|n| env.is_none_or(|e| e == *n)) {
+        let months = ledger.months(name)?;
+        environments.push(metrics::compute(
+            name,
+            &months,
+            since.as_second(),
+            ctx.now.as_second(),
+        ));
+    }
+    Ok(Metrics {
+        environments,
+        since,
+        until: ctx.now,
+    })
+}

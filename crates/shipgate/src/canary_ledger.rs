@@ -1,0 +1,243 @@
+//! What a live `canary run` does with the ledger when `[promote]` is configured: clears a
+//! dead canary's stale hold first, holds the environment while it runs (renewing the hold),
+//! and records the verdict for (version, environment): a pass, or the failed verification,
+//! the rollback and the block through the same code as `shipgate rollback`. Traffic moves
+//! first; an entry that cannot be written is exit 2, loudly.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+use shipgate_canary::{RunOutcome, RunRequest, RunResult};
+use shipgate_git::Oid;
+use shipgate_judge::Verdict;
+use shipgate_promote::VerifyResult;
+use shipgate_promote::entry::CanarySummary;
+use shipgate_promote::lock::{self, Hold, LockState, Taken};
+use shipgate_promote::ops::{self, RollbackRequest};
+
+use crate::cli::Global;
+use crate::promote_cmd::Setup;
+
+/// The run's hold and what it needs to record the verdict.
+pub struct CanaryLedger {
+    setup: Setup,
+    request: RunRequest,
+    hold: Hold,
+    commit: Oid,
+    started_at: Timestamp,
+    started: Instant,
+    last_renew: Instant,
+    renew_every: Duration,
+    released: bool,
+}
+
+impl CanaryLedger {
+    /// Clears a stale hold of the environment, then takes the hold (exit 2 when another run
+    /// holds it).
+    pub fn start(global: &Global, request: &RunRequest) -> anyhow::Result<Self> {
+        let setup = Setup::new(global)?;
+        let env = request.env.to_string();
+        let remote = setup.context().remote().map(String::from);
+        // A fresh look at the remote's holds and ledger.
+        shipgate_promote::ledger::Ledger::open(
+            &setup.repo,
+            remote.as_deref(),
+            &setup.promote.branch,
+            true,
+        )?;
+        {
+            let ctx = setup.context();
+            let mut roll_back = setup.roll_back_stale();
+            for note in ops::clear_stale_hold(&ctx, &env, remote.is_some(), &mut roll_back)? {
+                eprintln!("note: {note}");
+            }
+        }
+        let hold = Hold {
+            environment: env.clone(),
+            version: request.version.to_string(),
+            baseline_version: request.baseline_version.to_string(),
+            by: setup.who.clone(),
+            run_url: setup.run_url.clone(),
+            started_at: setup.now,
+            renewed_at: setup.now,
+            host: std::fs::read_to_string("/etc/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "unknown".into()),
+            pid: std::process::id(),
+        };
+        let commit = match lock::take(&setup.repo, remote.as_deref(), &hold)? {
+            Taken::Ours(c) => c,
+            Taken::Lost => {
+                let holder = match lock::read(
+                    &setup.repo,
+                    remote.as_deref(),
+                    &env,
+                    setup.now,
+                    setup.promote.lock_timeout.0,
+                )? {
+                    LockState::Held { hold, .. } | LockState::Stale { hold, .. } => hold.describe(),
+                    LockState::Free => "another run (it let go meanwhile: re-run)".into(),
+                };
+                return Err(ops::OpError::Held { env, holder }.into());
+            }
+        };
+        let timeout = setup.promote.lock_timeout.0;
+        let started_at = setup.now;
+        Ok(CanaryLedger {
+            setup,
+            request: request.clone(),
+            hold,
+            commit,
+            started_at,
+            started: Instant::now(),
+            last_renew: Instant::now(),
+            // Three renewals fit in a timeout: one lost push does not make the hold stale.
+            renew_every: (timeout / 3).max(Duration::from_secs(1)),
+            released: false,
+        })
+    }
+
+    fn now(&self) -> Timestamp {
+        let elapsed = self.started.elapsed().as_secs() as i64;
+        Timestamp::from_second(self.started_at.as_second() + elapsed).unwrap_or(self.started_at)
+    }
+
+    /// Renews the hold when it is due (called after every judgement).
+    pub fn renew(&mut self, _t: f64) {
+        if self.last_renew.elapsed() < self.renew_every {
+            return;
+        }
+        self.last_renew = Instant::now();
+        self.hold.renewed_at = self.now();
+        let remote = self.setup.context().remote().map(String::from);
+        match lock::renew(&self.setup.repo, remote.as_deref(), self.commit, &self.hold) {
+            Ok(Taken::Ours(c)) => self.commit = c,
+            Ok(Taken::Lost) => eprintln!(
+                "warning: the hold of {} was taken over while this canary runs; another run may move traffic",
+                self.hold.environment
+            ),
+            Err(e) => eprintln!(
+                "warning: cannot renew the hold of {}: {e}",
+                self.hold.environment
+            ),
+        }
+    }
+
+    /// A run that ended in an error keeps its hold: traffic may be anywhere, and the next
+    /// command for the environment rolls it back once the hold is stale.
+    pub fn leave_held(&mut self) {
+        eprintln!(
+            "warning: {} stays held by this run; once it is stale (after {}), the next canary run, promote or rollback for {} rolls the canary back",
+            self.hold.environment, self.setup.promote.lock_timeout, self.hold.environment
+        );
+    }
+
+    fn summary(&self, outcome: &RunOutcome, verdict: VerifyResult) -> CanarySummary {
+        let report = outcome.report.as_ref();
+        CanarySummary {
+            verdict,
+            decided_at_s: outcome.decided_at_s,
+            metric: report.and_then(|r| {
+                r.metrics
+                    .iter()
+                    .find(|m| m.critical && m.verdict == Verdict::Fail)
+                    .map(|m| m.name.clone())
+            }),
+            rule: match &outcome.result {
+                RunResult::RolledBack { reason } | RunResult::Paused { reason } => reason.clone(),
+                RunResult::Promoted => report.map(|r| r.rule.clone()).unwrap_or_default(),
+            },
+            baseline_version: self.request.baseline_version.to_string(),
+        }
+    }
+
+    /// Records the verdict and lets go of the hold (a paused canary keeps it).
+    pub fn finish(&mut self, outcome: &RunOutcome) -> anyhow::Result<()> {
+        self.setup.now = self.now();
+        let env = self.request.env.to_string();
+        let version = self.request.version.to_string();
+        let push = self.setup.context().remote().is_some();
+        match &outcome.result {
+            RunResult::Promoted => {
+                let summary = self.summary(outcome, VerifyResult::Pass);
+                let done = ops::record_canary_pass(&self.setup.context(), &version, &env, summary)?;
+                eprintln!(
+                    "ledger: verification of {version} in {env}: pass ({})",
+                    if done.pushed {
+                        "pushed"
+                    } else {
+                        "recorded here"
+                    }
+                );
+            }
+            RunResult::RolledBack { reason } => {
+                // The judge decided (a verdict time exists) or the run was interrupted.
+                let judged = outcome.rollback_started_ms.is_some();
+                let requested = Timestamp::from_second(
+                    self.started_at.as_second() + outcome.decided_at_s as i64,
+                )
+                .unwrap_or(self.setup.now);
+                let req = RollbackRequest {
+                    env: env.clone(),
+                    to: Some(self.request.baseline_version.to_string()),
+                    reason: if judged {
+                        format!("canary failed: {reason}")
+                    } else {
+                        format!("canary stopped: {reason}")
+                    },
+                    push,
+                    requested_at: Some(requested),
+                    canary: judged.then(|| self.summary(outcome, VerifyResult::Fail)),
+                    holds_lock: true,
+                };
+                let mut nothing = |_: &Hold| Ok(());
+                let done = ops::rollback(&self.setup.context(), &req, &mut nothing)
+                    .context("traffic went back to the baseline")?;
+                eprintln!(
+                    "ledger: rollback of {env} from {} to {} recorded, {} blocked ({})",
+                    done.from,
+                    done.to,
+                    done.blocked,
+                    if done.pushed {
+                        "pushed"
+                    } else {
+                        "recorded here"
+                    }
+                );
+            }
+            RunResult::Paused { .. } => {
+                eprintln!(
+                    "warning: the canary is paused: {env} stays held by this run until someone decides; once stale (after {}), the next command for {env} rolls it back",
+                    self.setup.promote.lock_timeout
+                );
+                return Ok(());
+            }
+        }
+        self.release();
+        Ok(())
+    }
+
+    fn release(&mut self) {
+        if self.released {
+            return;
+        }
+        let remote = self.setup.context().remote().map(String::from);
+        match lock::release(
+            &self.setup.repo,
+            remote.as_deref(),
+            &self.hold.environment,
+            self.commit,
+        ) {
+            Ok(true) => self.released = true,
+            Ok(false) => eprintln!(
+                "warning: the hold of {} was no longer this run's",
+                self.hold.environment
+            ),
+            Err(e) => eprintln!(
+                "warning: cannot release the hold of {}: {e}",
+                self.hold.environment
+            ),
+        }
+    }
+}

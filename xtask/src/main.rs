@@ -1,4 +1,4 @@
-//! `cargo xtask`: this workspace's own release, validation and canary, which are the
+//! `cargo xtask`: this workspace's own release, validation, canary and promotion, which are the
 //! `shipgate` binary's front end itself (`shipgate::run_args`, with `--repo` set to this
 //! workspace), plus what is xtask's own: test, ci, bench.
 
@@ -16,10 +16,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: cargo xtask <release|validate|canary|test|ci|bench> …
+const USAGE: &str = "usage: cargo xtask <release|validate|canary|promote|rollback|approve|status|test|ci|bench> …
   release …   `shipgate release …` on this workspace (cargo xtask release --help)
   validate …  `shipgate config validate …` on this workspace's environments
   canary …    `shipgate canary run …` with this workspace's shipgate.toml
+  promote|rollback|approve|status …   `shipgate promote|rollback|approve|status …` on this workspace
   test      install what the tests need when absent, then run every test
   ci        fmt check, clippy -D warnings, every test, workflow checks
   bench history|changelog [--commits N] [--tail N] [--runs N] [--peer]
@@ -64,6 +65,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         "release" => Ok(release::run(rest)),
         "validate" => Ok(validate::run(rest)),
         "canary" => Ok(canary::run(rest)),
+        "promote" | "rollback" | "approve" | "status" => Ok(shipgate(&[cmd.as_str()], rest)),
         "test" => checks::test(),
         "ci" => checks::ci(),
         "bench" => {

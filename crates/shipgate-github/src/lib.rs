@@ -1,5 +1,6 @@
 //! The only crate that talks to GitHub: pull request and author lookup for commits,
-//! first-time contributors, and creating or updating the release of a tag.
+//! first-time contributors, creating or updating the release of a tag, and the deployments
+//! and pull requests of promotion.
 //!
 //! The API address comes from `GITHUB_API_URL` (as GitHub Actions sets it), the token from
 //! `GITHUB_TOKEN`; tests point the address at a local server. Without a token, enrichment
@@ -9,11 +10,16 @@
 
 mod client;
 mod config;
+mod deploy;
 mod enrich;
 mod release;
 
 pub use client::Client;
 pub use config::{Config, Repository, RetryPolicy, Token};
+pub use deploy::{
+    DeploymentRequest, DeploymentState, PullRequest, create_deployment, find_deployment,
+    open_pull_request, set_deployment_status,
+};
 pub use enrich::{CommitInfo, Enrichment, apply, enrich_commits, first_time_contributors};
 pub use release::{ReleaseOutcome, ReleaseRequest, upsert_release};
 

@@ -96,6 +96,10 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
             Some(e.hint())
         } else if let Some(e) = e.downcast_ref::<ArtifactError>() {
             e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_release::ReleaseError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_release::DateError>() {
+            e.hint()
         } else {
             None
         }

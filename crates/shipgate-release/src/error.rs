@@ -97,13 +97,13 @@ impl ReleaseError {
             ReleaseError::UnknownTag { .. } => {
                 "check [release] tag-format, or fetch tags (git fetch --tags)".into()
             }
-            // Errors of other crates: their hints are still in their messages.
+            // No hint, or one the wrapped error still writes into its message.
             ReleaseError::Changelog(_)
             | ReleaseError::Io { .. }
             | ReleaseError::Github(_)
-            | ReleaseError::Git(_)
             | ReleaseError::Version(_) => return None,
             ReleaseError::NoGithubRepository { .. } => "set GITHUB_REPOSITORY=owner/name".into(),
+            ReleaseError::Git(e) => return e.hint(),
             ReleaseError::Manifest { .. } => "fix the manifest, then re-run".into(),
             ReleaseError::Strict { .. } => {
                 "reword them (git rebase -i), or set strict = false".into()
@@ -175,5 +175,20 @@ mod tests {
             "--version 1.0.0 is not greater than the current version 1.2.0"
         );
         assert_eq!(err.hint().as_deref(), Some("give a version above 1.2.0"));
+    }
+
+    #[test]
+    fn wrapped_errors_give_their_own_hints() {
+        let err = ReleaseError::from(shipgate_git::GitError::NoIdentity);
+        assert_eq!(
+            err.to_string(),
+            "no identity to make the release commit with"
+        );
+        assert!(
+            err.hint()
+                .is_some_and(|h| h.starts_with("git config user.name")),
+            "{:?}",
+            err.hint()
+        );
     }
 }

@@ -100,8 +100,8 @@ impl ReleaseError {
             // No hint, or one the wrapped error still writes into its message.
             ReleaseError::Changelog(_)
             | ReleaseError::Io { .. }
-            | ReleaseError::Github(_)
             | ReleaseError::Version(_) => return None,
+            ReleaseError::Github(e) => return e.hint(),
             ReleaseError::NoGithubRepository { .. } => "set GITHUB_REPOSITORY=owner/name".into(),
             ReleaseError::Git(e) => return e.hint(),
             ReleaseError::Manifest { .. } => "fix the manifest, then re-run".into(),
@@ -190,5 +190,15 @@ mod tests {
             "{:?}",
             err.hint()
         );
+        let err = ReleaseError::from(shipgate_github::GitHubError::NoToken);
+        assert_eq!(err.to_string(), "GitHub: no GitHub token");
+        assert!(
+            err.hint()
+                .is_some_and(|h| h.starts_with("set GITHUB_TOKEN")),
+            "{:?}",
+            err.hint()
+        );
+        let err = ReleaseError::from(shipgate_github::GitHubError::BadUrl("x".into()));
+        assert_eq!(err.hint(), None);
     }
 }

@@ -102,6 +102,8 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<shipgate_git::GitError>() {
             e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_github::GitHubError>() {
+            e.hint()
         } else {
             None
         }

@@ -97,10 +97,7 @@ impl ReleaseError {
             ReleaseError::UnknownTag { .. } => {
                 "check [release] tag-format, or fetch tags (git fetch --tags)".into()
             }
-            // No hint, or one the wrapped error still writes into its message.
-            ReleaseError::Changelog(_)
-            | ReleaseError::Io { .. }
-            | ReleaseError::Version(_) => return None,
+            ReleaseError::Changelog(_) | ReleaseError::Io { .. } => return None,
             ReleaseError::Github(e) => return e.hint(),
             ReleaseError::NoGithubRepository { .. } => "set GITHUB_REPOSITORY=owner/name".into(),
             ReleaseError::Git(e) => return e.hint(),
@@ -112,6 +109,7 @@ impl ReleaseError {
                 hint.clone()
             }
             ReleaseError::Dirty { .. } => "commit or stash them, or pass --allow-dirty".into(),
+            ReleaseError::Version(e) => return e.hint(),
             ReleaseError::OverrideNotGreater { current, .. } => {
                 format!("give a version above {current}")
             }

@@ -104,6 +104,8 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<shipgate_github::GitHubError>() {
             e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_version::bump::NextVersionError>() {
+            e.hint()
         } else {
             None
         }

@@ -78,15 +78,13 @@ pub fn report_error(err: &anyhow::Error) {
 /// The hint the first error of `err`'s chain that has one carries.
 pub fn hint_of(err: &anyhow::Error) -> Option<String> {
     use shipgate_canary::report::ArtifactError;
-    use shipgate_canary::{
-        CaptureError, LoadError, MissingToken, ProviderError, RequestError, RunError,
-    };
+    use shipgate_canary::{CaptureError, MissingToken, ProviderError, RequestError, RunError};
     err.chain().find_map(|e| {
         if let Some(e) = e.downcast_ref::<RunError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<RequestError>() {
             Some(e.hint())
-        } else if let Some(e) = e.downcast_ref::<LoadError>() {
+        } else if let Some(e) = e.downcast_ref::<shipgate_canary::LoadError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<CaptureError>() {
             e.hint()
@@ -105,6 +103,10 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
         } else if let Some(e) = e.downcast_ref::<shipgate_github::GitHubError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<shipgate_version::bump::NextVersionError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_config::LoadError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_config::settings::SettingsProblem>() {
             e.hint()
         } else {
             None

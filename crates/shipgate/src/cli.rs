@@ -104,6 +104,8 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<shipgate_version::bump::NextVersionError>() {
             e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_settings::SettingsError>() {
+            e.hint()
         } else if let Some(e) = e.downcast_ref::<shipgate_config::LoadError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<shipgate_config::settings::SettingsProblem>() {

@@ -14,7 +14,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use shipgate::cli::hinted;
 
 const USAGE: &str = "usage: cargo xtask <release|validate|canary|test|ci|bench> …
   release …   `shipgate release …` on this workspace (cargo xtask release --help)
@@ -73,7 +74,12 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
                 "changelog" => bench_history::changelog(rest)?,
                 "config" => bench_config::run(rest)?,
                 "judge" => bench_canary::run(rest)?,
-                other => bail!("unknown benchmark `{other}`\nhint: history, config or judge"),
+                other => {
+                    return Err(hinted(
+                        format!("unknown benchmark `{other}`"),
+                        "history, config or judge",
+                    ));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -81,6 +87,6 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
-        other => bail!("unknown xtask `{other}`\nhint: {USAGE}"),
+        other => Err(hinted(format!("unknown xtask `{other}`"), USAGE)),
     }
 }

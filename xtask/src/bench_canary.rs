@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use serde_json::json;
+use shipgate::cli::hinted;
 use shipgate_judge::{
     Counts, Histogram, Judge, JudgeSettings, MetricConfig, MetricKind, MetricSample, Num,
     Observation, Queries, Side, Verdict, histogram_quantile,
@@ -632,9 +633,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                     _ => bail!("--replicates needs a positive number"),
                 }
             }
-            other => bail!(
-                "unknown argument `{other}`\nhint: cargo xtask bench judge [--json] [--replicates N]"
-            ),
+            other => {
+                return Err(hinted(
+                    format!("unknown argument `{other}`"),
+                    "cargo xtask bench judge [--json] [--replicates N]",
+                ));
+            }
         }
     }
     let started = Instant::now();

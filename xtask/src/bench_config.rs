@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use shipgate::cli::hinted;
 use shipgate_config::{EnvironmentsSettings, LoadRequest};
 
 /// Targets from issue 4.
@@ -36,9 +37,12 @@ fn options(args: &[String]) -> anyhow::Result<Options> {
         match arg.as_str() {
             "--services" => o.services = number("--services")?.max(1),
             "--runs" => o.runs = number("--runs")?.max(1),
-            other => bail!(
-                "unknown option `{other}`\nhint: cargo xtask bench config [--services N] [--runs N]"
-            ),
+            other => {
+                return Err(hinted(
+                    format!("unknown option `{other}`"),
+                    "cargo xtask bench config [--services N] [--runs N]",
+                ));
+            }
         }
     }
     Ok(o)

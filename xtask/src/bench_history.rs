@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use shipgate::cli::{Hinted, hinted};
 
 struct Options {
     commits: usize,
@@ -37,9 +38,12 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             "--tail" => o.tail = num("--tail")?,
             "--runs" => o.runs = num("--runs")?.max(1),
             "--peer" => o.peer = true,
-            other => bail!(
-                "unknown argument `{other}`\nhint: bench history [--commits N] [--tail N] [--runs N] [--peer]"
-            ),
+            other => {
+                return Err(hinted(
+                    format!("unknown argument `{other}`"),
+                    "bench history [--commits N] [--tail N] [--runs N] [--peer]",
+                ));
+            }
         }
     }
     if o.tail >= o.commits {
@@ -190,7 +194,7 @@ fn measure(dir: &Path, program: &Path, args: &[&str]) -> anyhow::Result<(Duratio
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
-        .context("/usr/bin/time is missing\nhint: apt-get install time")?;
+        .map_err(|e| Hinted::new("/usr/bin/time is missing", "apt-get install time").because(e))?;
     let elapsed = start.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
@@ -241,8 +245,8 @@ pub fn changelog(args: &[String]) -> anyhow::Result<()> {
         t.as_secs_f64() / g.as_secs_f64()
     );
     if o.peer {
-        let cliff =
-            which("git-cliff").context("git-cliff not found\nhint: pip install git-cliff")?;
+        let cliff = which("git-cliff")
+            .ok_or_else(|| hinted("git-cliff not found", "pip install git-cliff"))?;
         let (c, crss) = measure(&dir, &cliff, &["--output", "/dev/null"])?;
         println!(
             "git-cliff (default config): {:.1} s, peak memory {:.0} MB; ratio git-cliff / shipgate = {:.0}x",
@@ -316,7 +320,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 .current_dir(&dir)
                 .args(["--bumped-version"])
                 .output()
-                .context("git-cliff not found\nhint: pip install git-cliff")?;
+                .map_err(|e| {
+                    Hinted::new("git-cliff not found", "pip install git-cliff").because(e)
+                })?;
             if !out.status.success() {
                 bail!("git-cliff failed: {}", String::from_utf8_lossy(&out.stderr));
             }

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
+use shipgate::cli::hinted;
 
 /// How to get a tool that is absent.
 enum Source {
@@ -52,9 +53,10 @@ fn ensure(cmd: &str, source: Source) -> anyhow::Result<()> {
         Source::Pip(package) => sh("python3", &["-m", "pip", "install", "--quiet", package])?,
     }
     if !have(cmd) {
-        bail!(
-            "{cmd} is still missing after installing it\nhint: install it by hand and put it on PATH"
-        );
+        return Err(hinted(
+            format!("{cmd} is still missing after installing it"),
+            "install it by hand and put it on PATH",
+        ));
     }
     Ok(())
 }

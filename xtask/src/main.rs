@@ -14,9 +14,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use shipgate::cli::hinted;
 
-const USAGE: &str = "usage: cargo xtask <release|validate|canary|promote|rollback|approve|status|test|ci|bench> …
+const USAGE: &str =
+    "usage: cargo xtask <release|validate|canary|promote|rollback|approve|status|test|ci|bench> …
   release …   `shipgate release …` on this workspace (cargo xtask release --help)
   validate …  `shipgate config validate …` on this workspace's environments
   canary …    `shipgate canary run …` with this workspace's shipgate.toml
@@ -75,7 +77,12 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
                 "changelog" => bench_history::changelog(rest)?,
                 "config" => bench_config::run(rest)?,
                 "judge" => bench_canary::run(rest)?,
-                other => bail!("unknown benchmark `{other}`\nhint: history, config or judge"),
+                other => {
+                    return Err(hinted(
+                        format!("unknown benchmark `{other}`"),
+                        "history, config or judge",
+                    ));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -83,6 +90,6 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
-        other => bail!("unknown xtask `{other}`\nhint: {USAGE}"),
+        other => Err(hinted(format!("unknown xtask `{other}`"), USAGE)),
     }
 }

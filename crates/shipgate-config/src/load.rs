@@ -21,20 +21,33 @@ use crate::settings::EnvironmentsSettings;
 /// How deep below a searched path configuration sets are looked for.
 const MAX_DEPTH: usize = 8;
 
-/// Why a path could not be searched.
+/// Why a path could not be searched. The message is what went wrong; the hint
+/// ([`LoadError::hint`]) is data, not part of the message.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error(
-        "cannot read {path}: {source}\nhint: pass the environments directory, e.g. `shipgate config validate environments`"
-    )]
+    #[error("cannot read {path}: {source}")]
     Path {
         path: String,
         source: std::io::Error,
     },
-    #[error(
-        "no base.toml in {path} or below it\nhint: a configuration directory holds base.toml and one overlay per environment (dev.toml, staging.toml, prod.toml)"
-    )]
+    #[error("no base.toml in {path} or below it")]
     NoConfig { path: String },
+}
+
+impl LoadError {
+    /// What to do about it: shown on a line of its own after the message.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            LoadError::Path { .. } => {
+                "pass the environments directory, e.g. `shipgate config validate environments`"
+                    .into()
+            }
+            LoadError::NoConfig { .. } => {
+                "a configuration directory holds base.toml and one overlay per environment (dev.toml, staging.toml, prod.toml)"
+                    .into()
+            }
+        })
+    }
 }
 
 /// What to load.
@@ -287,4 +300,23 @@ pub fn display(repo: &Path, path: &Path) -> String {
         .to_string_lossy()
         .replace('\\', "/");
     shown.strip_prefix("./").map(String::from).unwrap_or(shown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hint_is_data_not_part_of_the_message() {
+        let err = LoadError::NoConfig {
+            path: "services".into(),
+        };
+        assert_eq!(err.to_string(), "no base.toml in services or below it");
+        assert_eq!(
+            err.hint().as_deref(),
+            Some(
+                "a configuration directory holds base.toml and one overlay per environment (dev.toml, staging.toml, prod.toml)"
+            )
+        );
+    }
 }

@@ -122,21 +122,34 @@ impl Default for SloSettings {
     }
 }
 
-/// Why the settings cannot be used.
+/// Why the settings cannot be used. The message is what went wrong; the hint
+/// ([`SettingsProblem::hint`]) is data, not part of the message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsProblem {
-    #[error(
-        "[environments] order is empty\nhint: list the environments, e.g. order = [\"dev\", \"staging\", \"prod\"]"
-    )]
+    #[error("[environments] order is empty")]
     EmptyOrder,
     #[error("[environments] order lists `{0}` twice")]
     Duplicate(String),
-    #[error(
-        "[environments] order: `{0}` is not a valid environment name\nhint: use 1 to 63 letters, digits, `-` and `_`, not starting with `-`, and not `base`"
-    )]
+    #[error("[environments] order: `{0}` is not a valid environment name")]
     BadName(String),
     #[error("[environments.{section}] names `{env}`, which is not in [environments] order")]
     UnknownEnvironment { section: &'static str, env: String },
+}
+
+impl SettingsProblem {
+    /// What to do about it, when there is something to say (shown after the message).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SettingsProblem::EmptyOrder => {
+                Some("list the environments, e.g. order = [\"dev\", \"staging\", \"prod\"]".into())
+            }
+            SettingsProblem::BadName(_) => Some(
+                "use 1 to 63 letters, digits, `-` and `_`, not starting with `-`, and not `base`"
+                    .into(),
+            ),
+            SettingsProblem::Duplicate(_) | SettingsProblem::UnknownEnvironment { .. } => None,
+        }
+    }
 }
 
 impl EnvironmentsSettings {
@@ -247,6 +260,14 @@ mod tests {
             ..EnvironmentsSettings::default()
         };
         assert_eq!(with(&[]).check(), Err(SettingsProblem::EmptyOrder));
+        assert_eq!(
+            SettingsProblem::EmptyOrder.to_string(),
+            "[environments] order is empty"
+        );
+        assert_eq!(
+            SettingsProblem::EmptyOrder.hint().as_deref(),
+            Some("list the environments, e.g. order = [\"dev\", \"staging\", \"prod\"]")
+        );
         assert_eq!(
             with(&["a", "a"]).check(),
             Err(SettingsProblem::Duplicate("a".into()))

@@ -16,31 +16,29 @@ pub use network::RemoteTag;
 pub use refs::{Expect, PushOutcome, RefUpdate, TreeFile};
 pub use walk::{CommitInfo, MultiWalk, Walk};
 
-/// What went wrong talking to git.
+/// What went wrong talking to git. The message is what went wrong; the hint
+/// ([`GitError::hint`]) is data, not part of the message.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("{} is not a git repository\nhint: run shipgate inside a git checkout, or pass --repo PATH", path.display())]
+    #[error("{} is not a git repository", path.display())]
     NotARepo { path: PathBuf },
-    #[error("the repository at {} has no commits yet\nhint: commit something first", path.display())]
+    #[error("the repository at {} has no commits yet", path.display())]
     NoCommits { path: PathBuf },
     #[error("the repository at {} has no work tree (bare repository)", path.display())]
     Bare { path: PathBuf },
-    #[error(
-        "tag {name} already exists and points at {existing}, not {wanted}\nhint: a release for this version was made elsewhere; fetch tags and re-run, or delete the tag"
-    )]
+    #[error("tag {name} already exists and points at {existing}, not {wanted}")]
     TagExists {
         name: String,
         existing: String,
         wanted: String,
     },
-    #[error(
-        "no identity to make the release commit with\nhint: git config user.name \"…\" && git config user.email \"…\" (or set GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL)"
-    )]
+    #[error("no identity to make the release commit with")]
     NoIdentity,
-    #[error("`git {args}` failed: {stderr}{}", hint.as_ref().map(|h| format!("\nhint: {h}")).unwrap_or_default())]
+    #[error("`git {args}` failed: {stderr}")]
     Command {
         args: String,
         stderr: String,
+        /// What to do about it, if the caller knows ([`GitError::hint`]).
         hint: Option<String>,
     },
     #[error("cannot remove {}: {source}", path.display())]
@@ -53,6 +51,29 @@ pub enum GitError {
         context: String,
         source: git2::Error,
     },
+}
+
+impl GitError {
+    /// What to do about it, when there is something to say: shown on a line of its own
+    /// after the message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            GitError::NotARepo { .. } => {
+                Some("run shipgate inside a git checkout, or pass --repo PATH".into())
+            }
+            GitError::NoCommits { .. } => Some("commit something first".into()),
+            GitError::TagExists { .. } => Some(
+                "a release for this version was made elsewhere; fetch tags and re-run, or delete the tag"
+                    .into(),
+            ),
+            GitError::NoIdentity => Some(
+                "git config user.name \"…\" && git config user.email \"…\" (or set GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL)"
+                    .into(),
+            ),
+            GitError::Command { hint, .. } => hint.clone(),
+            GitError::Bare { .. } | GitError::Remove { .. } | GitError::Git { .. } => None,
+        }
+    }
 }
 
 fn ctx(context: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
@@ -606,5 +627,39 @@ impl Repo {
             map.entry(tag.commit).or_default().push(tag);
         }
         map
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_are_data_not_part_of_the_message() {
+        let err = GitError::Command {
+            args: "rev-parse v9".into(),
+            stderr: "revspec 'v9' not found".into(),
+            hint: Some("give a tag, branch or commit id".into()),
+        };
+        assert_eq!(
+            err.to_string(),
+            "`git rev-parse v9` failed: revspec 'v9' not found"
+        );
+        assert_eq!(
+            err.hint().as_deref(),
+            Some("give a tag, branch or commit id")
+        );
+        let err = GitError::NotARepo {
+            path: PathBuf::from("/nowhere"),
+        };
+        assert_eq!(err.to_string(), "/nowhere is not a git repository");
+        assert_eq!(
+            err.hint().as_deref(),
+            Some("run shipgate inside a git checkout, or pass --repo PATH")
+        );
+        let err = GitError::Bare {
+            path: PathBuf::from("/bare"),
+        };
+        assert_eq!(err.hint(), None);
     }
 }

@@ -64,7 +64,10 @@ fn id_of(v: &Value, path: &str) -> Result<u64, GitHubError> {
 
 /// Creates a deployment (no required status checks, no auto-merge: the commit is already
 /// on the branch); returns its id. Needs a token.
-pub async fn create_deployment(client: &Client, req: &DeploymentRequest) -> Result<u64, GitHubError> {
+pub async fn create_deployment(
+    client: &Client,
+    req: &DeploymentRequest,
+) -> Result<u64, GitHubError> {
     if !client.has_token() {
         return Err(GitHubError::NoToken);
     }

@@ -23,11 +23,12 @@ pub use deploy::{
 pub use enrich::{CommitInfo, Enrichment, apply, enrich_commits, first_time_contributors};
 pub use release::{ReleaseOutcome, ReleaseRequest, upsert_release};
 
-/// Why a GitHub call failed. Messages never contain the token.
+/// Why a GitHub call failed. Messages never contain the token. The message is what went
+/// wrong; the hint ([`GitHubError::hint`]) is data, not part of the message.
 #[derive(Debug, thiserror::Error)]
 pub enum GitHubError {
     #[error(
-        "GitHub rate limit reached: it resets in {wait_secs} s, longer than the {max_wait_secs} s shipgate waits\nhint: re-run later, or use a token with a higher limit"
+        "GitHub rate limit reached: it resets in {wait_secs} s, longer than the {max_wait_secs} s shipgate waits"
     )]
     RateLimited { wait_secs: u64, max_wait_secs: u64 },
     #[error("GitHub answered {status} to {method} {path}: {message}")]
@@ -37,20 +38,37 @@ pub enum GitHubError {
         status: u16,
         message: String,
     },
-    #[error(
-        "cannot reach GitHub at {api_url}: {message}\nhint: check GITHUB_API_URL and the network"
-    )]
+    #[error("cannot reach GitHub at {api_url}: {message}")]
     Transport { api_url: String, message: String },
     #[error("unexpected answer from GitHub to {path}: {message}")]
     BadResponse { path: String, message: String },
-    #[error(
-        "no GitHub token\nhint: set GITHUB_TOKEN (in Actions: `env: GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}`)"
-    )]
+    #[error("no GitHub token")]
     NoToken,
     #[error("invalid GitHub API address {0:?}")]
     BadUrl(String),
     #[error("cannot start the HTTP runtime: {0}")]
     Runtime(String),
+}
+
+impl GitHubError {
+    /// What to do about it, when there is something to say: shown on a line of its own
+    /// after the message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            GitHubError::RateLimited { .. } => {
+                Some("re-run later, or use a token with a higher limit".into())
+            }
+            GitHubError::Transport { .. } => Some("check GITHUB_API_URL and the network".into()),
+            GitHubError::NoToken => Some(
+                "set GITHUB_TOKEN (in Actions: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`)"
+                    .into(),
+            ),
+            GitHubError::Status { .. }
+            | GitHubError::BadResponse { .. }
+            | GitHubError::BadUrl(_)
+            | GitHubError::Runtime(_) => None,
+        }
+    }
 }
 
 /// Runs a future to completion on a fresh single-threaded runtime: for synchronous callers

@@ -186,7 +186,11 @@ async fn a_rate_limit_longer_than_the_bound_fails_at_once() {
     );
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(requests(&server).await, 1);
-    assert!(err.to_string().contains("hint:"), "{err}");
+    assert!(!err.to_string().contains("hint:"), "{err}");
+    assert_eq!(
+        err.hint().as_deref(),
+        Some("re-run later, or use a token with a higher limit")
+    );
 }
 
 #[tokio::test]
@@ -370,6 +374,11 @@ async fn releases_need_a_token_and_errors_never_show_it() {
         .await
         .expect_err("no token");
     assert!(matches!(err, GitHubError::NoToken));
+    assert_eq!(err.to_string(), "no GitHub token");
+    assert_eq!(
+        err.hint().as_deref(),
+        Some("set GITHUB_TOKEN (in Actions: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`)")
+    );
     assert_eq!(requests(&server).await, 0);
     let client = client(&server, true);
     let err = upsert_release(&client, &release_request("x", false))

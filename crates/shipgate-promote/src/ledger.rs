@@ -98,7 +98,7 @@ impl LedgerError {
     /// What to do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            LedgerError::Git(_) => None, // FIXME(merge hints-as-data): e.hint()
+            LedgerError::Git(e) => e.hint(),
             LedgerError::Entry(_) | LedgerError::BadIndex { .. } => Some(
                 "the ledger is written only by shipgate; restore the remote's refs/shipgate/ledger from a clone that has a good one".into(),
             ),

@@ -1,29 +1,27 @@
-//! Why a release could not be planned or made; every variant says what to do.
+//! Why a release could not be planned or made: the message says what went wrong, and
+//! [`ReleaseError::hint`] what to do about it.
 
 use std::path::PathBuf;
 
-/// Why a release could not be planned or made.
+/// Why a release could not be planned or made. The message is what went wrong; the hint
+/// ([`ReleaseError::hint`]) is data, not part of the message.
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
-    #[error(
-        "no package `{name}` in this workspace\nhint: give the `name` of a workspace member's Cargo.toml"
-    )]
+    #[error("no package `{name}` in this workspace")]
     UnknownPackage { name: String },
-    #[error(
-        "{tag} is not a release tag of this repository\nhint: check [release] tag-format, or fetch tags (git fetch --tags)"
-    )]
+    #[error("{tag} is not a release tag of this repository")]
     UnknownTag { tag: String },
     #[error(transparent)]
     Changelog(#[from] shipgate_changelog::ChangelogError),
     #[error("GitHub: {0}")]
     Github(#[from] shipgate_github::GitHubError),
     #[error(
-        "cannot tell which GitHub repository to publish to: no GITHUB_REPOSITORY and the `{remote}` remote is not on GitHub\nhint: set GITHUB_REPOSITORY=owner/name"
+        "cannot tell which GitHub repository to publish to: no GITHUB_REPOSITORY and the `{remote}` remote is not on GitHub"
     )]
     NoGithubRepository { remote: String },
     #[error(transparent)]
     Git(#[from] shipgate_git::GitError),
-    #[error("{}:{line}:{column}: {message}\nhint: fix the manifest, then re-run", path.display())]
+    #[error("{}:{line}:{column}: {message}", path.display())]
     Manifest {
         path: PathBuf,
         line: usize,
@@ -37,66 +35,108 @@ pub enum ReleaseError {
         source: std::io::Error,
     },
     #[error(
-        "{count} commit(s) do not follow Conventional Commits and [release] strict = true:\n{list}\nhint: reword them (git rebase -i), or set strict = false"
+        "{count} commit(s) do not follow Conventional Commits and [release] strict = true:\n{list}"
     )]
     Strict { count: usize, list: String },
     #[error(
-        "this is a shallow clone and history ends at {commit} before any release tag was found\nhint: {hint}"
+        "this is a shallow clone and history ends at {commit} before any release tag was found"
     )]
     Shallow { commit: String, hint: String },
-    #[error(
-        "the work tree has uncommitted changes: {paths}\nhint: commit or stash them, or pass --allow-dirty"
-    )]
+    #[error("the work tree has uncommitted changes: {paths}")]
     Dirty { paths: String },
     #[error(transparent)]
     Version(#[from] shipgate_version::bump::NextVersionError),
-    #[error(
-        "--version {requested} is not greater than the current version {current}\nhint: give a version above {current}"
-    )]
+    #[error("--version {requested} is not greater than the current version {current}")]
     OverrideNotGreater {
         requested: semver::Version,
         current: semver::Version,
     },
-    #[error("{}: {source}\nhint: fix `pattern` of this [[release.files]] entry in shipgate.toml", path.display())]
+    #[error("{}: {source}", path.display())]
     Pattern {
         path: PathBuf,
         source: shipgate_version::manifest::PatternError,
     },
     #[error(
-        "no version to start from: no release tag, no Cargo.toml version and no [[release.files]]\nhint: add `version` to Cargo.toml, a [[release.files]] entry, or tag the last release (git tag v0.1.0)"
+        "no version to start from: no release tag, no Cargo.toml version and no [[release.files]]"
     )]
     NoManifest,
     #[error(
-        "{name} inherits `version.workspace = true`, so it cannot get a version of its own in per-crate mode\nhint: give {name} its own `version`, or use mode = \"unified\""
+        "{name} inherits `version.workspace = true`, so it cannot get a version of its own in per-crate mode"
     )]
     InheritedInPerCrate { name: String },
-    #[error(
-        "another shipgate release is running in this repository (pid {pid})\nhint: wait for it to finish; it holds {} while it runs", path.display()
-    )]
+    #[error("another shipgate release is running in this repository (pid {pid})")]
     Running { pid: String, path: PathBuf },
-    #[error("{} is in the way of the release, and shipgate cannot tell it is its own: {why}\nhint: {hint}", path.display())]
+    #[error("{} is in the way of the release, and shipgate cannot tell it is its own: {why}", path.display())]
     ForeignLock {
         path: PathBuf,
         why: String,
         hint: String,
     },
     #[error(
-        "the push of an interrupted release (process group {pgid}) is still running after {seconds} s\nhint: let it finish, or stop it (kill -- -{pgid}), then re-run"
+        "the push of an interrupted release (process group {pgid}) is still running after {seconds} s"
     )]
     PushStillRunning { pgid: u32, seconds: u64 },
-    #[error("the release journal {} is unreadable: {message}\nhint: remove it if no release is in progress", path.display())]
+    #[error("the release journal {} is unreadable: {message}", path.display())]
     Journal { path: PathBuf, message: String },
     #[error(
-        "[release] include-unpublished names `{name}`, which is not a member of this workspace\nhint: members: {members}"
+        "[release] include-unpublished names `{name}`, which is not a member of this workspace"
     )]
     UnknownUnpublished { name: String, members: String },
-    #[error(
-        "--version cannot be used with mode = \"per-crate\"\nhint: per-crate versions come from each crate's commits"
-    )]
+    #[error("--version cannot be used with mode = \"per-crate\"")]
     OverrideInPerCrate,
 }
 
 impl ReleaseError {
+    /// What to do about it, when there is something to say: shown on a line of its own
+    /// after the message. Errors of other crates give their own hints.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            ReleaseError::UnknownPackage { .. } => {
+                "give the `name` of a workspace member's Cargo.toml".into()
+            }
+            ReleaseError::UnknownTag { .. } => {
+                "check [release] tag-format, or fetch tags (git fetch --tags)".into()
+            }
+            ReleaseError::Changelog(_) | ReleaseError::Io { .. } => return None,
+            ReleaseError::Github(e) => return e.hint(),
+            ReleaseError::NoGithubRepository { .. } => "set GITHUB_REPOSITORY=owner/name".into(),
+            ReleaseError::Git(e) => return e.hint(),
+            ReleaseError::Manifest { .. } => "fix the manifest, then re-run".into(),
+            ReleaseError::Strict { .. } => {
+                "reword them (git rebase -i), or set strict = false".into()
+            }
+            ReleaseError::Shallow { hint, .. } | ReleaseError::ForeignLock { hint, .. } => {
+                hint.clone()
+            }
+            ReleaseError::Dirty { .. } => "commit or stash them, or pass --allow-dirty".into(),
+            ReleaseError::Version(e) => return e.hint(),
+            ReleaseError::OverrideNotGreater { current, .. } => {
+                format!("give a version above {current}")
+            }
+            ReleaseError::Pattern { .. } => {
+                "fix `pattern` of this [[release.files]] entry in shipgate.toml".into()
+            }
+            ReleaseError::NoManifest => {
+                "add `version` to Cargo.toml, a [[release.files]] entry, or tag the last release (git tag v0.1.0)".into()
+            }
+            ReleaseError::InheritedInPerCrate { name } => {
+                format!("give {name} its own `version`, or use mode = \"unified\"")
+            }
+            ReleaseError::Running { path, .. } => format!(
+                "wait for it to finish; it holds {} while it runs",
+                path.display()
+            ),
+            ReleaseError::PushStillRunning { pgid, .. } => {
+                format!("let it finish, or stop it (kill -- -{pgid}), then re-run")
+            }
+            ReleaseError::Journal { .. } => "remove it if no release is in progress".into(),
+            ReleaseError::UnknownUnpublished { members, .. } => format!("members: {members}"),
+            ReleaseError::OverrideInPerCrate => {
+                "per-crate versions come from each crate's commits".into()
+            }
+        })
+    }
+
     pub(crate) fn manifest(path: PathBuf, e: shipgate_version::manifest::ManifestError) -> Self {
         ReleaseError::Manifest {
             path,
@@ -104,5 +144,59 @@ impl ReleaseError {
             column: e.column,
             message: e.message,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_are_data_not_part_of_the_message() {
+        let err = ReleaseError::Dirty {
+            paths: "src.txt".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "the work tree has uncommitted changes: src.txt"
+        );
+        assert_eq!(
+            err.hint().as_deref(),
+            Some("commit or stash them, or pass --allow-dirty")
+        );
+        let err = ReleaseError::OverrideNotGreater {
+            requested: semver::Version::new(1, 0, 0),
+            current: semver::Version::new(1, 2, 0),
+        };
+        assert_eq!(
+            err.to_string(),
+            "--version 1.0.0 is not greater than the current version 1.2.0"
+        );
+        assert_eq!(err.hint().as_deref(), Some("give a version above 1.2.0"));
+    }
+
+    #[test]
+    fn wrapped_errors_give_their_own_hints() {
+        let err = ReleaseError::from(shipgate_git::GitError::NoIdentity);
+        assert_eq!(
+            err.to_string(),
+            "no identity to make the release commit with"
+        );
+        assert!(
+            err.hint()
+                .is_some_and(|h| h.starts_with("git config user.name")),
+            "{:?}",
+            err.hint()
+        );
+        let err = ReleaseError::from(shipgate_github::GitHubError::NoToken);
+        assert_eq!(err.to_string(), "GitHub: no GitHub token");
+        assert!(
+            err.hint()
+                .is_some_and(|h| h.starts_with("set GITHUB_TOKEN")),
+            "{:?}",
+            err.hint()
+        );
+        let err = ReleaseError::from(shipgate_github::GitHubError::BadUrl("x".into()));
+        assert_eq!(err.hint(), None);
     }
 }

@@ -69,8 +69,10 @@ pub fn publish(
         let ids: Vec<String> = release.commits.iter().map(|c| c.id.clone()).collect();
         match enrich_commits(&client, &github_repo, &ids).await {
             Ok(enrichment) => apply(&enrichment, &mut release.commits),
-            Err(e) => warnings.push(format!(
-                "PR and author lookup failed, notes published without it: {e}"
+            Err(e) => warnings.push(warning(
+                "PR and author lookup failed, notes published without it",
+                &e,
+                e.hint(),
             )),
         }
         let mut authors: Vec<(String, u64)> = release
@@ -82,7 +84,11 @@ pub fn publish(
         authors.dedup();
         match first_time_contributors(&client, &github_repo, &authors).await {
             Ok(new) => release.new_contributors = new,
-            Err(e) => warnings.push(format!("first-time contributor lookup failed: {e}")),
+            Err(e) => warnings.push(warning(
+                "first-time contributor lookup failed",
+                &e,
+                e.hint(),
+            )),
         }
         let template = Template::new(&TemplateSource::GithubRelease)?;
         let body = render_release_with(&release, &req.changelog, &template)?;
@@ -147,9 +153,43 @@ pub fn enrich(req_repo: &std::path::Path, remote: &str, input: &mut ChangelogInp
     };
     match block_on(work) {
         Ok(Ok(())) => Vec::new(),
-        Ok(Err(e)) => vec![format!(
-            "PR and author lookup failed; the notes are without it: {e}"
+        Ok(Err(e)) => vec![warning(
+            "PR and author lookup failed; the notes are without it",
+            &e,
+            e.hint(),
         )],
-        Err(e) => vec![format!("PR and author lookup could not start: {e}")],
+        Err(e) => vec![warning(
+            "PR and author lookup could not start",
+            &e,
+            e.hint(),
+        )],
+    }
+}
+
+/// The text of a warning as the user reads it: what failed and why, then the error's hint
+/// (when it has one) on a line of its own, the way errors are printed.
+fn warning(what: &str, why: &dyn std::fmt::Display, hint: Option<String>) -> String {
+    match hint {
+        Some(hint) => format!("{what}: {why}\nhint: {hint}"),
+        None => format!("{what}: {why}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_warning_shows_the_hint_of_its_error_on_a_line_of_its_own() {
+        let e = shipgate_github::GitHubError::NoToken;
+        assert_eq!(
+            warning("PR and author lookup could not start", &e, e.hint()),
+            "PR and author lookup could not start: no GitHub token\nhint: set GITHUB_TOKEN (in Actions: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`)"
+        );
+        let e = shipgate_github::GitHubError::BadUrl("x".into());
+        assert_eq!(
+            warning("PR and author lookup could not start", &e, e.hint()),
+            "PR and author lookup could not start: invalid GitHub API address \"x\""
+        );
     }
 }

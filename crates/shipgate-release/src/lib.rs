@@ -54,10 +54,15 @@ pub struct ReleaseRequest {
 
 /// Why the release date could not be read.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "SOURCE_DATE_EPOCH={0} is not a number of seconds since 1970\nhint: unset it, or give whole seconds"
-)]
+#[error("SOURCE_DATE_EPOCH={0} is not a number of seconds since 1970")]
 pub struct DateError(String);
+
+impl DateError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        Some("unset it, or give whole seconds".into())
+    }
+}
 
 /// The release date, `YYYY-MM-DD`: `SOURCE_DATE_EPOCH` when set (reproducible builds),
 /// else today in UTC. The one place the release reads the clock.

@@ -32,24 +32,37 @@ pub struct Settings {
     pub source: Option<PathBuf>,
 }
 
-/// Why shipgate.toml could not be loaded.
+/// Why shipgate.toml could not be loaded. The message is what went wrong; the hint
+/// ([`SettingsError::hint`]) is data, not part of the message.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error(
-        "cannot read {path}: {source}\nhint: pass --config FILE, or remove the flag to use the defaults"
-    )]
+    #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}:{line}:{column}: {message}{}", hint.as_ref().map(|h| format!("\nhint: {h}")).unwrap_or_default())]
+    #[error("{path}:{line}:{column}: {message}")]
     Invalid {
         path: PathBuf,
         line: usize,
         column: usize,
         message: String,
+        /// What to do about it, when there is something to say ([`SettingsError::hint`]).
         hint: Option<String>,
     },
+}
+
+impl SettingsError {
+    /// What to do about it, when there is something to say: shown on a line of its own
+    /// after the message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SettingsError::Read { .. } => {
+                Some("pass --config FILE, or remove the flag to use the defaults".into())
+            }
+            SettingsError::Invalid { hint, .. } => hint.clone(),
+        }
+    }
 }
 
 /// The default settings file of a repository.
@@ -257,6 +270,27 @@ mod tests {
     #[test]
     fn unknown_section_is_reported() {
         check_err("[relase]\n", 1, "relase", Some("did you mean `release`?"));
+    }
+
+    #[test]
+    fn the_hint_is_data_not_part_of_the_message() {
+        let err = parse("[relase]\n")
+            .expect_err("must fail")
+            .into_error(Path::new("shipgate.toml"));
+        let message = err.to_string();
+        assert!(message.starts_with("shipgate.toml:1:2: "), "{message}");
+        assert!(!message.contains("hint"), "{message}");
+        assert_eq!(err.hint().as_deref(), Some("did you mean `release`?"));
+        let err = load(
+            Path::new("."),
+            Some(Path::new("/nonexistent/shipgate.toml")),
+        )
+        .expect_err("no such file");
+        assert!(!err.to_string().contains("hint"), "{err}");
+        assert_eq!(
+            err.hint().as_deref(),
+            Some("pass --config FILE, or remove the flag to use the defaults")
+        );
     }
 
     #[test]

@@ -128,10 +128,20 @@ pub enum NextVersionError {
         "prerelease label `{0}` is not valid semver (use letters, digits and hyphens, e.g. `rc`)"
     )]
     BadLabel(String),
-    #[error(
-        "{next} would not be greater than the current version {current}\nhint: use a label that sorts after the current one, or --version"
-    )]
+    #[error("{next} would not be greater than the current version {current}")]
     NotGreater { current: Version, next: Version },
+}
+
+impl NextVersionError {
+    /// What to do about it, when there is something to say (shown after the message).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            NextVersionError::BadLabel(_) => None,
+            NextVersionError::NotGreater { .. } => {
+                Some("use a label that sorts after the current one, or --version".into())
+            }
+        }
+    }
 }
 
 /// The next version, or `None` when there is nothing to release.
@@ -368,6 +378,15 @@ mod tests {
             existing: &[],
         });
         assert!(matches!(err, Err(NextVersionError::NotGreater { .. })));
+        let err = err.expect_err("not greater");
+        assert_eq!(
+            err.to_string(),
+            "1.4.0-alpha.1 would not be greater than the current version 1.4.0-beta.1"
+        );
+        assert_eq!(
+            err.hint().as_deref(),
+            Some("use a label that sorts after the current one, or --version")
+        );
     }
 
     fn arb_version() -> impl Strategy<Value = Version> {

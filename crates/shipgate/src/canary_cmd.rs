@@ -17,7 +17,7 @@ use clap::{Args, Subcommand};
 use shipgate_judge::{MetricReport, Recording, ReplayOutcome, Verdict, replay};
 use shipgate_stdx::num::human as num;
 
-use crate::cli::{EXIT_NO, Global};
+use crate::cli::{EXIT_NO, Global, hinted};
 
 #[derive(Debug, Args)]
 pub struct CanaryArgs {
@@ -108,9 +108,12 @@ fn run_judge(global: &Global, args: &JudgeArgs) -> anyhow::Result<ExitCode> {
     };
     let outcome = replay(&settings, &recording.intervals).map_err(|problems| {
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!(
-            "the [canary] settings from {source} are invalid: {}\nhint: fix them, or judge with the other settings (--use-config toggles)",
-            list.join("; ")
+        hinted(
+            format!(
+                "the [canary] settings from {source} are invalid: {}",
+                list.join("; ")
+            ),
+            "fix them, or judge with the other settings (--use-config toggles)",
         )
     })?;
     if let Some(dir) = &args.charts {

@@ -12,7 +12,7 @@ use shipgate_canary::{RunRequest, Window, capture_with_settings, coverage};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::cli::Global;
+use crate::cli::{Global, hinted};
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
@@ -50,9 +50,10 @@ fn parse_time(flag: &str, text: &str, now: Option<f64>) -> anyhow::Result<f64> {
         return Ok(at.unix_timestamp_nanos() as f64 / 1e9);
     }
     let now_too = if now.is_some() { ", or `now`" } else { "" };
-    anyhow::bail!(
-        "{flag} `{text}` is not a time\nhint: write RFC 3339 like 2026-11-27T03:00:00Z, or Unix seconds{now_too}"
-    )
+    Err(hinted(
+        format!("{flag} `{text}` is not a time"),
+        format!("write RFC 3339 like 2026-11-27T03:00:00Z, or Unix seconds{now_too}"),
+    ))
 }
 
 /// `seconds` (Unix) in RFC 3339, UTC.
@@ -68,19 +69,21 @@ pub fn run(global: &Global, args: &CaptureArgs) -> anyhow::Result<ExitCode> {
     let from = parse_time("--from", &args.from, None)?;
     let to = parse_time("--to", &args.to, Some(now))?;
     if from >= to {
-        anyhow::bail!(
-            "--from {} is not before --to {}\nhint: the window runs from --from to --to",
-            args.from,
-            args.to
-        );
+        return Err(hinted(
+            format!("--from {} is not before --to {}", args.from, args.to),
+            "the window runs from --from to --to",
+        ));
     }
     // A second of slack for clocks that disagree a little.
     if to > now + 1.0 {
-        anyhow::bail!(
-            "--to {} ({}) is in the future: its intervals would have no data yet\nhint: use --to now",
-            args.to,
-            rfc3339(to)
-        );
+        return Err(hinted(
+            format!(
+                "--to {} ({}) is in the future: its intervals would have no data yet",
+                args.to,
+                rfc3339(to)
+            ),
+            "use --to now",
+        ));
     }
     let settings = global
         .settings()?
@@ -89,8 +92,9 @@ pub fn run(global: &Global, args: &CaptureArgs) -> anyhow::Result<ExitCode> {
         .map_err(shipgate_canary::RunError::Settings)?;
     let request = RunRequest::new(&args.env, &args.canary_version, &args.baseline_version)
         .map_err(|e| {
-            anyhow::anyhow!(
-                "{e}\nhint: --env takes a name from [environments] order, --canary-version and --baseline-version versions as released"
+            hinted(
+                e.to_string(),
+                "--env takes a name from [environments] order, --canary-version and --baseline-version versions as released",
             )
         })?;
     let mut recording = capture_with_settings(&settings, &request, Window { from, to }, &|name| {
@@ -159,9 +163,10 @@ mod tests {
         );
         assert_eq!(parse_time("--to", "now", Some(5.0)).ok(), Some(5.0));
         let err = parse_time("--from", "now", None).expect_err("no now for --from");
+        assert_eq!(err.to_string(), "--from `now` is not a time");
         assert_eq!(
-            err.to_string(),
-            "--from `now` is not a time\nhint: write RFC 3339 like 2026-11-27T03:00:00Z, or Unix seconds"
+            crate::cli::hint_of(&err).as_deref(),
+            Some("write RFC 3339 like 2026-11-27T03:00:00Z, or Unix seconds")
         );
         assert!(parse_time("--to", "yesterday", Some(5.0)).is_err());
         assert!(parse_time("--to", "-5", Some(5.0)).is_err());

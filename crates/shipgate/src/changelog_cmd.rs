@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use shipgate_changelog::{Template, TemplateSource, build_changelog, render_model};
 use shipgate_release::{ChangelogRequest, Span};
 
-use crate::cli::Global;
+use crate::cli::{Global, Hinted, hinted};
 
 #[derive(Debug, Args)]
 pub struct ChangelogArgs {
@@ -36,7 +36,10 @@ pub fn run(global: &Global, args: &ChangelogArgs) -> anyhow::Result<ExitCode> {
     let span = match (&args.range, args.unreleased) {
         (Some(range), _) => {
             let Some((from, to)) = range.split_once("..") else {
-                bail!("--range {range} is not A..B\nhint: e.g. --range v1.2.0..v1.3.0")
+                return Err(hinted(
+                    format!("--range {range} is not A..B"),
+                    "e.g. --range v1.2.0..v1.3.0",
+                ));
             };
             let to = if to.is_empty() { "HEAD" } else { to };
             Span::Range {
@@ -70,7 +73,13 @@ pub fn run(global: &Global, args: &ChangelogArgs) -> anyhow::Result<ExitCode> {
             Some(source) => source,
             None => {
                 let path = global.repo.join(&name);
-                let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read template {}\nhint: give keep-a-changelog, github-release or a handlebars file", path.display()))?;
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    Hinted::new(
+                        format!("cannot read template {}", path.display()),
+                        "give keep-a-changelog, github-release or a handlebars file",
+                    )
+                    .because(e)
+                })?;
                 TemplateSource::Custom {
                     name: name.clone(),
                     text,

@@ -73,9 +73,9 @@ pub enum Command {
     Metrics(crate::promote_cmd::MetricsArgs),
 }
 
-/// Prints an error as one line of what went wrong, then `hint: …` on its own line: the
-/// hint the error carries as data ([`hint_of`]), or, for errors of crates that still write
-/// it into their message, the text after `\nhint: `.
+/// Prints an error as one line of what went wrong (its message and those of its causes
+/// that it does not already contain), then `hint: …` on its own line: the hint the error
+/// carries as data ([`hint_of`]).
 pub fn report_error(err: &anyhow::Error) {
     let mut message = err.to_string();
     for cause in err.chain().skip(1) {
@@ -85,28 +85,77 @@ pub fn report_error(err: &anyhow::Error) {
             message.push_str(&cause);
         }
     }
-    let (text, hint) = match message.split_once("\nhint: ") {
-        Some((text, hint)) => (text.to_string(), Some(hint.to_string())),
-        None => (message, hint_of(err)),
-    };
-    eprintln!("error: {text}");
-    if let Some(hint) = hint {
+    eprintln!("error: {message}");
+    if let Some(hint) = hint_of(err) {
         eprintln!("hint: {hint}");
     }
+}
+
+/// An error of the binary (or xtask) itself: what went wrong, and what to do about it as
+/// data, like the libraries' errors, so that the message never holds the hint.
+#[derive(Debug)]
+pub struct Hinted {
+    message: String,
+    hint: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Hinted {
+    /// `message` is one line of what went wrong; `hint` what to do about it.
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: hint.into(),
+            source: None,
+        }
+    }
+
+    /// The error that caused this one (printed after the message by [`report_error`]).
+    pub fn because(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// What to do about it.
+    pub fn hint(&self) -> &str {
+        &self.hint
+    }
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Hinted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// An error of the binary's own: `message`, with `hint` carried as data.
+pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    Hinted::new(message, hint).into()
 }
 
 /// The hint the first error of `err`'s chain that has one carries.
 pub fn hint_of(err: &anyhow::Error) -> Option<String> {
     use shipgate_canary::report::ArtifactError;
-    use shipgate_canary::{
-        CaptureError, LoadError, MissingToken, ProviderError, RequestError, RunError,
-    };
+    use shipgate_canary::{CaptureError, MissingToken, ProviderError, RequestError, RunError};
     err.chain().find_map(|e| {
-        if let Some(e) = e.downcast_ref::<RunError>() {
+        if let Some(e) = e.downcast_ref::<Hinted>() {
+            Some(e.hint().to_string())
+        } else if let Some(e) = e.downcast_ref::<RunError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<RequestError>() {
             Some(e.hint())
-        } else if let Some(e) = e.downcast_ref::<LoadError>() {
+        } else if let Some(e) = e.downcast_ref::<shipgate_canary::LoadError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<CaptureError>() {
             e.hint()
@@ -116,17 +165,31 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
             Some(e.hint())
         } else if let Some(e) = e.downcast_ref::<ArtifactError>() {
             e.hint()
-        } else if let Some(e) = e.downcast_ref::<crate::hinted::Hinted>() {
-            Some(e.hint.clone())
+        } else if let Some(e) = e.downcast_ref::<shipgate_release::ReleaseError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_release::DateError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_git::GitError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_github::GitHubError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_version::bump::NextVersionError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_settings::SettingsError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_config::LoadError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_config::settings::SettingsProblem>() {
+            e.hint()
         } else if let Some(e) = e.downcast_ref::<shipgate_promote::ops::OpError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_promote::ledger::LedgerError>() {
             e.hint()
         } else {
             None
         }
     })
 }
-
-pub use crate::hinted::hinted;
 
 /// True when colour may be used on stderr: a terminal, and `NO_COLOR` unset or empty.
 #[allow(dead_code)]
@@ -151,5 +214,44 @@ mod tests {
         );
         let plain = anyhow::anyhow!("no hint here");
         assert_eq!(hint_of(&plain), None);
+    }
+
+    #[test]
+    fn every_library_hint_is_found_and_none_is_in_a_message() {
+        let errors = [
+            anyhow::Error::from(shipgate_release::ReleaseError::from(
+                shipgate_git::GitError::NoIdentity,
+            )),
+            anyhow::Error::from(shipgate_git::GitError::NoCommits {
+                path: PathBuf::from("/r"),
+            })
+            .context("cannot plan the release"),
+            anyhow::Error::from(shipgate_github::GitHubError::NoToken),
+            anyhow::Error::from(shipgate_config::settings::SettingsProblem::EmptyOrder)
+                .context("invalid shipgate.toml"),
+            anyhow::Error::from(shipgate_config::LoadError::NoConfig { path: "x".into() }),
+            hinted("--range v1 is not A..B", "e.g. --range v1.2.0..v1.3.0"),
+        ];
+        for err in &errors {
+            assert!(hint_of(err).is_some(), "{err:#}");
+            assert!(
+                err.chain().all(|e| !e.to_string().contains("hint:")),
+                "{err:#}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hinted_error_keeps_its_cause() {
+        let cause = std::io::Error::new(std::io::ErrorKind::NotFound, "not found");
+        let err = anyhow::Error::from(
+            Hinted::new("cannot read template t.hbs", "give a handlebars file").because(cause),
+        );
+        assert_eq!(err.to_string(), "cannot read template t.hbs");
+        assert_eq!(
+            err.chain().nth(1).map(|e| e.to_string()).as_deref(),
+            Some("not found")
+        );
+        assert_eq!(hint_of(&err).as_deref(), Some("give a handlebars file"));
     }
 }

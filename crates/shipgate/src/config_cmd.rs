@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use shipgate_config::{EnvironmentsSettings, Format, LoadRequest, render};
 
-use crate::cli::{EXIT_NO, Global};
+use crate::cli::{EXIT_NO, Global, hinted};
 
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
@@ -155,11 +155,10 @@ fn show(
     args: &ShowArgs,
 ) -> anyhow::Result<ExitCode> {
     if !settings.order.contains(&args.env) {
-        anyhow::bail!(
-            "`{}` is not an environment of this repository\nhint: [environments] order is {}",
-            args.env,
-            settings.order.join(", ")
-        );
+        return Err(hinted(
+            format!("`{}` is not an environment of this repository", args.env),
+            format!("[environments] order is {}", settings.order.join(", ")),
+        ));
     }
     let paths = default_paths(global, settings, args.path.as_slice());
     let workspace = shipgate_config::load::load(&LoadRequest {
@@ -169,15 +168,19 @@ fn show(
     })?;
     let set = match workspace.sets.as_slice() {
         [(set, _)] => set,
-        many => anyhow::bail!(
-            "{} configurations found\nhint: pass one of them: {}",
-            many.len(),
-            many.iter()
-                .take(5)
-                .map(|(s, _)| s.dir.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        many => {
+            return Err(hinted(
+                format!("{} configurations found", many.len()),
+                format!(
+                    "pass one of them: {}",
+                    many.iter()
+                        .take(5)
+                        .map(|(s, _)| s.dir.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
     };
     let layered = shipgate_config::check::layer(set, settings);
     let Some(merged) = layered.merged.iter().find(|m| m.env == args.env) else {

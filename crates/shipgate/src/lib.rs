@@ -10,7 +10,6 @@ mod capture_cmd;
 mod changelog_cmd;
 pub mod cli;
 mod config_cmd;
-mod hinted;
 mod promote_cmd;
 mod release_cmd;
 

@@ -191,8 +191,7 @@ fn who(repo: &shipgate_git::Repo) -> anyhow::Result<String> {
     }
     repo.identity_email().ok_or_else(|| {
         crate::cli::hinted(
-            "no one to record as the author: GITHUB_ACTOR is not set and git has no user.email"
-                .into(),
+            "no one to record as the author: GITHUB_ACTOR is not set and git has no user.email",
             "git config user.email you@example.com",
         )
     })

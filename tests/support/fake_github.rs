@@ -1,8 +1,9 @@
 //! A local HTTP server that answers like GitHub's REST and GraphQL APIs, for the
 //! end-to-end tests; it records every request.
 
-/// Releases by tag (GET), release creation (POST), and GraphQL commit lookups answered with
-/// login `dev-N` and merged PR `100 + N` for the N-th commit of a query.
+/// Releases by tag (GET), release creation (POST), GraphQL commit lookups answered with
+/// login `dev-N` and merged PR `100 + N` for the N-th commit of a query, deployments (create,
+/// list by environment and sha, add statuses) and pull requests (create).
 pub struct FakeGithub {
     pub url: String,
     requests: std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
@@ -16,6 +17,7 @@ impl FakeGithub {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let requests: Arc<Mutex<Vec<(String, String, String)>>> = Arc::default();
         let releases: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+        let deployments: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
         let (log, base) = (requests.clone(), url.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -67,6 +69,43 @@ impl FakeGithub {
                         Some(r) => (200, r.clone()),
                         None => (404, serde_json::json!({"message": "Not Found"})),
                     }
+                } else if path == "/repos/acme/shop/deployments" && method == "POST" {
+                    let mut all = deployments.lock().expect("lock");
+                    let mut d: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                    d["id"] = (all.len() + 1).into();
+                    d["sha"] = d["ref"].clone();
+                    all.push(d.clone());
+                    (201, d)
+                } else if let (Some(query), "GET") = (
+                    path.strip_prefix("/repos/acme/shop/deployments?"),
+                    method.as_str(),
+                ) {
+                    let param = |name: &str| {
+                        query
+                            .split('&')
+                            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    let (env, sha) = (param("environment"), param("sha"));
+                    let all = deployments.lock().expect("lock");
+                    let found: Vec<&serde_json::Value> = all
+                        .iter()
+                        .rev()
+                        .filter(|d| d["environment"] == env.as_str() && d["sha"] == sha.as_str())
+                        .take(1)
+                        .collect();
+                    (200, serde_json::json!(found))
+                } else if path.starts_with("/repos/acme/shop/deployments/")
+                    && path.ends_with("/statuses")
+                    && method == "POST"
+                {
+                    (201, serde_json::json!({"id": 1}))
+                } else if path == "/repos/acme/shop/pulls" && method == "POST" {
+                    (
+                        201,
+                        serde_json::json!({"number": 7, "html_url": format!("{base}/acme/shop/pull/7")}),
+                    )
                 } else if path == "/repos/acme/shop/releases" && method == "POST" {
                     let mut r: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
                     r["id"] = (all.len() + 1).into();

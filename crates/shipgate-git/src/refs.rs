@@ -30,6 +30,8 @@ pub enum Expect {
     Exactly(Oid),
     /// The remote ref must not exist.
     Absent,
+    /// Whatever the remote has is replaced (a branch of our own, such as a pull request's).
+    Replace,
 }
 
 /// How an atomic push ended.
@@ -388,13 +390,15 @@ impl Repo {
                 Expect::FastForward => {}
                 Expect::Exactly(old) => args.push(format!("--force-with-lease={}:{old}", u.dst)),
                 Expect::Absent => args.push(format!("--force-with-lease={}:", u.dst)),
+                Expect::Replace => {}
             }
         }
         args.push("--".into());
         args.push(remote.to_string());
         for u in updates {
+            let force = if u.expect == Expect::Replace { "+" } else { "" };
             match u.new {
-                Some(new) => args.push(format!("{new}:{}", u.dst)),
+                Some(new) => args.push(format!("{force}{new}:{}", u.dst)),
                 None => args.push(format!(":{}", u.dst)),
             }
         }

@@ -14,12 +14,14 @@
 //! | [`envfile`] | the desired version in an environment's file (toml_edit) | none |
 //! | [`lock`] | one canary in flight per environment: holds, renewals, stale holds | git |
 //! | [`ops`] | the commands: promote, rollback, approve, verify, freeze, unblock, status, history, metrics | git, through `ledger` |
+//! | [`github`] | deployments and their statuses, the pull request of `--pr` | GitHub, through shipgate-github |
 //! | [`ledger`] | the ledger in git: read, check what arrives, append, publish with compare-and-swap | git |
 
 pub mod entry;
 pub mod envfile;
 pub mod freeze;
 pub mod gates;
+pub mod github;
 pub mod ledger;
 pub mod lock;
 pub mod metrics;

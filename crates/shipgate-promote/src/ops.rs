@@ -38,6 +38,8 @@ pub struct Context<'a> {
     pub now: Timestamp,
     /// The CI run's address, when there is one.
     pub run_url: Option<String>,
+    /// GitHub, when a token and a repository are known: deployments and pull requests.
+    pub github: Option<&'a crate::github::Github>,
 }
 
 /// Why a command could not run.
@@ -142,6 +144,17 @@ pub enum OpError {
         /// What moved the last time.
         refs: Vec<String>,
     },
+    /// `--pr` without GitHub.
+    #[error(
+        "--pr needs GitHub: no GITHUB_TOKEN, or no GitHub repository (GITHUB_REPOSITORY or the remote's URL)"
+    )]
+    NoGithub,
+    /// `--pr` without a remote to push the branch to.
+    #[error("--pr needs the remote of [release] remote to push its branch to")]
+    NoRemote,
+    /// GitHub refused.
+    #[error("GitHub: {0}")]
+    Github(String),
     /// Not frozen.
     #[error("{0} is not frozen")]
     NotFrozen(String),
@@ -198,6 +211,9 @@ impl OpError {
                 "others are promoting right now; re-run in a moment: nothing of this attempt was written"
                     .into(),
             ),
+            OpError::NoGithub => Some("set GITHUB_TOKEN (and GITHUB_REPOSITORY outside Actions)".into()),
+            OpError::NoRemote => Some("add the remote, or promote with --push instead".into()),
+            OpError::Github(_) => None,
             OpError::NotFrozen(_) | OpError::NotBlocked(_) => None,
             OpError::Ledger(e) => e.hint(),
             OpError::Git(_) => None,
@@ -371,6 +387,8 @@ pub struct PromoteRequest {
     pub dry_run: bool,
     /// With `dry_run`: the time to ask the gates about.
     pub at: Option<Timestamp>,
+    /// Open a pull request with the environment's change instead of pushing it.
+    pub pr: bool,
     /// `--override-freeze --reason`.
     pub override_freeze: Option<String>,
     /// Push the branch commit and the entry.
@@ -404,6 +422,10 @@ pub struct PromoteOutcome {
     pub attempts: u32,
     /// The environment's file and what it now says.
     pub file: String,
+    /// The GitHub deployment created for it.
+    pub deployment: Option<u64>,
+    /// With `--pr`: the pull request opened with the change.
+    pub pull_request: Option<String>,
     /// Notes for the user.
     pub notes: Vec<String>,
 }
@@ -674,9 +696,15 @@ pub fn promote(
             pushed: false,
             attempts: attempt,
             file: file.clone(),
+            deployment: None,
+            pull_request: None,
             notes: notes.clone(),
         };
         if req.dry_run || !gates::all_passed(&gates) {
+            return Ok(Ok(outcome));
+        }
+        if req.pr {
+            outcome.pull_request = Some(open_pull_request(ctx, req, base, &new_text, &gates)?);
             return Ok(Ok(outcome));
         }
         // The branch commit, unless the file already says so (a merged pull request).
@@ -723,6 +751,30 @@ pub fn promote(
         outcome.commit = Some(commit.to_string());
         outcome.ledger_commit = Some(tip.to_string());
         outcome.notes.append(&mut ledger.notes);
+        if let (Some(gh), true) = (ctx.github, outcome.pushed) {
+            let verifying =
+                ctx.settings.for_env(&req.to).verification == crate::settings::Verification::Canary;
+            let state = if verifying {
+                shipgate_github::DeploymentState::InProgress
+            } else {
+                shipgate_github::DeploymentState::Success
+            };
+            let production = ctx.order().last().is_some_and(|l| *l == req.to);
+            match gh.deploy(&crate::github::Deployment {
+                sha: &commit.to_string(),
+                env: &req.to,
+                version: &req.version,
+                production,
+                state,
+                description: &format!("promoted by {}", ctx.who),
+                log_url: ctx.run_url.as_deref(),
+            }) {
+                Ok(id) => outcome.deployment = Some(id),
+                Err(e) => outcome
+                    .notes
+                    .push(format!("the GitHub deployment was not created: {e}")),
+            }
+        }
         Ok(Ok(outcome))
     })
 }
@@ -875,10 +927,41 @@ fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<Rollback
         b.reason = Some(req.reason.clone());
         entries.push(b);
         let tip = ledger.build(ledger.tip, &entries, branch_move.as_ref().map(|m| m.new))?;
+        let old_commit = state.and_then(|e| e.commit.clone());
         let pushed = match ledger.publish(tip, branch_move.as_ref(), req.push)? {
             Published::Moved { refs } => return Ok(Err(refs)),
             p => p == Published::Pushed,
         };
+        let mut notes = std::mem::take(&mut ledger.notes);
+        if let (Some(gh), true) = (ctx.github, pushed) {
+            let production = ctx.order().last().is_some_and(|l| *l == req.env);
+            if let Some(old) = &old_commit {
+                if let Err(e) = gh.mark(
+                    old,
+                    &req.env,
+                    shipgate_github::DeploymentState::Failure,
+                    &format!("rolled back: {}", req.reason),
+                    ctx.run_url.as_deref(),
+                ) {
+                    notes.push(format!(
+                        "the GitHub deployment of {current} was not marked failed: {e}"
+                    ));
+                }
+            }
+            if let Err(e) = gh.deploy(&crate::github::Deployment {
+                sha: &commit.to_string(),
+                env: &req.env,
+                version: &to,
+                production,
+                state: shipgate_github::DeploymentState::Success,
+                description: &format!("rollback by {}", ctx.who),
+                log_url: ctx.run_url.as_deref(),
+            }) {
+                notes.push(format!(
+                    "the GitHub deployment of the rollback was not created: {e}"
+                ));
+            }
+        }
         Ok(Ok(RollbackOutcome {
             environment: req.env.clone(),
             from: current.clone(),
@@ -891,7 +974,7 @@ fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<Rollback
             pushed,
             blocked: current,
             attempts: attempt,
-            notes: std::mem::take(&mut ledger.notes),
+            notes,
         }))
     })
 }
@@ -1019,14 +1102,94 @@ pub fn record_canary_pass(
     env: &str,
     summary: CanarySummary,
 ) -> Result<Recorded, OpError> {
-    record(ctx, ctx.remote().is_some(), &|_| {
+    let mut done = record(ctx, ctx.remote().is_some(), &|_| {
         let mut e = ctx.entry(Kind::Verification, Some(env), Some(version));
         e.result = Some(VerifyResult::Pass);
         e.source = Some(Source::Canary);
         e.evidence = Some(summary.rule.clone());
         e.canary = Some(summary.clone());
         Ok(vec![e])
-    })
+    })?;
+    if let (Some(gh), true) = (ctx.github, done.pushed) {
+        let ledger = Ledger::open(ctx.repo, ctx.remote(), &ctx.settings.branch, false)?;
+        let commit = ledger
+            .state
+            .environments
+            .get(env)
+            .and_then(|e| e.commit.clone());
+        if let Some(c) = commit {
+            if let Err(e) = gh.mark(
+                &c,
+                env,
+                shipgate_github::DeploymentState::Success,
+                &format!("canary passed: {}", summary.rule),
+                ctx.run_url.as_deref(),
+            ) {
+                done.notes.push(format!(
+                    "the GitHub deployment was not marked successful: {e}"
+                ));
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// `promote --pr`: the environment's change pushed to a branch of its own and a pull
+/// request opened with every gate in its body; the ledger records the promotion once the
+/// pull request is merged and `promote` runs again (the file then already says so).
+fn open_pull_request(
+    ctx: &Context<'_>,
+    req: &PromoteRequest,
+    base: Oid,
+    new_text: &str,
+    gates: &[Gate],
+) -> Result<String, OpError> {
+    let gh = ctx.github.ok_or(OpError::NoGithub)?;
+    let remote = ctx.remote().ok_or(OpError::NoRemote)?;
+    let file = ctx.env_file(&req.to);
+    let title = format!("chore(promote): {} to {}", req.version, req.to);
+    let commit = ctx.repo.make_commit(
+        &[base],
+        Some(base),
+        &[(file.clone(), Some(new_text.as_bytes().to_vec()))],
+        &format!(
+            "{title}\n\nshipgate promote {} --to {} --pr by {}\n",
+            req.version, req.to, ctx.who
+        ),
+    )?;
+    let head = format!("shipgate/promote/{}/{}", req.to, req.version);
+    let pushed = ctx.repo.push_cas(
+        remote,
+        &[shipgate_git::RefUpdate {
+            new: Some(commit),
+            dst: format!("refs/heads/{head}"),
+            expect: shipgate_git::Expect::Replace,
+        }],
+    )?;
+    if let shipgate_git::PushOutcome::Moved { refs } = pushed {
+        return Err(OpError::Raced { attempts: 1, refs });
+    }
+    let mut body = format!(
+        "Promotes **{}** to **{}**: `{}` sets `{}`.\n\n| gate | | evidence |\n|---|---|---|\n",
+        req.version, req.to, file, ctx.settings.version_key
+    );
+    for g in gates {
+        let _ = std::fmt::Write::write_fmt(
+            &mut body,
+            format_args!(
+                "| {} | {} | {} |\n",
+                g.name,
+                if g.passed { "pass" } else { "**fail**" },
+                g.detail.replace('|', "\\|").replace('\n', " ")
+            ),
+        );
+    }
+    body.push_str(&format!(
+        "\nAsked by {} at {}. After the merge, `shipgate promote {} --to {} --push` records the promotion in the ledger (the file already says so: no new commit).\n",
+        ctx.who, ctx.now, req.version, req.to
+    ));
+    gh.pull_request(&head, &ctx.settings.branch, &title, &body)
+        .map_err(OpError::Github)
 }
 
 /// `status`: one environment.

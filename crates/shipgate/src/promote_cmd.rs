@@ -38,8 +38,12 @@ pub struct PromoteArgs {
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
     /// Push the environment's commit and the ledger entry (and any entries pending)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "pr")]
     pub push: bool,
+    /// Open a pull request with the environment's change instead of pushing it (the body
+    /// lists the gates); after the merge, `promote --push` records it
+    #[arg(long)]
+    pub pr: bool,
 }
 
 #[derive(Debug, Args)]
@@ -216,6 +220,7 @@ pub struct Setup {
     pub who: String,
     pub now: Timestamp,
     pub run_url: Option<String>,
+    pub github: Option<shipgate_promote::github::Github>,
 }
 
 impl Setup {
@@ -223,7 +228,10 @@ impl Setup {
         let settings = global.settings()?;
         let repo = shipgate_git::open(&global.repo)?;
         let who = who(&repo)?;
+        let github =
+            shipgate_promote::github::Github::from_env(repo.remote_url(&settings.release.remote));
         Ok(Setup {
+            github,
             promote: settings.promote.clone().unwrap_or_default(),
             repo,
             settings,
@@ -242,6 +250,7 @@ impl Setup {
             who: self.who.clone(),
             now: self.now,
             run_url: self.run_url.clone(),
+            github: self.github.as_ref(),
         }
     }
 
@@ -306,6 +315,7 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
             None
         },
         push: args.push,
+        pr: args.pr,
     };
     let mut stale = setup.roll_back_stale();
     let out = ops::promote(&setup.context(), &req, &mut stale)?;
@@ -339,6 +349,15 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
                     "not pushed: run with --push"
                 }
             );
+        }
+        if let Some(url) = &out.pull_request {
+            println!(
+                "pull request {url} (merge it, then `shipgate promote {} --to {} --push` records it)",
+                out.version, out.environment
+            );
+        }
+        if let Some(id) = out.deployment {
+            println!("deployment {id} on GitHub");
         }
         if out.attempts > 1 {
             println!(

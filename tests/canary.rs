@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "support/git_repo.rs"]
+mod git_repo;
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/canary")
@@ -1611,4 +1614,279 @@ fn exactly_one_actuator_must_be_configured() {
         stderr.contains("both [canary.command] and [canary.webhook]"),
         "{stderr}"
     );
+}
+
+/// `canary run` with `[promote]`: the environment is held while the canary runs, and the
+/// verdict is recorded in the ledger; a failed canary's rollback is recorded (and the version
+/// blocked) through the same code as `shipgate rollback`; a run killed with SIGKILL leaves a
+/// stale hold that the next command rolls back first.
+mod ledger {
+    use super::*;
+
+    pub use super::git_repo::Repo;
+
+    /// A repository whose prod runs 1.3.2 (promoted and pushed), with 1.4.0 released and
+    /// promoted too: the canary of 1.4.0 is what the deploy job runs next. `head` goes in
+    /// `[canary]`; the actuator logs to the returned file.
+    pub fn platform(prometheus: u16, head: &str) -> (Repo, tempfile::TempDir, PathBuf) {
+        let repo = Repo::new();
+        let envs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../environments");
+        for name in ["base.toml", "prod.toml", "schema.json"] {
+            let text = std::fs::read_to_string(envs.join(name)).expect("environments/");
+            repo.write(&format!("environments/{name}"), &text);
+        }
+        let log = repo.path("../actuator.log");
+        let toml = format!(
+            "[environments]\norder = [\"prod\"]\n\n[promote]\nversion-key = \"service.image.tag\"\nlock-timeout = \"1m\"\n\n\
+             [canary]\n{head}\n\n[canary.prometheus]\nurl = \"http://127.0.0.1:{prometheus}\"\ntimeout = \"5s\"\nretries = 0\n\n\
+             [canary.command]\nset-weight = \"echo set-weight {{{{weight}}}} >> {log}\"\npromote = \"echo promote {{{{version}}}} >> {log}\"\n\
+             rollback = \"echo rollback {{{{version}}}} to {{{{baseline_version}}}} >> {log}\"\n\n{}",
+            error_metric(""),
+            log = log.display()
+        );
+        repo.write("shipgate.toml", &toml);
+        repo.commit("feat: the storefront");
+        repo.tag("v1.3.2");
+        repo.commit("feat(cart): save for later");
+        repo.tag("v1.4.0");
+        let origin = tempfile::tempdir().expect("tempdir");
+        let bare = origin.path().join("origin.git").display().to_string();
+        repo.git(&["clone", "-q", "--bare", ".", &bare]);
+        repo.git(&["remote", "add", "origin", &bare]);
+        repo.git(&["fetch", "-q", "origin"]);
+        for version in ["1.3.2", "1.4.0"] {
+            let out = shipgate(&repo, &["promote", version, "--to", "prod", "--push"], NOW);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        (repo, origin, log)
+    }
+
+    pub const NOW: &str = "2026-12-01T10:00:00Z";
+
+    pub fn command(repo: &Repo, args: &[&str], now: &str) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_shipgate"));
+        c.args(["--repo", &repo.dir.display().to_string()])
+            .args(args)
+            .env("SHIPGATE_NOW", now)
+            .env("GITHUB_ACTOR", "deploy-bot")
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("GITHUB_TOKEN");
+        c
+    }
+
+    pub fn shipgate(repo: &Repo, args: &[&str], now: &str) -> Output {
+        command(repo, args, now).output().expect("runs")
+    }
+
+    pub fn canary(repo: &Repo, now: &str) -> Command {
+        command(
+            repo,
+            &[
+                "canary",
+                "run",
+                "--env",
+                "prod",
+                "--canary-version",
+                "1.4.0",
+                "--baseline-version",
+                "1.3.2",
+            ],
+            now,
+        )
+    }
+
+    /// `history --json` entries as (kind, version, from).
+    pub fn history(repo: &Repo) -> Vec<(String, String, String)> {
+        let out = shipgate(repo, &["--json", "history", "--limit", "0"], NOW);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| {
+                let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
+                (s("kind"), s("version"), s("from"))
+            })
+            .collect()
+    }
+
+    pub fn origin(repo: &Repo, origin: &tempfile::TempDir, args: &[&str]) -> std::process::Output {
+        let bare = origin.path().join("origin.git").display().to_string();
+        let mut all = vec!["-C", bare.as_str()];
+        all.extend_from_slice(args);
+        repo.git_output(&all)
+    }
+}
+
+fn entry(kind: &str, version: &str, from: &str) -> (String, String, String) {
+    (kind.into(), version.into(), from.into())
+}
+
+#[test]
+fn live_a_failed_canary_is_recorded_rolled_back_and_blocked_in_the_ledger() {
+    let target = Target::start(rates(100.0, 0.2, false), rates(100.0, 0.01, false));
+    let prom = Prometheus::start(&target);
+    let (repo, origin, log) = ledger::platform(prom.port, FAST);
+    let out = ledger::canary(&repo, ledger::NOW).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        live::log(&log),
+        ["set-weight 50", "rollback 1.4.0 to 1.3.2"],
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "ledger: rollback of prod from 1.4.0 to 1.3.2 recorded, 1.4.0 blocked (pushed)"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        ledger::history(&repo)[..3],
+        [
+            entry("block", "1.4.0", ""),
+            entry("rollback", "1.3.2", "1.4.0"),
+            entry("verification", "1.4.0", ""),
+        ]
+    );
+    // The failed verdict is the evidence, in the ledger on origin.
+    let message = ledger::origin(
+        &repo,
+        &origin,
+        &["log", "-3", "--format=%B", "refs/shipgate/ledger"],
+    );
+    let message = String::from_utf8_lossy(&message.stdout);
+    assert!(message.contains("\"source\":\"canary\""), "{message}");
+    assert!(message.contains("\"metric\":\"error-rate\""), "{message}");
+    // The desired state is back on 1.3.2; the hold is released.
+    let file = ledger::origin(&repo, &origin, &["show", "main:environments/prod.toml"]);
+    assert!(String::from_utf8_lossy(&file.stdout).contains("tag = \"1.3.2\""));
+    let hold = ledger::origin(
+        &repo,
+        &origin,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "refs/shipgate/locks/prod",
+        ],
+    );
+    assert_ne!(hold.status.code(), Some(0), "the hold is released");
+    // And 1.4.0 may not come back until unblocked.
+    let again = ledger::shipgate(
+        &repo,
+        &["--json", "promote", "1.4.0", "--to", "prod", "--dry-run"],
+        ledger::NOW,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).expect("json");
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(v["gates"][3]["name"], "blocked");
+    assert_eq!(v["gates"][3]["passed"], false);
+}
+
+#[test]
+fn live_a_healthy_canary_records_its_passing_verdict() {
+    let target = Target::start(rates(100.0, 0.01, false), rates(100.0, 0.01, false));
+    let prom = Prometheus::start(&target);
+    let (repo, _origin, log) = ledger::platform(prom.port, FAST);
+    let out = ledger::canary(&repo, ledger::NOW).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(live::log(&log), ["set-weight 50", "promote 1.4.0"]);
+    assert_eq!(
+        ledger::history(&repo)[0],
+        entry("verification", "1.4.0", "")
+    );
+    let status = ledger::shipgate(&repo, &["--json", "status"], ledger::NOW);
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json");
+    assert_eq!(v["environments"][0]["verified"], true, "{v:#}");
+    assert_eq!(v["environments"][0]["lock"], "free");
+}
+
+#[test]
+fn live_a_killed_canary_s_stale_hold_is_rolled_back_by_the_next_run() {
+    let target = Target::start(rates(100.0, 0.01, false), rates(100.0, 0.01, false));
+    let prom = Prometheus::start(&target);
+    let slow = "steps = [{ weight = 50, hold = \"5m\" }, { weight = 100 }]\ninterval = \"3s\"\nmax-duration = \"10m\"";
+    let (repo, origin, log) = ledger::platform(prom.port, slow);
+    let mut child = ledger::canary(&repo, ledger::NOW)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    let waited = std::time::Instant::now();
+    while live::log(&log).is_empty() {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(20),
+            "no set-weight"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SIGKILL: no handler runs, traffic stays on the canary, the hold stays on origin.
+    child.kill().expect("kill");
+    child.wait().expect("reaped");
+    assert_eq!(live::log(&log), ["set-weight 50"]);
+    let held = ledger::origin(
+        &repo,
+        &origin,
+        &["rev-parse", "--verify", "refs/shipgate/locks/prod"],
+    );
+    assert_eq!(held.status.code(), Some(0), "the dead run's hold is there");
+
+    // While it is fresh, another canary is refused; once stale, status says so loudly.
+    let busy = ledger::canary(&repo, ledger::NOW).output().expect("runs");
+    assert_eq!(busy.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("prod is held: a canary of 1.4.0"));
+    let later = "2026-12-01T10:05:00Z";
+    let status = ledger::shipgate(&repo, &["status"], later);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains("prod: STALE HOLD: a canary of 1.4.0"),
+        "{text}"
+    );
+
+    // The next command for prod rolls the dead canary back through the actuator first and
+    // records it (the rollback blocks 1.4.0, so this promotion is then refused).
+    let _ = std::fs::remove_file(&log);
+    let out = ledger::shipgate(
+        &repo,
+        &["promote", "1.4.0", "--to", "prod", "--push"],
+        later,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("prod was held by a canary of 1.4.0"),
+        "{stderr}"
+    );
+    assert_eq!(live::log(&log), ["rollback 1.4.0 to 1.3.2"], "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "refused: blocked by the recorded rollback"
+    );
+    assert_eq!(
+        ledger::history(&repo)[..2],
+        [
+            entry("block", "1.4.0", ""),
+            entry("rollback", "1.3.2", "1.4.0")
+        ],
+        "the stale canary's rollback is recorded"
+    );
+    let hold = ledger::origin(
+        &repo,
+        &origin,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "refs/shipgate/locks/prod",
+        ],
+    );
+    assert_ne!(hold.status.code(), Some(0), "the stale hold is released");
 }

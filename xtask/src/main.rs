@@ -5,6 +5,7 @@
 mod bench_canary;
 mod bench_config;
 mod bench_history;
+mod bench_ledger;
 mod canary;
 mod checks;
 mod release;
@@ -26,7 +27,7 @@ const USAGE: &str =
   test      install what the tests need when absent, then run every test
   ci        fmt check, clippy -D warnings, every test, workflow checks
   bench history|changelog [--commits N] [--tail N] [--runs N] [--peer]
-  bench config | bench judge [--json]";
+  bench config | bench judge [--json] | bench ledger [--entries N] [--runs N] [--json]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -77,10 +78,11 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
                 "changelog" => bench_history::changelog(rest)?,
                 "config" => bench_config::run(rest)?,
                 "judge" => bench_canary::run(rest)?,
+                "ledger" => bench_ledger::run(rest)?,
                 other => {
                     return Err(hinted(
                         format!("unknown benchmark `{other}`"),
-                        "history, config or judge",
+                        "history, changelog, config, judge or ledger",
                     ));
                 }
             }

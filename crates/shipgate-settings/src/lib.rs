@@ -137,6 +137,7 @@ pub fn parse(text: &str) -> Result<Settings, ParseProblem> {
     })?;
     check_canary_envs(text, &settings)?;
     check_promote(text, &settings)?;
+    check_remote(text, &settings)?;
     Ok(settings)
 }
 
@@ -220,6 +221,35 @@ fn check_promote(text: &str, settings: &Settings) -> Result<(), ParseProblem> {
         column,
         message: format!("promote.{}: {}", problem.key, problem.message),
         hint: problem.hint,
+    })
+}
+
+/// `[release] remote` reaches `git push` and `git fetch` as an argument: a name that could
+/// be read as an option (`--upload-pack=…`) or a path trick is refused where it is written.
+fn check_remote(text: &str, settings: &Settings) -> Result<(), ParseProblem> {
+    let remote = &settings.release.remote;
+    let ok = !remote.is_empty()
+        && !remote.starts_with('-')
+        && !remote.contains("..")
+        && remote
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+    if ok {
+        return Ok(());
+    }
+    let at = text
+        .find("remote")
+        .filter(|_| text.contains("[release]"))
+        .unwrap_or(0);
+    let (line, column) = line_col(text, at);
+    Err(ParseProblem {
+        line,
+        column,
+        message: format!(
+            "[release] remote: `{}` is not a git remote name",
+            remote.escape_debug()
+        ),
+        hint: Some("name a remote of `git remote`, e.g. remote = \"origin\"".into()),
     })
 }
 
@@ -409,6 +439,17 @@ threshold = 0.01
         let s = parse("[environments]\norder = []\n\n[canary.env.anything]\nalpha = 0.001\n")
             .expect("no order: any name");
         assert!(s.canary.env.contains_key("anything"));
+    }
+
+    #[test]
+    fn a_remote_that_git_would_read_as_an_option_is_refused() {
+        check_err(
+            "[release]\nremote = \"--upload-pack=touch /tmp/x\"\n",
+            2,
+            "[release] remote: `--upload-pack=touch /tmp/x` is not a git remote name",
+            Some("name a remote of `git remote`, e.g. remote = \"origin\""),
+        );
+        assert!(parse("[release]\nremote = \"upstream\"\n").is_ok());
     }
 
     #[test]

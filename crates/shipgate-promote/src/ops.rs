@@ -430,6 +430,13 @@ fn clear_stale(
     push: bool,
     roll_back: &mut RollBackTraffic<'_>,
 ) -> Result<Vec<String>, OpError> {
+    // A fresh look at the remote's holds: one taken since the last fetch counts too.
+    let ledger = Ledger::open(
+        ctx.repo,
+        ctx.remote(),
+        &ctx.settings.branch,
+        ctx.remote().is_some(),
+    )?;
     let LockState::Stale { hold, commit } = ctx.hold_fact(env)? else {
         return Ok(Vec::new());
     };
@@ -443,7 +450,6 @@ fn clear_stale(
         hold.describe(),
         hold.baseline_version
     )];
-    let ledger = Ledger::open(ctx.repo, ctx.remote(), &ctx.settings.branch, false)?;
     let runs = ledger
         .state
         .environments

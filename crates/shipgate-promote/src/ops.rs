@@ -303,6 +303,17 @@ impl Context<'_> {
         }
     }
 
+    /// The branch commit a pushed promotion or rollback builds on: that of the entries
+    /// written here without `--push`, which go along, else [`Context::branch_base`].
+    fn push_base(&self, ledger: &Ledger<'_>, push: bool) -> Result<Oid, OpError> {
+        if push {
+            if let Some(carried) = ledger.unpushed_branch_commit()? {
+                return Ok(carried);
+            }
+        }
+        self.branch_base(push)
+    }
+
     /// The branch commit new entries build on: the remote's branch when pushing, else the
     /// local branch (or the remote's, when there is no local one).
     fn branch_base(&self, push: bool) -> Result<Oid, OpError> {
@@ -633,7 +644,7 @@ pub fn promote(
             (true, Some(at)) => at,
             _ => ctx.now,
         };
-        let base = ctx.branch_base(req.push)?;
+        let base = ctx.push_base(ledger, req.push)?;
         let old_text = ctx
             .repo
             .file_at(base, &file)?
@@ -828,7 +839,7 @@ fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<Rollback
                 version: to,
             });
         }
-        let base = ctx.branch_base(req.push)?;
+        let base = ctx.push_base(ledger, req.push)?;
         let old_text = ctx
             .repo
             .file_at(base, &file)?

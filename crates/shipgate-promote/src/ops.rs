@@ -254,14 +254,18 @@ impl Context<'_> {
         let wanted = semver::Version::parse(version).ok();
         let mut nearest: Vec<&semver::Version> = all.iter().map(|(v, _, _)| v).collect();
         match &wanted {
-            Some(w) => nearest.sort_by_key(|v| {
-                let d = |a: u64, b: u64| a.abs_diff(b);
-                (
-                    d(v.major, w.major),
-                    d(v.minor, w.minor),
-                    d(v.patch, w.patch),
-                )
-            }),
+            // Nearest in release order (`all` is sorted): the release just below it and the
+            // one just above first, then outwards.
+            Some(w) => {
+                let below = nearest.iter().filter(|v| **v < w).count();
+                let mut ranked: Vec<(usize, &semver::Version)> = nearest
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| (if i < below { below - 1 - i } else { i - below }, v))
+                    .collect();
+                ranked.sort_by_key(|(distance, _)| *distance);
+                nearest = ranked.into_iter().map(|(_, v)| v).collect();
+            }
             None => nearest.reverse(),
         }
         let format = match package {

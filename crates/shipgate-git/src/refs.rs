@@ -415,7 +415,13 @@ impl Repo {
         }
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        let (moved, refused) = porcelain_rejections(&stdout);
+        let (mut moved, refused) = porcelain_rejections(&stdout);
+        if lost_lock(&stderr) {
+            // The remote's own compare-and-swap lost to a push that landed while this one
+            // was on its way: a race like any other.
+            moved.extend(refused);
+            return Ok(PushOutcome::Moved { refs: moved });
+        }
         if refused.is_empty() && !moved.is_empty() {
             return Ok(PushOutcome::Moved { refs: moved });
         }
@@ -508,6 +514,16 @@ impl Repo {
     }
 }
 
+/// Whether the remote refused an update because the ref moved between its advertisement
+/// and the update (`cannot lock ref '…': is at … but expected …`, or `reference already
+/// exists` for one that had to be absent): another push won the race on the remote itself.
+fn lost_lock(stderr: &str) -> bool {
+    stderr.lines().any(|l| {
+        l.contains("cannot lock ref")
+            && (l.contains("but expected") || l.contains("reference already exists"))
+    })
+}
+
 /// From `git push --porcelain` output: the refs rejected because they moved on the remote
 /// (`non-fast-forward`, `fetch first`, `stale info`), and those refused for any other
 /// reason (`[remote rejected]`, with its words). Refs rejected only because an atomic push
@@ -568,6 +584,19 @@ mod tests {
             porcelain_rejections("=\trefs/heads/main:refs/heads/main\t[up to date]\n"),
             (vec![], vec![])
         );
+    }
+
+    #[test]
+    fn a_ref_that_moved_during_the_push_is_a_lost_race() {
+        assert!(lost_lock(
+            "remote: error: cannot lock ref 'refs/heads/main': is at 25f0376e7a81b7cb40c56b130f01ad03fa9b3234 but expected 6e44f38e831fae63f93ea6c43d8dbba238004e9a"
+        ));
+        assert!(lost_lock(
+            "error: cannot lock ref 'refs/shipgate/locks/prod': reference already exists"
+        ));
+        assert!(!lost_lock(
+            "remote: main is protected: open a pull request\nerror: failed to push some refs"
+        ));
     }
 
     fn repo() -> (tempfile::TempDir, Repo) {

@@ -12,8 +12,8 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
 /// A window in which promotions are refused.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(try_from = "RawWindow", into = "RawWindow")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(into = "RawWindow")]
 pub enum FreezeWindow {
     /// Every week from `from` to `to`, local time in `zone`; wraps the week when `to` comes
     /// before `from` (`Fri 16:00` to `Mon 08:00`).
@@ -293,6 +293,32 @@ impl TryFrom<RawWindow> for FreezeWindow {
     }
 }
 
+impl<'de> Deserialize<'de> for FreezeWindow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Checked inside the visitor, not after it (as `try_from` would): a deserializer
+        // that knows where each value is written (toml's) then reports a bad window at the
+        // window, not at the array it is in.
+        struct Window;
+        impl<'de> serde::de::Visitor<'de> for Window {
+            type Value = FreezeWindow;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a freeze window")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<FreezeWindow, A::Error> {
+                let raw =
+                    RawWindow::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                FreezeWindow::try_from(raw).map_err(serde::de::Error::custom)
+            }
+        }
+        deserializer.deserialize_map(Window)
+    }
+}
+
 impl From<FreezeWindow> for RawWindow {
     fn from(w: FreezeWindow) -> Self {
         match w {
@@ -497,6 +523,24 @@ mod tests {
             let err = window(text).expect_err(text);
             assert!(err.contains(needle), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn a_bad_window_is_reported_where_it_is_written() {
+        #[derive(Debug, Deserialize)]
+        struct W {
+            #[allow(dead_code)]
+            w: Vec<FreezeWindow>,
+        }
+        let bad = r#"{ date = "2026-12-24", time-zone = "Mars/Olympus" }"#;
+        let text =
+            format!("w = [\n  {{ date = \"2026-12-24\", time-zone = \"UTC\" }},\n  {bad},\n]\n");
+        let err = toml::from_str::<W>(&text).expect_err("an unknown zone");
+        assert!(
+            err.message().contains("unknown time zone `Mars/Olympus`"),
+            "{err}"
+        );
+        assert_eq!(err.span().map(|s| s.start), text.find(bad), "{err}");
     }
 
     #[test]

@@ -76,11 +76,13 @@ pub enum LedgerError {
         /// The tip known here.
         known: String,
     },
-    /// Local unpushed entries that change a branch, while the remote moved on.
+    /// Local unpushed entries that change a branch, while the remote's ledger or branch moved
+    /// on.
     #[error(
-        "{count} ledger entr{} written here without --push ({}) change {branch}, and the ledger on {remote} moved since",
+        "{count} ledger entr{} written here without --push ({}) change{} {branch}, and {remote}'s ledger or {branch} moved since",
         if *count == 1 { "y" } else { "ies" },
-        summaries.join("; ")
+        summaries.join("; "),
+        if *count == 1 { "s" } else { "" }
     )]
     Diverged {
         /// The remote.
@@ -146,6 +148,7 @@ pub struct BranchMove {
 pub struct Ledger<'r> {
     repo: &'r Repo,
     remote: Option<String>,
+    branch: String,
     /// The ledger's tip here (after syncing with the remote).
     pub tip: Option<Oid>,
     /// The remote's tip, as fetched.
@@ -193,6 +196,7 @@ impl<'r> Ledger<'r> {
         let mut ledger = Ledger {
             repo,
             remote: remote.map(String::from),
+            branch: branch.to_string(),
             tip: local,
             remote_tip,
             state: LedgerState::default(),
@@ -308,6 +312,44 @@ impl<'r> Ledger<'r> {
         self.tip = Some(replayed);
         self.pending = entries.len();
         Ok(())
+    }
+
+    /// The branch commit of the newest entry here that the remote lacks and that moved the
+    /// branch (a promotion or rollback written without `--push`), unless the remote's branch
+    /// has it already: what a push of the ledger must take along, and build on. When the
+    /// remote's branch moved on meanwhile, it cannot go along: [`LedgerError::Diverged`].
+    pub fn unpushed_branch_commit(&self) -> Result<Option<Oid>, LedgerError> {
+        let (Some(tip), Some(remote)) = (self.tip, &self.remote) else {
+            return Ok(None);
+        };
+        let mut moving = Vec::new();
+        let mut newest = None;
+        for (id, message) in self.repo.first_parents(tip, self.remote_tip, None)? {
+            let entry = Entry::from_message(&id.to_string(), &message)?;
+            if matches!(entry.kind, Kind::Promotion | Kind::Rollback) {
+                moving.push(entry.summary());
+                newest = newest.or(entry.commit.and_then(|c| Oid::from_str(&c).ok()));
+            }
+        }
+        let remote_branch = self
+            .repo
+            .ref_target(&tracking_branch(remote, &self.branch))?;
+        let (Some(commit), Some(there)) = (newest, remote_branch) else {
+            return Ok(newest);
+        };
+        if self.repo.is_ancestor(commit, there)? {
+            return Ok(None);
+        }
+        if !self.repo.is_ancestor(there, commit)? {
+            moving.reverse();
+            return Err(LedgerError::Diverged {
+                remote: remote.clone(),
+                branch: self.branch.clone(),
+                count: moving.len(),
+                summaries: moving,
+            });
+        }
+        Ok(Some(commit))
     }
 
     /// Checks the commits from `from` (excluded) to `to` that came from `remote`: each
@@ -513,7 +555,8 @@ impl<'r> Ledger<'r> {
 
     /// Moves the ledger to `new_tip` (and `branch`, when the entries change one): with
     /// `push` and a remote, atomically on the remote first (compare-and-swap on the
-    /// ledger, fast-forward on the branch), then here; else here only.
+    /// ledger, fast-forward on the branch, or on the branch commit of entries written
+    /// without `--push`, which go along), then here; else here only.
     pub fn publish(
         &mut self,
         new_tip: Oid,
@@ -530,10 +573,16 @@ impl<'r> Ledger<'r> {
                         None => Expect::Absent,
                     },
                 }];
-                if let Some(b) = branch {
+                let carried = match branch {
+                    Some(b) => Some((b.branch.clone(), b.new)),
+                    None => self
+                        .unpushed_branch_commit()?
+                        .map(|c| (self.branch.clone(), c)),
+                };
+                if let Some((name, new)) = &carried {
                     updates.push(RefUpdate {
-                        new: Some(b.new),
-                        dst: format!("refs/heads/{}", b.branch),
+                        new: Some(*new),
+                        dst: format!("refs/heads/{name}"),
                         expect: Expect::FastForward,
                     });
                 }
@@ -543,10 +592,10 @@ impl<'r> Ledger<'r> {
                 }
                 self.repo
                     .force_ref(&tracking(remote, "ledger"), new_tip, "shipgate: pushed")?;
-                if let Some(b) = branch {
+                if let Some((name, new)) = carried {
                     self.repo.force_ref(
-                        &tracking_branch(remote, &b.branch),
-                        b.new,
+                        &tracking_branch(remote, &name),
+                        new,
                         "shipgate: pushed",
                     )?;
                 }

@@ -270,14 +270,18 @@ impl Context<'_> {
         let wanted = semver::Version::parse(version).ok();
         let mut nearest: Vec<&semver::Version> = all.iter().map(|(v, _, _)| v).collect();
         match &wanted {
-            Some(w) => nearest.sort_by_key(|v| {
-                let d = |a: u64, b: u64| a.abs_diff(b);
-                (
-                    d(v.major, w.major),
-                    d(v.minor, w.minor),
-                    d(v.patch, w.patch),
-                )
-            }),
+            // Nearest in release order (`all` is sorted): the release just below it and the
+            // one just above first, then outwards.
+            Some(w) => {
+                let below = nearest.iter().filter(|v| **v < w).count();
+                let mut ranked: Vec<(usize, &semver::Version)> = nearest
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| (if i < below { below - 1 - i } else { i - below }, v))
+                    .collect();
+                ranked.sort_by_key(|(distance, _)| *distance);
+                nearest = ranked.into_iter().map(|(_, v)| v).collect();
+            }
             None => nearest.reverse(),
         }
         let format = match package {
@@ -317,6 +321,17 @@ impl Context<'_> {
             run_url: self.run_url.clone(),
             ..Entry::new(kind, &self.who, self.now)
         }
+    }
+
+    /// The branch commit a pushed promotion or rollback builds on: that of the entries
+    /// written here without `--push`, which go along, else [`Context::branch_base`].
+    fn push_base(&self, ledger: &Ledger<'_>, push: bool) -> Result<Oid, OpError> {
+        if push {
+            if let Some(carried) = ledger.unpushed_branch_commit()? {
+                return Ok(carried);
+            }
+        }
+        self.branch_base(push)
     }
 
     /// The branch commit new entries build on: the remote's branch when pushing, else the
@@ -452,6 +467,13 @@ fn clear_stale(
     push: bool,
     roll_back: &mut RollBackTraffic<'_>,
 ) -> Result<Vec<String>, OpError> {
+    // A fresh look at the remote's holds: one taken since the last fetch counts too.
+    let ledger = Ledger::open(
+        ctx.repo,
+        ctx.remote(),
+        &ctx.settings.branch,
+        ctx.remote().is_some(),
+    )?;
     let LockState::Stale { hold, commit } = ctx.hold_fact(env)? else {
         return Ok(Vec::new());
     };
@@ -465,7 +487,6 @@ fn clear_stale(
         hold.describe(),
         hold.baseline_version
     )];
-    let ledger = Ledger::open(ctx.repo, ctx.remote(), &ctx.settings.branch, false)?;
     let runs = ledger
         .state
         .environments
@@ -649,7 +670,7 @@ pub fn promote(
             (true, Some(at)) => at,
             _ => ctx.now,
         };
-        let base = ctx.branch_base(req.push)?;
+        let base = ctx.push_base(ledger, req.push)?;
         let old_text = ctx
             .repo
             .file_at(base, &file)?
@@ -874,7 +895,7 @@ fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<Rollback
                 version: to,
             });
         }
-        let base = ctx.branch_base(req.push)?;
+        let base = ctx.push_base(ledger, req.push)?;
         let old_text = ctx
             .repo
             .file_at(base, &file)?

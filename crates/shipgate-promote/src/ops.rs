@@ -685,8 +685,15 @@ pub fn promote(
         let facts = ledger.version_facts(&req.version)?;
         let lock = match ctx.hold_fact(&req.to)? {
             LockState::Free => LockFact::Free,
-            LockState::Held { hold, .. } | LockState::Stale { hold, .. } => LockFact::Held {
+            LockState::Held { hold, .. } => LockFact::Held {
                 holder: hold.describe(),
+            },
+            // Only a dry run gets here with a stale hold: a real promotion clears it first.
+            LockState::Stale { hold, .. } => LockFact::Held {
+                holder: format!(
+                    "{}; it is STALE (its run died): a promotion without --dry-run rolls it back first",
+                    hold.describe()
+                ),
             },
         };
         let gates = gates::evaluate(&GateInput {
@@ -941,7 +948,20 @@ fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<Rollback
         r.from = Some(current.clone());
         r.reason = Some(req.reason.clone());
         r.commit = Some(commit.to_string());
-        r.requested_at = Some(req.requested_at.unwrap_or(ctx.now));
+        // Time to restore counts from the failure: the verdict given, else the latest failed
+        // verification of the version here since its promotion, else this request.
+        let failed_at = ledger
+            .version_facts(&current)?
+            .environments
+            .get(&req.env)
+            .and_then(|f| {
+                let since = f.promoted.last().copied();
+                f.verification
+                    .as_ref()
+                    .filter(|v| v.result == VerifyResult::Fail && since.is_none_or(|p| v.at >= p))
+                    .map(|v| v.at)
+            });
+        r.requested_at = Some(req.requested_at.or(failed_at).unwrap_or(ctx.now));
         r.canary = req.canary.clone();
         entries.push(r);
         let mut b = ctx.entry(Kind::Block, Some(&req.env), Some(&current));

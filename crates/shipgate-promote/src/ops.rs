@@ -1233,6 +1233,19 @@ fn open_pull_request(
         .map_err(OpError::Github)
 }
 
+/// The ledger for a command that only reads it (`env`, when given, checked first).
+fn read_only<'r>(ctx: &Context<'r>, env: Option<&str>, fetch: bool) -> Result<Ledger<'r>, OpError> {
+    if let Some(e) = env {
+        ctx.check_env(e)?;
+    }
+    Ok(Ledger::open(
+        ctx.repo,
+        ctx.remote(),
+        &ctx.settings.branch,
+        fetch && ctx.remote().is_some(),
+    )?)
+}
+
 /// `status`: one environment.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvStatus {
@@ -1280,15 +1293,7 @@ pub struct Status {
 /// `shipgate status [--env ENV]`: reads the state, the running versions' files and the
 /// environments' files; its cost does not grow with the ledger.
 pub fn status(ctx: &Context<'_>, env: Option<&str>, fetch: bool) -> Result<Status, OpError> {
-    if let Some(e) = env {
-        ctx.check_env(e)?;
-    }
-    let ledger = Ledger::open(
-        ctx.repo,
-        ctx.remote(),
-        &ctx.settings.branch,
-        fetch && ctx.remote().is_some(),
-    )?;
+    let ledger = read_only(ctx, env, fetch)?;
     let base = ctx.branch_base(false).ok();
     let mut environments = Vec::new();
     for name in ctx.order().iter().filter(|n| env.is_none_or(|e| e == *n)) {
@@ -1394,15 +1399,7 @@ pub fn history(
     limit: Option<usize>,
     fetch: bool,
 ) -> Result<History, OpError> {
-    if let Some(e) = env {
-        ctx.check_env(e)?;
-    }
-    let ledger = Ledger::open(
-        ctx.repo,
-        ctx.remote(),
-        &ctx.settings.branch,
-        fetch && ctx.remote().is_some(),
-    )?;
+    let ledger = read_only(ctx, env, fetch)?;
     let keep =
         |e: &Entry| env.is_none_or(|want| e.environment.as_deref().is_none_or(|have| have == want));
     let mut entries = Vec::new();
@@ -1434,15 +1431,7 @@ pub fn metrics(
     since: Option<Timestamp>,
     fetch: bool,
 ) -> Result<Metrics, OpError> {
-    if let Some(e) = env {
-        ctx.check_env(e)?;
-    }
-    let ledger = Ledger::open(
-        ctx.repo,
-        ctx.remote(),
-        &ctx.settings.branch,
-        fetch && ctx.remote().is_some(),
-    )?;
+    let ledger = read_only(ctx, env, fetch)?;
     let since = since.or(ledger.state.oldest_at).unwrap_or(ctx.now);
     let mut environments = Vec::new();
     for name in ctx.order().iter().filter(|n| env.is_none_or(|e| e == *n)) {

@@ -293,6 +293,19 @@ fn notes(notes: &[String]) {
     }
 }
 
+/// `ledger     <id> (pushed | not pushed: …)`.
+fn ledger_line(commit: &str, pushed: bool) {
+    println!(
+        "ledger     {} ({})",
+        short(commit),
+        if pushed {
+            "pushed"
+        } else {
+            "not pushed: run with --push"
+        }
+    );
+}
+
 fn short(id: &str) -> &str {
     &id[..id.len().min(10)]
 }
@@ -340,15 +353,7 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
         if let (Some(commit), Some(ledger)) = (&out.commit, &out.ledger_commit) {
             println!("file       {} now says {}", out.file, out.version);
             println!("commit     {}", short(commit));
-            println!(
-                "ledger     {} ({})",
-                short(ledger),
-                if out.pushed {
-                    "pushed"
-                } else {
-                    "not pushed: run with --push"
-                }
-            );
+            ledger_line(ledger, out.pushed);
         }
         if let Some(url) = &out.pull_request {
             println!(
@@ -400,15 +405,7 @@ pub fn rollback(global: &Global, args: &RollbackArgs) -> anyhow::Result<ExitCode
         if let Some(c) = &out.commit {
             println!("commit     {}", short(c));
         }
-        println!(
-            "ledger     {} ({})",
-            short(&out.ledger_commit),
-            if out.pushed {
-                "pushed"
-            } else {
-                "not pushed: run with --push"
-            }
-        );
+        ledger_line(&out.ledger_commit, out.pushed);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -421,15 +418,7 @@ fn recorded(global: &Global, out: &ops::Recorded) -> anyhow::Result<ExitCode> {
         for e in &out.entries {
             println!("{}", e.summary());
         }
-        println!(
-            "ledger     {} ({})",
-            short(&out.ledger_commit),
-            if out.pushed {
-                "pushed"
-            } else {
-                "not pushed: run with --push"
-            }
-        );
+        ledger_line(&out.ledger_commit, out.pushed);
     }
     Ok(ExitCode::SUCCESS)
 }

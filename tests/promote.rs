@@ -1175,8 +1175,12 @@ fn rollback_goes_to_the_last_version_that_passed_and_blocks_the_one_it_leaves() 
     fx.promoted("alice", &at(520), "1.6.0 --to prod --push");
     assert_eq!(fx.origin_tag("prod").as_deref(), Some("1.6.0"));
 
+    // A reason is data: it stays in the ledger, out of main's history, where a line like
+    // `BREAKING CHANGE:` would make the next release a major one.
     let rollback = "--json rollback --env prod --reason 'checkout errors' --push";
     let out = fx.sg("oncall", &at(530), rollback).ok().json();
+    let body = fx.origin_git(&["log", "-1", "--format=%b", "main"]);
+    assert!(!body.contains("checkout errors"), "{body}");
     assert_eq!(
         (
             out["from"].as_str(),

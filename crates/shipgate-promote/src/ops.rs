@@ -916,8 +916,8 @@ fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<Rollback
             (base, None)
         } else {
             let message = format!(
-                "chore(rollback): {} from {current} to {to}\n\n{}\n",
-                req.env, req.reason
+                "chore(rollback): {} from {current} to {to}\n\nshipgate rollback --env {} by {} (the reason is in the ledger entry)\n",
+                req.env, req.env, ctx.who
             );
             let new = ctx.repo.make_commit(
                 &[base],

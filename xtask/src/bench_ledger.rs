@@ -221,14 +221,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .unwrap_or_default();
     let checkpoints = [o.entries / 100, o.entries / 10, o.entries];
     let mut grown = 0;
-    let mut status_at = Vec::new();
+    let mut status_at: Vec<(String, Duration)> = Vec::new();
     let generation = Instant::now();
     for n in checkpoints {
         grow(&dir, grown, n, start)?;
         grown = n;
         let t = median(o.runs, || shipgate(&bin, &dir, &["--json", "status"], &now))?;
         eprintln!("status with {n} entries: {:.1} ms", ms(t));
-        status_at.push((n, t));
+        status_at.push((format!("{n} entries"), t));
     }
     eprintln!(
         "generated {} entries in {:.1} s (through the ledger's own code)",
@@ -243,7 +243,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         o.entries,
         ms(packed)
     );
-    status_at.push((o.entries, packed));
+    status_at.push((format!("{} entries, packed", o.entries), packed));
     let gates = median(o.runs, || {
         shipgate(
             &bin,
@@ -259,7 +259,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     if o.json {
         let report = serde_json::json!({
             "entries": o.entries,
-            "status_ms": status_at.iter().map(|(n, t)| serde_json::json!({"entries": n, "ms": ms(*t)})).collect::<Vec<_>>(),
+            "status_ms": status_at.iter().map(|(n, t)| serde_json::json!({"ledger": n, "ms": ms(*t)})).collect::<Vec<_>>(),
             "gates_ms": ms(gates),
             "metrics_ms": ms(metrics),
             "git_dir_bytes": size,

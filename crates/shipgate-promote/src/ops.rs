@@ -1392,6 +1392,20 @@ pub struct History {
     pub entries: Vec<HistoryEntry>,
 }
 
+/// The newest promotion or rollback of `env`: what runs there, and what ran before it
+/// (`from`). None when nothing was ever promoted there.
+pub fn latest_move(ctx: &Context<'_>, env: &str, fetch: bool) -> Result<Option<Entry>, OpError> {
+    let ledger = read_only(ctx, Some(env), fetch)?;
+    let keep = |e: &Entry| {
+        e.environment.as_deref() == Some(env) && matches!(e.kind, Kind::Promotion | Kind::Rollback)
+    };
+    Ok(ledger
+        .history(Some(1), &keep)?
+        .into_iter()
+        .next()
+        .map(|(_, e)| e))
+}
+
 /// `shipgate history [--env ENV] [--limit N]`: newest first.
 pub fn history(
     ctx: &Context<'_>,

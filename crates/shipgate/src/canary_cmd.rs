@@ -40,11 +40,13 @@ pub struct RunArgs {
     /// The environment (fills `{{env}}` in queries and commands)
     #[arg(long, value_name = "ENV")]
     pub env: String,
-    /// The canary's version (fills `{{version}}`; default with --replay: the recording's)
+    /// The canary's version (fills `{{version}}`; default: the environment's latest
+    /// promotion in the ledger when `[promote]` is set, the recording's with --replay)
     #[arg(long, value_name = "VERSION")]
     pub canary_version: Option<String>,
-    /// The baseline's version (fills `{{baseline_version}}`; default with --replay: the
-    /// recording's)
+    /// The baseline's version (fills `{{baseline_version}}`; default: the version the
+    /// canary's promotion replaced, per the ledger, when `[promote]` is set; the recording's
+    /// with --replay)
     #[arg(long, value_name = "VERSION")]
     pub baseline_version: Option<String>,
     /// Rehearse: run the rollout (steps, judge, actuator) against a recording instead of
@@ -281,10 +283,21 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(shipgate_canary::load_recording)
         .transpose()?;
+    // A live run with [promote] judges the environment's latest promotion against what it
+    // replaced, as the ledger says; a replay is a rehearsal of the recording's versions.
+    let (canary_version, baseline_version) = match (&all.promote, &replay) {
+        (Some(_), None) => crate::canary_ledger::versions(
+            global,
+            &args.env,
+            args.canary_version.as_deref(),
+            args.baseline_version.as_deref(),
+        )?,
+        _ => (args.canary_version.clone(), args.baseline_version.clone()),
+    };
     let request = RunRequest::resolve(
         &args.env,
-        args.canary_version.as_deref(),
-        args.baseline_version.as_deref(),
+        canary_version.as_deref(),
+        baseline_version.as_deref(),
         replay.as_ref(),
     )?;
     let source = replay.as_ref().map_or(Source::Prometheus, Source::Replay);

@@ -241,3 +241,61 @@ impl CanaryLedger {
         }
     }
 }
+
+/// The canary's and the baseline's versions for a live run with `[promote]`: the
+/// environment's latest promotion is the canary (its version), and what it replaced is the
+/// baseline (its `from`), as the ledger recorded them; a version given on the command line
+/// must be that promotion's. A canary of anything else would judge and roll back a version
+/// the ledger does not say runs there: exit 2 before any traffic moves.
+pub fn versions(
+    global: &Global,
+    env: &str,
+    canary: Option<&str>,
+    baseline: Option<&str>,
+) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let setup = Setup::new(global)?;
+    let remote = setup.context().remote().is_some();
+    let latest = ops::latest_move(&setup.context(), env, remote)?;
+    let promoted = match &latest {
+        Some(e) if matches!(e.kind, shipgate_promote::entry::Kind::Promotion) => e.version.clone(),
+        _ => None,
+    };
+    let Some(promoted) = promoted else {
+        let runs = latest
+            .as_ref()
+            .and_then(|e| e.version.as_deref())
+            .map_or("nothing promoted".to_string(), |v| {
+                format!("{v}, put back by a rollback")
+            });
+        return Err(crate::cli::hinted(
+            format!(
+                "no promotion into {env} to run a canary of (the ledger says {env} runs {runs})"
+            ),
+            format!("promote the version first: shipgate promote VERSION --to {env}"),
+        ));
+    };
+    if let Some(c) = canary.filter(|c| *c != promoted) {
+        return Err(crate::cli::hinted(
+            format!(
+                "the canary's version {c} is not {env}'s latest promotion ({promoted}, per the ledger)"
+            ),
+            format!(
+                "promote it first (shipgate promote {c} --to {env}), or run the canary of {promoted}"
+            ),
+        ));
+    }
+    let from = latest.and_then(|e| e.from);
+    let baseline = match (baseline, from) {
+        (Some(b), _) => b.to_string(),
+        (None, Some(f)) => f,
+        (None, None) => {
+            return Err(crate::cli::hinted(
+                format!(
+                    "{promoted} is the first version promoted into {env}: there is no baseline to judge it against"
+                ),
+                "give the version serving the rest of the traffic with --baseline-version",
+            ));
+        }
+    };
+    Ok((Some(promoted), Some(baseline)))
+}

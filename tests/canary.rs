@@ -1629,6 +1629,19 @@ mod ledger {
     /// promoted too: the canary of 1.4.0 is what the deploy job runs next. `head` goes in
     /// `[canary]`; the actuator logs to the returned file.
     pub fn platform(prometheus: u16, head: &str) -> (Repo, tempfile::TempDir, PathBuf) {
+        let (repo, origin, log) = released(prometheus, head);
+        let out = shipgate(&repo, &["promote", "1.4.0", "--to", "prod", "--push"], NOW);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (repo, origin, log)
+    }
+
+    /// The same platform with 1.4.0 released but not promoted yet: prod runs 1.3.2.
+    pub fn released(prometheus: u16, head: &str) -> (Repo, tempfile::TempDir, PathBuf) {
         let repo = Repo::new();
         let envs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../environments");
         for name in ["base.toml", "prod.toml", "schema.json"] {
@@ -1654,15 +1667,13 @@ mod ledger {
         repo.git(&["clone", "-q", "--bare", ".", &bare]);
         repo.git(&["remote", "add", "origin", &bare]);
         repo.git(&["fetch", "-q", "origin"]);
-        for version in ["1.3.2", "1.4.0"] {
-            let out = shipgate(&repo, &["promote", version, "--to", "prod", "--push"], NOW);
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        let out = shipgate(&repo, &["promote", "1.3.2", "--to", "prod", "--push"], NOW);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         (repo, origin, log)
     }
 
@@ -1889,4 +1900,208 @@ fn live_a_killed_canary_s_stale_hold_is_rolled_back_by_the_next_run() {
         ],
     );
     assert_ne!(hold.status.code(), Some(0), "the stale hold is released");
+}
+
+#[test]
+fn a_canary_of_a_version_that_is_not_the_latest_promotion_is_refused_before_traffic_moves() {
+    // Nothing listens on the port: the refusal comes before any query.
+    let (repo, _origin, log) = ledger::released(live::free_port(), FAST);
+    let out = ledger::shipgate(
+        &repo,
+        &[
+            "canary",
+            "run",
+            "--env",
+            "prod",
+            "--canary-version",
+            "1.4.0",
+        ],
+        ledger::NOW,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the canary's version 1.4.0 is not prod's latest promotion (1.3.2"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: promote it first (shipgate promote 1.4.0 --to prod)"),
+        "{stderr}"
+    );
+    // 1.3.2 is the first promotion into prod: nothing to judge it against unless given.
+    let out = ledger::shipgate(&repo, &["canary", "run", "--env", "prod"], ledger::NOW);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("1.3.2 is the first version promoted into prod"),
+        "{stderr}"
+    );
+    assert!(live::log(&log).is_empty(), "no traffic moved");
+    assert!(
+        ledger::history(&repo)
+            .iter()
+            .all(|(kind, _, _)| kind == "promotion"),
+        "nothing recorded"
+    );
+}
+
+/// The deploy job's steps, exactly as `.github/scripts/deploy.sh` runs them in
+/// deploy-environment.yml: validate → promote --push → the deploy hook → canary run, against
+/// a repository with a bare origin and a real Prometheus.
+mod deploy {
+    use super::*;
+
+    pub struct Job {
+        pub out: Output,
+        pub hook_log: PathBuf,
+        pub summary: String,
+    }
+
+    /// `deploy.sh` for prod and `version`, in the repository, as the workflow runs it.
+    pub fn command(repo: &ledger::Repo, version: &str, hook: &str) -> Command {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.github/scripts/deploy.sh");
+        let mut c = Command::new("bash");
+        c.arg(&script)
+            .current_dir(&repo.dir)
+            .env("SHIPGATE", env!("CARGO_BIN_EXE_shipgate"))
+            .env("DEPLOY_ENVIRONMENT", "prod")
+            .env("DEPLOY_VERSION", version)
+            .env("DEPLOY_HOOK", hook)
+            .env("EVIDENCE_DIR", repo.path("../evidence"))
+            .env("SHIPGATE_NOW", ledger::NOW)
+            .env("GITHUB_ACTOR", "deploy-bot")
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("GITHUB_OUTPUT")
+            .env_remove("GITHUB_TOKEN");
+        c
+    }
+
+    /// The job for 1.4.0 in Actions: its step summary is read back.
+    pub fn run(repo: &ledger::Repo, hook: &str) -> Job {
+        let hook_log = repo.path("../hook.log");
+        let summary = repo.path("../summary.md");
+        let out = command(repo, "1.4.0", hook)
+            .env("HOOK_LOG", &hook_log)
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .output()
+            .expect("bash runs deploy.sh");
+        Job {
+            out,
+            hook_log,
+            summary: std::fs::read_to_string(&summary).unwrap_or_default(),
+        }
+    }
+
+    /// The hook applies the desired state: it logs what it was given.
+    pub const HOOK: &str =
+        r#"printf 'apply %s %s\n' "$DEPLOY_ENVIRONMENT" "$DEPLOY_VERSION" >> "$HOOK_LOG""#;
+
+    pub fn on_origin(repo: &ledger::Repo, origin: &tempfile::TempDir, what: &[&str]) -> String {
+        String::from_utf8_lossy(&ledger::origin(repo, origin, what).stdout).into_owned()
+    }
+}
+
+#[test]
+fn deploy_job_a_bad_canary_is_rolled_back_recorded_and_the_job_fails() {
+    let target = Target::start(rates(100.0, 0.2, false), rates(100.0, 0.01, false));
+    let prom = Prometheus::start(&target);
+    let (repo, origin, log) = ledger::released(prom.port, FAST);
+    let job = deploy::run(&repo, deploy::HOOK);
+    let stderr = String::from_utf8_lossy(&job.out.stderr);
+    assert_eq!(job.out.status.code(), Some(1), "{stderr}");
+    assert_eq!(live::log(&job.hook_log), ["apply prod 1.4.0"], "{stderr}");
+    // The baseline is the version the promotion replaced, as the ledger recorded it.
+    assert_eq!(
+        live::log(&log),
+        ["set-weight 50", "rollback 1.4.0 to 1.3.2"],
+        "{stderr}"
+    );
+    assert_eq!(
+        ledger::history(&repo)[..4],
+        [
+            entry("block", "1.4.0", ""),
+            entry("rollback", "1.3.2", "1.4.0"),
+            entry("verification", "1.4.0", ""),
+            entry("promotion", "1.4.0", "1.3.2"),
+        ]
+    );
+    // All of it is on origin: the ledger and the desired state back on 1.3.2.
+    let kinds = deploy::on_origin(
+        &repo,
+        &origin,
+        &["log", "-4", "--format=%s", "refs/shipgate/ledger"],
+    );
+    assert_eq!(kinds.lines().count(), 4, "{kinds}");
+    let file = deploy::on_origin(&repo, &origin, &["show", "main:environments/prod.toml"]);
+    assert!(file.contains("tag = \"1.3.2\""), "{file}");
+    assert!(
+        job.summary.contains("ROLLED BACK"),
+        "the report is in the step summary: {}",
+        job.summary
+    );
+    assert!(repo.path("../evidence/recording.json").exists());
+}
+
+#[test]
+fn deploy_job_a_good_canary_completes_and_its_verdict_is_on_origin() {
+    let target = Target::start(rates(100.0, 0.01, false), rates(100.0, 0.01, false));
+    let prom = Prometheus::start(&target);
+    let (repo, origin, log) = ledger::released(prom.port, FAST);
+    let job = deploy::run(&repo, deploy::HOOK);
+    let stderr = String::from_utf8_lossy(&job.out.stderr);
+    assert_eq!(job.out.status.code(), Some(0), "{stderr}");
+    assert_eq!(live::log(&log), ["set-weight 50", "promote 1.4.0"]);
+    assert_eq!(
+        ledger::history(&repo)[..2],
+        [
+            entry("verification", "1.4.0", ""),
+            entry("promotion", "1.4.0", "1.3.2"),
+        ]
+    );
+    let tip = deploy::on_origin(
+        &repo,
+        &origin,
+        &["log", "-1", "--format=%B", "refs/shipgate/ledger"],
+    );
+    assert!(tip.contains("\"result\":\"pass\""), "{tip}");
+    let file = deploy::on_origin(&repo, &origin, &["show", "main:environments/prod.toml"]);
+    assert!(file.contains("tag = \"1.4.0\""), "{file}");
+}
+
+#[test]
+fn deploy_job_re_run_after_a_failed_hook_promotes_once() {
+    let target = Target::start(rates(100.0, 0.01, false), rates(100.0, 0.01, false));
+    let prom = Prometheus::start(&target);
+    let (repo, _origin, log) = ledger::released(prom.port, FAST);
+    // The hook fails (the cluster was unreachable): the promotion landed, no traffic moved.
+    let job = deploy::run(&repo, "exit 7");
+    assert_eq!(job.out.status.code(), Some(7));
+    assert!(live::log(&log).is_empty());
+    // "Re-run failed jobs": the ledger says 1.4.0 runs in prod; the job goes on from there.
+    let job = deploy::run(&repo, deploy::HOOK);
+    let stderr = String::from_utf8_lossy(&job.out.stderr);
+    assert_eq!(job.out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("1.4.0 already runs in prod"), "{stderr}");
+    let promotions = ledger::history(&repo)
+        .into_iter()
+        .filter(|(kind, version, _)| kind == "promotion" && version == "1.4.0")
+        .count();
+    assert_eq!(promotions, 1);
+}
+
+#[test]
+fn deploy_job_with_a_hostile_version_stops_before_anything_moves() {
+    let (repo, _origin, log) = ledger::released(live::free_port(), FAST);
+    for hostile in ["1.4.0;touch pwned", "$(touch pwned)", "`touch pwned`"] {
+        let job = deploy::command(&repo, hostile, "touch hook-ran")
+            .output()
+            .expect("bash runs deploy.sh");
+        assert_ne!(job.status.code(), Some(0), "{hostile}");
+        assert!(!repo.path("pwned").exists(), "{hostile} was executed");
+        assert!(!repo.path("hook-ran").exists(), "{hostile}: the hook ran");
+    }
+    assert!(live::log(&log).is_empty());
 }

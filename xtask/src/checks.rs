@@ -64,6 +64,8 @@ fn ensure(cmd: &str, source: Source) -> anyhow::Result<()> {
 /// What the test suite needs on the machine.
 fn ensure_test_tools() -> anyhow::Result<()> {
     ensure("git", Source::Apt("git"))?;
+    // the deploy job's script reads `shipgate status --json` with jq
+    ensure("jq", Source::Apt("jq"))?;
     // the canary tests start a real Prometheus on a loopback port
     ensure("prometheus", Source::Apt("prometheus"))?;
     // the changelog tests compare entries with git-cliff's keepachangelog example
@@ -77,12 +79,16 @@ pub fn test() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn workflows() -> anyhow::Result<()> {
-    ensure("check-jsonschema", Source::Pip("check-jsonschema"))?;
-    let root = crate::root();
-    let mut files: Vec<String> = Vec::new();
-    for entry in std::fs::read_dir(root.join(".github/workflows"))
-        .context("cannot read .github/workflows")?
+/// The `.yml` files directly in `dir` (relative to the workspace root), sorted; none when
+/// the directory is absent.
+fn yaml_files(dir: &str) -> anyhow::Result<Vec<String>> {
+    let dir = crate::root().join(dir);
+    let mut files = Vec::new();
+    if !dir.is_dir() {
+        return Ok(files);
+    }
+    for entry in
+        std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?
     {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
@@ -90,30 +96,38 @@ fn workflows() -> anyhow::Result<()> {
         }
     }
     files.sort();
+    Ok(files)
+}
+
+/// Every workflow (this repository's and the ones `shipgate init` writes) against GitHub's
+/// workflow schema, the action against the action schema, and all of them through zizmor:
+/// no finding of medium severity or above.
+fn workflows() -> anyhow::Result<()> {
+    ensure("check-jsonschema", Source::Pip("check-jsonschema"))?;
+    let root = crate::root();
+    let mut workflows = yaml_files(".github/workflows")?;
+    workflows.extend(yaml_files("crates/shipgate/src/init/workflows")?);
     let mut args = vec!["--builtin-schema", "vendor.github-workflows"];
-    args.extend(files.iter().map(String::as_str));
+    args.extend(workflows.iter().map(String::as_str));
     sh("check-jsonschema", &args)?;
-    let action = root.join(".github/actions/shipgate/action.yml");
-    if action.exists() {
+    let action = root.join("action.yml");
+    let action = action.to_string_lossy();
+    if Path::new(action.as_ref()).exists() {
         sh(
             "check-jsonschema",
-            &[
-                "--builtin-schema",
-                "vendor.github-actions",
-                &action.to_string_lossy(),
-            ],
+            &["--builtin-schema", "vendor.github-actions", &action],
         )?;
     }
     ensure("zizmor", Source::Pip("zizmor"))?;
-    sh(
-        "zizmor",
-        &[
-            "--offline",
-            "--min-severity",
-            "medium",
-            &Path::new(".github").to_string_lossy(),
-        ],
-    )?;
+    // zizmor collects only .github/workflows from a directory: the action and init's
+    // templates are given as files.
+    let mut args = vec!["--offline", "--min-severity", "medium", ".github"];
+    if Path::new(action.as_ref()).exists() {
+        args.push(&action);
+    }
+    let templates = yaml_files("crates/shipgate/src/init/workflows")?;
+    args.extend(templates.iter().map(String::as_str));
+    sh("zizmor", &args)?;
     Ok(())
 }
 

@@ -1118,7 +1118,9 @@ fn replay_leaves_charts_a_recording_and_a_step_summary() {
         .arg(&charts)
         .arg("--record")
         .arg(&record)
+        .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
+        .env_remove("GITHUB_OUTPUT")
         .output()
         .expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -162,6 +162,11 @@ pub fn shipgate_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Comm
         "GH_TOKEN",
         "GITHUB_REPOSITORY",
         "GITHUB_API_URL",
+        // A test run inside GitHub Actions is not a step of its own: no annotations, and
+        // no writes to the real runner's files.
+        "GITHUB_ACTIONS",
+        "GITHUB_OUTPUT",
+        "GITHUB_STEP_SUMMARY",
     ] {
         cmd.env_remove(var);
     }

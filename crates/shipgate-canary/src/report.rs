@@ -1,6 +1,6 @@
 //! What a canary run leaves behind besides its exit code: the Markdown summary for
 //! `$GITHUB_STEP_SUMMARY`, the recording and the SVG charts, and the progress shown while it
-//! runs (a live bar on a terminal, one line per judgement in CI).
+//! runs (a live bar on a terminal, one line per judgement in CI, printed by the caller).
 
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
@@ -173,10 +173,22 @@ pub fn write_charts(
     Ok(files)
 }
 
-/// `canary run` as the binary runs it: progress on stderr while the rollout runs
+/// Where [`run_reported`] reports besides its result: the binary decides how these are
+/// printed (stderr, and in CI as it must be there), so this crate prints nothing itself.
+#[derive(Clone, Copy)]
+pub struct Reporter<'a> {
+    /// A plain progress line, one per judgement, when no live bar is drawn.
+    pub line: &'a dyn Fn(&str),
+    /// An artifact that could not be written: a loud warning, not a different exit.
+    pub artifact_failed: &'a dyn Fn(&ArtifactError),
+}
+
+/// `canary run` as the binary runs it: progress while the rollout runs
 /// ([`run_with_settings`]; `after_each` sees every judgement too, e.g. to renew a hold),
-/// then the artifacts (`$GITHUB_STEP_SUMMARY` is read here). An artifact that cannot be written is a loud warning, not a different exit: the
-/// traffic decision has been carried out either way and the exit code must say which.
+/// then the artifacts (the step summary only when `artifacts.step_summary` names a file:
+/// the caller decides whether there is one). An artifact that cannot be written goes to
+/// `report.artifact_failed`, not into the result: the traffic decision has been carried out
+/// either way and the exit code must say which.
 pub fn run_reported(
     settings: &CanarySettings,
     request: &RunRequest,
@@ -184,6 +196,7 @@ pub fn run_reported(
     artifacts: &Artifacts,
     write: &dyn Fn(&Path, &[u8]) -> std::io::Result<()>,
     after_each: &mut dyn FnMut(&Judgement<'_>),
+    report: Reporter<'_>,
 ) -> Result<RunOutcome, RunError> {
     let (stop, handlers) = stop_on_signals();
     let mut progress = Progress::new(&settings.gates.rollout, live_terminal());
@@ -193,7 +206,9 @@ pub fn run_reported(
         source,
         &|name| std::env::var(name).ok(),
         &mut |j| {
-            progress.show(j);
+            if let Some(line) = progress.show(j) {
+                (report.line)(&line);
+            }
             after_each(j);
         },
         Some(stop),
@@ -202,23 +217,13 @@ pub fn run_reported(
     for id in handlers {
         signal_hook::low_level::unregister(id);
     }
-    let artifacts = Artifacts {
-        step_summary: artifacts
-            .step_summary
-            .clone()
-            .or_else(|| std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from)),
-        ..artifacts.clone()
-    };
     let finished = Finished {
         request,
         replay: matches!(source, Source::Replay(_)),
         result: result.as_ref(),
     };
-    if let Err(e) = write_artifacts(&artifacts, &finished, write) {
-        eprintln!("warning: {e}");
-        if let Some(hint) = e.hint() {
-            eprintln!("hint: {hint}");
-        }
+    if let Err(e) = write_artifacts(artifacts, &finished, write) {
+        (report.artifact_failed)(&e);
     }
     result
 }
@@ -243,9 +248,26 @@ fn stop_on_signals() -> (crate::runner::StopFlag, Vec<signal_hook::SigId>) {
     (stop, ids)
 }
 
-/// Escapes text for a Markdown table cell.
+/// Escapes text for a Markdown table cell: one line, no column break, no code span and no
+/// HTML (a `<` that could open a tag or a comment becomes `&lt;`; `<=` stays as it reads).
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '`' => out.push_str("\\`"),
+            '\r' | '\n' => out.push(' '),
+            '<' if chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
+                out.push_str("&lt;");
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The Markdown summary of a run: result, versions, a table of the metrics with their
@@ -463,11 +485,10 @@ impl Progress {
         Self { bar, step: None }
     }
 
-    /// Shows one judgement.
-    pub fn show(&mut self, j: &Judgement<'_>) {
+    /// Shows one judgement on the bar; without a bar, returns the plain line to print.
+    pub fn show(&mut self, j: &Judgement<'_>) -> Option<String> {
         let Some(bar) = &self.bar else {
-            eprintln!("{j}");
-            return;
+            return Some(j.to_string());
         };
         let (step, weight, steps) = j.step;
         if self.step != Some(step) {
@@ -487,6 +508,7 @@ impl Progress {
             j.report.verdict.as_str(),
             j.report.rule
         ));
+        None
     }
 
     /// Clears the bar (the caller prints the result).
@@ -556,6 +578,14 @@ mod tests {
             }),
             recording: recording(weights),
         }
+    }
+
+    #[test]
+    fn cells_hold_text_not_markup() {
+        assert_eq!(
+            cell("a | b `c` <img src=x> <= 1\r\n</td>"),
+            "a \\| b \\`c\\` &lt;img src=x> <= 1  &lt;/td>"
+        );
     }
 
     #[test]
@@ -706,7 +736,7 @@ mod tests {
             rule: "waiting for 1000 requests".into(),
             metrics: vec![],
         };
-        progress.show(&Judgement {
+        let plain = progress.show(&Judgement {
             t: 90.0,
             step: (1, 25, 4),
             report: &report,
@@ -719,7 +749,19 @@ mod tests {
             "step 2/4 25%: continue: waiting for 1000 requests"
         );
         assert_eq!(progress.step, Some(1));
+        assert_eq!(plain, None, "the bar shows it");
         progress.finish();
         assert!(progress.bar.as_ref().is_some_and(ProgressBar::is_finished));
+        let mut lines = Progress::with_target(&settings, None);
+        assert_eq!(
+            lines
+                .show(&Judgement {
+                    t: 90.0,
+                    step: (1, 25, 4),
+                    report: &report,
+                })
+                .as_deref(),
+            Some("canary: t=90s step 2/4 weight 25%: continue: waiting for 1000 requests")
+        );
     }
 }

@@ -17,6 +17,7 @@ use clap::{Args, Subcommand};
 use shipgate_judge::{MetricReport, Recording, ReplayOutcome, Verdict, replay};
 use shipgate_stdx::num::human as num;
 
+use crate::actions::{self, errln, outln, outp};
 use crate::cli::{EXIT_NO, Global, hinted};
 
 #[derive(Debug, Args)]
@@ -121,6 +122,24 @@ fn run_judge(global: &Global, args: &JudgeArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.charts {
         write_judge_charts(dir, &recording, &settings, &outcome)?;
     }
+    if actions::active() {
+        if outcome.verdict != Verdict::Pass {
+            actions::annotate(
+                actions::Level::Error,
+                &format!(
+                    "{file}: the judge says {}: {}",
+                    outcome.verdict.as_str(),
+                    outcome.rule
+                ),
+                None,
+            );
+        }
+        actions::set_outputs(&[
+            ("verdict", outcome.verdict.as_str().to_string()),
+            ("version", recording.version.clone().unwrap_or_default()),
+            ("environment", recording.env.clone().unwrap_or_default()),
+        ]);
+    }
     if global.json {
         let out = serde_json::json!({
             "file": file,
@@ -135,9 +154,9 @@ fn run_judge(global: &Global, args: &JudgeArgs) -> anyhow::Result<ExitCode> {
             "timeline": outcome.timeline,
             "report": outcome.report,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", actions::json(&serde_json::to_string_pretty(&out)?));
     } else {
-        print!("{}", human(&file, &recording, &source, &outcome));
+        outp!("{}", human(&file, &recording, &source, &outcome));
     }
     Ok(match outcome.verdict {
         Verdict::Pass => ExitCode::SUCCESS,
@@ -273,8 +292,8 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
 }
 
 fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    use shipgate_canary::report::{Artifacts, run_reported};
-    use shipgate_canary::{RunError, RunRequest, Source};
+    use shipgate_canary::report::{ArtifactError, Artifacts, Reporter, run_reported};
+    use shipgate_canary::{RunError, RunRequest, RunResult, Source};
 
     let all = global.settings()?;
     let settings = all.canary.for_env(&args.env).map_err(RunError::Settings)?;
@@ -304,7 +323,7 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let artifacts = Artifacts {
         record: args.record.clone(),
         charts: args.charts.clone(),
-        step_summary: None,
+        step_summary: actions::summary_path(),
     };
     // With [promote], a live run holds the environment, and its verdict (and rollback) are
     // recorded. A replay is a rehearsal: it records nothing.
@@ -317,6 +336,16 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
             l.renew(j.t);
         }
     };
+    let report = Reporter {
+        line: &|line: &str| errln!("{line}"),
+        artifact_failed: &|e: &ArtifactError| {
+            actions::warning(&e.to_string(), e.hint().as_deref());
+        },
+    };
+    let judgements = actions::Group::stderr(&format!(
+        "canary {} in {}: judgements",
+        request.version, request.env
+    ));
     let result = run_reported(
         &settings,
         &request,
@@ -324,7 +353,9 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         &artifacts,
         &write_atomically,
         &mut renew,
+        report,
     );
+    drop(judgements);
     let recorded = match (&mut ledger, &result) {
         (Some(l), Ok(outcome)) => Some(l.finish(outcome)),
         (Some(l), Err(_)) => {
@@ -335,14 +366,41 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     let outcome = result?;
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        outln!(
+            "{}",
+            actions::json(&serde_json::to_string_pretty(&outcome)?)
+        );
     } else {
-        println!("{}", headline(&request, replay.is_some(), &outcome));
+        outln!("{}", headline(&request, replay.is_some(), &outcome));
         if let Some(report) = &outcome.report {
             for m in &report.metrics {
                 metric_into_stdout(m);
             }
         }
+    }
+    if actions::active() {
+        let verdict = match &outcome.result {
+            RunResult::Promoted => "promoted",
+            RunResult::RolledBack { .. } => "rolled-back",
+            RunResult::Paused { .. } => "paused",
+        };
+        if !matches!(outcome.result, RunResult::Promoted) {
+            actions::annotate(
+                actions::Level::Error,
+                &format!(
+                    "canary {} in {}: {}",
+                    request.version,
+                    request.env,
+                    outcome.result.describe()
+                ),
+                None,
+            );
+        }
+        actions::set_outputs(&[
+            ("verdict", verdict.to_string()),
+            ("version", request.version.to_string()),
+            ("environment", request.env.to_string()),
+        ]);
     }
     if let Some(Err(e)) = recorded {
         // Traffic went where the verdict sent it; the ledger does not know: loudly, exit 2.
@@ -427,5 +485,5 @@ fn headline(
 fn metric_into_stdout(m: &MetricReport) {
     let mut out = String::new();
     metric(&mut out, m);
-    print!("{out}");
+    outp!("{out}");
 }

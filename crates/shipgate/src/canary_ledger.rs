@@ -50,7 +50,7 @@ impl CanaryLedger {
             let ctx = setup.context();
             let mut roll_back = setup.roll_back_stale();
             for note in ops::clear_stale_hold(&ctx, &env, remote.is_some(), &mut roll_back)? {
-                eprintln!("note: {note}");
+                crate::actions::note(&note);
             }
         }
         let hold = Hold {
@@ -113,13 +113,16 @@ impl CanaryLedger {
         let remote = self.setup.context().remote().map(String::from);
         match lock::renew(&self.setup.repo, remote.as_deref(), self.commit, &self.hold) {
             Ok(Taken::Ours(c)) => self.commit = c,
-            Ok(Taken::Lost) => eprintln!(
-                "warning: the hold of {} was taken over while this canary runs; another run may move traffic",
-                self.hold.environment
+            Ok(Taken::Lost) => crate::actions::warning(
+                &format!(
+                    "the hold of {} was taken over while this canary runs; another run may move traffic",
+                    self.hold.environment
+                ),
+                None,
             ),
-            Err(e) => eprintln!(
-                "warning: cannot renew the hold of {}: {e}",
-                self.hold.environment
+            Err(e) => crate::actions::warning(
+                &format!("cannot renew the hold of {}: {e}", self.hold.environment),
+                None,
             ),
         }
     }
@@ -127,9 +130,12 @@ impl CanaryLedger {
     /// A run that ended in an error keeps its hold: traffic may be anywhere, and the next
     /// command for the environment rolls it back once the hold is stale.
     pub fn leave_held(&mut self) {
-        eprintln!(
-            "warning: {} stays held by this run; once it is stale (after {}), the next canary run, promote or rollback for {} rolls the canary back",
-            self.hold.environment, self.setup.promote.lock_timeout, self.hold.environment
+        crate::actions::warning(
+            &format!(
+                "{} stays held by this run; once it is stale (after {}), the next canary run, promote or rollback for {} rolls the canary back",
+                self.hold.environment, self.setup.promote.lock_timeout, self.hold.environment
+            ),
+            None,
         );
     }
 
@@ -162,7 +168,7 @@ impl CanaryLedger {
             RunResult::Promoted => {
                 let summary = self.summary(outcome, VerifyResult::Pass);
                 let done = ops::record_canary_pass(&self.setup.context(), &version, &env, summary)?;
-                eprintln!(
+                crate::actions::errln!(
                     "ledger: verification of {version} in {env}: pass ({})",
                     if done.pushed {
                         "pushed"
@@ -194,7 +200,7 @@ impl CanaryLedger {
                 let mut nothing = |_: &Hold| Ok(());
                 let done = ops::rollback(&self.setup.context(), &req, &mut nothing)
                     .context("traffic went back to the baseline")?;
-                eprintln!(
+                crate::actions::errln!(
                     "ledger: rollback of {env} from {} to {} recorded, {} blocked ({})",
                     done.from,
                     done.to,
@@ -207,9 +213,12 @@ impl CanaryLedger {
                 );
             }
             RunResult::Paused { .. } => {
-                eprintln!(
-                    "warning: the canary is paused: {env} stays held by this run until someone decides; once stale (after {}), the next command for {env} rolls it back",
-                    self.setup.promote.lock_timeout
+                crate::actions::warning(
+                    &format!(
+                        "the canary is paused: {env} stays held by this run until someone decides; once stale (after {}), the next command for {env} rolls it back",
+                        self.setup.promote.lock_timeout
+                    ),
+                    None,
                 );
                 return Ok(());
             }
@@ -230,13 +239,16 @@ impl CanaryLedger {
             self.commit,
         ) {
             Ok(true) => self.released = true,
-            Ok(false) => eprintln!(
-                "warning: the hold of {} was no longer this run's",
-                self.hold.environment
+            Ok(false) => crate::actions::warning(
+                &format!(
+                    "the hold of {} was no longer this run's",
+                    self.hold.environment
+                ),
+                None,
             ),
-            Err(e) => eprintln!(
-                "warning: cannot release the hold of {}: {e}",
-                self.hold.environment
+            Err(e) => crate::actions::warning(
+                &format!("cannot release the hold of {}: {e}", self.hold.environment),
+                None,
             ),
         }
     }

@@ -12,6 +12,7 @@ use shipgate_canary::{RunRequest, Window, capture_with_settings, coverage};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::actions::errln;
 use crate::cli::{Global, hinted};
 
 #[derive(Debug, Args)]
@@ -116,7 +117,7 @@ pub fn run(global: &Global, args: &CaptureArgs) -> anyhow::Result<ExitCode> {
             format!("{} {}/{intervals} with data{errors}", c.metric, c.with_data)
         })
         .collect();
-    eprintln!(
+    errln!(
         "captured {intervals} intervals of {} ({} to {}) into {}: {}",
         settings.gates.rollout.interval,
         rfc3339(from),
@@ -125,9 +126,7 @@ pub fn run(global: &Global, args: &CaptureArgs) -> anyhow::Result<ExitCode> {
         per_metric.join("; ")
     );
     if covered.iter().all(|c| c.with_data == 0) {
-        eprintln!(
-            "hint: no metric has data in this window; check the versions, --env and the times"
-        );
+        errln!("hint: no metric has data in this window; check the versions, --env and the times");
     }
     if global.json {
         let out = serde_json::json!({
@@ -138,7 +137,10 @@ pub fn run(global: &Global, args: &CaptureArgs) -> anyhow::Result<ExitCode> {
             "intervals": intervals,
             "metrics": covered,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        println!(
+            "{}",
+            crate::actions::json(&serde_json::to_string_pretty(&out)?)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

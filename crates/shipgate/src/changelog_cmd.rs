@@ -58,7 +58,7 @@ pub fn run(global: &Global, args: &ChangelogArgs) -> anyhow::Result<ExitCode> {
         package: args.package.clone(),
     })?;
     for warning in shipgate_release::enrich_from_github(&global.repo, &remote, &mut input) {
-        eprintln!("warning: {warning}");
+        crate::actions::warning(&warning, None);
     }
     let model = build_changelog(&input, &settings.changelog);
     let text = if args.context {
@@ -92,7 +92,8 @@ pub fn run(global: &Global, args: &ChangelogArgs) -> anyhow::Result<ExitCode> {
     match &args.output {
         Some(path) => shipgate_stdx::fs::write_atomic(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{text}"),
+        None if args.context => print!("{}", crate::actions::json(&text)),
+        None => crate::actions::out(&text),
     }
     Ok(ExitCode::SUCCESS)
 }

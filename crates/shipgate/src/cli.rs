@@ -75,7 +75,7 @@ pub enum Command {
 
 /// Prints an error as one line of what went wrong (its message and those of its causes
 /// that it does not already contain), then `hint: …` on its own line: the hint the error
-/// carries as data ([`hint_of`]).
+/// carries as data ([`hint_of`]). Tokens are redacted ([`crate::actions::message`]).
 pub fn report_error(err: &anyhow::Error) {
     let mut message = err.to_string();
     for cause in err.chain().skip(1) {
@@ -85,10 +85,12 @@ pub fn report_error(err: &anyhow::Error) {
             message.push_str(&cause);
         }
     }
-    eprintln!("error: {message}");
-    if let Some(hint) = hint_of(err) {
-        eprintln!("hint: {hint}");
-    }
+    // In GitHub Actions also an `::error` annotation, at the file and line it points at.
+    crate::actions::error(
+        &message,
+        hint_of(err).as_deref(),
+        crate::actions::location_of(err).as_ref(),
+    );
 }
 
 /// An error of the binary (or xtask) itself: what went wrong, and what to do about it as

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use shipgate_config::{EnvironmentsSettings, Format, LoadRequest, render};
 
+use crate::actions::{self, errln, errp};
 use crate::cli::{EXIT_NO, Global, hinted};
 
 #[derive(Debug, Args)]
@@ -111,21 +112,34 @@ fn validate(
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let text = render::render(format, &report.diagnostics, &report.files, color);
+    let text = match format {
+        // Its lines are the diagnostics' own workflow commands, their data escaped.
+        Format::Github => text,
+        Format::Json | Format::Sarif => actions::json(&text).into_owned(),
+        Format::Junit => actions::xml(&text).into_owned(),
+        Format::Human => actions::log_text(&text).into_owned(),
+    };
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(text.as_bytes())
         .context("cannot write the report")?;
     stdout.flush().ok();
+    drop(stdout);
+    if format != Format::Github {
+        annotate_diagnostics(&report.diagnostics);
+    }
     if let Some(first) = report.without_schema.first() {
-        eprintln!(
-            "note: no schema.json for {first}{}: schema checks skipped there",
-            match report.without_schema.len() {
-                1 => String::new(),
-                n => format!(" and {} other configuration(s)", n - 1),
-            }
-        );
-        eprintln!(
-            "hint: add schema.json beside base.toml, or set [environments] schema in shipgate.toml"
+        actions::message(
+            actions::Level::Note,
+            &format!(
+                "no schema.json for {first}{}: schema checks skipped there",
+                match report.without_schema.len() {
+                    1 => String::new(),
+                    n => format!(" and {} other configuration(s)", n - 1),
+                }
+            ),
+            Some("add schema.json beside base.toml, or set [environments] schema in shipgate.toml"),
+            None,
         );
     }
     let (errors, warnings) = shipgate_config::diagnostic::counts(&report.diagnostics);
@@ -135,18 +149,47 @@ fn validate(
         format!("{} configurations", report.sets)
     };
     if errors + warnings == 0 {
-        eprintln!("ok: {sets} valid ({} files checked)", report.files.len());
+        errln!("ok: {sets} valid ({} files checked)", report.files.len());
     } else {
-        eprintln!(
+        errln!(
             "{errors} error(s), {warnings} warning(s) in {sets} ({} files checked)",
             report.files.len()
         );
     }
+    actions::set_outputs(&[
+        ("errors", errors.to_string()),
+        ("warnings", warnings.to_string()),
+    ]);
     Ok(if report.has_errors() {
         ExitCode::from(EXIT_NO)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// In GitHub Actions, each diagnostic is also an annotation at its file, line and column
+/// (`--format github` prints exactly those, so it needs none).
+fn annotate_diagnostics(diagnostics: &[shipgate_config::Diagnostic]) {
+    if !actions::active() {
+        return;
+    }
+    for d in diagnostics {
+        let level = match d.severity {
+            shipgate_config::Severity::Error => actions::Level::Error,
+            shipgate_config::Severity::Warning => actions::Level::Warning,
+        };
+        let location = actions::Location {
+            file: d.file.clone(),
+            line: Some(d.line as usize),
+            col: Some(d.column as usize),
+        };
+        actions::annotate_at(
+            level,
+            &format!("{} [{}]", d.message, d.rule.id()),
+            d.hint.as_deref(),
+            Some(&location),
+        );
+    }
 }
 
 fn show(
@@ -197,8 +240,13 @@ fn show(
                 )
             })
             .collect();
-        eprint!("{}", render::human(&blocking, false));
-        eprintln!("error: cannot merge `{}`: fix the problems above", args.env);
+        errp!("{}", render::human(&blocking, false));
+        annotate_diagnostics(&blocking);
+        actions::error(
+            &format!("cannot merge `{}`: fix the problems above", args.env),
+            None,
+            None,
+        );
         return Ok(ExitCode::from(EXIT_NO));
     };
     let text = if global.json {
@@ -208,9 +256,9 @@ fn show(
             args.provenance,
         ))?;
         t.push('\n');
-        t
+        actions::json(&t).into_owned()
     } else {
-        shipgate_config::show::toml(set, merged, args.provenance)
+        actions::log_text(&shipgate_config::show::toml(set, merged, args.provenance)).into_owned()
     };
     std::io::stdout()
         .lock()

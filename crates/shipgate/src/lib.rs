@@ -4,6 +4,7 @@
 //! this workspace and call [`run_args`] too, so flags, output and exit codes cannot drift.
 //! No pipeline logic lives here.
 
+pub mod actions;
 mod canary_cmd;
 mod canary_ledger;
 mod capture_cmd;
@@ -29,11 +30,14 @@ pub fn run_args(bin: &'static str, args: impl IntoIterator<Item = OsString>) -> 
         .name(bin)
         .bin_name(bin)
         .try_get_matches_from(argv)
-        .and_then(|m| Cli::from_arg_matches(&m));
+        .and_then(|m| {
+            actions::begin(&actions::subcommand_path(&m));
+            Cli::from_arg_matches(&m)
+        });
     match parsed {
         Ok(cli) => run(&cli),
         Err(e) => {
-            let _ = e.print();
+            actions::print_clap_error(&e);
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
         }
     }

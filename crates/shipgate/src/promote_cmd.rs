@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use shipgate_promote::ops::{self, Context, PromoteRequest, RollbackRequest};
 use shipgate_promote::{Gate, VerifyResult};
 
+use crate::actions::{self, outln, outp};
 use crate::cli::{EXIT_NO, Global};
 
 #[derive(Debug, Args)]
@@ -265,6 +266,7 @@ impl Setup {
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     use std::io::Write as _;
     let text = serde_json::to_string_pretty(value)?;
+    let text = actions::json(&text);
     // A closed pipe (`| head`) is the reader's choice, not an error.
     match writeln!(std::io::stdout().lock(), "{text}") {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -289,13 +291,13 @@ fn gates_table(gates: &[Gate]) -> String {
 
 fn notes(notes: &[String]) {
     for n in notes {
-        eprintln!("note: {n}");
+        actions::note(n);
     }
 }
 
 /// `ledger     <id> (pushed | not pushed: …)`.
 fn ledger_line(commit: &str, pushed: bool) {
-    println!(
+    outln!(
         "ledger     {} ({})",
         short(commit),
         if pushed {
@@ -342,36 +344,38 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
             (false, _) if out.promoted => "promoted",
             (false, _) => "REFUSED",
         };
-        println!(
+        outln!(
             "promote {} to {} (from {}) at {}: {verdict}",
             out.version,
             out.environment,
             out.from.as_deref().unwrap_or("nothing"),
             out.at
         );
-        print!("{}", gates_table(&out.gates));
+        outp!("{}", gates_table(&out.gates));
         if let (Some(commit), Some(ledger)) = (&out.commit, &out.ledger_commit) {
-            println!("file       {} now says {}", out.file, out.version);
-            println!("commit     {}", short(commit));
+            outln!("file       {} now says {}", out.file, out.version);
+            outln!("commit     {}", short(commit));
             ledger_line(ledger, out.pushed);
         }
         if let Some(url) = &out.pull_request {
-            println!(
+            outln!(
                 "pull request {url} (merge it, then `shipgate promote {} --to {} --push` records it)",
-                out.version, out.environment
+                out.version,
+                out.environment
             );
         }
         if let Some(id) = out.deployment {
-            println!("deployment {id} on GitHub");
+            outln!("deployment {id} on GitHub");
         }
         if out.attempts > 1 {
-            println!(
+            outln!(
                 "raced      {} attempts: the gates were evaluated again on the newer ledger",
                 out.attempts
             );
         }
     }
     let refused = !out.gates.iter().all(|g| g.passed);
+    promote_to_actions(&out, refused);
     Ok(if refused {
         ExitCode::from(EXIT_NO)
     } else {
@@ -394,20 +398,138 @@ pub fn rollback(global: &Global, args: &RollbackArgs) -> anyhow::Result<ExitCode
     if global.json {
         print_json(&out)?;
     } else {
-        println!(
+        outln!(
             "rollback of {} from {} to {} by {}: {}",
-            out.environment, out.from, out.to, out.by, out.reason
+            out.environment,
+            out.from,
+            out.to,
+            out.by,
+            out.reason
         );
-        println!(
+        outln!(
             "blocked    {} (shipgate unblock {} --reason … lifts it)",
-            out.blocked, out.blocked
+            out.blocked,
+            out.blocked
         );
         if let Some(c) = &out.commit {
-            println!("commit     {}", short(c));
+            outln!("commit     {}", short(c));
         }
         ledger_line(&out.ledger_commit, out.pushed);
     }
+    if actions::active() {
+        actions::set_outputs(&[
+            ("environment", out.environment.clone()),
+            ("version", out.to.clone()),
+            ("from", out.from.clone()),
+        ]);
+        actions::summary(&rollback_summary(&out));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// In GitHub Actions: a refused promotion's `::error`, the outputs and the step summary.
+fn promote_to_actions(out: &ops::PromoteOutcome, refused: bool) {
+    if !actions::active() {
+        return;
+    }
+    if refused {
+        let failed: Vec<&str> = out
+            .gates
+            .iter()
+            .filter(|g| !g.passed)
+            .map(|g| g.name.as_str())
+            .collect();
+        let dry = if out.dry_run { " (dry run)" } else { "" };
+        actions::annotate(
+            actions::Level::Error,
+            &format!(
+                "promotion of {} to {} refused{dry}: {} did not pass",
+                out.version,
+                out.environment,
+                failed.join(", ")
+            ),
+            out.gates
+                .iter()
+                .find(|g| !g.passed)
+                .map(|g| g.detail.as_str()),
+        );
+    }
+    actions::set_outputs(&[
+        ("version", out.version.clone()),
+        ("environment", out.environment.clone()),
+        ("from", out.from.clone().unwrap_or_default()),
+        ("promoted", actions::flag(out.promoted)),
+        ("dry-run", actions::flag(out.dry_run)),
+    ]);
+    actions::summary(&promote_summary(out));
+}
+
+/// The step summary of a promotion: what, where, from, the answer, and every gate.
+fn promote_summary(out: &ops::PromoteOutcome) -> String {
+    let md = actions::md;
+    let passed = out.gates.iter().all(|g| g.passed);
+    let answer = match (out.dry_run, passed, out.promoted) {
+        (true, true, _) => "would be promoted (dry run)",
+        (true, false, _) => "would be **refused** (dry run)",
+        (false, _, true) => "promoted",
+        (false, _, false) => "**refused**",
+    };
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+    let mut s = format!(
+        "### shipgate promote {} to {}: {answer}\n\n",
+        md(&out.version),
+        md(&out.environment)
+    );
+    s.push_str(&actions::md_table(
+        &["version", "environment", "from", "promoted", "dry run"],
+        &[vec![
+            md(&out.version),
+            md(&out.environment),
+            out.from.as_deref().map_or("nothing".to_string(), md),
+            yes_no(out.promoted),
+            yes_no(out.dry_run),
+        ]],
+    ));
+    let gates: Vec<Vec<String>> = out
+        .gates
+        .iter()
+        .map(|g| {
+            vec![
+                md(&g.name),
+                if g.passed { "yes" } else { "**no**" }.to_string(),
+                md(&g.detail),
+            ]
+        })
+        .collect();
+    s.push_str(&actions::md_table(&["gate", "passed", "detail"], &gates));
+    s
+}
+
+/// The step summary of a rollback: from, to, why.
+fn rollback_summary(out: &ops::RollbackOutcome) -> String {
+    let md = actions::md;
+    let mut s = format!(
+        "### shipgate rollback of {}: {} → {}\n\n",
+        md(&out.environment),
+        md(&out.from),
+        md(&out.to)
+    );
+    s.push_str(&actions::md_table(
+        &["environment", "from", "to", "by", "reason"],
+        &[vec![
+            md(&out.environment),
+            md(&out.from),
+            md(&out.to),
+            md(&out.by),
+            md(&out.reason),
+        ]],
+    ));
+    let _ = writeln!(
+        s,
+        "{} stays blocked until `shipgate unblock` lifts it.\n",
+        md(&out.blocked)
+    );
+    s
 }
 
 fn recorded(global: &Global, out: &ops::Recorded) -> anyhow::Result<ExitCode> {
@@ -416,7 +538,7 @@ fn recorded(global: &Global, out: &ops::Recorded) -> anyhow::Result<ExitCode> {
         print_json(out)?;
     } else {
         for e in &out.entries {
-            println!("{}", e.summary());
+            outln!("{}", e.summary());
         }
         ledger_line(&out.ledger_commit, out.pushed);
     }
@@ -472,11 +594,19 @@ pub fn status(global: &Global, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let setup = Setup::new(global)?;
     let out = ops::status(&setup.context(), args.env.as_deref(), true)?;
     notes(&out.notes);
+    if let (Some(env), true) = (args.env.as_deref(), actions::active()) {
+        let version = out
+            .environments
+            .iter()
+            .find(|e| e.name == env)
+            .and_then(|e| e.version.clone());
+        actions::set_outputs(&[("version", version.unwrap_or_default())]);
+    }
     if global.json {
         print_json(&out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{}", render_status(&out));
+    outp!("{}", render_status(&out));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -576,7 +706,12 @@ pub fn history(global: &Global, args: &HistoryArgs) -> anyhow::Result<ExitCode> 
         print_json(&out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{}", render_history(&out));
+    let _group = actions::Group::stdout(&format!(
+        "history: {} entr{}",
+        out.entries.len(),
+        if out.entries.len() == 1 { "y" } else { "ies" }
+    ));
+    outp!("{}", render_history(&out));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -615,8 +750,8 @@ pub fn metrics(global: &Global, args: &MetricsArgs) -> anyhow::Result<ExitCode> 
         print_json(&out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("delivery metrics from {} to {}", out.since, out.until);
-    println!(
+    outln!("delivery metrics from {} to {}", out.since, out.until);
+    outln!(
         "{:10} {:>11} {:>8} {:>8} {:>12} {:>12} {:>14} {:>16}",
         "ENV",
         "DEPLOYMENTS",
@@ -635,7 +770,7 @@ pub fn metrics(global: &Global, args: &MetricsArgs) -> anyhow::Result<ExitCode> 
         .unwrap_or_else(|| "-".into())
     };
     for m in &out.environments {
-        println!(
+        outln!(
             "{:10} {:>11} {:>8.2} {:>8} {:>12} {:>12} {:>14} {:>16}",
             m.name,
             m.deployments,

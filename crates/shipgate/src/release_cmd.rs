@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use shipgate_release::{ReleaseError, ReleaseRequest};
+use shipgate_release::{Plan, ReleaseError, ReleaseRequest};
 
+use crate::actions::{self, outln, outp};
 use crate::cli::Global;
 
 #[derive(Debug, Args)]
@@ -69,44 +70,169 @@ fn release(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
         if global.json {
             let mut value = serde_json::to_value(&plan)?;
             value["dry_run"] = true.into();
-            println!("{}", serde_json::to_string_pretty(&value)?);
+            outln!("{}", actions::json(&serde_json::to_string_pretty(&value)?));
         } else {
-            print!("{plan}");
-            println!("dry run: nothing was written");
+            print_plan(&plan);
+            outln!("dry run: nothing was written");
         }
+        to_actions(&plan, true, false);
         return Ok(ExitCode::SUCCESS);
     }
     let outcome = shipgate_release::run(&req)?;
     warn(&outcome.plan.warnings);
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        outln!(
+            "{}",
+            actions::json(&serde_json::to_string_pretty(&outcome)?)
+        );
     } else {
-        print!("{}", outcome.plan);
+        print_plan(&outcome.plan);
         if let Some(commit) = &outcome.commit {
-            println!(
+            outln!(
                 "committed  {} {}",
                 &commit[..commit.len().min(10)],
                 outcome.plan.message
             );
         }
         if !outcome.tagged.is_empty() {
-            println!("tagged     {}", outcome.tagged.join(", "));
+            outln!("tagged     {}", outcome.tagged.join(", "));
         }
         for g in &outcome.github {
-            for w in &g.warnings {
-                eprintln!("warning: {w}");
-            }
-            println!("github     {} release {} {}", g.action, g.tag, g.url);
+            warn(&g.warnings);
+            outln!("github     {} release {} {}", g.action, g.tag, g.url);
         }
         if outcome.pushed {
-            println!("pushed     to {}", req.settings.remote);
+            outln!("pushed     to {}", req.settings.remote);
         }
     }
+    to_actions(&outcome.plan, false, !outcome.tagged.is_empty());
     Ok(ExitCode::SUCCESS)
 }
 
 fn warn(warnings: &[String]) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        actions::warning(w, None);
     }
+}
+
+/// The plan for people; in the Actions log its release notes fold into a group.
+fn print_plan(plan: &Plan) {
+    let Some(notes) = plan.changelog.as_deref().filter(|_| actions::active()) else {
+        outp!("{plan}");
+        return;
+    };
+    let head = Plan {
+        changelog: None,
+        ..plan.clone()
+    };
+    outp!("{head}");
+    outln!();
+    let _group = actions::Group::stdout(&format!("release notes {}", plan.tags.join(", ")));
+    outp!("{notes}");
+    if !notes.ends_with('\n') {
+        outln!();
+    }
+}
+
+/// In GitHub Actions: the outputs and the step summary of a release (or of its dry run).
+fn to_actions(plan: &Plan, dry_run: bool, released: bool) {
+    if !actions::active() {
+        return;
+    }
+    actions::set_outputs(&outputs(plan, dry_run, released));
+    actions::summary(&summary(plan, dry_run, released));
+}
+
+fn or_empty(v: Option<&semver::Version>) -> String {
+    v.map(ToString::to_string).unwrap_or_default()
+}
+
+/// `current`, `next`, `version` (= next; empty with nothing to release), `tag`, `bump`,
+/// `released`, `dry-run`.
+fn outputs(plan: &Plan, dry_run: bool, released: bool) -> Vec<(&'static str, String)> {
+    let tag = plan.tag.clone().unwrap_or_else(|| plan.tags.join(" "));
+    vec![
+        ("current", or_empty(plan.current.as_ref())),
+        ("next", or_empty(plan.next.as_ref())),
+        (
+            "version",
+            if plan.releases() {
+                or_empty(plan.next.as_ref())
+            } else {
+                String::new()
+            },
+        ),
+        ("tag", if plan.releases() { tag } else { String::new() }),
+        ("bump", plan.bump.as_str().to_string()),
+        ("released", actions::flag(released)),
+        ("dry-run", actions::flag(dry_run)),
+    ]
+}
+
+/// The step summary: the plan as a table, then the release notes (Markdown made from
+/// commit messages: no HTML or table can come from them, see [`actions::md_document`]).
+fn summary(plan: &Plan, dry_run: bool, released: bool) -> String {
+    use std::fmt::Write as _;
+    let md = actions::md;
+    let mut out = String::new();
+    let what = match (plan.releases(), dry_run, released) {
+        (false, _, _) => "nothing to release".to_string(),
+        (true, true, _) => format!("{} (dry run: nothing was written)", plan.tags.join(", ")),
+        (true, false, true) => format!("{} released", plan.tags.join(", ")),
+        (true, false, false) => format!("{} not released", plan.tags.join(", ")),
+    };
+    let _ = writeln!(out, "### shipgate release: {}\n", md(&what));
+    let version =
+        |v: Option<&semver::Version>| v.map_or("none".to_string(), |v| md(&v.to_string()));
+    let previous = plan
+        .previous_tag
+        .as_deref()
+        .map(|t| format!(" ({})", md(t)))
+        .unwrap_or_default();
+    let mut rows = vec![
+        vec![
+            "current".into(),
+            format!("{}{previous}", version(plan.current.as_ref())),
+        ],
+        vec!["next".into(), version(plan.next.as_ref())],
+        vec!["bump".into(), plan.bump.as_str().into()],
+        vec![
+            "tag".into(),
+            if plan.releases() {
+                md(&plan.tags.join(", "))
+            } else {
+                "none".into()
+            },
+        ],
+        vec![
+            "commits".into(),
+            format!(
+                "{} considered: {} conventional, {} other, {} reverted",
+                plan.commits, plan.conventional, plan.non_conventional, plan.reverted
+            ),
+        ],
+        vec!["dry run".into(), if dry_run { "yes" } else { "no" }.into()],
+    ];
+    if plan.mode == "per-crate" {
+        rows.extend(plan.packages.iter().map(|p| {
+            vec![
+                md(&p.name),
+                format!(
+                    "{} → {}",
+                    version(p.current.as_ref()),
+                    version(p.next.as_ref())
+                ),
+            ]
+        }));
+    }
+    out.push_str(&actions::md_table(&["", ""], &rows));
+    if let Some(notes) = &plan.changelog {
+        let _ = writeln!(out, "#### Release notes\n");
+        out.push_str(&actions::md_document(notes));
+        if !notes.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out
 }

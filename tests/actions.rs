@@ -17,6 +17,9 @@ use git_repo::{Repo, shipgate_in};
 /// This repository's environments: the promotion fixture's configuration.
 const ENVIRONMENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../environments");
 
+/// The fixtures of `config validate` and `canary judge`.
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
+
 /// A token as Actions hands it to a step.
 const TOKEN: &str = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";
 
@@ -247,7 +250,22 @@ fn a_release_dry_run_writes_outputs_a_summary_and_folds_its_notes() {
     assert!(run.stdout.contains("dry run: nothing was written"));
     only_own_commands(&run);
 
-    // A second step appends; nothing to release says so in the outputs.
+    // The release itself.
+    let made = self::run(&repo.dir, true, &["release"], &[]);
+    assert_eq!(made.code, Some(0), "{made:?}");
+    let outputs = made.outputs();
+    assert_eq!(outputs["released"], "true", "{made:?}");
+    assert_eq!(outputs["dry-run"], "false");
+    assert_eq!(outputs["version"], "1.4.0");
+    assert!(
+        made.summary
+            .as_deref()
+            .is_some_and(|s| s.starts_with("### shipgate release: v1.4.0 released")),
+        "{made:?}"
+    );
+    only_own_commands(&made);
+
+    // Nothing to release says so in the outputs.
     let repo = Repo::new();
     repo.write(
         "Cargo.toml",
@@ -499,4 +517,85 @@ fn without_github_actions_no_command_is_printed_and_no_file_is_touched() {
         typo.stderr.starts_with("error: ") && typo.stderr.contains("\nhint: did you mean"),
         "{typo:?}"
     );
+}
+
+#[test]
+fn canary_judge_writes_its_verdict_and_annotates_a_failure() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fixture = format!("{FIXTURES}/canary/error-regression.json");
+    let failed = run(dir.path(), true, &["canary", "judge", &fixture], &[]);
+    assert_eq!(failed.code, Some(1), "{failed:?}");
+    let outputs = failed.outputs();
+    assert_eq!(outputs["verdict"], "fail", "{failed:?}");
+    assert_eq!(outputs["version"], "1.4.0");
+    assert_eq!(outputs["environment"], "prod");
+    assert!(
+        failed
+            .commands()
+            .iter()
+            .any(|c| c.starts_with("::error title=shipgate canary judge::")),
+        "{failed:?}"
+    );
+    only_own_commands(&failed);
+    let fixture = format!("{FIXTURES}/canary/healthy.json");
+    let passed = run(dir.path(), true, &["canary", "judge", &fixture], &[]);
+    assert_eq!(passed.code, Some(0), "{passed:?}");
+    assert_eq!(passed.outputs()["verdict"], "pass", "{passed:?}");
+    assert_eq!(passed.commands(), Vec::<String>::new(), "{passed:?}");
+}
+
+#[test]
+fn config_validate_annotates_each_diagnostic_and_quotes_files_inertly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("bad")).expect("mkdir");
+    for f in ["shipgate.toml", "schema.json"] {
+        std::fs::copy(format!("{FIXTURES}/config/{f}"), config.join(f)).expect("copy");
+    }
+    for f in ["base.toml", "staging.toml", "prod.toml"] {
+        std::fs::copy(
+            format!("{FIXTURES}/config/bad/{f}"),
+            config.join("bad").join(f),
+        )
+        .expect("copy");
+    }
+    // The quoted source line carries a command.
+    std::fs::write(
+        config.join("bad/dev.toml"),
+        "[service]\nreplicas = \"two\" # ##[error]x\n\n[logging]\nlevel = \"verbose\"\n",
+    )
+    .expect("write");
+    let r = run(&config, true, &["config", "validate", "bad"], &[]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let outputs = r.outputs();
+    assert_eq!(outputs["errors"], "10", "{r:?}");
+    assert_eq!(outputs["warnings"], "0");
+    assert!(
+        r.commands().iter().any(|c| c.starts_with(
+            "::error file=bad/dev.toml,line=2,col=12,title=shipgate config validate::`service.replicas` must be of type"
+        )),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.commands()
+            .iter()
+            .filter(|c| c.starts_with("::error file="))
+            .count(),
+        10,
+        "{r:?}"
+    );
+    only_own_commands(&r);
+    assert!(
+        r.stdout.replace('\u{200B}', "").contains("# ##[error]x"),
+        "the line is quoted: {r:?}"
+    );
+    // --format github prints the annotations itself, once.
+    let github = run(
+        &config,
+        true,
+        &["config", "validate", "bad", "--format", "github"],
+        &[],
+    );
+    assert_eq!(github.code, Some(1), "{github:?}");
+    assert_eq!(github.commands().len(), 10, "{github:?}");
 }

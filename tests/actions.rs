@@ -599,3 +599,65 @@ fn config_validate_annotates_each_diagnostic_and_quotes_files_inertly() {
     assert_eq!(github.code, Some(1), "{github:?}");
     assert_eq!(github.commands().len(), 10, "{github:?}");
 }
+
+#[test]
+fn canary_run_writes_its_verdict_a_summary_and_folds_its_judgements() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let q = |metric: &str, v: &str| {
+        format!("sum(increase({metric}{{version=\"{{{{{v}}}}}\"}}[{{{{interval}}}}]))")
+    };
+    std::fs::write(
+        dir.path().join("shipgate.toml"),
+        format!(
+            "[canary]\nsteps = [{{ weight = 10, hold = \"1m\" }}, {{ weight = 50, hold = \"1m\" }}, {{ weight = 100 }}]\n\
+             interval = \"10s\"\nmax-duration = \"10m\"\n\n\
+             [canary.command]\nset-weight = \"true\"\npromote = \"true\"\nrollback = \"true\"\n\n\
+             [[canary.metrics]]\nname = \"error-rate\"\nkind = \"counts\"\nthreshold = 0.02\nmin-requests = 1000\n\
+             canary = {{ errors = '{}', requests = '{}' }}\nbaseline = {{ errors = '{}', requests = '{}' }}\n",
+            q("http_errors_total", "version"),
+            q("http_requests_total", "version"),
+            q("http_errors_total", "baseline_version"),
+            q("http_requests_total", "baseline_version"),
+        ),
+    )
+    .expect("write");
+    let fixture = format!("{FIXTURES}/canary/error-regression.json");
+    let r = run(
+        dir.path(),
+        true,
+        &["canary", "run", "--env", "prod", "--replay", &fixture],
+        &[],
+    );
+    assert_eq!(r.code, Some(1), "{r:?}");
+    let outputs = r.outputs();
+    assert_eq!(outputs["verdict"], "rolled-back", "{r:?}");
+    assert_eq!(outputs["version"], "1.4.0");
+    assert_eq!(outputs["environment"], "prod");
+    let summary = r.summary.as_deref().expect("the canary's summary");
+    assert!(
+        summary.starts_with("### Canary `1.4.0` in prod (replay): ROLLED BACK"),
+        "{summary}"
+    );
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("::group::canary 1.4.0 in prod: judgements"))
+        .unwrap_or_else(|| panic!("a group: {r:?}"));
+    let end = lines
+        .iter()
+        .position(|l| *l == "::endgroup::")
+        .expect("its end");
+    assert!(
+        lines[start + 1..end]
+            .iter()
+            .all(|l| l.starts_with("canary: t="))
+            && end > start + 1,
+        "{r:?}"
+    );
+    assert!(
+        r.commands().iter().any(|c| c
+            .starts_with("::error title=shipgate canary run::canary 1.4.0 in prod: rolled back")),
+        "{r:?}"
+    );
+    only_own_commands(&r);
+}

@@ -16,6 +16,8 @@ fn fixture(name: &str) -> PathBuf {
 /// Runs shipgate in an empty directory (no shipgate.toml) with `args`.
 fn shipgate(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .env_remove("GITHUB_ACTIONS") // not a step of its own: no annotations
+        .env_remove("GITHUB_OUTPUT")
         .args(["--repo", &dir.display().to_string()])
         .args(args)
         .env("NO_COLOR", "1")
@@ -511,6 +513,8 @@ mod live {
 
     pub fn run(dir: &Path, extra: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_shipgate"));
+        c.env_remove("GITHUB_ACTIONS") // not a step of its own: no annotations
+            .env_remove("GITHUB_OUTPUT");
         c.args([
             "--repo",
             &dir.display().to_string(),
@@ -1033,6 +1037,8 @@ mod replay {
     pub fn run(dir: &Path, file: &str, extra: &[&str]) -> (Output, std::time::Duration) {
         let started = std::time::Instant::now();
         let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+            .env_remove("GITHUB_ACTIONS") // not a step of its own: no annotations
+            .env_remove("GITHUB_OUTPUT")
             .args(["--repo", &dir.display().to_string(), "canary", "run"])
             .args(["--env", "prod", "--replay"])
             .arg(fixture(file))
@@ -1104,6 +1110,8 @@ fn replay_leaves_charts_a_recording_and_a_step_summary() {
     let charts = dir.path().join("charts");
     let record = dir.path().join("run.json");
     let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .env_remove("GITHUB_ACTIONS") // not a step of its own: no annotations
+        .env_remove("GITHUB_OUTPUT")
         .args([
             "--repo",
             &dir.path().display().to_string(),
@@ -1186,6 +1194,8 @@ fn an_environment_override_changes_the_gates_for_that_environment_only() {
         replay::GATES
     ));
     let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .env_remove("GITHUB_ACTIONS") // not a step of its own: no annotations
+        .env_remove("GITHUB_OUTPUT")
         .args([
             "--repo",
             &dir.path().display().to_string(),
@@ -1284,6 +1294,8 @@ fn hostile_placeholder_values_are_refused_before_anything_runs() {
     replay::write_config(dir.path(), replay::GATES, &command);
     let run = |env: &str, extra: &[&str], file: &Path| {
         Command::new(env!("CARGO_BIN_EXE_shipgate"))
+            .env_remove("GITHUB_ACTIONS") // not a step of its own: no annotations
+            .env_remove("GITHUB_OUTPUT")
             .args(["--repo", &dir.path().display().to_string(), "canary", "run"])
             .args(["--env", env, "--replay"])
             .arg(file)
@@ -1486,6 +1498,8 @@ fn webhook_events_carry_the_bearer_token_and_recordings_do_not() {
     let record = dir.path().join("run.json");
     let run = |token: Option<&str>| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipgate"));
+        cmd.env_remove("GITHUB_ACTIONS") // not a step of its own: no annotations
+            .env_remove("GITHUB_OUTPUT");
         cmd.args(["--repo", &dir.path().display().to_string(), "canary", "run"])
             .args(["--env", "prod", "--replay"])
             .arg(fixture("healthy.json"))
@@ -1683,6 +1697,8 @@ mod ledger {
 
     pub fn command(repo: &Repo, args: &[&str], now: &str) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_shipgate"));
+        c.env_remove("GITHUB_ACTIONS") // not a step of its own: no annotations
+            .env_remove("GITHUB_OUTPUT");
         c.args(["--repo", &repo.dir.display().to_string()])
             .args(args)
             .env("SHIPGATE_NOW", now)

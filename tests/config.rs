@@ -24,6 +24,8 @@ struct Run {
 /// Runs the binary in `dir` with `args`.
 fn shipgate(dir: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .env_remove("GITHUB_ACTIONS") // not a step of its own: no annotations
+        .env_remove("GITHUB_OUTPUT")
         .current_dir(dir)
         .args(args)
         .env("NO_COLOR", "1")

@@ -589,6 +589,20 @@ fn config_validate_annotates_each_diagnostic_and_quotes_files_inertly() {
         r.stdout.replace('\u{200B}', "").contains("# ##[error]x"),
         "the line is quoted: {r:?}"
     );
+    // One folded group per file.
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l == "::group::bad/dev.toml: 2 error(s), 0 warning(s)"),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("::group::"))
+            .count(),
+        r.stdout.lines().filter(|l| *l == "::endgroup::").count(),
+    );
     // --format github prints the annotations itself, once.
     let github = run(
         &config,

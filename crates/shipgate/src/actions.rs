@@ -363,7 +363,7 @@ fn tokens() -> Vec<String> {
 
 /// Whether stdout goes to the log: in Actions, unless it is redirected to a regular file
 /// (`shipgate changelog > CHANGELOG.md` writes data, not log).
-fn stdout_is_log() -> bool {
+pub fn stdout_is_log() -> bool {
     use std::os::fd::AsFd as _;
     if !active() {
         return false;

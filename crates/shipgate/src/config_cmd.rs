@@ -117,7 +117,8 @@ fn validate(
         Format::Github => text,
         Format::Json | Format::Sarif => actions::json(&text).into_owned(),
         Format::Junit => actions::xml(&text).into_owned(),
-        Format::Human => actions::log_text(&text).into_owned(),
+        Format::Human if actions::stdout_is_log() => grouped(&report.diagnostics),
+        Format::Human => text,
     };
     let mut stdout = std::io::stdout().lock();
     stdout
@@ -165,6 +166,21 @@ fn validate(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The human report for the Actions log: one folded group per file, its lines inert.
+fn grouped(diagnostics: &[shipgate_config::Diagnostic]) -> String {
+    let mut out = String::new();
+    for chunk in diagnostics.chunk_by(|a, b| a.file == b.file) {
+        let (errors, warnings) = shipgate_config::diagnostic::counts(chunk);
+        out.push_str(&actions::group_start(&format!(
+            "{}: {errors} error(s), {warnings} warning(s)",
+            chunk[0].file
+        )));
+        out.push_str(&actions::inert(&render::human(chunk, false)));
+        out.push_str(actions::GROUP_END);
+    }
+    out
 }
 
 /// In GitHub Actions, each diagnostic is also an annotation at its file, line and column

@@ -18,7 +18,7 @@ use shipgate_judge::settings::{TemplateError, check_placeholders, placeholders, 
 /// `[canary.command]`: templated commands, run with `sh -c`. Placeholders: `{{weight}}`,
 /// `{{version}}`, `{{baseline_version}}`, `{{env}}`, `{{step}}`, each replaced by its
 /// shell-quoted value; the same values are exported as `SHIPGATE_*` variables.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CommandActuator {
     /// Moves the canary to `{{weight}}` percent of traffic.

@@ -18,7 +18,7 @@ use crate::provider::PrometheusConfig;
 use crate::webhook::WebhookActuator;
 
 /// `[canary]`: how traffic moves and how the canary is judged.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(from = "CanaryFile", into = "CanaryFile")]
 pub struct CanarySettings {
     /// The judge's and the rollout's settings (the pure core's).
@@ -36,7 +36,7 @@ pub struct CanarySettings {
 
 /// `[canary]` as written: one flat table. Unknown keys are refused here, with serde's list
 /// of the known ones (the settings loader turns it into a did-you-mean).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 struct CanaryFile {
     /// Traffic steps, strictly increasing weights ending at 100.
@@ -118,7 +118,7 @@ impl From<CanarySettings> for CanaryFile {
 /// the whole list, `[….prometheus]` the whole table; nothing is merged. `command` and
 /// `webhook` are the two forms of the one actuator: an override that sets either replaces
 /// the base actuator, whichever form it had.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CanaryOverride {
     /// Replaces `steps`.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use shipgate_judge::{Histogram, HumanDuration, Num};
 
 /// `[canary.prometheus]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PrometheusConfig {
     /// Base URL, e.g. `http://prometheus:9090` (the API is under `/api/v1`).
@@ -38,7 +38,7 @@ pub struct PrometheusConfig {
 }
 
 /// `[canary.prometheus] sigv4`: AWS Signature V4 request signing.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SigV4Config {
     /// The workspace's region, e.g. `eu-west-1`.

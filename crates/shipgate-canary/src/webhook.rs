@@ -21,7 +21,7 @@ use crate::actuator::{ActuatorError, ActuatorVars};
 use shipgate_judge::HumanDuration;
 
 /// `[canary.webhook]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct WebhookActuator {
     /// Where the events are POSTed (http:// or https://).

@@ -27,7 +27,7 @@ use serde::{Deserialize, Deserializer};
 /// pattern = 'JIRA-(\d+)'
 /// replace = "[JIRA-$1](https://jira.example.com/browse/JIRA-$1)"
 /// ```
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct ChangelogSettings {
     /// `keep-a-changelog` (default), `github-release`, or the path of a handlebars file
@@ -53,7 +53,7 @@ pub struct ChangelogSettings {
 
 /// `[[changelog.parsers]]`: every given field must match; then the commit goes to
 /// `section`, or is left out when `skip = true`.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CommitParser {
     /// The Conventional Commits type (case-insensitive); `*` matches any conventional commit.
@@ -75,7 +75,7 @@ pub struct CommitParser {
 }
 
 /// `[[changelog.skip]]`: a commit matching every given field is left out.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SkipRule {
     #[serde(rename = "type")]
@@ -87,7 +87,7 @@ pub struct SkipRule {
 
 /// `[[changelog.preprocessors]]`: `pattern` replaced by `replace` (`$1`, `${name}` refer to
 /// groups) everywhere in each message.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Preprocessor {
     pub pattern: Pattern,
@@ -120,6 +120,21 @@ impl<'de> Deserialize<'de> for Pattern {
         let text = String::deserialize(deserializer)?;
         Pattern::new(&text).map_err(|e| {
             serde::de::Error::custom(format!("invalid regular expression {text:?}: {e}"))
+        })
+    }
+}
+
+/// A string that must compile as a regular expression (Rust `regex` syntax).
+impl schemars::JsonSchema for Pattern {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Regex".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "regex",
+            "description": "A regular expression (Rust `regex` syntax), checked when the settings are read.",
         })
     }
 }

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 /// `[environments]`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct EnvironmentsSettings {
     /// The environments, in promotion order.
+    #[schemars(schema_with = "env_names")]
     pub order: Vec<String>,
     /// Where base.toml and the overlays live, relative to the repository root. A directory
     /// without base.toml is searched for one sub-directory per service.
@@ -23,6 +24,20 @@ pub struct EnvironmentsSettings {
     pub parity: ParitySettings,
     pub secrets: SecretSettings,
     pub slo: SloSettings,
+}
+
+/// `order`'s schema: distinct environment names (1 to 63 of `[A-Za-z0-9_-]`, not starting
+/// with `-`), never `base`; the rule of [`EnvironmentsSettings::check`].
+fn env_names(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "uniqueItems": true,
+        "items": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$",
+            "not": { "const": "base" },
+        },
+    })
 }
 
 impl Default for EnvironmentsSettings {
@@ -42,7 +57,7 @@ impl Default for EnvironmentsSettings {
 
 /// `[environments.ordering]`: numeric keys that must not decrease (or increase) from one
 /// environment to the next in `order` (`prod.replicas >= staging.replicas`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct OrderingSettings {
     pub non_decreasing: Vec<String>,
@@ -71,7 +86,7 @@ impl Default for OrderingSettings {
 
 /// `[environments.parity]`: every key set in the first environment of a pair is set in the
 /// second, except the allow-listed intended differences.
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct ParitySettings {
     /// Pairs `[from, to]`. Default: the last two environments of `order`.
@@ -81,7 +96,7 @@ pub struct ParitySettings {
 }
 
 /// `[environments.secrets]`.
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct SecretSettings {
     /// Key paths whose values are known not to be secrets (same patterns as parity).
@@ -89,7 +104,7 @@ pub struct SecretSettings {
 }
 
 /// `[environments.slo]`: the platform's service-level objectives, checked on one environment.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct SloSettings {
     pub enabled: bool,

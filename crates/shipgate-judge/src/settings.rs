@@ -142,10 +142,11 @@ impl From<Gates> for GatesFile {
 }
 
 /// One traffic step.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Step {
     /// Percent of traffic on the canary, 1..=100.
+    #[schemars(range(min = 1, max = 100))]
     pub weight: u8,
     /// How long to judge at this weight before moving on (required except on 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,9 +155,9 @@ pub struct Step {
 
 /// Steps, checked when parsed: not empty, weights in 1..=100, strictly increasing, ending
 /// at 100, every step before the last with a `hold`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
-pub struct Steps(Vec<Step>);
+pub struct Steps(#[schemars(length(min = 1))] Vec<Step>);
 
 impl Steps {
     /// Checks the steps (see the type's documentation).
@@ -250,7 +251,7 @@ pub enum TemplateError {
 pub use shipgate_stdx::duration::{HumanDuration, InvalidDuration};
 
 /// What an undecided canary does at `max-duration`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnInconclusive {
     /// Roll back (fail safe).
@@ -261,7 +262,7 @@ pub enum OnInconclusive {
 }
 
 /// What a metric measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum MetricKind {
     /// Events over trials per interval, e.g. errors over requests.
@@ -284,7 +285,7 @@ impl MetricKind {
 }
 
 /// Which way is worse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// A larger value is a regression (error rates, latency).
@@ -296,7 +297,7 @@ pub enum Direction {
 
 /// Query templates for one side (canary or baseline); which ones a kind needs is checked
 /// by [`JudgeSettings::validate`].
-#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Queries {
     /// `counts`: events in the interval (e.g. 5xx responses).
@@ -329,7 +330,7 @@ impl Queries {
 }
 
 /// One `[[canary.metrics]]` entry.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct MetricConfig {
     /// Unique name, shown in reports.

@@ -293,6 +293,56 @@ impl TryFrom<RawWindow> for FreezeWindow {
     }
 }
 
+/// The three shapes [`FreezeWindow`]'s deserializer accepts, each with exactly its keys.
+impl schemars::JsonSchema for FreezeWindow {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FreezeWindow".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let week_time = schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(?:[Mm][Oo][Nn](?:[Dd][Aa][Yy])?|[Tt][Uu][Ee](?:[Ss][Dd][Aa][Yy])?|[Ww][Ee][Dd](?:[Nn][Ee][Ss][Dd][Aa][Yy])?|[Tt][Hh][Uu](?:[Rr][Ss][Dd][Aa][Yy])?|[Ff][Rr][Ii](?:[Dd][Aa][Yy])?|[Ss][Aa][Tt](?:[Uu][Rr][Dd][Aa][Yy])?|[Ss][Uu][Nn](?:[Dd][Aa][Yy])?)\\s+(?:[01][0-9]|2[0-3]):[0-5][0-9]$",
+            "description": "A weekday and a time of day, e.g. `Fri 16:00`.",
+        });
+        let zone = schemars::json_schema!({
+            "type": "string",
+            "minLength": 1,
+            "description": "An IANA time zone, e.g. `Europe/Berlin`.",
+        });
+        let timestamp = schemars::json_schema!({
+            "type": "string",
+            "description": "An RFC 3339 time with its offset, e.g. `2026-12-24T00:00:00Z`.",
+        });
+        schemars::json_schema!({
+            "description": "A window in which promotions are refused: weekly { from, to, time-zone }, a day { date, time-zone }, or a span { start, end }.",
+            "oneOf": [
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["from", "to", "time-zone"],
+                    "properties": { "from": week_time, "to": week_time, "time-zone": zone },
+                },
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["date", "time-zone"],
+                    "properties": {
+                        "date": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" },
+                        "time-zone": zone,
+                    },
+                },
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["start", "end"],
+                    "properties": { "start": timestamp, "end": timestamp },
+                },
+            ],
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for FreezeWindow {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         // Checked inside the visitor, not after it (as `try_from` would): a deserializer

@@ -11,7 +11,7 @@ use shipgate_stdx::duration::HumanDuration;
 use crate::freeze::FreezeWindow;
 
 /// `[promote]`.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct PromoteSettings {
     /// The dotted key of an environment's file that holds its desired version
@@ -44,7 +44,7 @@ impl Default for PromoteSettings {
 }
 
 /// How a version is shown to work in an environment before it may move on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verification {
     /// A passing canary verdict or `shipgate verify --result pass` is needed.
@@ -55,7 +55,7 @@ pub enum Verification {
 }
 
 /// `[promote.env.<ENV>]`: the gates of promotions into ENV, and how ENV verifies.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct EnvPromote {
     /// How versions are verified in this environment (read by the next environment's

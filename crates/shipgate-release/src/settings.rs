@@ -4,7 +4,7 @@ use serde::Deserialize;
 use shipgate_version::BumpRules;
 
 /// How versions are kept in a workspace.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// One version for the whole workspace, one tag.
@@ -15,7 +15,7 @@ pub enum Mode {
 }
 
 /// A file of another ecosystem to bump: `pattern` holds `{version}` where the version is.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseFile {
     pub path: String,
@@ -23,7 +23,7 @@ pub struct ReleaseFile {
 }
 
 /// `[release]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct ReleaseSettings {
     pub mode: Mode,

@@ -89,6 +89,22 @@ impl<'de> Deserialize<'de> for HumanDuration {
     }
 }
 
+/// The schema of what [`HumanDuration::parse`] accepts: one or more `<digits><unit>`
+/// parts, units `h`, `m`, `s`, `ms`.
+impl schemars::JsonSchema for HumanDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": r"^\s*(?:[0-9]+(?:ms|h|m|s))+\s*$",
+            "description": "A duration: `90s`, `2m`, `1h30m`, `500ms` (units h, m, s, ms).",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

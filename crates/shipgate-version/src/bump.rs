@@ -34,7 +34,7 @@ impl std::fmt::Display for Bump {
 }
 
 /// Which commit types bump what. Breaking changes always bump major.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct BumpRules {
     #[serde(default = "default_minor")]

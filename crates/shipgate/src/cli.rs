@@ -71,6 +71,8 @@ pub enum Command {
     History(crate::promote_cmd::HistoryArgs),
     /// Delivery metrics (the four DORA keys) per environment, from the ledger
     Metrics(crate::promote_cmd::MetricsArgs),
+    /// Print the JSON Schema of shipgate.toml
+    Schema(crate::schema_cmd::SchemaArgs),
 }
 
 /// Prints an error as one line of what went wrong (its message and those of its causes

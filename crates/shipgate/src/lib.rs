@@ -13,6 +13,7 @@ pub mod cli;
 mod config_cmd;
 mod promote_cmd;
 mod release_cmd;
+mod schema_cmd;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -61,6 +62,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         cli::Command::Status(args) => promote_cmd::status(&cli.global, args),
         cli::Command::History(args) => promote_cmd::history(&cli.global, args),
         cli::Command::Metrics(args) => promote_cmd::metrics(&cli.global, args),
+        cli::Command::Schema(args) => schema_cmd::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

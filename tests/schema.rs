@@ -1,0 +1,176 @@
+//! shipgate.toml's JSON Schema (`shipgate schema`): the committed `shipgate.schema.json` is
+//! the generated one, this repository's shipgate.toml and README's examples validate, and
+//! the schema and the loader accept and refuse the same files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn generated() -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .arg("schema")
+        .output()
+        .expect("shipgate runs");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+fn validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(&generated()).expect("the schema is JSON");
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema compiles")
+}
+
+/// The schema's complaints about a TOML text (None: it is not TOML at all).
+fn schema_errors(validator: &jsonschema::Validator, text: &str) -> Option<Vec<String>> {
+    let value: Value = toml::from_str(text).ok()?;
+    Some(
+        validator
+            .iter_errors(&value)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect(),
+    )
+}
+
+#[test]
+fn the_committed_schema_is_the_generated_one() {
+    let committed = std::fs::read_to_string(root().join("shipgate.schema.json"))
+        .unwrap_or_else(|e| panic!("cannot read shipgate.schema.json ({e}); run `shipgate schema > shipgate.schema.json`"));
+    assert!(
+        committed == generated(),
+        "shipgate.schema.json is stale: run `shipgate schema > shipgate.schema.json` at the repository root and commit it"
+    );
+}
+
+#[test]
+fn this_repositorys_shipgate_toml_validates_and_names_its_schema() {
+    let text = std::fs::read_to_string(root().join("shipgate.toml")).expect("shipgate.toml");
+    assert!(
+        text.starts_with("#:schema ./shipgate.schema.json\n"),
+        "the first line names the schema for taplo"
+    );
+    let errors = schema_errors(&validator(), &text).expect("TOML");
+    assert!(errors.is_empty(), "{errors:#?}");
+    shipgate_settings::parse(&text).expect("the loader accepts it");
+}
+
+/// The ```toml blocks of README.md whose top-level keys are all shipgate.toml sections.
+fn readme_examples() -> Vec<(usize, String)> {
+    const SECTIONS: [&str; 5] = ["release", "changelog", "environments", "canary", "promote"];
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let mut blocks = Vec::new();
+    let mut current: Option<(usize, String, usize)> = None;
+    for (i, line) in readme.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        match &mut current {
+            None if trimmed == "```toml" => current = Some((i + 1, String::new(), indent)),
+            Some((start, text, _)) if trimmed.starts_with("```") => {
+                blocks.push((*start, std::mem::take(text)));
+                current = None;
+            }
+            Some((_, text, indent)) => {
+                text.push_str(line.get(*indent..).unwrap_or(trimmed));
+                text.push('\n');
+            }
+            None => {}
+        }
+    }
+    blocks
+        .into_iter()
+        .filter(|(_, text)| {
+            toml::from_str::<toml::Table>(text)
+                .map(|t| t.keys().all(|k| SECTIONS.contains(&k.as_str())))
+                .unwrap_or(true)
+        })
+        .collect()
+}
+
+#[test]
+fn readmes_shipgate_toml_examples_validate() {
+    let validator = validator();
+    let examples = readme_examples();
+    assert!(examples.len() >= 7, "{} examples found", examples.len());
+    for (line, text) in examples {
+        let errors = schema_errors(&validator, &text)
+            .unwrap_or_else(|| panic!("README.md:{line}: the example is not TOML"));
+        assert!(errors.is_empty(), "README.md:{line}: {errors:#?}\n{text}");
+        if let Err(e) = shipgate_settings::parse(&text) {
+            panic!("README.md:{line}: the loader refuses the example: {e:?}\n{text}");
+        }
+    }
+}
+
+/// `text`, accepted (true) or refused (false) by both the schema and the loader.
+fn check(validator: &jsonschema::Validator, text: &str, accepted: bool) {
+    let schema = schema_errors(validator, text).expect("test cases are TOML");
+    let loader = shipgate_settings::parse(text);
+    assert_eq!(
+        schema.is_empty(),
+        accepted,
+        "schema on {text:?}: {schema:#?}"
+    );
+    assert_eq!(loader.is_ok(), accepted, "loader on {text:?}: {loader:?}");
+}
+
+#[test]
+fn the_schema_and_the_loader_agree() {
+    let validator = validator();
+    let cases: &[(&str, bool)] = &[
+        ("", true),
+        ("#:schema ./shipgate.schema.json\n[release]\nmode = \"per-crate\"\n", true),
+        // unknown keys, at every level
+        ("[relase]\n", false),
+        ("[release]\ntag-fromat = \"v{version}\"\n", false),
+        ("[release.bump]\nminor-types = [\"feat\"]\nmajor-types = []\n", false),
+        ("[[release.files]]\npath = \"VERSION\"\npattern = \"{version}\"\nglob = true\n", false),
+        ("[changelog]\nfold-prerelease = true\n", false),
+        ("[environments.slo]\nmin-replica = 2\n", false),
+        ("[canary]\nintervall = \"10s\"\n", false),
+        ("[canary.prometheus]\nurl = \"http://p:9090\"\ntimeot = \"1s\"\n", false),
+        ("[canary.command]\nset-weight = \"a\"\npromote = \"b\"\nrollback = \"c\"\nabort = \"d\"\n", false),
+        ("[canary.env.prod]\nstpes = []\n", false),
+        ("[promote]\nversion-keys = \"x\"\n", false),
+        ("[[promote.env.prod.freeze]]\ndate = \"2026-12-24\"\ntime-zone = \"UTC\"\nreason = \"x\"\n", false),
+        // wrong types
+        ("[release]\nstrict = \"yes\"\n", false),
+        ("[release]\nfiles = \"pom.xml\"\n", false),
+        ("[environments]\norder = \"dev\"\n", false),
+        ("[environments]\nmax-file-size = -1\n", false),
+        ("[canary]\nalpha = \"0.01\"\n", false),
+        ("[canary]\nsteps = [{ weight = 500 }]\n", false),
+        ("[canary]\nsteps = []\n", false),
+        ("[promote.env.prod]\napprovals = \"two\"\n", false),
+        // bad enum values and malformed strings
+        ("[release]\nmode = \"per-package\"\n", false),
+        ("[canary]\non-inconclusive = \"ignore\"\n", false),
+        ("[[canary.metrics]]\nname = \"x\"\nkind = \"histogram\"\ncanary = { value = \"q\" }\n", false),
+        ("[promote.env.dev]\nverification = \"smoke\"\n", false),
+        ("[canary]\ninterval = \"10 parsecs\"\n", false),
+        ("[promote.env.prod]\nsoak = \"2 hours\"\n", false),
+        ("[[promote.env.prod.freeze]]\nfrom = \"Fri 16:00\"\nto = \"Mon 08:00\"\n", false),
+        ("[[promote.env.prod.freeze]]\nfrom = \"Fry 16:00\"\nto = \"Mon 08:00\"\ntime-zone = \"UTC\"\n", false),
+        ("[[promote.env.prod.freeze]]\ndate = \"2026-12-24\"\nstart = \"2026-12-24T00:00:00Z\"\ntime-zone = \"UTC\"\n", false),
+        ("[environments]\norder = [\"dev\", \"../prod\"]\n", false),
+        ("[environments]\norder = [\"dev\", \"dev\"]\n", false),
+        ("[environments]\norder = [\"base\", \"prod\"]\n", false),
+        // valid files the schema must not refuse
+        ("[release]\nremote = \"upstream\"\n[release.bump]\npatch-types = [\"fix\"]\n", true),
+        ("[canary]\ninterval = \"1h30m\"\nsteps = [{ weight = 10, hold = \"500ms\" }, { weight = 100 }]\n", true),
+        ("[[promote.env.prod.freeze]]\nfrom = \"friday 16:00\"\nto = \"MON 08:00\"\ntime-zone = \"Europe/Berlin\"\n", true),
+        ("[[promote.env.prod.freeze]]\nstart = \"2026-12-20T00:00:00+01:00\"\nend = \"2027-01-04T08:00:00+01:00\"\n", true),
+        ("[environments]\norder = [\"test\", \"live\"]\n[environments.parity]\npairs = [[\"test\", \"live\"]]\n", true),
+        ("[canary.webhook]\nurl = \"https://hooks.example.com\"\nbearer-token-env = \"T\"\n", true),
+    ];
+    assert!(cases.len() >= 20);
+    for (text, accepted) in cases {
+        check(&validator, text, *accepted);
+    }
+}

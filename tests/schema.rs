@@ -125,20 +125,38 @@ fn the_schema_and_the_loader_agree() {
     let validator = validator();
     let cases: &[(&str, bool)] = &[
         ("", true),
-        ("#:schema ./shipgate.schema.json\n[release]\nmode = \"per-crate\"\n", true),
+        (
+            "#:schema ./shipgate.schema.json\n[release]\nmode = \"per-crate\"\n",
+            true,
+        ),
         // unknown keys, at every level
         ("[relase]\n", false),
         ("[release]\ntag-fromat = \"v{version}\"\n", false),
-        ("[release.bump]\nminor-types = [\"feat\"]\nmajor-types = []\n", false),
-        ("[[release.files]]\npath = \"VERSION\"\npattern = \"{version}\"\nglob = true\n", false),
+        (
+            "[release.bump]\nminor-types = [\"feat\"]\nmajor-types = []\n",
+            false,
+        ),
+        (
+            "[[release.files]]\npath = \"VERSION\"\npattern = \"{version}\"\nglob = true\n",
+            false,
+        ),
         ("[changelog]\nfold-prerelease = true\n", false),
         ("[environments.slo]\nmin-replica = 2\n", false),
         ("[canary]\nintervall = \"10s\"\n", false),
-        ("[canary.prometheus]\nurl = \"http://p:9090\"\ntimeot = \"1s\"\n", false),
-        ("[canary.command]\nset-weight = \"a\"\npromote = \"b\"\nrollback = \"c\"\nabort = \"d\"\n", false),
+        (
+            "[canary.prometheus]\nurl = \"http://p:9090\"\ntimeot = \"1s\"\n",
+            false,
+        ),
+        (
+            "[canary.command]\nset-weight = \"a\"\npromote = \"b\"\nrollback = \"c\"\nabort = \"d\"\n",
+            false,
+        ),
         ("[canary.env.prod]\nstpes = []\n", false),
         ("[promote]\nversion-keys = \"x\"\n", false),
-        ("[[promote.env.prod.freeze]]\ndate = \"2026-12-24\"\ntime-zone = \"UTC\"\nreason = \"x\"\n", false),
+        (
+            "[[promote.env.prod.freeze]]\ndate = \"2026-12-24\"\ntime-zone = \"UTC\"\nreason = \"x\"\n",
+            false,
+        ),
         // wrong types
         ("[release]\nstrict = \"yes\"\n", false),
         ("[release]\nfiles = \"pom.xml\"\n", false),
@@ -151,23 +169,53 @@ fn the_schema_and_the_loader_agree() {
         // bad enum values and malformed strings
         ("[release]\nmode = \"per-package\"\n", false),
         ("[canary]\non-inconclusive = \"ignore\"\n", false),
-        ("[[canary.metrics]]\nname = \"x\"\nkind = \"histogram\"\ncanary = { value = \"q\" }\n", false),
+        (
+            "[[canary.metrics]]\nname = \"x\"\nkind = \"histogram\"\ncanary = { value = \"q\" }\n",
+            false,
+        ),
         ("[promote.env.dev]\nverification = \"smoke\"\n", false),
         ("[canary]\ninterval = \"10 parsecs\"\n", false),
         ("[promote.env.prod]\nsoak = \"2 hours\"\n", false),
-        ("[[promote.env.prod.freeze]]\nfrom = \"Fri 16:00\"\nto = \"Mon 08:00\"\n", false),
-        ("[[promote.env.prod.freeze]]\nfrom = \"Fry 16:00\"\nto = \"Mon 08:00\"\ntime-zone = \"UTC\"\n", false),
-        ("[[promote.env.prod.freeze]]\ndate = \"2026-12-24\"\nstart = \"2026-12-24T00:00:00Z\"\ntime-zone = \"UTC\"\n", false),
+        (
+            "[[promote.env.prod.freeze]]\nfrom = \"Fri 16:00\"\nto = \"Mon 08:00\"\n",
+            false,
+        ),
+        (
+            "[[promote.env.prod.freeze]]\nfrom = \"Fry 16:00\"\nto = \"Mon 08:00\"\ntime-zone = \"UTC\"\n",
+            false,
+        ),
+        (
+            "[[promote.env.prod.freeze]]\ndate = \"2026-12-24\"\nstart = \"2026-12-24T00:00:00Z\"\ntime-zone = \"UTC\"\n",
+            false,
+        ),
         ("[environments]\norder = [\"dev\", \"../prod\"]\n", false),
         ("[environments]\norder = [\"dev\", \"dev\"]\n", false),
         ("[environments]\norder = [\"base\", \"prod\"]\n", false),
         // valid files the schema must not refuse
-        ("[release]\nremote = \"upstream\"\n[release.bump]\npatch-types = [\"fix\"]\n", true),
-        ("[canary]\ninterval = \"1h30m\"\nsteps = [{ weight = 10, hold = \"500ms\" }, { weight = 100 }]\n", true),
-        ("[[promote.env.prod.freeze]]\nfrom = \"friday 16:00\"\nto = \"MON 08:00\"\ntime-zone = \"Europe/Berlin\"\n", true),
-        ("[[promote.env.prod.freeze]]\nstart = \"2026-12-20T00:00:00+01:00\"\nend = \"2027-01-04T08:00:00+01:00\"\n", true),
-        ("[environments]\norder = [\"test\", \"live\"]\n[environments.parity]\npairs = [[\"test\", \"live\"]]\n", true),
-        ("[canary.webhook]\nurl = \"https://hooks.example.com\"\nbearer-token-env = \"T\"\n", true),
+        (
+            "[release]\nremote = \"upstream\"\n[release.bump]\npatch-types = [\"fix\"]\n",
+            true,
+        ),
+        (
+            "[canary]\ninterval = \"1h30m\"\nsteps = [{ weight = 10, hold = \"500ms\" }, { weight = 100 }]\n",
+            true,
+        ),
+        (
+            "[[promote.env.prod.freeze]]\nfrom = \"friday 16:00\"\nto = \"MON 08:00\"\ntime-zone = \"Europe/Berlin\"\n",
+            true,
+        ),
+        (
+            "[[promote.env.prod.freeze]]\nstart = \"2026-12-20T00:00:00+01:00\"\nend = \"2027-01-04T08:00:00+01:00\"\n",
+            true,
+        ),
+        (
+            "[environments]\norder = [\"test\", \"live\"]\n[environments.parity]\npairs = [[\"test\", \"live\"]]\n",
+            true,
+        ),
+        (
+            "[canary.webhook]\nurl = \"https://hooks.example.com\"\nbearer-token-env = \"T\"\n",
+            true,
+        ),
     ];
     assert!(cases.len() >= 20);
     for (text, accepted) in cases {

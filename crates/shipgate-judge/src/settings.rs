@@ -251,7 +251,9 @@ pub enum TemplateError {
 pub use shipgate_stdx::duration::{HumanDuration, InvalidDuration};
 
 /// What an undecided canary does at `max-duration`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnInconclusive {
     /// Roll back (fail safe).
@@ -285,7 +287,9 @@ impl MetricKind {
 }
 
 /// Which way is worse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// A larger value is a regression (error rates, latency).

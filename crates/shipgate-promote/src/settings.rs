@@ -44,7 +44,9 @@ impl Default for PromoteSettings {
 }
 
 /// How a version is shown to work in an environment before it may move on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verification {
     /// A passing canary verdict or `shipgate verify --result pass` is needed.

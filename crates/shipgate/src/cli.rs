@@ -73,6 +73,8 @@ pub enum Command {
     Metrics(crate::promote_cmd::MetricsArgs),
     /// Print the JSON Schema of shipgate.toml
     Schema(crate::schema_cmd::SchemaArgs),
+    /// Set up a repository for the pipeline: shipgate.toml, its schema, environments/, workflows
+    Init(crate::init_cmd::InitArgs),
 }
 
 /// Prints an error as one line of what went wrong (its message and those of its causes

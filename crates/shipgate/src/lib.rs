@@ -11,6 +11,8 @@ mod capture_cmd;
 mod changelog_cmd;
 pub mod cli;
 mod config_cmd;
+mod init;
+mod init_cmd;
 mod promote_cmd;
 mod release_cmd;
 mod schema_cmd;
@@ -63,6 +65,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         cli::Command::History(args) => promote_cmd::history(&cli.global, args),
         cli::Command::Metrics(args) => promote_cmd::metrics(&cli.global, args),
         cli::Command::Schema(args) => schema_cmd::run(&cli.global, args),
+        cli::Command::Init(args) => init_cmd::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

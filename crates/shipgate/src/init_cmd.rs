@@ -1,0 +1,124 @@
+//! `shipgate init`: sets up a repository for the whole pipeline (shipgate.toml and its
+//! schema, an environments/ skeleton, the ci/release/deploy workflows) from the manifests
+//! it finds. Never overwrites a file; every write is atomic, so a run killed halfway is
+//! finished by the next one.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::cli::{Global, hinted};
+use crate::init::{Inputs, check_directory, current_branch, detect, files};
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Print what would be written, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
+    let root = global.repo.as_path();
+    if !root.is_dir() {
+        return Err(hinted(
+            format!("{} is not a directory", root.display()),
+            "pass --repo PATH, the repository's root",
+        ));
+    }
+    // A shipgate.toml already there is kept, and says where the environments go.
+    let existing = shipgate_settings::default_path(root);
+    let environments = if existing.exists() {
+        shipgate_settings::load(root, None)
+            .context("cannot read the shipgate.toml that init would keep")?
+            .environments
+    } else {
+        shipgate_config::EnvironmentsSettings::default()
+    };
+    let directory = check_directory(root, &environments.directory).map_err(|e| {
+        hinted(
+            e.to_string(),
+            "set [environments] directory to a path inside the repository, e.g. \"environments\"",
+        )
+    })?;
+    let manifests = detect(root);
+    let branch = current_branch(root);
+    let planned = files(&Inputs {
+        manifests: &manifests,
+        directory: &directory,
+        order: &environments.order,
+        branch: &branch,
+    });
+
+    let mut written = Vec::new();
+    let mut kept = Vec::new();
+    for file in &planned {
+        let path = root.join(&file.path);
+        if path.symlink_metadata().is_ok() {
+            kept.push(shown(&file.path));
+            continue;
+        }
+        if !args.dry_run {
+            write_new(root, &file.path, &file.contents)?;
+        }
+        written.push(shown(&file.path));
+    }
+
+    let detected: Vec<&str> = manifests.iter().map(|m| m.path).collect();
+    if global.json {
+        let out = serde_json::json!({
+            "detected": detected,
+            "written": written,
+            "kept": kept,
+            "dry_run": args.dry_run,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for m in &manifests {
+            match &m.version {
+                Some(v) => println!("detected   {} ({v})", m.path),
+                None => println!("detected   {}", m.path),
+            }
+        }
+        let verb = if args.dry_run { "would write" } else { "wrote" };
+        for path in &written {
+            println!("{verb:<10} {path}");
+        }
+        for path in &kept {
+            println!("kept       {path} (it exists)");
+        }
+        if args.dry_run {
+            eprintln!("dry run: nothing was written");
+        } else if !written.is_empty() {
+            eprintln!(
+                "next: `shipgate config validate` and `shipgate release --dry-run`, then commit the files"
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A relative path as shown and reported: `/`-separated.
+fn shown(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+/// Writes `rel` under `root` atomically, its directories made first, each checked to stay
+/// inside the repository (no link out of it).
+fn write_new(root: &Path, rel: &Path, contents: &str) -> anyhow::Result<()> {
+    let parent = rel.parent().unwrap_or(Path::new(""));
+    if !parent.as_os_str().is_empty() {
+        check_directory(root, parent).map_err(|e| {
+            hinted(
+                e.to_string(),
+                "remove the link that leads out of the repository",
+            )
+        })?;
+        std::fs::create_dir_all(root.join(parent))
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let path: PathBuf = root.join(rel);
+    shipgate_stdx::fs::write_atomic(&path, contents.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}

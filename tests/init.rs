@@ -11,6 +11,9 @@ use serde_json::Value;
 #[path = "support/git_repo.rs"]
 mod git_repo;
 use git_repo::{Repo, stderr};
+#[path = "support/spring.rs"]
+mod spring;
+use spring::POM;
 
 /// Every file a setup with the default environments has.
 const SETUP: [&str; 11] = [
@@ -131,22 +134,6 @@ fn a_cargo_workspace_gets_a_valid_setup() {
         (Some("0.3.0"), Some("0.3.1"))
     );
 }
-
-const POM: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <parent>
-    <groupId>org.springframework.boot</groupId>
-    <artifactId>spring-boot-starter-parent</artifactId>
-    <version>3.3.4</version>
-    <relativePath/>
-  </parent>
-  <groupId>com.example.shop</groupId>
-  <artifactId>orders</artifactId>
-  <version>1.3.0</version>
-  <name>orders</name>
-</project>
-"#;
 
 /// A project with one manifest `(path, text)` gets a valid setup: the manifest detected,
 /// `entry` in its shipgate.toml, `service` as the service's name, and the release after a

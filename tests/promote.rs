@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 #[path = "support/git_repo.rs"]
 mod git_repo;
-use git_repo::{Repo, shipgate_command};
+use git_repo::{Repo, git_in as git, shipgate_command};
 
 /// This repository's environments: the fixture's configuration.
 const ENVIRONMENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../environments");
@@ -249,22 +249,6 @@ impl Fixture {
     fn promoted(&self, who: &str, now: &str, line: &str) -> Value {
         check(&self.promote(who, now, line), &[])
     }
-}
-
-/// `git` in `dir`, which must succeed; its stdout, trimmed.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} in {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// The ledger of the repository at `dir`, one summary per entry, oldest first.

@@ -1,0 +1,336 @@
+//! Adopting shipgate in a Java service, end to end through the real binary, as README's
+//! "Adopt shipgate in a Java service" tells it: a Spring Boot / Maven repository with a
+//! bare origin gets `shipgate init`; a `feat:` commit is released (pom.xml's own version
+//! 1.3.0 → 1.4.0, the Spring Boot parent's untouched, tag v1.4.0 pushed); 1.4.0 is promoted
+//! to dev, its canary rehearsed on a recording through Argo Rollouts' kubectl commands,
+//! verified, promoted to staging; a fresh clone of origin shows the ledger, and a dry run
+//! to prod names the gates still missing.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+
+#[path = "support/git_repo.rs"]
+mod git_repo;
+use git_repo::{Repo, git_in as git, shipgate_in, stderr};
+#[path = "support/spring.rs"]
+mod spring;
+use spring::{APP, POM};
+
+/// Tuesday 1 December 2026, 09:00 UTC: outside the weekend freeze `init` writes for prod.
+const T0: i64 = 1_796_115_600;
+
+fn at(minutes: i64) -> String {
+    jiff::Timestamp::from_second(T0 + minutes * 60)
+        .expect("in range")
+        .to_string()
+}
+
+/// A stand-in for `kubectl` on PATH: it appends its arguments to `kubectl.log` beside it.
+fn fake_kubectl(bin: &Path) {
+    std::fs::create_dir_all(bin).expect("mkdir");
+    let path = bin.join("kubectl");
+    let log = bin.join("kubectl.log");
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\n", log.display()),
+    )
+    .expect("write");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// shipgate in `dir` as `who` at `now`, with the fake kubectl first on PATH.
+fn sg(dir: &Path, bin: &Path, who: &str, now: &str, args: &[&str]) -> Output {
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    shipgate_in(
+        dir,
+        args,
+        &[
+            ("SHIPGATE_NOW", now),
+            ("GITHUB_ACTOR", who),
+            ("PATH", &path),
+        ],
+    )
+}
+
+/// Like [`sg`], which must exit 0; its stdout.
+fn ok(dir: &Path, bin: &Path, who: &str, now: &str, args: &[&str]) -> String {
+    let out = sg(dir, bin, who, now, args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// README's step 4: the Argo Rollouts commands uncommented, and dev's canary judged on the
+/// error rate the recording holds, with the recording's steps.
+fn adopt_canary(shipgate_toml: &str) -> String {
+    let commands = shipgate_toml
+        .replace("# [canary.command]", "[canary.command]")
+        .replace("# set-weight = ", "set-weight = ")
+        .replace("# promote = \"kubectl", "promote = \"kubectl")
+        .replace("# rollback = ", "rollback = ");
+    let q = |metric: &str, v: &str| {
+        format!(
+            "sum(increase({metric}{{version=\"{{{{{v}}}}}\",status=~\"5..\"}}[{{{{interval}}}}]))"
+        )
+    };
+    format!(
+        "{commands}\n[canary.env.dev]\nsteps = [{{ weight = 10, hold = \"1m\" }}, {{ weight = 50, hold = \"1m\" }}, {{ weight = 100 }}]\ninterval = \"10s\"\nmax-duration = \"10m\"\n\n\
+         [[canary.env.dev.metrics]]\nname = \"error-rate\"\nkind = \"counts\"\nthreshold = 0.02\nmin-requests = 1000\n\
+         canary = {{ errors = '{}', requests = '{}' }}\nbaseline = {{ errors = '{}', requests = '{}' }}\n",
+        q("http_server_requests_seconds_count", "version"),
+        q("http_server_requests_seconds_count", "version").replace(",status=~\"5..\"", ""),
+        q("http_server_requests_seconds_count", "baseline_version"),
+        q("http_server_requests_seconds_count", "baseline_version").replace(",status=~\"5..\"", ""),
+    )
+}
+
+/// The project's own `<version>` (after `<artifactId>orders</artifactId>`) and the
+/// parent's.
+fn pom_versions(pom: &str) -> (String, String) {
+    let between = |s: &str, from: &str| -> String {
+        let start = s.find(from).expect("anchor") + from.len();
+        let rest = &s[start..];
+        let v = rest.find("<version>").expect("version") + "<version>".len();
+        let end = rest[v..].find("</version>").expect("end");
+        rest[v..v + end].to_string()
+    };
+    (
+        between(pom, "<artifactId>orders</artifactId>"),
+        between(pom, "<artifactId>spring-boot-starter-parent</artifactId>"),
+    )
+}
+
+#[test]
+fn a_spring_service_adopts_shipgate_from_init_to_staging() {
+    let repo = Repo::with_clock(1_764_000_000, 60);
+    let tmp: PathBuf = repo.dir.parent().expect("tmp").to_path_buf();
+    let bin = tmp.join("bin");
+    fake_kubectl(&bin);
+    let dir = repo.dir.clone();
+
+    // The service as it is before shipgate: released 1.3.0 by hand.
+    repo.write("pom.xml", POM);
+    repo.write(
+        "src/main/java/com/example/shop/orders/OrdersApplication.java",
+        APP,
+    );
+    repo.write(
+        "src/main/resources/application.yml",
+        "spring:\n  application:\n    name: orders\n",
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "feat: the orders service"]);
+    repo.tag("v1.3.0");
+    git(&tmp, &["clone", "-q", "--bare", "repo", "origin.git"]);
+    let origin = tmp.join("origin.git");
+    repo.git(&["remote", "add", "origin", &origin.display().to_string()]);
+    repo.git(&["fetch", "-q", "origin"]);
+    repo.git(&["branch", "-q", "--set-upstream-to=origin/main", "main"]);
+
+    // 1. shipgate init: the whole setup, pom.xml's version found under its artifactId.
+    let answer: Value =
+        serde_json::from_str(&ok(&dir, &bin, "dev-lead", &at(0), &["init", "--json"]))
+            .expect("JSON");
+    assert_eq!(answer["detected"], serde_json::json!(["pom.xml"]));
+    for f in [
+        ".github/workflows/ci.yml",
+        ".github/workflows/release.yml",
+        ".github/workflows/deploy.yml",
+    ] {
+        assert!(
+            repo.read(f).contains("uses: shipgate/shipgate@v1"),
+            "{f} uses the action"
+        );
+    }
+    let config = repo.read("shipgate.toml");
+    assert!(
+        config.contains(
+            "[[release.files]]\npath = \"pom.xml\"\npattern = \"<artifactId>orders</artifactId> <version>{version}</version>\""
+        ),
+        "{config}"
+    );
+    repo.write("shipgate.toml", &adopt_canary(&config));
+    ok(&dir, &bin, "dev-lead", &at(0), &["config", "validate"]);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "chore: adopt shipgate"]);
+    repo.git(&["push", "-q", "origin", "main", "v1.3.0"]);
+
+    // 2. A feature, released: pom.xml's own version moves, the parent's does not.
+    repo.commit_file(
+        "src/main/java/com/example/shop/orders/OrdersApplication.java",
+        "feat: orders can be cancelled",
+    );
+    let plan: Value = serde_json::from_str(&ok(
+        &dir,
+        &bin,
+        "dev-lead",
+        &at(1),
+        &["--json", "release", "--push"],
+    ))
+    .expect("JSON");
+    assert_eq!(
+        (plan["current"].as_str(), plan["next"].as_str()),
+        (Some("1.3.0"), Some("1.4.0")),
+        "{plan:#}"
+    );
+    let pom = repo.read("pom.xml");
+    assert_eq!(
+        pom_versions(&pom),
+        ("1.4.0".to_string(), "3.3.4".to_string())
+    );
+    assert!(pom.contains("<version>42.7.4</version>"), "{pom}");
+    assert_eq!(
+        git(&origin, &["tag", "--list", "v1.4.0"]),
+        "v1.4.0",
+        "the tag is on origin"
+    );
+    assert_eq!(
+        pom_versions(&git(&origin, &["show", "main:pom.xml"])).0,
+        "1.4.0"
+    );
+
+    // 3. Into dev.
+    ok(
+        &dir,
+        &bin,
+        "dev-lead",
+        &at(10),
+        &["promote", "1.4.0", "--to", "dev", "--push"],
+    );
+    assert!(
+        git(&origin, &["show", "main:environments/dev.toml"]).contains("tag = \"1.4.0\""),
+        "dev's file on origin asks for 1.4.0"
+    );
+
+    // 4. The canary, rehearsed on a recording: Argo Rollouts' commands, with dev's gates.
+    let recording = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/canary/healthy.json")
+        .display()
+        .to_string();
+    let out = ok(
+        &dir,
+        &bin,
+        "dev-lead",
+        &at(20),
+        &[
+            "canary",
+            "run",
+            "--env",
+            "dev",
+            "--replay",
+            &recording,
+            "--canary-version",
+            "1.4.0",
+            "--baseline-version",
+            "1.3.0",
+        ],
+    );
+    assert!(out.contains("promoted"), "{out}");
+    let kubectl = std::fs::read_to_string(bin.join("kubectl.log")).expect("kubectl ran");
+    assert_eq!(
+        kubectl.lines().collect::<Vec<_>>(),
+        [
+            "argo rollouts set weight orders 10 -n orders-dev",
+            "argo rollouts set weight orders 50 -n orders-dev",
+            "argo rollouts promote orders --full -n orders-dev",
+        ]
+    );
+
+    // 5. Verified in dev, then into staging.
+    ok(
+        &dir,
+        &bin,
+        "qa",
+        &at(30),
+        &[
+            "verify", "1.4.0", "--env", "dev", "--result", "pass", "--push",
+        ],
+    );
+    ok(
+        &dir,
+        &bin,
+        "release-manager",
+        &at(40),
+        &["promote", "1.4.0", "--to", "staging", "--push"],
+    );
+
+    // 6. A fresh clone of origin knows what runs where, and why prod must wait.
+    git(&tmp, &["clone", "-q", "origin.git", "fresh"]);
+    let fresh = tmp.join("fresh");
+    git(&fresh, &["config", "user.email", "someone@example.com"]);
+    git(&fresh, &["config", "user.name", "someone"]);
+    let status: Value =
+        serde_json::from_str(&ok(&fresh, &bin, "someone", &at(50), &["--json", "status"]))
+            .expect("JSON");
+    let text = status.to_string();
+    for env in ["dev", "staging"] {
+        assert!(text.contains(&format!("\"{env}\"")), "{status:#}");
+    }
+    assert!(text.contains("1.4.0"), "{status:#}");
+    let history: Value = serde_json::from_str(&ok(
+        &fresh,
+        &bin,
+        "someone",
+        &at(50),
+        &["--json", "history", "--limit", "0"],
+    ))
+    .expect("JSON");
+    let mut entries: Vec<String> = history["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("-").to_string();
+            format!(
+                "{} {} {} {}",
+                s("kind"),
+                s("environment"),
+                s("version"),
+                s("by")
+            )
+        })
+        .collect();
+    entries.reverse();
+    assert_eq!(
+        entries,
+        [
+            "promotion dev 1.4.0 dev-lead",
+            "verification dev 1.4.0 qa",
+            "promotion staging 1.4.0 release-manager",
+        ],
+        "{history:#}"
+    );
+    let out = sg(
+        &fresh,
+        &bin,
+        "release-manager",
+        &at(60),
+        &["--json", "promote", "1.4.0", "--to", "prod", "--dry-run"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let failing: Vec<&str> = answer["gates"]
+        .as_array()
+        .expect("gates")
+        .iter()
+        .filter(|g| g["passed"] == false)
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    assert_eq!(
+        failing,
+        ["previous-environment", "soak", "approvals"],
+        "{answer:#}"
+    );
+}

@@ -334,3 +334,33 @@ fn a_spring_service_adopts_shipgate_from_init_to_staging() {
         "{answer:#}"
     );
 }
+
+#[test]
+fn a_snapshot_pom_is_released_at_its_version_and_the_parent_kept() {
+    let repo = Repo::new();
+    let bin = repo.dir.parent().expect("tmp").join("bin");
+    let dir = repo.dir.clone();
+    repo.write(
+        "pom.xml",
+        &POM.replace(
+            "<version>1.3.0</version>",
+            "<version>1.3.0-SNAPSHOT</version>",
+        ),
+    );
+    ok(&dir, &bin, "dev", &at(0), &["init"]);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "chore: the orders service"]);
+    repo.commit("feat: orders can be cancelled");
+    let plan: Value =
+        serde_json::from_str(&ok(&dir, &bin, "dev", &at(1), &["--json", "release"])).expect("JSON");
+    assert_eq!(
+        (plan["current"].as_str(), plan["next"].as_str()),
+        (Some("1.3.0-SNAPSHOT"), Some("1.3.0")),
+        "{plan:#}"
+    );
+    assert_eq!(
+        pom_versions(&repo.read("pom.xml")),
+        ("1.3.0".to_string(), "3.3.4".to_string())
+    );
+    assert_eq!(repo.tags(), ["v1.3.0"]);
+}

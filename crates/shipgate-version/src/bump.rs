@@ -104,6 +104,29 @@ pub fn apply(version: &Version, bump: Bump) -> Version {
     Version::new(major, minor, patch)
 }
 
+/// Applies a bump to the base. A prerelease base (a manifest's `1.3.0-SNAPSHOT` or
+/// `2.0.0-beta.1` with no release tag yet) is the version being prepared: its release is
+/// its core version when that already holds the bump (`1.3.0-SNAPSHOT` + feat = `1.3.0`,
+/// as Maven's release plugin and npm's `semver.inc` have it), else the bump of its core
+/// (`1.3.1-SNAPSHOT` + feat = `1.4.0`).
+fn apply_to_base(base: &Version, bump: Bump) -> Version {
+    if base.pre.is_empty() {
+        return apply(base, bump);
+    }
+    let stable = core(base);
+    let effective = match (stable.major, bump) {
+        (0, Bump::Major) => Bump::Minor,
+        (0, Bump::Minor) => Bump::Patch,
+        (_, b) => b,
+    };
+    let held = match effective {
+        Bump::None | Bump::Patch => true,
+        Bump::Minor => stable.patch == 0,
+        Bump::Major => stable.minor == 0 && stable.patch == 0,
+    };
+    if held { stable } else { apply(&stable, bump) }
+}
+
 /// Everything the next version depends on.
 #[derive(Debug, Clone)]
 pub struct NextVersion<'a> {
@@ -147,7 +170,7 @@ impl NextVersionError {
 /// The next version, or `None` when there is nothing to release.
 pub fn next_version(input: &NextVersion<'_>) -> Result<Option<Version>, NextVersionError> {
     let pending_core = input.latest.filter(|l| !l.pre.is_empty()).map(core);
-    let mut target = (input.bump != Bump::None).then(|| apply(input.base, input.bump));
+    let mut target = (input.bump != Bump::None).then(|| apply_to_base(input.base, input.bump));
     if let Some(pending) = pending_core.filter(|p| p > input.base) {
         // A prerelease of `pending` is out: the stable release (or the next rc) is at least it.
         target = Some(target.map_or(pending.clone(), |t| t.max(pending)));
@@ -233,6 +256,75 @@ mod tests {
         })
         .expect("no error");
         assert_eq!(got.map(|v| v.to_string()).as_deref(), expected);
+    }
+
+    #[test]
+    fn a_prerelease_manifest_version_is_released_at_its_core() {
+        // No tag yet: the manifest's `-SNAPSHOT` (Maven) or `-beta.1` is being prepared.
+        check(
+            "1.3.0-SNAPSHOT",
+            None,
+            Bump::Minor,
+            1,
+            None,
+            &[],
+            Some("1.3.0"),
+        );
+        check(
+            "1.3.0-SNAPSHOT",
+            None,
+            Bump::Patch,
+            1,
+            None,
+            &[],
+            Some("1.3.0"),
+        );
+        check(
+            "1.3.0-SNAPSHOT",
+            None,
+            Bump::Major,
+            1,
+            None,
+            &[],
+            Some("2.0.0"),
+        );
+        check(
+            "1.3.1-SNAPSHOT",
+            None,
+            Bump::Minor,
+            1,
+            None,
+            &[],
+            Some("1.4.0"),
+        );
+        check(
+            "2.0.0-beta.1",
+            None,
+            Bump::Major,
+            1,
+            None,
+            &[],
+            Some("2.0.0"),
+        );
+        check(
+            "0.4.0-SNAPSHOT",
+            None,
+            Bump::Minor,
+            1,
+            None,
+            &[],
+            Some("0.4.0"),
+        );
+        check("1.3.0-SNAPSHOT", None, Bump::None, 1, None, &[], None);
+        check(
+            "1.3.0-SNAPSHOT",
+            None,
+            Bump::Minor,
+            1,
+            Some("rc"),
+            &[],
+            Some("1.3.0-rc.1"),
+        );
     }
 
     #[test]

@@ -89,11 +89,7 @@ impl BumpRules {
 /// Applies a bump to a stable version. Below 1.0.0 a breaking change bumps minor and a
 /// feature bumps patch (Cargo's rule). `Bump::None` returns the version unchanged.
 pub fn apply(version: &Version, bump: Bump) -> Version {
-    let bump = match (version.major, bump) {
-        (0, Bump::Major) => Bump::Minor,
-        (0, Bump::Minor) => Bump::Patch,
-        (_, b) => b,
-    };
+    let bump = below_one(version, bump);
     let (major, minor, patch) = (version.major, version.minor, version.patch);
     let (major, minor, patch) = match bump {
         Bump::None => (major, minor, patch),
@@ -102,6 +98,16 @@ pub fn apply(version: &Version, bump: Bump) -> Version {
         Bump::Major => (major + 1, 0, 0),
     };
     Version::new(major, minor, patch)
+}
+
+/// The bump Cargo's rule makes of `bump` on `version`: below 1.0.0 a breaking change bumps
+/// minor and a feature bumps patch.
+fn below_one(version: &Version, bump: Bump) -> Bump {
+    match (version.major, bump) {
+        (0, Bump::Major) => Bump::Minor,
+        (0, Bump::Minor) => Bump::Patch,
+        (_, b) => b,
+    }
 }
 
 /// Applies a bump to the base. A prerelease base (a manifest's `1.3.0-SNAPSHOT` or
@@ -114,12 +120,7 @@ fn apply_to_base(base: &Version, bump: Bump) -> Version {
         return apply(base, bump);
     }
     let stable = core(base);
-    let effective = match (stable.major, bump) {
-        (0, Bump::Major) => Bump::Minor,
-        (0, Bump::Minor) => Bump::Patch,
-        (_, b) => b,
-    };
-    let held = match effective {
+    let held = match below_one(&stable, bump) {
         Bump::None | Bump::Patch => true,
         Bump::Minor => stable.patch == 0,
         Bump::Major => stable.minor == 0 && stable.patch == 0,
@@ -261,70 +262,23 @@ mod tests {
     #[test]
     fn a_prerelease_manifest_version_is_released_at_its_core() {
         // No tag yet: the manifest's `-SNAPSHOT` (Maven) or `-beta.1` is being prepared.
-        check(
-            "1.3.0-SNAPSHOT",
-            None,
-            Bump::Minor,
-            1,
-            None,
-            &[],
-            Some("1.3.0"),
-        );
-        check(
-            "1.3.0-SNAPSHOT",
-            None,
-            Bump::Patch,
-            1,
-            None,
-            &[],
-            Some("1.3.0"),
-        );
-        check(
-            "1.3.0-SNAPSHOT",
-            None,
-            Bump::Major,
-            1,
-            None,
-            &[],
-            Some("2.0.0"),
-        );
-        check(
-            "1.3.1-SNAPSHOT",
-            None,
-            Bump::Minor,
-            1,
-            None,
-            &[],
-            Some("1.4.0"),
-        );
-        check(
-            "2.0.0-beta.1",
-            None,
-            Bump::Major,
-            1,
-            None,
-            &[],
-            Some("2.0.0"),
-        );
-        check(
-            "0.4.0-SNAPSHOT",
-            None,
-            Bump::Minor,
-            1,
-            None,
-            &[],
-            Some("0.4.0"),
-        );
-        check("1.3.0-SNAPSHOT", None, Bump::None, 1, None, &[], None);
-        check(
-            "1.3.0-SNAPSHOT",
-            None,
-            Bump::Minor,
-            1,
-            Some("rc"),
-            &[],
-            Some("1.3.0-rc.1"),
-        );
+        for (base, bump, pre, expected) in [
+            ("1.3.0-SNAPSHOT", Bump::Minor, None, Some("1.3.0")),
+            ("1.3.0-SNAPSHOT", Bump::Patch, None, Some("1.3.0")),
+            ("1.3.0-SNAPSHOT", Bump::Major, None, Some("2.0.0")),
+            ("1.3.1-SNAPSHOT", Bump::Minor, None, Some("1.4.0")),
+            ("2.0.0-beta.1", Bump::Major, None, Some("2.0.0")),
+            ("0.4.0-SNAPSHOT", Bump::Minor, None, Some("0.4.0")),
+            ("1.3.0-SNAPSHOT", Bump::None, None, None),
+            (
+                "1.3.0-SNAPSHOT",
+                Bump::Minor,
+                Some("rc"),
+                Some("1.3.0-rc.1"),
+            ),
+        ] {
+            check(base, None, bump, 1, pre, &[], expected);
+        }
     }
 
     #[test]

@@ -191,7 +191,23 @@ fn the_schema_and_the_loader_agree() {
         ("[environments]\norder = [\"dev\", \"../prod\"]\n", false),
         ("[environments]\norder = [\"dev\", \"dev\"]\n", false),
         ("[environments]\norder = [\"base\", \"prod\"]\n", false),
+        (
+            "[[release.files]]\npath = \"../outside/pom.xml\"\npattern = \"{version}\"\n",
+            false,
+        ),
+        (
+            "[[release.files]]\npath = \"/etc/passwd\"\npattern = \"{version}\"\n",
+            false,
+        ),
+        (
+            "[[release.files]]\npath = \"VERSION\"\npattern = \"version\"\n",
+            false,
+        ),
         // valid files the schema must not refuse
+        (
+            "[[release.files]]\npath = \"web/package.json\"\npattern = '\"version\": \"{version}\"'\n",
+            true,
+        ),
         (
             "[release]\nremote = \"upstream\"\n[release.bump]\npatch-types = [\"fix\"]\n",
             true,

@@ -18,8 +18,45 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseFile {
+    /// Relative to the repository's root; never absolute, never through `..`.
+    #[schemars(schema_with = "relative_path")]
     pub path: String,
+    /// The text around the version, `{version}` where it is.
+    #[schemars(regex(pattern = r"\{version\}"))]
     pub pattern: String,
+}
+
+impl ReleaseFile {
+    /// What is wrong with this entry, if anything: a path that leaves the repository, or a
+    /// pattern without `{version}`.
+    pub fn problem(&self) -> Option<String> {
+        let escapes = self.path.is_empty()
+            || self.path.starts_with(['/', '\\'])
+            || self.path.get(1..2) == Some(":")
+            || self.path.split(['/', '\\']).any(|part| part == "..");
+        if escapes {
+            return Some(format!(
+                "path `{}` is not a relative path inside the repository",
+                self.path
+            ));
+        }
+        if !self.pattern.contains("{version}") {
+            return Some(format!(
+                "pattern `{}` has no `{{version}}` placeholder",
+                self.pattern
+            ));
+        }
+        None
+    }
+}
+
+/// `[[release.files]] path`'s schema: what [`ReleaseFile::problem`] accepts.
+fn relative_path(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "minLength": 1,
+        "not": { "pattern": r"^[/\\]|^.:|(^|[/\\])\.\.([/\\]|$)" },
+    })
 }
 
 /// `[release]`.

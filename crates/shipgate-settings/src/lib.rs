@@ -159,6 +159,7 @@ pub fn parse(text: &str) -> Result<Settings, ParseProblem> {
     check_canary_envs(text, &settings)?;
     check_promote(text, &settings)?;
     check_remote(text, &settings)?;
+    check_release_files(text, &settings)?;
     Ok(settings)
 }
 
@@ -297,6 +298,31 @@ fn check_remote(text: &str, settings: &Settings) -> Result<(), ParseProblem> {
             remote.escape_debug()
         ),
         hint: Some("name a remote of `git remote`, e.g. remote = \"origin\"".into()),
+    })
+}
+
+/// `[[release.files]]`: each path stays inside the repository (it is written by a
+/// release) and each pattern has `{version}`; the first problem is reported at the entry.
+fn check_release_files(text: &str, settings: &Settings) -> Result<(), ParseProblem> {
+    let Some((i, message)) = settings
+        .release
+        .files
+        .iter()
+        .enumerate()
+        .find_map(|(i, f)| f.problem().map(|m| (i, m)))
+    else {
+        return Ok(());
+    };
+    let at = text
+        .match_indices("[[release.files]]")
+        .nth(i)
+        .map_or(0, |(at, _)| at);
+    let (line, column) = line_col(text, at);
+    Err(ParseProblem {
+        line,
+        column,
+        message: format!("[[release.files]] {message}"),
+        hint: None,
     })
 }
 
@@ -497,6 +523,38 @@ threshold = 0.01
             Some("name a remote of `git remote`, e.g. remote = \"origin\""),
         );
         assert!(parse("[release]\nremote = \"upstream\"\n").is_ok());
+    }
+
+    #[test]
+    fn a_release_file_outside_the_repository_is_refused_at_its_entry() {
+        check_err(
+            "[release]\n\n[[release.files]]\npath = \"VERSION\"\npattern = \"{version}\"\n\n[[release.files]]\npath = \"../x/pom.xml\"\npattern = \"{version}\"\n",
+            7,
+            "[[release.files]] path `../x/pom.xml` is not a relative path inside the repository",
+            None,
+        );
+        check_err(
+            "[[release.files]]\npath = \"VERSION\"\npattern = \"v\"\n",
+            1,
+            "has no `{version}` placeholder",
+            None,
+        );
+    }
+
+    #[test]
+    fn environment_names_in_order_are_checked_when_read() {
+        check_err(
+            "[environments]\norder = [\"dev\", \"../prod\"]\n",
+            2,
+            "`../prod` is not a valid environment name",
+            Some("use 1 to 63 letters, digits, `-` and `_`, not starting with `-`, and not `base`"),
+        );
+        check_err(
+            "[environments]\norder = [\"dev\", \"dev\"]\n",
+            2,
+            "lists `dev` twice",
+            None,
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ use serde_json::Value;
 
 #[path = "support/git_repo.rs"]
 mod git_repo;
-use git_repo::{Repo, stderr};
+use git_repo::{Repo, shipgate_command, stderr};
+#[path = "support/rng.rs"]
+mod rng;
 #[path = "support/spring.rs"]
 mod spring;
 use spring::POM;
@@ -315,5 +317,47 @@ fn a_hostile_environments_directory_is_refused() {
             0,
             "{dir}"
         );
+    }
+}
+
+/// The files of `dir` without the temporary files a killed write leaves
+/// (`.shipgate-<pid>-<n>.tmp`).
+fn finished(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    tree(dir)
+        .into_iter()
+        .filter(|(path, _)| {
+            !path
+                .rsplit('/')
+                .next()
+                .is_some_and(|n| n.starts_with(".shipgate-"))
+        })
+        .collect()
+}
+
+#[test]
+fn random_sigkills_during_init_leave_whole_files_and_converge() {
+    let reference = Repo::new();
+    reference.write("pom.xml", POM);
+    init(&reference, &[]);
+    let done = finished(&reference.dir);
+    let mut rng = rng::Rng::from_env("random_sigkills_during_init");
+    for _ in 0..12 {
+        let repo = Repo::new();
+        repo.write("pom.xml", POM);
+        let mut child = shipgate_command(&repo.dir, &["init"], &[])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_micros(rng.below(8_000)));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever was written is whole: every file is the finished run's, or absent.
+        for (path, contents) in finished(&repo.dir) {
+            let expected = done.iter().find(|(p, _)| *p == path).map(|(_, c)| c);
+            assert_eq!(expected, Some(&contents), "{path} is half written");
+        }
+        init(&repo, &[]);
+        assert_eq!(finished(&repo.dir), done);
     }
 }

@@ -349,7 +349,7 @@ fn random_sigkills_during_init_leave_whole_files_and_converge() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawn");
-        std::thread::sleep(std::time::Duration::from_micros(rng.below(8_000)));
+        std::thread::sleep(std::time::Duration::from_micros(rng.below(100_000)));
         let _ = child.kill();
         let _ = child.wait();
         // Whatever was written is whole: every file is the finished run's, or absent.

@@ -75,6 +75,8 @@ pub enum Command {
     Schema(crate::schema_cmd::SchemaArgs),
     /// Set up a repository for the pipeline: shipgate.toml, its schema, environments/, workflows
     Init(crate::init_cmd::InitArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, powershell, elvish)
+    Completions(crate::completions_cmd::CompletionsArgs),
 }
 
 /// Prints an error as one line of what went wrong (its message and those of its causes

@@ -10,6 +10,7 @@ mod canary_ledger;
 mod capture_cmd;
 mod changelog_cmd;
 pub mod cli;
+pub mod completions_cmd;
 mod config_cmd;
 mod init;
 mod init_cmd;
@@ -66,6 +67,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         cli::Command::Metrics(args) => promote_cmd::metrics(&cli.global, args),
         cli::Command::Schema(args) => schema_cmd::run(&cli.global, args),
         cli::Command::Init(args) => init_cmd::run(&cli.global, args),
+        cli::Command::Completions(args) => completions_cmd::run(args),
     };
     match result {
         Ok(code) => code,

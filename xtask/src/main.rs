@@ -1,6 +1,6 @@
 //! `cargo xtask`: this workspace's own release, validation, canary and promotion, which are the
 //! `shipgate` binary's front end itself (`shipgate::run_args`, with `--repo` set to this
-//! workspace), plus what is xtask's own: test, ci, bench.
+//! workspace), plus what is xtask's own: test, ci, dist, bench.
 
 mod bench_canary;
 mod bench_config;
@@ -8,6 +8,7 @@ mod bench_history;
 mod bench_ledger;
 mod canary;
 mod checks;
+mod dist;
 mod release;
 mod validate;
 
@@ -19,13 +20,14 @@ use anyhow::Context;
 use shipgate::cli::hinted;
 
 const USAGE: &str =
-    "usage: cargo xtask <release|validate|canary|promote|rollback|approve|status|test|ci|bench> …
+    "usage: cargo xtask <release|validate|canary|promote|rollback|approve|status|test|ci|dist|bench> …
   release …   `shipgate release …` on this workspace (cargo xtask release --help)
   validate …  `shipgate config validate …` on this workspace's environments
   canary …    `shipgate canary run …` with this workspace's shipgate.toml
   promote|rollback|approve|status …   `shipgate promote|rollback|approve|status …` on this workspace
   test      install what the tests need when absent, then run every test
   ci        fmt check, clippy -D warnings, every test, workflow checks
+  dist [--target TRIPLE] [--binary FILE] [--out DIR]   the release archive and its .sha256
   bench history|changelog [--commits N] [--tail N] [--runs N] [--peer]
   bench config | bench judge [--json] | bench ledger [--entries N] [--runs N] [--json]";
 
@@ -71,6 +73,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         "promote" | "rollback" | "approve" | "status" => Ok(shipgate(&[cmd.as_str()], rest)),
         "test" => checks::test(),
         "ci" => checks::ci(),
+        "dist" => dist::run(rest),
         "bench" => {
             let (what, rest) = rest.split_first().context(USAGE)?;
             match what.as_str() {

@@ -5,6 +5,7 @@
 mod bench_canary;
 mod bench_config;
 mod bench_history;
+mod bench_install;
 mod bench_ledger;
 mod canary;
 mod checks;
@@ -29,7 +30,8 @@ const USAGE: &str =
   ci        fmt check, clippy -D warnings, every test, workflow checks
   dist [--target TRIPLE] [--binary FILE] [--out DIR]   the release archive and its .sha256
   bench history|changelog [--commits N] [--tail N] [--runs N] [--peer]
-  bench config | bench judge [--json] | bench ledger [--entries N] [--runs N] [--json]";
+  bench config | bench judge [--json] | bench ledger [--entries N] [--runs N] [--json]
+  bench install [--runs N] [--peer]   the GitHub Action's install step, cold and warm";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -82,10 +84,11 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
                 "config" => bench_config::run(rest)?,
                 "judge" => bench_canary::run(rest)?,
                 "ledger" => bench_ledger::run(rest)?,
+                "install" => bench_install::run(rest)?,
                 other => {
                     return Err(hinted(
                         format!("unknown benchmark `{other}`"),
-                        "history, changelog, config, judge or ledger",
+                        "history, changelog, config, judge, ledger or install",
                     ));
                 }
             }

@@ -395,6 +395,24 @@ fn hostile_download_urls_are_refused_before_any_request() {
 }
 
 #[test]
+fn a_redirect_to_plain_http_is_not_followed() {
+    let f = Fixture::new();
+    f.publish("/elsewhere");
+    f.server.redirect(
+        "/releases/download/v1.2.3/SHA256SUMS",
+        &format!("{}/elsewhere/SHA256SUMS", f.server.url),
+    );
+    let out = f.install(&[]);
+    assert_refused(&out, "cannot download");
+    assert_eq!(
+        f.server.requests(),
+        ["/releases/download/v1.2.3/SHA256SUMS"],
+        "the http redirect is never followed"
+    );
+    assert_eq!(f.cached_files(), Vec::<PathBuf>::new());
+}
+
+#[test]
 fn the_default_download_url_is_the_actions_own_repository() {
     let f = Fixture::new();
     f.publish("/acme/tool/releases/download/v1.2.3");

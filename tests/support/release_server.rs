@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub struct Server {
     pub url: String,
     files: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+    redirects: Arc<Mutex<HashMap<String, String>>>,
     requests: Arc<Mutex<Vec<String>>>,
 }
 
@@ -23,8 +24,9 @@ impl Server {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let url = format!("http://{}", listener.local_addr()?);
         let files: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
+        let redirects: Arc<Mutex<HashMap<String, String>>> = Arc::default();
         let requests: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (served, log) = (files.clone(), requests.clone());
+        let (served, moved, log) = (files.clone(), redirects.clone(), requests.clone());
         std::thread::spawn(move || {
             for mut stream in listener.incoming().flatten() {
                 let Ok(read_half) = stream.try_clone() else {
@@ -50,14 +52,16 @@ impl Server {
                     }
                 }
                 locked(&log).push(path.clone());
+                let location = locked(&moved).get(&path).cloned();
                 let body = locked(&served).get(&path).cloned();
-                let (status, body) = match body {
-                    Some(b) => ("200 OK", b),
-                    None => ("404 Not Found", b"not found".to_vec()),
+                let (status, body, location) = match (location, body) {
+                    (Some(to), _) => ("302 Found", Vec::new(), format!("location: {to}\r\n")),
+                    (None, Some(b)) => ("200 OK", b, String::new()),
+                    (None, None) => ("404 Not Found", b"not found".to_vec(), String::new()),
                 };
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 {status}\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    "HTTP/1.1 {status}\r\n{location}content-type: application/octet-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                     body.len()
                 );
                 let _ = stream.write_all(&body);
@@ -66,6 +70,7 @@ impl Server {
         Ok(Server {
             url,
             files,
+            redirects,
             requests,
         })
     }
@@ -73,6 +78,11 @@ impl Server {
     /// Answers GET `path` with `bytes` from now on.
     pub fn serve(&self, path: &str, bytes: Vec<u8>) {
         locked(&self.files).insert(path.to_string(), bytes);
+    }
+
+    /// Answers GET `path` with a redirect to `location` from now on.
+    pub fn redirect(&self, path: &str, location: &str) {
+        locked(&self.redirects).insert(path.to_string(), location.to_string());
     }
 
     /// Every request's path so far, in order.

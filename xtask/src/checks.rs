@@ -66,6 +66,8 @@ fn ensure_test_tools() -> anyhow::Result<()> {
     ensure("git", Source::Apt("git"))?;
     // the deploy job's script reads `shipgate status --json` with jq
     ensure("jq", Source::Apt("jq"))?;
+    // the action's tests run action/install.sh, which downloads with curl
+    ensure("curl", Source::Apt("curl"))?;
     // the canary tests start a real Prometheus on a loopback port
     ensure("prometheus", Source::Apt("prometheus"))?;
     // the changelog tests compare entries with git-cliff's keepachangelog example

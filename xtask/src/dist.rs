@@ -151,11 +151,16 @@ fn contents(target: &str, exe: Vec<u8>) -> anyhow::Result<BTreeMap<String, File>
 
 /// `shipgate.1` and one page per subcommand, nested ones too (`shipgate-canary-run.1`).
 fn man_pages() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    fn render(cmd: clap::Command, pages: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
+    fn render(
+        cmd: clap::Command,
+        source: &str,
+        pages: &mut Vec<(String, Vec<u8>)>,
+    ) -> std::io::Result<()> {
         for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-            render(sub.clone(), pages)?;
+            render(sub.clone(), source, pages)?;
         }
-        let man = clap_mangen::Man::new(cmd);
+        // every page's footer names the program and its version, not the subcommand's name
+        let man = clap_mangen::Man::new(cmd).source(source);
         let mut bytes = Vec::new();
         man.render(&mut bytes)?;
         pages.push((man.get_filename(), bytes));
@@ -163,8 +168,9 @@ fn man_pages() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     }
     let mut cmd = shipgate::Cli::command().disable_help_subcommand(true);
     cmd.build();
+    let source = format!("shipgate {}", cmd.get_version().unwrap_or_default());
     let mut pages = Vec::new();
-    render(cmd, &mut pages).context("cannot render the man pages")?;
+    render(cmd, &source, &mut pages).context("cannot render the man pages")?;
     Ok(pages)
 }
 

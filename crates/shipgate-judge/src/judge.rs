@@ -443,7 +443,7 @@ impl MetricState {
         };
         let cmp = if higher { "<=" } else { ">=" };
         let n_tests = usize::from(cfg.threshold.is_some())
-            + match (cfg.kind, cfg.baseline.is_some()) {
+            + match (cfg.judged_as(), cfg.baseline.is_some()) {
                 (_, false) => 0,
                 (MetricKind::Latency, true) => cfg.compare_quantiles.len(),
                 (_, true) => 1,
@@ -451,7 +451,12 @@ impl MetricState {
         let share = alpha / n_tests.max(1) as f64;
         let mut tests = Vec::new();
         let mut pending_quantiles = Vec::new();
-        match cfg.kind {
+        // A latency percentile's sign tests name the percentile (`p95 <= 2`).
+        let what = match cfg.kind {
+            MetricKind::Latency => format!("p{}", fmt_num(cfg.quantile * 100.0)),
+            _ => "value".to_string(),
+        };
+        match cfg.judged_as() {
             MetricKind::Counts => {
                 if let Some(t) = cfg.threshold {
                     let name = format!("error rate {cmp} {}", fmt_num(t));
@@ -476,7 +481,7 @@ impl MetricState {
             }
             MetricKind::Gauge => {
                 if let Some(t) = cfg.threshold {
-                    let name = format!("value {cmp} {} (sign test)", fmt_num(t));
+                    let name = format!("{what} {cmp} {} (sign test)", fmt_num(t));
                     tests.push(Test::new(
                         name,
                         share,
@@ -485,7 +490,7 @@ impl MetricState {
                     ));
                 }
                 if cfg.baseline.is_some() {
-                    let name = format!("value {cmp} baseline x {} (sign test)", fmt_num(rho0));
+                    let name = format!("{what} {cmp} baseline x {} (sign test)", fmt_num(rho0));
                     tests.push(Test::new(
                         name,
                         share,
@@ -558,7 +563,7 @@ impl MetricState {
             return self.report(Verdict::Fail, String::new());
         }
         let mut waiting = Vec::new();
-        if self.cfg.kind != MetricKind::Gauge {
+        if self.cfg.judged_as() != MetricKind::Gauge {
             let min = self.cfg.min_requests as f64;
             if self.canary_n < min {
                 waiting.push(format!("canary has {} of {} requests", self.canary_n, min));
@@ -607,7 +612,7 @@ impl MetricState {
             (None, true) => return Err("no baseline data for this interval".into()),
             (_, false) => None,
         };
-        match self.cfg.kind {
+        match self.cfg.judged_as() {
             MetricKind::Counts => {
                 let c = canary.counts("canary")?;
                 let b = baseline.map(|b| b.counts("baseline")).transpose()?;
@@ -765,7 +770,7 @@ impl MetricState {
     }
 
     fn values(&self) -> (Option<f64>, Option<f64>) {
-        match self.cfg.kind {
+        match self.cfg.judged_as() {
             MetricKind::Counts => {
                 let rate = |x: f64, n: f64| if n > 0.0 { Some(x / n) } else { None };
                 let b = if self.cfg.baseline.is_some() {
@@ -1370,6 +1375,44 @@ mod tests {
         let reports = run(&mut judge, "memory", &fine, 20);
         assert_eq!(first(&reports, Verdict::Pass), Some(3));
         assert_eq!(reports[19].metrics[0].canary, Some(105.0));
+    }
+
+    #[test]
+    fn a_latency_percentile_is_judged_by_sign_tests_against_threshold_and_baseline() {
+        // CloudWatch answers p95 per period, not a histogram: `value` instead of `buckets`.
+        let mut m = metric("latency", MetricKind::Latency, true, Some(2.0));
+        m.canary = q("value");
+        m.baseline = Some(q("value"));
+        m.tolerance = 0.2;
+        assert_eq!(m.judged_as(), MetricKind::Gauge);
+        assert!(m.problems().is_empty(), "{:?}", m.problems());
+        let slow = pair(Side::Gauge(Num(2.6)), Side::Gauge(Num(0.4)));
+        let mut judge = Judge::new(&settings(vec![m.clone()])).expect("valid");
+        let reports = run(&mut judge, "latency", &slow, 30);
+        let at = first(&reports, Verdict::Fail).expect("fails");
+        assert!(at < 15, "{at}");
+        let rule = &reports[at].metrics[0].rule;
+        assert!(rule.starts_with("p95 <= 2 (sign test)"), "{rule}");
+        let fine = pair(Side::Gauge(Num(0.41)), Side::Gauge(Num(0.4)));
+        let mut judge = Judge::new(&settings(vec![m.clone()])).expect("valid");
+        let reports = run(&mut judge, "latency", &fine, 30);
+        assert_eq!(first(&reports, Verdict::Fail), None);
+        assert_eq!(reports[29].verdict, Verdict::Pass);
+        assert_eq!(reports[29].metrics[0].canary, Some(0.41));
+        // A histogram sent for a percentile metric is inconclusive, never judged as one.
+        let wrong = pair(hist(100.0, base_cdf), hist(100.0, base_cdf));
+        let mut judge = Judge::new(&settings(vec![m.clone()])).expect("valid");
+        let reports = run(&mut judge, "latency", &wrong, 1);
+        assert_eq!(reports[0].verdict, Verdict::Continue);
+        // Both forms at once is a configuration problem.
+        m.canary.buckets = Some("b".into());
+        assert!(
+            m.problems()
+                .iter()
+                .any(|p| p.key == "canary.buckets" && p.message.contains("not used")),
+            "{:?}",
+            m.problems()
+        );
     }
 
     #[test]

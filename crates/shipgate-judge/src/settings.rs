@@ -269,7 +269,8 @@ pub enum OnInconclusive {
 pub enum MetricKind {
     /// Events over trials per interval, e.g. errors over requests.
     Counts,
-    /// A Prometheus histogram: cumulative bucket counts per interval.
+    /// Latency: a Prometheus histogram (cumulative bucket counts per interval, `buckets`),
+    /// or one percentile per interval (`value`, e.g. CloudWatch's p95), judged by sign tests.
     Latency,
     /// One value per interval, e.g. CPU seconds or memory.
     Gauge,
@@ -314,7 +315,8 @@ pub struct Queries {
     /// `latency`: bucket increases by `le` in the interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buckets: Option<String>,
-    /// `gauge`: the value.
+    /// `gauge`: the value; `latency`: the percentile (instead of `buckets`), e.g. a
+    /// CloudWatch p95.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
@@ -390,6 +392,16 @@ fn default_min_intervals() -> u32 {
 }
 
 impl MetricConfig {
+    /// The kind whose tests judge this metric: a `latency` metric given as one percentile
+    /// per interval (a `value` query, as CloudWatch's `p95` answers) is judged like a gauge
+    /// (sign tests against the threshold and the baseline); every other metric by its kind.
+    pub fn judged_as(&self) -> MetricKind {
+        match self.kind {
+            MetricKind::Latency if self.canary.value.is_some() => MetricKind::Gauge,
+            kind => kind,
+        }
+    }
+
     /// A metric with every optional field at its default.
     pub fn new(name: &str, kind: MetricKind, canary: Queries, baseline: Option<Queries>) -> Self {
         Self {
@@ -581,10 +593,11 @@ impl MetricConfig {
     /// The queries its kind needs, none it does not use, and known placeholders.
     fn query_problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
-        let needed: &[&str] = match self.kind {
-            MetricKind::Counts => &["errors", "requests"],
-            MetricKind::Latency => &["buckets"],
-            MetricKind::Gauge => &["value"],
+        let needed: &[&str] = match (self.kind, self.judged_as()) {
+            (MetricKind::Counts, _) => &["errors", "requests"],
+            (MetricKind::Latency, MetricKind::Latency) => &["buckets"],
+            (MetricKind::Latency, _) => &["value"],
+            (MetricKind::Gauge, _) => &["value"],
         };
         for (side, queries) in [
             ("canary", Some(&self.canary)),
@@ -600,8 +613,8 @@ impl MetricConfig {
                 }
             }
             for (k, template) in q.all() {
-                let used =
-                    needed.contains(&k) || k == "requests" && self.kind == MetricKind::Latency;
+                let used = needed.contains(&k)
+                    || k == "requests" && self.judged_as() == MetricKind::Latency;
                 if !used {
                     problems.push(ConfigProblem::new(
                         format!("{side}.{k}"),

@@ -130,6 +130,7 @@ fn value(metric: &MetricConfig, side: &Side) -> Option<f64> {
             }
             100.0 * c.x / c.n
         }
+        MetricKind::Latency if metric.judged_as() == MetricKind::Gauge => side.gauge("").ok()?,
         MetricKind::Latency => {
             let h = side.histogram("").ok()?;
             histogram_quantile(&h.les, &h.cum, metric.quantile)?

@@ -14,6 +14,8 @@ use shipgate_judge::{
 };
 
 use crate::actuator::CommandActuator;
+use crate::alarms::AlarmsConfig;
+use crate::cloudwatch::CloudWatchConfig;
 use crate::provider::PrometheusConfig;
 use crate::webhook::WebhookActuator;
 
@@ -25,6 +27,13 @@ pub struct CanarySettings {
     pub gates: Gates,
     /// `[canary.prometheus]`: where the metrics are queried (needed by `canary run`).
     pub prometheus: Option<PrometheusConfig>,
+    /// `[canary.cloudwatch]`: CloudWatch, for the metrics or the alarms.
+    pub cloudwatch: Option<CloudWatchConfig>,
+    /// `provider`: which backend answers `[[canary.metrics]]`' queries; `None`: CloudWatch
+    /// when only `[canary.cloudwatch]` is configured, else Prometheus.
+    pub provider: Option<MetricsProvider>,
+    /// `[canary.alarms]`: alarms and alerts that fail the canary at once.
+    pub alarms: Option<AlarmsConfig>,
     /// `[canary.command]`: the command actuator (needed by `canary run`).
     pub command: Option<CommandActuator>,
     /// `[canary.webhook]`: the webhook actuator (the alternative to `[canary.command]`).
@@ -56,6 +65,13 @@ struct CanaryFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     prometheus: Option<PrometheusConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    cloudwatch: Option<CloudWatchConfig>,
+    /// Which backend answers the metrics' queries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<MetricsProvider>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alarms: Option<AlarmsConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     command: Option<CommandActuator>,
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook: Option<WebhookActuator>,
@@ -86,6 +102,9 @@ impl From<CanaryFile> for CanarySettings {
                 },
             },
             prometheus: f.prometheus,
+            cloudwatch: f.cloudwatch,
+            provider: f.provider,
+            alarms: f.alarms,
             command: f.command,
             webhook: f.webhook,
             env: f.env,
@@ -105,6 +124,9 @@ impl From<CanarySettings> for CanaryFile {
             on_inconclusive: rollout.on_inconclusive,
             metrics: judge.metrics,
             prometheus: s.prometheus,
+            cloudwatch: s.cloudwatch,
+            provider: s.provider,
+            alarms: s.alarms,
             command: s.command,
             webhook: s.webhook,
             env: s.env,
@@ -145,6 +167,15 @@ pub struct CanaryOverride {
     /// `[canary.env.<ENV>.prometheus]`: replaces the whole `[canary.prometheus]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus: Option<PrometheusConfig>,
+    /// `[canary.env.<ENV>.cloudwatch]`: replaces the whole `[canary.cloudwatch]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudwatch: Option<CloudWatchConfig>,
+    /// Replaces `provider`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<MetricsProvider>,
+    /// `[canary.env.<ENV>.alarms]`: replaces the whole `[canary.alarms]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<AlarmsConfig>,
     /// `[canary.env.<ENV>.command]`: replaces the actuator (command or webhook).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<CommandActuator>,
@@ -207,6 +238,15 @@ impl CanarySettings {
         if o.prometheus.is_some() {
             s.prometheus = o.prometheus;
         }
+        if o.cloudwatch.is_some() {
+            s.cloudwatch = o.cloudwatch;
+        }
+        if o.provider.is_some() {
+            s.provider = o.provider;
+        }
+        if o.alarms.is_some() {
+            s.alarms = o.alarms;
+        }
         if o.command.is_some() || o.webhook.is_some() {
             s.command = o.command;
             s.webhook = o.webhook;
@@ -260,6 +300,7 @@ impl CanarySettings {
                 "both [canary.command] and [canary.webhook] are set; exactly one actuator must move traffic",
             ));
         }
+        problems.extend(self.cloudwatch_problems());
         let url = self.prometheus.as_ref().map(|p| p.url.as_str());
         if let Some(url) = url.filter(|u| !(u.starts_with("http://") || u.starts_with("https://")))
         {
@@ -270,6 +311,101 @@ impl CanarySettings {
         }
         problems
     }
+}
+
+impl CanarySettings {
+    /// The backend that answers `[[canary.metrics]]`' queries: `provider` when set, else
+    /// CloudWatch when only `[canary.cloudwatch]` is configured, else Prometheus.
+    pub fn metrics_provider(&self) -> MetricsProvider {
+        match (self.provider, &self.prometheus, &self.cloudwatch) {
+            (Some(p), _, _) => p,
+            (None, None, Some(_)) => MetricsProvider::Cloudwatch,
+            _ => MetricsProvider::Prometheus,
+        }
+    }
+
+    /// `[canary.cloudwatch]`, `provider` and `[canary.alarms]`: each table valid, every
+    /// metric query naming a CloudWatch query when CloudWatch answers them, a backend for
+    /// every alarm, and a fail-safe limit that outlasts CloudWatch's delay.
+    fn cloudwatch_problems(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        let interval = self.gates.rollout.interval.0;
+        let provider = self.metrics_provider();
+        if let Some(cw) = &self.cloudwatch {
+            for (k, m) in cw.problems(interval) {
+                problems.push(ConfigProblem::new(k, m));
+            }
+        }
+        match (provider, &self.cloudwatch) {
+            (MetricsProvider::Cloudwatch, None) => problems.push(ConfigProblem::new(
+                "provider",
+                "provider = \"cloudwatch\" needs [canary.cloudwatch]",
+            )),
+            (MetricsProvider::Cloudwatch, Some(cw)) => {
+                for (i, m) in self.gates.judge.metrics.iter().enumerate() {
+                    let sides = [
+                        ("canary", Some(&m.canary)),
+                        ("baseline", m.baseline.as_ref()),
+                    ];
+                    for (side, q) in sides {
+                        for (k, id) in q.into_iter().flat_map(|q| q.all()) {
+                            if !cw.queries.contains_key(id) {
+                                problems.push(ConfigProblem::new(
+                                    format!("metrics[{i}].{side}.{k}"),
+                                    format!(
+                                        "`{id}` is not a query of [canary.cloudwatch.queries]; with CloudWatch a metric names a query by its ID"
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+                // The first windows judged ended `delay` before the run: no data yet.
+                let blind = cw.delay.0.as_secs_f64() / interval.as_secs_f64().max(1.0);
+                let limit = self.gates.judge.consecutive_error_limit;
+                if f64::from(limit) < blind.ceil() {
+                    problems.push(ConfigProblem::new(
+                        "consecutive-error-limit",
+                        format!(
+                            "{limit} is less than CloudWatch's delay ({}) in intervals ({}): a healthy canary would fail safe before its first data",
+                            cw.delay,
+                            blind.ceil()
+                        ),
+                    ));
+                }
+            }
+            (MetricsProvider::Prometheus, _) => {}
+        }
+        if let Some(a) = &self.alarms {
+            for (k, m) in a.problems("alarms") {
+                problems.push(ConfigProblem::new(k, m));
+            }
+            let names_cloudwatch = !a.cloudwatch.is_empty() || a.cloudwatch_prefix.is_some();
+            if names_cloudwatch && self.cloudwatch.is_none() {
+                problems.push(ConfigProblem::new(
+                    "alarms",
+                    "CloudWatch alarms need [canary.cloudwatch] (region = \"…\" is enough)",
+                ));
+            }
+            if a.prometheus.is_some() && self.prometheus.is_none() {
+                problems.push(ConfigProblem::new(
+                    "alarms.prometheus",
+                    "a Prometheus alert query needs [canary.prometheus]",
+                ));
+            }
+        }
+        problems
+    }
+}
+
+/// Which backend answers `[[canary.metrics]]`' queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetricsProvider {
+    /// `[canary.prometheus]`: each query is PromQL.
+    Prometheus,
+    /// `[canary.cloudwatch]`: each query is the ID of a `[canary.cloudwatch.queries.<ID>]`.
+    Cloudwatch,
 }
 
 /// The problems of `env`'s effective settings that `base` does not already report, keyed

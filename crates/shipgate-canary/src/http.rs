@@ -31,7 +31,7 @@ pub(crate) fn client(timeout: Duration) -> Result<reqwest::blocking::Client, Cli
 /// A transport error in words, with its causes (`connection refused`, `timed out`…) and
 /// without the URL (the caller names the endpoint; a URL's query can be long).
 pub(crate) fn describe(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
+    let text = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
         "cannot connect".to_string()
@@ -42,7 +42,14 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
         }
         plain
     };
-    let mut source = std::error::Error::source(e);
+    with_causes(text, std::error::Error::source(e))
+}
+
+/// `text`, then each cause from `source` down that it does not already say, after `: `.
+pub(crate) fn with_causes(
+    mut text: String,
+    mut source: Option<&(dyn std::error::Error + 'static)>,
+) -> String {
     while let Some(cause) = source {
         let cause_text = cause.to_string();
         if !text.contains(&cause_text) {

@@ -8,6 +8,9 @@
 //! |---|---|---|
 //! | [`config`] | `[canary]`: the gates plus provider, actuator and per-environment overrides | none |
 //! | [`provider`] | Prometheus HTTP API | network |
+//! | [`cloudwatch`] | CloudWatch `GetMetricData` (metric stats, metric math) and `DescribeAlarms`, through the AWS SDK | network |
+//! | [`aws`] | the one AWS session: the standard credential chain, region, endpoint, a current-thread runtime | network |
+//! | [`alarms`] | the alarm gates: CloudWatch alarms and Prometheus alerts read, then judged | through a trait |
 //! | [`actuator`] | templated shell commands, values shell-quoted | processes |
 //! | [`webhook`] | the webhook actuator: JSON events over HTTP POST | network |
 //! | [`runner`] | checks queries, then loops: sample, judge, act; [`run_with_settings`] picks provider and actuator; [`replay_run`] drives the same loop from a recording on a simulated clock | through traits |
@@ -27,8 +30,11 @@
 //! series for a status that never happened); an empty `requests` answer is no data.
 
 pub mod actuator;
+pub mod alarms;
+pub mod aws;
 pub mod capture;
 pub mod chart;
+pub mod cloudwatch;
 pub mod config;
 pub mod http;
 pub mod provider;

@@ -31,8 +31,8 @@ pub struct PrometheusConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basic_auth_password_env: Option<String>,
     /// `sigv4 = { region = "eu-west-1" }`: sign every request with AWS Signature V4
-    /// (Amazon Managed Prometheus), with the credentials of `AWS_ACCESS_KEY_ID`,
-    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
+    /// (Amazon Managed Prometheus), with the credentials of AWS's standard chain
+    /// (environment, profile, web identity, container and instance metadata).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sigv4: Option<SigV4Config>,
 }
@@ -46,30 +46,55 @@ pub struct SigV4Config {
     /// The signing service name (default `aps`, Amazon Managed Prometheus).
     #[serde(default = "default_service")]
     pub service: String,
+    /// The shared profile to take credentials from (default: `AWS_PROFILE`, then
+    /// `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 fn default_service() -> String {
     "aps".into()
 }
 
+/// Where a SigV4 client's credentials come from.
+#[derive(Clone)]
+enum Credentials {
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (the chain's first link, read
+    /// through the caller's `env`).
+    Fixed(aws_smithy_runtime_api::client::identity::Identity),
+    /// The rest of the standard chain (profile, web identity, container, instance), asked
+    /// before each request (it caches them until they near expiry).
+    Chain(crate::aws::AwsSession),
+}
+
 /// The signing key material of a SigV4 client.
 #[derive(Clone)]
 struct SigV4 {
     config: SigV4Config,
-    identity: aws_smithy_runtime_api::client::identity::Identity,
+    credentials: Credentials,
 }
 
 impl SigV4 {
     /// The headers that sign a GET of `url` now with SigV4 (`x-amz-date`, the session
     /// token, `authorization`).
     fn headers(&self, url: &str) -> Result<Vec<(String, String)>, ProviderError> {
+        let identity = match &self.credentials {
+            Credentials::Fixed(identity) => identity.clone(),
+            Credentials::Chain(session) => {
+                session
+                    .identity()
+                    .map_err(|e| ProviderError::AwsCredentials {
+                        message: e.0.clone(),
+                    })?
+            }
+        };
         use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
         let failed = |e: &dyn std::fmt::Display| ProviderError::Sign {
             url: url.to_string(),
             message: e.to_string(),
         };
         let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&self.identity)
+            .identity(&identity)
             .region(&self.config.region)
             .name(&self.config.service)
             .time(std::time::SystemTime::now())
@@ -143,11 +168,6 @@ pub enum ProviderError {
         "[canary.prometheus] sets sigv4 and a bearer token or basic auth; Amazon Managed Prometheus takes SigV4 only"
     )]
     SigV4WithOtherAuth,
-    /// SigV4 without AWS credentials in the environment.
-    #[error(
-        "[canary.prometheus] sigv4 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials) in the environment"
-    )]
-    MissingAwsCredentials,
     /// A request could not be signed.
     #[error("cannot sign the request to {url} with SigV4: {message}")]
     Sign {
@@ -159,6 +179,61 @@ pub enum ProviderError {
     /// The HTTP client could not be set up (TLS).
     #[error(transparent)]
     Client(#[from] crate::http::ClientSetupError),
+    /// AWS refused a call (a CloudWatch query with a bad statistic, a bad expression…).
+    #[error("CloudWatch rejected {what}: {code}: {message}")]
+    Aws {
+        /// The query or the alarms asked about.
+        what: String,
+        /// AWS's error code.
+        code: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// The credentials may not make the call.
+    #[error("CloudWatch denied {action} for {what}: {message}")]
+    AccessDenied {
+        /// The IAM action refused.
+        action: String,
+        /// The query or the alarms asked about.
+        what: String,
+        /// AWS's code and message.
+        message: String,
+    },
+    /// Still throttled after the retries.
+    #[error("CloudWatch throttled {what} after {attempts} attempt(s): {message}")]
+    Throttled {
+        /// The query or the alarms asked about.
+        what: String,
+        /// Attempts made.
+        attempts: u32,
+        /// AWS's code and message.
+        message: String,
+    },
+    /// No answer from an AWS endpoint after the retries (connection refused, timeout, 5xx).
+    #[error("CloudWatch at {endpoint} is unreachable after {attempts} attempt(s): {message}")]
+    AwsUnreachable {
+        /// The endpoint.
+        endpoint: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last error.
+        message: String,
+    },
+    /// The credential chain gave nothing usable.
+    #[error("no usable AWS credentials: {message}")]
+    AwsCredentials {
+        /// What the chain or AWS said.
+        message: String,
+    },
+    /// The AWS session could not be set up (region, runtime).
+    #[error(transparent)]
+    AwsSetup(crate::aws::AwsSetupError),
+    /// Alarms named in the configuration that CloudWatch does not have.
+    #[error("no such CloudWatch alarm: {what}")]
+    NoSuchAlarm {
+        /// The names (or the prefix) not found.
+        what: String,
+    },
 }
 
 impl ProviderError {
@@ -175,8 +250,23 @@ impl ProviderError {
                 format!("export {name} (in GitHub Actions: env: {name}: ${{{{ secrets.{name} }}}})")
             }
             ProviderError::SigV4WithOtherAuth => "keep one of them".into(),
-            ProviderError::MissingAwsCredentials => {
-                "in GitHub Actions, aws-actions/configure-aws-credentials exports them".into()
+            ProviderError::Aws { .. } => {
+                "fix the query in [canary.cloudwatch.queries] (namespace, metric-name, dimensions, stat or expression)".into()
+            }
+            ProviderError::AccessDenied { .. } => format!(
+                "grant the role or user these IAM actions: {}",
+                crate::cloudwatch::IAM_ACTIONS
+            ),
+            ProviderError::Throttled { .. } => {
+                "CloudWatch's API limit was hit; raise retries in [canary.cloudwatch], lengthen the interval, or ask AWS for a higher GetMetricData quota".into()
+            }
+            ProviderError::AwsCredentials { .. } => crate::aws::CREDENTIALS_HINT.into(),
+            ProviderError::AwsUnreachable { .. } => {
+                "check region and endpoint-url in [canary.cloudwatch] (or AWS_ENDPOINT_URL) and the network path to CloudWatch".into()
+            }
+            ProviderError::AwsSetup(e) => return e.hint(),
+            ProviderError::NoSuchAlarm { .. } => {
+                "check the names in the alarms gate against `aws cloudwatch describe-alarms` (region and account included)".into()
             }
             ProviderError::Sign { .. } | ProviderError::Client(_) => return None,
         })
@@ -297,21 +387,31 @@ impl Prometheus {
                 return Err(ProviderError::SigV4WithOtherAuth);
             }
             Some(sigv4) => {
-                let (Some(key), Some(secret)) =
-                    (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
-                else {
-                    return Err(ProviderError::MissingAwsCredentials);
+                let credentials = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+                    (Some(key), Some(secret)) => Credentials::Fixed(
+                        aws_credential_types::Credentials::new(
+                            key,
+                            secret,
+                            env("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
+                            None,
+                            "environment",
+                        )
+                        .into(),
+                    ),
+                    _ => Credentials::Chain(
+                        crate::aws::AwsSession::load(&crate::aws::AwsSettings {
+                            region: Some(sigv4.region.clone()),
+                            endpoint_url: None,
+                            profile: sigv4.profile.clone(),
+                            timeout: config.timeout.0,
+                            retries: config.retries,
+                        })
+                        .map_err(ProviderError::AwsSetup)?,
+                    ),
                 };
-                let credentials = aws_credential_types::Credentials::new(
-                    key,
-                    secret,
-                    env("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
-                    None,
-                    "environment",
-                );
                 Some(SigV4 {
                     config: sigv4.clone(),
-                    identity: credentials.into(),
+                    credentials,
                 })
             }
         };
@@ -643,6 +743,7 @@ mod tests {
             sigv4: Some(SigV4Config {
                 region: "eu-west-1".into(),
                 service: default_service(),
+                profile: None,
             }),
         }
     }
@@ -732,14 +833,14 @@ mod tests {
     }
 
     #[test]
-    fn sigv4_needs_credentials_and_no_other_auth() {
+    fn sigv4_takes_the_chain_and_no_other_auth() {
         let config = sigv4_config("https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1");
-        let err = Prometheus::new(&config, |_| None).expect_err("no credentials");
-        assert!(
-            err.to_string()
-                .contains("needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
-            "{err}"
-        );
+        // Without keys in the environment the rest of the chain is asked, request by request.
+        let p = Prometheus::new(&config, |_| None).expect("the chain is asked lazily");
+        assert!(matches!(
+            p.sigv4.as_ref().map(|s| &s.credentials),
+            Some(Credentials::Chain(_))
+        ));
         let both = PrometheusConfig {
             bearer_token_env: Some("PROM_TOKEN".into()),
             ..config

@@ -308,6 +308,9 @@ pub fn markdown(finished: &Finished<'_>, chart_files: &[PathBuf]) -> String {
                     " The rollback started {ms:.1} ms after the failing verdict."
                 );
             }
+            if let Some(alarms) = &outcome.alarms {
+                let _ = write!(out, " Alarms: {}.", cell(&alarms.describe()));
+            }
             out.push_str("\n\n");
         }
         Err(e) => {
@@ -570,6 +573,7 @@ mod tests {
             result,
             decided_at_s: 10.0 * weights.len() as f64,
             rollback_started_ms: None,
+            alarms: None,
             report: Some(Report {
                 intervals: weights.len() as u64,
                 verdict: Verdict::Fail,

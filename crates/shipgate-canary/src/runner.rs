@@ -15,7 +15,9 @@ use shipgate_judge::{
     Recording, Report, Verdict,
 };
 
-use crate::config::CanarySettings;
+use crate::alarms::{AlarmCheck, AlarmReader, AlarmSource};
+use crate::cloudwatch::CloudWatch;
+use crate::config::{CanarySettings, MetricsProvider};
 use crate::provider::{Prometheus, ProviderError};
 use crate::webhook::WebhookTraffic;
 
@@ -354,6 +356,9 @@ pub struct RunOutcome {
     /// rollback action (wall time, also in replays).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback_started_ms: Option<f64>,
+    /// The alarm gate's last reading, when `[canary.alarms]` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<AlarmCheck>,
     /// Everything observed.
     #[serde(skip)]
     pub recording: Recording,
@@ -390,6 +395,12 @@ pub enum RunError {
     /// The Prometheus client could not be set up (credentials, TLS).
     #[error(transparent)]
     Provider(ProviderError),
+    /// The alarms of `[canary.alarms]` could not be read before traffic moved.
+    #[error("alarm gate: {0}")]
+    Alarms(ProviderError),
+    /// An alarm fires before any traffic moved: the environment is already in trouble.
+    #[error("alarm gate: {0}; no traffic was moved")]
+    AlarmFiring(String),
     /// The webhook's token is not set.
     #[error(transparent)]
     Token(#[from] crate::webhook::MissingToken),
@@ -414,6 +425,13 @@ impl RunError {
                 Some("add [canary.prometheus] with url = \"http://prometheus:9090\"".into())
             }
             RunError::Provider(e) => e.hint(),
+            RunError::Alarms(e) => Some(match e.hint() {
+                Some(h) => format!("no traffic was moved; {h}"),
+                None => "no traffic was moved".into(),
+            }),
+            RunError::AlarmFiring(_) => Some(
+                "deploy once the alarms are back to OK (an alarm already firing would roll back any canary)".into(),
+            ),
             RunError::Token(e) => Some(e.hint()),
             RunError::Settings(_) | RunError::Actuator(_) | RunError::Client(_) => None,
         }
@@ -423,7 +441,7 @@ impl RunError {
 /// Where `run_with_settings` takes its measurements from.
 #[derive(Debug, Clone, Copy)]
 pub enum Source<'a> {
-    /// Live, from `[canary.prometheus]`, on the wall clock.
+    /// Live, from `[canary.prometheus]` or `[canary.cloudwatch]`, on the wall clock.
     Prometheus,
     /// From a recording, on a simulated clock.
     Replay(&'a Recording),
@@ -474,14 +492,42 @@ pub fn run_with_settings(
     match source {
         Source::Replay(recording) => replay_run(&settings.gates, req, recording, traffic, progress),
         Source::Prometheus => {
-            let Some(prometheus) = &settings.prometheus else {
-                return Err(RunError::NoPrometheus);
+            let interval = settings.gates.rollout.interval;
+            let interval_text = interval.to_string();
+            let vars = self::vars(req, &interval_text);
+            let prometheus = settings
+                .prometheus
+                .as_ref()
+                .map(|p| Prometheus::new(p, env))
+                .transpose()
+                .map_err(RunError::Provider)?;
+            let cloudwatch = settings
+                .cloudwatch
+                .as_ref()
+                .map(|c| CloudWatch::new(c, &vars, interval.0))
+                .transpose()
+                .map_err(RunError::Provider)?;
+            let metrics: &dyn Metrics = match settings.metrics_provider() {
+                MetricsProvider::Prometheus => match &prometheus {
+                    Some(p) => p,
+                    None => return Err(RunError::NoPrometheus),
+                },
+                MetricsProvider::Cloudwatch => match &cloudwatch {
+                    Some(c) => c,
+                    None => return Err(RunError::NoPrometheus),
+                },
             };
-            let provider = Prometheus::new(prometheus, env).map_err(RunError::Provider)?;
-            run(
+            let reader = settings.alarms.as_ref().map(|config| AlarmReader {
+                config: config.clone(),
+                cloudwatch: cloudwatch.as_ref(),
+                prometheus: prometheus.as_ref(),
+                vars: crate::alarms::owned(&vars),
+            });
+            run_gated(
                 &settings.gates,
                 req,
-                &provider,
+                metrics,
+                reader.as_ref().map(|r| r as &dyn AlarmSource),
                 traffic,
                 &mut WallClock::new(stop),
                 progress,
@@ -586,6 +632,10 @@ fn side(
             })))
         }
         MetricKind::Latency => {
+            if let Some(vq) = get(&q.value) {
+                // One percentile per interval (CloudWatch's p95), judged like a gauge.
+                return Ok(metrics.value(&vq)?.map(|v| Side::Gauge(Num(v))));
+            }
             let Some(bq) = get(&q.buckets) else {
                 return Ok(None);
             };
@@ -664,6 +714,21 @@ pub fn run(
     clock: &mut dyn Clock,
     progress: &mut dyn FnMut(&Judgement),
 ) -> Result<RunOutcome, RunError> {
+    run_gated(settings, req, metrics, None, traffic, clock, progress)
+}
+
+/// [`run`] with an alarm gate: the alarms are read before traffic moves (unreadable or
+/// firing: nothing moves) and after every judgement; one that fires rolls the canary back at
+/// once, and more than `consecutive-error-limit` unreadable readings in a row fail safe.
+pub fn run_gated(
+    settings: &Gates,
+    req: &RunRequest,
+    metrics: &dyn Metrics,
+    alarms: Option<&dyn AlarmSource>,
+    traffic: &mut dyn Traffic,
+    clock: &mut dyn Clock,
+    progress: &mut dyn FnMut(&Judgement),
+) -> Result<RunOutcome, RunError> {
     let judge = Judge::new(&settings.judge).map_err(RunError::Settings)?;
     let interval_text = settings.rollout.interval.to_string();
     let vars = vars(req, &interval_text);
@@ -673,8 +738,23 @@ pub fn run(
             source,
         })?;
     }
+    if let Some(source) = alarms {
+        let check = source.read().map_err(RunError::Alarms)?;
+        if !check.firing.is_empty() {
+            return Err(RunError::AlarmFiring(check.describe()));
+        }
+    }
     let mut observe = |_t: Duration| -> Observation { observe(settings, metrics, &vars) };
-    drive(settings, req, judge, &mut observe, traffic, clock, progress)
+    drive(
+        settings,
+        req,
+        judge,
+        &mut observe,
+        alarms,
+        traffic,
+        clock,
+        progress,
+    )
 }
 
 /// A simulated clock: waiting only moves its hands.
@@ -740,6 +820,7 @@ pub fn replay_run(
         req,
         judge,
         &mut observe,
+        None,
         traffic,
         &mut SimulatedClock::default(),
         progress,
@@ -759,12 +840,14 @@ fn roll_back(traffic: &mut dyn Traffic, recording: Recording) -> Result<Recordin
 }
 
 /// The loop shared by live runs and replays: set the first weight, then every interval
-/// observe, judge and act.
+/// observe, judge, read the alarms and act.
+#[allow(clippy::too_many_arguments)]
 fn drive(
     settings: &Gates,
     req: &RunRequest,
     mut judge: Judge,
     observe: &mut dyn FnMut(Duration) -> Observation,
+    alarms: Option<&dyn AlarmSource>,
     traffic: &mut dyn Traffic,
     clock: &mut dyn Clock,
     progress: &mut dyn FnMut(&Judgement),
@@ -784,8 +867,12 @@ fn drive(
         decided_at_s: t.as_secs_f64(),
         report: None,
         rollback_started_ms: None,
+        alarms: None,
         recording,
     };
+    let limit = settings.judge.consecutive_error_limit;
+    let mut alarm_streak = 0u32;
+    let mut last_alarms: Option<AlarmCheck> = None;
     if let Err(reason) = traffic.confirm(0, rollout.first_weight()) {
         return Ok(halted(reason, clock.elapsed(), recording));
     }
@@ -807,6 +894,7 @@ fn drive(
                 decided_at_s: t.as_secs_f64(),
                 report: last_report,
                 rollback_started_ms: None,
+                alarms: last_alarms,
                 recording,
             });
         }
@@ -826,14 +914,42 @@ fn drive(
             step: (step, weight, steps),
             report: &report,
         });
+        // The alarm gate: one that fires fails the canary now, whatever the judge says; an
+        // unreadable reading counts against the fail-safe limit, never as a pass.
+        let mut alarm_failure = None;
+        if let Some(source) = alarms {
+            match source.read() {
+                Ok(check) => {
+                    alarm_streak = 0;
+                    if !check.firing.is_empty() {
+                        alarm_failure = Some(format!("alarm gate: {}", check.describe()));
+                    }
+                    last_alarms = Some(check);
+                }
+                Err(e) => {
+                    alarm_streak += 1;
+                    if alarm_streak > limit {
+                        alarm_failure = Some(format!(
+                            "fail-safe: the alarms could not be read in {alarm_streak} consecutive intervals, more than consecutive-error-limit {limit} (last: {e})"
+                        ));
+                    }
+                }
+            }
+        }
+        let evidence = last_alarms.clone();
         let done = |result: RunResult, recording: Recording, report: Report| RunOutcome {
             result,
             decided_at_s: t.as_secs_f64(),
             report: Some(report),
             rollback_started_ms: None,
+            alarms: evidence,
             recording,
         };
-        match rollout.next(t, &report) {
+        let action = match alarm_failure {
+            Some(reason) => Action::Rollback { reason },
+            None => rollout.next(t, &report),
+        };
+        match action {
             Action::Wait => {}
             Action::SetWeight { weight } => {
                 if let Err(reason) = traffic.confirm(step + 1, weight) {
@@ -1367,5 +1483,118 @@ mod tests {
         let (out, log) = confirmed(0);
         assert!(matches!(out.result, RunResult::Paused { .. }));
         assert_eq!(log, ["confirm 0 10"]);
+    }
+
+    /// Alarms read by a script: one answer per reading, the last one repeated.
+    struct ScriptedAlarms(RefCell<Vec<Result<AlarmCheck, ProviderError>>>);
+
+    impl AlarmSource for ScriptedAlarms {
+        fn read(&self) -> Result<AlarmCheck, ProviderError> {
+            let mut script = self.0.borrow_mut();
+            if script.len() > 1 {
+                script.remove(0)
+            } else {
+                script[0].clone()
+            }
+        }
+    }
+
+    fn quiet() -> Result<AlarmCheck, ProviderError> {
+        Ok(AlarmCheck {
+            ok: vec!["cpu".into()],
+            insufficient_data: vec!["memory".into()],
+            ..AlarmCheck::default()
+        })
+    }
+
+    fn gated(
+        script: Vec<Result<AlarmCheck, ProviderError>>,
+    ) -> (Result<RunOutcome, RunError>, Log) {
+        let alarms = ScriptedAlarms(RefCell::new(script));
+        let mut log = Log::default();
+        let out = run_gated(
+            &settings(),
+            &request(),
+            &fake(5.0),
+            Some(&alarms),
+            &mut log,
+            &mut FakeClock(Duration::ZERO),
+            &mut |_| {},
+        );
+        (out, log)
+    }
+
+    #[test]
+    fn an_alarm_that_fires_rolls_back_at_the_next_reading() {
+        let firing = Ok(AlarmCheck {
+            firing: vec!["CloudWatch alarm `cpu` is in ALARM".into()],
+            ..AlarmCheck::default()
+        });
+        // Read before traffic moves, then after judgements at 10, 20, 30 s.
+        let (out, log) = gated(vec![quiet(), quiet(), quiet(), quiet(), firing]);
+        let out = out.expect("runs");
+        assert_eq!(
+            out.result,
+            RunResult::RolledBack {
+                reason: "alarm gate: CloudWatch alarm `cpu` is in ALARM".into()
+            }
+        );
+        assert_eq!(out.decided_at_s, 40.0);
+        assert_eq!(log.0, ["set-weight 10", "rollback"]);
+        assert!(out.alarms.is_some_and(|a| a.firing.len() == 1));
+        // A healthy run shows the last reading as evidence.
+        let (out, _) = gated(vec![quiet()]);
+        let out = out.expect("runs");
+        assert_eq!(out.result, RunResult::Promoted);
+        assert_eq!(
+            out.alarms.map(|a| a.describe()).as_deref(),
+            Some("1 alarm(s) OK, INSUFFICIENT_DATA (not an alarm): memory")
+        );
+    }
+
+    #[test]
+    fn unreadable_alarms_count_against_the_limit_and_never_pass() {
+        let gone = || {
+            Err(ProviderError::Throttled {
+                what: "alarms cpu".into(),
+                attempts: 4,
+                message: "Throttling: Rate exceeded".into(),
+            })
+        };
+        // Four unreadable readings in a row are allowed (the limit), a good one resets.
+        let (out, _) = gated(vec![quiet(), gone(), gone(), gone(), gone(), quiet()]);
+        assert_eq!(out.expect("runs").result, RunResult::Promoted);
+        // A fifth one in a row fails safe.
+        let (out, log) = gated(vec![quiet(), gone()]);
+        let out = out.expect("runs");
+        assert!(
+            matches!(&out.result, RunResult::RolledBack { reason } if reason.starts_with("fail-safe: the alarms could not be read in 5 consecutive intervals") && reason.contains("Throttling")),
+            "{out:?}"
+        );
+        assert_eq!(log.0, ["set-weight 10", "rollback"]);
+    }
+
+    #[test]
+    fn alarms_firing_or_unreadable_before_the_start_move_nothing() {
+        let (err, log) = gated(vec![Ok(AlarmCheck {
+            firing: vec!["Prometheus alert `HighErrorRate` is firing".into()],
+            ..AlarmCheck::default()
+        })]);
+        let err = err.expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "alarm gate: Prometheus alert `HighErrorRate` is firing; no traffic was moved"
+        );
+        assert!(log.0.is_empty());
+        let (err, log) = gated(vec![Err(ProviderError::NoSuchAlarm {
+            what: "`nope`".into(),
+        })]);
+        let err = err.expect_err("refused");
+        assert!(matches!(err, RunError::Alarms(_)), "{err}");
+        assert!(
+            err.hint()
+                .is_some_and(|h| h.starts_with("no traffic was moved; check the names"))
+        );
+        assert!(log.0.is_empty());
     }
 }

@@ -1,0 +1,343 @@
+//! The alarm gates, AWS CodeDeploy style: CloudWatch alarms (by name or name prefix) and
+//! Prometheus alerts (a query over `ALERTS{alertstate="firing"}`) are read every interval
+//! of a canary; any alarm in `ALARM` or alert firing fails the canary at once. Reading is
+//! I/O ([`AlarmReader`]); what a reading means is [`judge`], a function of data.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cloudwatch::{AlarmState, CloudWatch};
+use crate::provider::{Prometheus, ProviderError};
+
+/// What `INSUFFICIENT_DATA` counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InsufficientData {
+    /// Not an alarm (as CodeDeploy); shown in the evidence.
+    #[default]
+    Ok,
+    /// An alarm: the canary fails.
+    Alarm,
+}
+
+/// `[canary.alarms]`: the alarms that stop a canary.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AlarmsConfig {
+    /// CloudWatch alarm names (placeholders allowed, e.g. `shop-{{env}}-high-cpu`); each
+    /// must exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cloudwatch: Vec<String>,
+    /// Every CloudWatch alarm whose name starts with this; at least one must exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudwatch_prefix: Option<String>,
+    /// What `INSUFFICIENT_DATA` counts as (default `ok`: not an alarm).
+    #[serde(default)]
+    pub insufficient_data: InsufficientData,
+    /// A PromQL query whose every series is a firing alert, e.g.
+    /// `ALERTS{alertstate="firing",severity="critical"}` (asked of `[canary.prometheus]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<String>,
+}
+
+impl AlarmsConfig {
+    /// Whether it names any alarm at all.
+    pub fn is_empty(&self) -> bool {
+        self.cloudwatch.is_empty() && self.cloudwatch_prefix.is_none() && self.prometheus.is_none()
+    }
+
+    /// The problems of this section, keyed below `[canary]`.
+    pub fn problems(&self, key: &str) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        if self.is_empty() {
+            problems.push((
+                key.to_string(),
+                "names no alarm: give cloudwatch = [names], cloudwatch-prefix or prometheus".into(),
+            ));
+        }
+        let texts = self
+            .cloudwatch
+            .iter()
+            .chain(&self.cloudwatch_prefix)
+            .chain(&self.prometheus);
+        for t in texts {
+            if t.trim().is_empty() {
+                problems.push((key.to_string(), "an empty alarm name or query".into()));
+            } else if let Err(e) = shipgate_judge::settings::check_template(t) {
+                problems.push((key.to_string(), e.to_string()));
+            }
+        }
+        problems
+    }
+}
+
+/// A Prometheus alert that fires: its `alertname` and its other labels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FiringAlert {
+    /// `alertname`.
+    pub name: String,
+    /// The other labels, `k="v"` joined by commas.
+    pub labels: String,
+}
+
+/// One reading of every alarm of a gate.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct AlarmReading {
+    /// The CloudWatch alarms, by name.
+    pub cloudwatch: Vec<AlarmState>,
+    /// The Prometheus alerts that fire.
+    pub firing_alerts: Vec<FiringAlert>,
+}
+
+/// What a reading means.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct AlarmCheck {
+    /// Alarms in `ALARM` (and `INSUFFICIENT_DATA` when it counts) and firing alerts, in words.
+    pub firing: Vec<String>,
+    /// Alarms in `INSUFFICIENT_DATA` that do not count, by name.
+    pub insufficient_data: Vec<String>,
+    /// Alarms in `OK`, by name.
+    pub ok: Vec<String>,
+}
+
+impl AlarmCheck {
+    /// One line: what fires, or how many are watched and which lack data.
+    pub fn describe(&self) -> String {
+        if !self.firing.is_empty() {
+            return self.firing.join("; ");
+        }
+        let mut text = format!("{} alarm(s) OK", self.ok.len());
+        if !self.insufficient_data.is_empty() {
+            text.push_str(&format!(
+                ", INSUFFICIENT_DATA (not an alarm): {}",
+                self.insufficient_data.join(", ")
+            ));
+        }
+        text
+    }
+}
+
+/// What `reading` means under `insufficient`: every alarm in `ALARM` and every firing alert
+/// is named in `firing`.
+pub fn judge(reading: &AlarmReading, insufficient: InsufficientData) -> AlarmCheck {
+    let mut check = AlarmCheck::default();
+    for a in &reading.cloudwatch {
+        let why = if a.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", a.reason)
+        };
+        match (a.state.as_str(), insufficient) {
+            ("OK", _) => check.ok.push(a.name.clone()),
+            ("INSUFFICIENT_DATA", InsufficientData::Ok) => {
+                check.insufficient_data.push(a.name.clone());
+            }
+            (state, _) => check
+                .firing
+                .push(format!("CloudWatch alarm `{}` is in {state}{why}", a.name)),
+        }
+    }
+    for alert in &reading.firing_alerts {
+        let labels = if alert.labels.is_empty() {
+            String::new()
+        } else {
+            format!(" {{{}}}", alert.labels)
+        };
+        check.firing.push(format!(
+            "Prometheus alert `{}`{labels} is firing",
+            alert.name
+        ));
+    }
+    check
+}
+
+/// Reads the alarms of a gate every time it is asked.
+pub trait AlarmSource {
+    /// One reading, judged.
+    fn read(&self) -> Result<AlarmCheck, ProviderError>;
+}
+
+/// The reader of `[canary.alarms]` (or of a promotion's `alarms` gate): CloudWatch and
+/// Prometheus clients with what to ask them.
+pub struct AlarmReader<'a> {
+    /// The gate.
+    pub config: AlarmsConfig,
+    /// CloudWatch, needed when the gate names CloudWatch alarms.
+    pub cloudwatch: Option<&'a CloudWatch>,
+    /// Prometheus, needed when the gate has a `prometheus` query.
+    pub prometheus: Option<&'a Prometheus>,
+    /// The placeholder values for the alert query.
+    pub vars: Vec<(String, String)>,
+}
+
+impl AlarmReader<'_> {
+    /// Every alarm's state now, unjudged.
+    pub fn reading(&self) -> Result<AlarmReading, ProviderError> {
+        let mut reading = AlarmReading::default();
+        if !self.config.cloudwatch.is_empty() || self.config.cloudwatch_prefix.is_some() {
+            let Some(cw) = self.cloudwatch else {
+                return Err(ProviderError::NoSuchAlarm {
+                    what: "CloudWatch alarms are named but [canary.cloudwatch] is not configured"
+                        .into(),
+                });
+            };
+            reading.cloudwatch = cw.alarm_states(
+                &self.config.cloudwatch,
+                self.config.cloudwatch_prefix.as_deref(),
+            )?;
+        }
+        if let Some(query) = &self.config.prometheus {
+            let Some(p) = self.prometheus else {
+                return Err(ProviderError::Query {
+                    query: query.clone(),
+                    message: "a Prometheus alert query needs [canary.prometheus]".into(),
+                });
+            };
+            let vars: Vec<(&str, &str)> = self
+                .vars
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let rendered = shipgate_judge::settings::render(query, &vars);
+            for s in p.instant(&rendered, None)? {
+                if s.value == 0.0 {
+                    continue;
+                }
+                let name = s
+                    .labels
+                    .get("alertname")
+                    .cloned()
+                    .unwrap_or_else(|| rendered.clone());
+                let labels = s
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "alertname" | "__name__" | "alertstate"))
+                    .map(|(k, v)| format!("{k}=\"{v}\""))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                reading.firing_alerts.push(FiringAlert { name, labels });
+            }
+        }
+        Ok(reading)
+    }
+}
+
+impl AlarmSource for AlarmReader<'_> {
+    fn read(&self) -> Result<AlarmCheck, ProviderError> {
+        Ok(judge(&self.reading()?, self.config.insufficient_data))
+    }
+}
+
+/// Reads and judges `gate` now with the clients `settings` (an environment's effective
+/// `[canary]`) configures: `[canary.cloudwatch]` (when absent, CloudWatch as the AWS
+/// chain finds it: `AWS_REGION`, `AWS_ENDPOINT_URL`…) and `[canary.prometheus]`. `env`
+/// reads credentials' variables; `vars` fill the placeholders. For promotions' `alarms`
+/// gate.
+pub fn read_now(
+    settings: &crate::config::CanarySettings,
+    gate: &AlarmsConfig,
+    vars: &[(&str, &str)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<AlarmCheck, ProviderError> {
+    let cloudwatch = if gate.cloudwatch.is_empty() && gate.cloudwatch_prefix.is_none() {
+        None
+    } else {
+        let config = settings.cloudwatch.clone().unwrap_or_default();
+        Some(CloudWatch::new(
+            &config,
+            vars,
+            std::time::Duration::from_secs(60),
+        )?)
+    };
+    let prometheus = match (&gate.prometheus, &settings.prometheus) {
+        (Some(_), Some(p)) => Some(Prometheus::new(p, env)?),
+        _ => None,
+    };
+    AlarmReader {
+        config: gate.clone(),
+        cloudwatch: cloudwatch.as_ref(),
+        prometheus: prometheus.as_ref(),
+        vars: owned(vars),
+    }
+    .read()
+}
+
+/// Placeholder values, owned.
+pub(crate) fn owned(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    vars.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alarm(name: &str, state: &str) -> AlarmState {
+        AlarmState {
+            name: name.into(),
+            state: state.into(),
+            reason: String::new(),
+        }
+    }
+
+    fn check(states: &[(&str, &str)], alerts: &[&str], policy: InsufficientData) -> AlarmCheck {
+        let reading = AlarmReading {
+            cloudwatch: states.iter().map(|(n, s)| alarm(n, s)).collect(),
+            firing_alerts: alerts
+                .iter()
+                .map(|a| FiringAlert {
+                    name: a.to_string(),
+                    labels: "severity=\"critical\"".into(),
+                })
+                .collect(),
+        };
+        judge(&reading, policy)
+    }
+
+    #[test]
+    fn an_alarm_or_a_firing_alert_fails_and_insufficient_data_is_configurable() {
+        let quiet = check(
+            &[("cpu", "OK"), ("mem", "INSUFFICIENT_DATA")],
+            &[],
+            InsufficientData::Ok,
+        );
+        assert!(quiet.firing.is_empty());
+        assert_eq!(
+            quiet.describe(),
+            "1 alarm(s) OK, INSUFFICIENT_DATA (not an alarm): mem"
+        );
+        let strict = check(
+            &[("mem", "INSUFFICIENT_DATA")],
+            &[],
+            InsufficientData::Alarm,
+        );
+        assert_eq!(
+            strict.firing,
+            ["CloudWatch alarm `mem` is in INSUFFICIENT_DATA"]
+        );
+        let fire = check(
+            &[("cpu", "ALARM")],
+            &["HighErrorRate"],
+            InsufficientData::Ok,
+        );
+        assert_eq!(
+            fire.describe(),
+            "CloudWatch alarm `cpu` is in ALARM; Prometheus alert `HighErrorRate` {severity=\"critical\"} is firing"
+        );
+    }
+
+    #[test]
+    fn a_gate_on_nothing_is_refused() {
+        let empty = AlarmsConfig::default();
+        assert_eq!(empty.problems("alarms").len(), 1);
+        let typo = AlarmsConfig {
+            cloudwatch: vec!["shop-{{evn}}-cpu".into()],
+            ..AlarmsConfig::default()
+        };
+        assert!(
+            typo.problems("alarms")[0]
+                .1
+                .contains("did you mean `{{env}}`")
+        );
+    }
+}

@@ -102,10 +102,11 @@ pub struct AlarmCheck {
 impl AlarmCheck {
     /// One line: what fires, or how many are watched and which lack data.
     pub fn describe(&self) -> String {
-        if !self.firing.is_empty() {
-            return self.firing.join("; ");
-        }
-        let mut text = format!("{} alarm(s) OK", self.ok.len());
+        let mut text = if self.firing.is_empty() {
+            format!("{} alarm(s) OK", self.ok.len())
+        } else {
+            self.firing.join("; ")
+        };
         if !self.insufficient_data.is_empty() {
             text.push_str(&format!(
                 ", INSUFFICIENT_DATA (not an alarm): {}",

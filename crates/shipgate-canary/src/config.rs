@@ -205,6 +205,13 @@ impl CanarySettings {
         }
     }
 
+    /// `env`'s settings with its override applied, unvalidated: for reading its alarms
+    /// with its clients (`[canary.cloudwatch]`, `[canary.prometheus]`), which needs no
+    /// valid metrics or actuator.
+    pub fn clients_for_env(&self, env: &str) -> CanarySettings {
+        self.with_override(self.env.get(env))
+    }
+
     /// These settings with `over` applied and no overrides left.
     fn with_override(&self, over: Option<&CanaryOverride>) -> CanarySettings {
         let mut s = CanarySettings {

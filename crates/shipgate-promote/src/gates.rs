@@ -9,7 +9,8 @@ use crate::entry::{Gate, VerifyResult};
 use crate::settings::{PromoteSettings, Verification};
 use crate::state::{LedgerState, VersionFacts};
 
-/// The gates' names, in the order they are reported.
+/// The gates' names, in the order they are reported; `alarms` follows when the environment
+/// has alarms configured.
 pub const GATES: [&str; 8] = [
     "previous-environment",
     "soak",
@@ -31,6 +32,23 @@ pub enum LockFact {
         /// In words: what holds it, who, since when, which run.
         holder: String,
     },
+}
+
+/// The target environment's alarms, as the caller read them (CloudWatch, Prometheus).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AlarmFact {
+    /// `[promote.env.<ENV>]` names no alarms: the gate is not evaluated.
+    #[default]
+    NotConfigured,
+    /// Read: what fires, in words (empty: nothing), and how many were watched.
+    Read {
+        /// Each alarm in `ALARM` and each firing alert, in words.
+        firing: Vec<String>,
+        /// In words: the alarms watched and their states.
+        watched: String,
+    },
+    /// The alarms could not be read: never a pass.
+    Unreadable(String),
 }
 
 /// Everything the gates look at.
@@ -59,6 +77,8 @@ pub struct GateInput<'a> {
     pub override_freeze: Option<&'a str>,
     /// The environment's hold.
     pub lock: &'a LockFact,
+    /// The environment's alarms.
+    pub alarms: &'a AlarmFact,
 }
 
 fn gate(name: &str, passed: bool, detail: String) -> Gate {
@@ -87,6 +107,9 @@ pub fn evaluate(input: &GateInput<'_>) -> Vec<Gate> {
         approvals(input),
         lock(input),
     ]
+    .into_iter()
+    .chain(alarms(input))
+    .collect()
 }
 
 /// Whether every gate passed.
@@ -400,6 +423,33 @@ fn lock(input: &GateInput<'_>) -> Gate {
     }
 }
 
+/// No promotion into an environment whose alarms fire; alarms that cannot be read refuse
+/// too. Only promotions ask it: a rollback is never held by it.
+fn alarms(input: &GateInput<'_>) -> Option<Gate> {
+    const NAME: &str = "alarms";
+    Some(match input.alarms {
+        AlarmFact::NotConfigured => return None,
+        AlarmFact::Read { firing, watched } if firing.is_empty() => gate(
+            NAME,
+            true,
+            format!("none firing in {}: {watched}", input.target),
+        ),
+        AlarmFact::Read { firing, .. } => gate(
+            NAME,
+            false,
+            format!("{} is alarming: {}", input.target, firing.join("; ")),
+        ),
+        AlarmFact::Unreadable(why) => gate(
+            NAME,
+            false,
+            format!(
+                "the alarms of {} could not be read, so they are not known to be quiet: {why}",
+                input.target
+            ),
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,6 +554,24 @@ mod tests {
     }
 
     fn run(entries: &[Entry], target: &str, version: &str, now: &str, promoter: &str) -> Vec<Gate> {
+        run_alarmed(
+            entries,
+            target,
+            version,
+            now,
+            promoter,
+            &AlarmFact::NotConfigured,
+        )
+    }
+
+    fn run_alarmed(
+        entries: &[Entry],
+        target: &str,
+        version: &str,
+        now: &str,
+        promoter: &str,
+        alarms: &AlarmFact,
+    ) -> Vec<Gate> {
         let ix = Indexes::rebuild(entries);
         let facts = ix.versions.get(version).cloned().unwrap_or_default();
         let order = order();
@@ -521,6 +589,7 @@ mod tests {
             configuration: &config,
             override_freeze: None,
             lock: &LockFact::Free,
+            alarms,
         })
     }
 
@@ -686,6 +755,7 @@ mod tests {
             configuration: &config,
             override_freeze: None,
             lock: &LockFact::Free,
+            alarms: &AlarmFact::NotConfigured,
         };
         let g = evaluate(&input);
         assert_eq!(verdicts(&g)[5], ("freeze", false));
@@ -713,5 +783,45 @@ mod tests {
             ..input
         });
         assert_eq!(verdicts(&g)[7], ("lock", false));
+    }
+
+    #[test]
+    fn alarms_firing_or_unreadable_refuse_and_unconfigured_alarms_are_not_a_gate() {
+        let entries = history();
+        let with = |alarms: &AlarmFact| {
+            run_alarmed(
+                &entries,
+                "prod",
+                "1.4.0",
+                "2026-12-01T11:00:00Z",
+                "carol",
+                alarms,
+            )
+        };
+        assert_eq!(with(&AlarmFact::NotConfigured).len(), GATES.len());
+        let quiet = with(&AlarmFact::Read {
+            firing: Vec::new(),
+            watched: "4 alarm(s) OK".into(),
+        });
+        assert_eq!(verdicts(&quiet).last(), Some(&("alarms", true)));
+        assert_eq!(
+            detail(&quiet, "alarms"),
+            "none firing in prod: 4 alarm(s) OK"
+        );
+        let fire = with(&AlarmFact::Read {
+            firing: vec!["CloudWatch alarm `shop-prod-high-cpu` is in ALARM".into()],
+            watched: String::new(),
+        });
+        assert_eq!(verdicts(&fire).last(), Some(&("alarms", false)));
+        assert_eq!(
+            detail(&fire, "alarms"),
+            "prod is alarming: CloudWatch alarm `shop-prod-high-cpu` is in ALARM"
+        );
+        assert!(!all_passed(&fire));
+        let unknown = with(&AlarmFact::Unreadable(
+            "no such CloudWatch alarm: `x`".into(),
+        ));
+        assert_eq!(verdicts(&unknown).last(), Some(&("alarms", false)));
+        assert!(detail(&unknown, "alarms").contains("not known to be quiet"));
     }
 }

@@ -408,6 +408,8 @@ pub struct PromoteRequest {
     pub override_freeze: Option<String>,
     /// Push the branch commit and the entry.
     pub push: bool,
+    /// The target environment's alarms, read by the caller (`alarms` gate).
+    pub alarms: gates::AlarmFact,
 }
 
 /// `shipgate promote`: what happened.
@@ -708,6 +710,7 @@ pub fn promote(
             configuration: &configuration,
             override_freeze: req.override_freeze.as_deref(),
             lock: &lock,
+            alarms: &req.alarms,
         });
         let current = ledger.state.environments.get(&req.to);
         let from = current.and_then(|e| e.version.clone());

@@ -372,6 +372,9 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         );
     } else {
         outln!("{}", headline(&request, replay.is_some(), &outcome));
+        if let Some(alarms) = &outcome.alarms {
+            outln!("  alarms: {}", alarms.describe());
+        }
         if let Some(report) = &outcome.report {
             for m in &report.metrics {
                 metric_into_stdout(m);

@@ -5,6 +5,7 @@
 //! No pipeline logic lives here.
 
 pub mod actions;
+mod alarm_gate;
 mod canary_cmd;
 mod canary_ledger;
 mod capture_cmd;

@@ -331,6 +331,12 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
         },
         push: args.push,
         pr: args.pr,
+        alarms: crate::alarm_gate::fact(
+            &setup.settings.canary,
+            &setup.promote,
+            &args.to,
+            &args.version,
+        ),
     };
     let mut stale = setup.roll_back_stale();
     let out = ops::promote(&setup.context(), &req, &mut stale)?;

@@ -1,0 +1,48 @@
+//! The promotion `alarms` gate's edge: reads the target environment's alarms (CloudWatch
+//! alarms, Prometheus alerts) through `shipgate-canary`'s providers and hands the gate, which
+//! is pure, what they said as a fact.
+
+use shipgate_canary::alarms::{AlarmsConfig, InsufficientData, read_now};
+use shipgate_promote::{AlarmFact, AlarmsGate, PromoteSettings};
+
+/// The alarms of promotions into `env` now: not configured, read, or unreadable (which the
+/// gate refuses).
+pub fn fact(
+    canary: &shipgate_canary::CanarySettings,
+    promote: &PromoteSettings,
+    env: &str,
+    version: &str,
+) -> AlarmFact {
+    let Some(gate) = promote.for_env(env).alarms else {
+        return AlarmFact::NotConfigured;
+    };
+    let config = to_canary(&gate);
+    let problems = config.problems(&format!("promote.env.{env}.alarms"));
+    if let Some((key, message)) = problems.first() {
+        return AlarmFact::Unreadable(format!("{key}: {message}"));
+    }
+    let settings = canary.clients_for_env(env);
+    let vars = [("env", env), ("version", version)];
+    match read_now(&settings, &config, &vars, &|name| std::env::var(name).ok()) {
+        Ok(check) => AlarmFact::Read {
+            watched: check.describe(),
+            firing: check.firing,
+        },
+        Err(e) => AlarmFact::Unreadable(match e.hint() {
+            Some(h) => format!("{e} ({h})"),
+            None => e.to_string(),
+        }),
+    }
+}
+
+fn to_canary(gate: &AlarmsGate) -> AlarmsConfig {
+    AlarmsConfig {
+        cloudwatch: gate.cloudwatch.clone(),
+        cloudwatch_prefix: gate.cloudwatch_prefix.clone(),
+        insufficient_data: match gate.insufficient_data {
+            shipgate_promote::settings::InsufficientData::Ok => InsufficientData::Ok,
+            shipgate_promote::settings::InsufficientData::Alarm => InsufficientData::Alarm,
+        },
+        prometheus: gate.prometheus.clone(),
+    }
+}

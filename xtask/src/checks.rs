@@ -72,6 +72,8 @@ fn ensure_test_tools() -> anyhow::Result<()> {
     ensure("prometheus", Source::Apt("prometheus"))?;
     // the changelog tests compare entries with git-cliff's keepachangelog example
     ensure("git-cliff", Source::Pip("git-cliff"))?;
+    // the CloudWatch tests run the AWS SDK against moto's standalone server
+    ensure("moto_server", Source::Pip("moto[server]"))?;
     Ok(())
 }
 

@@ -326,6 +326,15 @@ fn repo(endpoint: &str, head: &str, extra: &str) -> (tempfile::TempDir, PathBuf)
 
 /// `canary run` in `dir` with static test credentials and nothing of the host's AWS setup.
 fn run(dir: &Path) -> Command {
+    let mut c = bare(dir);
+    c.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing");
+    c
+}
+
+/// `canary run` in `dir` with no AWS setting at all: no variables, no profile files, no
+/// instance metadata.
+fn bare(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_shipgate"));
     c.args([
         "--repo",
@@ -338,8 +347,6 @@ fn run(dir: &Path) -> Command {
     .args(["--canary-version", "1.4.0", "--baseline-version", "1.3.2"])
     .env_remove("GITHUB_STEP_SUMMARY");
     isolate(&mut c, dir);
-    c.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing");
     c
 }
 
@@ -372,6 +379,18 @@ fn text(out: &Output) -> (String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Asserts that the run ended rolled back (exit 1) after its first step; returns stdout.
+fn rolled_back_by(out: &Output, log_path: &Path) -> String {
+    let (stdout, stderr) = text(out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(
+        log(log_path),
+        ["set-weight 50", "rollback 1.4.0"],
+        "{stderr}"
+    );
+    stdout
 }
 
 /// Waits until `path` holds `line` (the actuator moved traffic), up to `secs`.
@@ -419,14 +438,7 @@ fn rolled_back(canary: Traffic, latency_stat: &str) -> String {
     let head = FAST.replace("hold = \"3s\"", "hold = \"20s\"");
     let (dir, log_path) = repo(&moto.url(), &head, &queries_and_metrics(latency_stat));
     let out = run(dir.path()).output().expect("runs");
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
-    assert_eq!(
-        log(&log_path),
-        ["set-weight 50", "rollback 1.4.0"],
-        "{stderr}"
-    );
-    stdout
+    rolled_back_by(&out, &log_path)
 }
 
 #[test]
@@ -490,13 +502,7 @@ fn cloudwatch_an_alarm_going_off_mid_run_rolls_back_at_once() {
     moto.set_alarm("shop-prod-high-cpu", "ALARM");
     let out = child.wait_with_output().expect("ends");
     let took = fired.elapsed();
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
-    assert_eq!(
-        log(&log_path),
-        ["set-weight 50", "rollback 1.4.0"],
-        "{stderr}"
-    );
+    let stdout = rolled_back_by(&out, &log_path);
     assert!(
         stdout.contains(
             "alarm gate: CloudWatch alarm `shop-prod-high-cpu` is in ALARM (test set ALARM)"
@@ -576,13 +582,7 @@ fn cloudwatch_stopped_mid_run_fails_safe() {
     moto.stop();
     drop(feed);
     let out = child.wait_with_output().expect("ends");
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
-    assert_eq!(
-        log(&log_path),
-        ["set-weight 50", "rollback 1.4.0"],
-        "{stderr}"
-    );
+    let stdout = rolled_back_by(&out, &log_path);
     assert!(
         stdout.contains("fail-safe") && stdout.contains("unreachable"),
         "{stdout}"
@@ -631,17 +631,7 @@ fn cloudwatch_credentials_by_web_identity() {
         "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOnNob3AifQ.c2ln",
     )
     .expect("token");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_shipgate"));
-    c.args([
-        "--repo",
-        &dir.path().display().to_string(),
-        "canary",
-        "run",
-        "--env",
-        "prod",
-    ])
-    .args(["--canary-version", "1.4.0", "--baseline-version", "1.3.2"]);
-    isolate(&mut c, dir.path());
+    let mut c = bare(dir.path());
     // As GitHub Actions' OIDC gives them: a token file and a role; STS is moto's.
     c.env("AWS_WEB_IDENTITY_TOKEN_FILE", &token)
         .env(
@@ -664,17 +654,7 @@ fn cloudwatch_credentials_by_web_identity() {
 fn cloudwatch_missing_credentials_and_bad_regions_stop_before_traffic_moves() {
     let moto = Moto::start();
     let (dir, log_path) = repo(&moto.url(), FAST, &queries_and_metrics("Average"));
-    let mut c = Command::new(env!("CARGO_BIN_EXE_shipgate"));
-    c.args([
-        "--repo",
-        &dir.path().display().to_string(),
-        "canary",
-        "run",
-        "--env",
-        "prod",
-    ])
-    .args(["--canary-version", "1.4.0", "--baseline-version", "1.3.2"]);
-    isolate(&mut c, dir.path());
+    let mut c = bare(dir.path());
     let out = c.output().expect("runs");
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");

@@ -64,7 +64,7 @@ enum Credentials {
     Fixed(aws_smithy_runtime_api::client::identity::Identity),
     /// The rest of the standard chain (profile, web identity, container, instance), asked
     /// before each request (it caches them until they near expiry).
-    Chain(crate::aws::AwsSession),
+    Chain(Box<crate::aws::AwsSession>),
 }
 
 /// The signing key material of a SigV4 client.
@@ -398,7 +398,7 @@ impl Prometheus {
                         )
                         .into(),
                     ),
-                    _ => Credentials::Chain(
+                    _ => Credentials::Chain(Box::new(
                         crate::aws::AwsSession::load(&crate::aws::AwsSettings {
                             region: Some(sigv4.region.clone()),
                             endpoint_url: None,
@@ -407,7 +407,7 @@ impl Prometheus {
                             retries: config.retries,
                         })
                         .map_err(ProviderError::AwsSetup)?,
-                    ),
+                    )),
                 };
                 Some(SigV4 {
                     config: sigv4.clone(),

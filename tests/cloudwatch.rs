@@ -410,7 +410,14 @@ fn wait_for_line(path: &Path, line: &str, secs: u64) {
 fn cloudwatch_a_healthy_canary_completes_every_step() {
     let moto = Moto::start();
     let _feed = Feeder::start(&moto, HEALTHY, HEALTHY);
-    let (dir, log_path) = repo(&moto.url(), FAST, &queries_and_metrics("Average"));
+    // The canary's requests through a metric-math expression over the metric-stat query
+    // (sent with it, its own data not returned); moto evaluates an expression that names
+    // one query.
+    let metrics = queries_and_metrics("Average").replace(
+        "requests = \"canary_requests\"",
+        "requests = \"canary_requests_math\"",
+    ) + "\n[canary.cloudwatch.queries.canary_requests_math]\nexpression = \"canary_requests\"\n";
+    let (dir, log_path) = repo(&moto.url(), FAST, &metrics);
     let out = run(dir.path()).arg("--json").output().expect("runs");
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");

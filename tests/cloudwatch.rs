@@ -935,3 +935,104 @@ fn cloudwatch_the_promotion_gate_refuses_while_an_alarm_is_in_alarm() {
         "{detail}"
     );
 }
+
+/// A Prometheus (Debian package) on a free loopback port evaluating one alerting rule that
+/// always fires; killed on drop.
+struct FiringPrometheus {
+    port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl FiringPrometheus {
+    fn start() -> FiringPrometheus {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("rules.yml"),
+            "groups:\n  - name: shop\n    rules:\n      - alert: StorefrontDown\n        expr: vector(1)\n        labels:\n          severity: critical\n",
+        )
+        .expect("rules");
+        std::fs::write(
+            dir.path().join("prometheus.yml"),
+            "global:\n  evaluation_interval: 1s\nrule_files:\n  - rules.yml\n",
+        )
+        .expect("config");
+        let port = free_port();
+        let child = Command::new("prometheus")
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--log.level=error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the `prometheus` binary runs (Debian package prometheus)");
+        let p = FiringPrometheus {
+            port,
+            child,
+            _dir: dir,
+        };
+        // Ready once ALERTS has the firing alert, as the gate asks.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let body = http(port, "GET", &[], "").map(|_| ()).and_then(|_| {
+                let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+                write!(
+                    s,
+                    "GET /api/v1/query?query=ALERTS HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                )
+                .ok()?;
+                let mut text = String::new();
+                s.read_to_string(&mut text).ok()?;
+                Some(text)
+            });
+            if body.is_some_and(|b| b.contains("StorefrontDown") && b.contains("firing")) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the alert did not fire within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        p
+    }
+}
+
+impl Drop for FiringPrometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn cloudwatch_metrics_with_a_firing_prometheus_alert_move_no_traffic() {
+    let moto = Moto::start();
+    let _feed = Feeder::start(&moto, HEALTHY, HEALTHY);
+    let prometheus = FiringPrometheus::start();
+    let extra = format!(
+        "{}\n[canary.prometheus]\nurl = \"http://127.0.0.1:{}\"\nretries = 0\n\n[canary.alarms]\nprometheus = 'ALERTS{{alertstate=\"firing\",severity=\"critical\"}}'\n",
+        queries_and_metrics("Average"),
+        prometheus.port
+    );
+    let (dir, log_path) = repo(
+        &moto.url(),
+        &format!("{FAST}\nprovider = \"cloudwatch\""),
+        &extra,
+    );
+    let out = run(dir.path()).output().expect("runs");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("error: alarm gate: Prometheus alert `StorefrontDown` {severity=\"critical\"} is firing; no traffic was moved"),
+        "{stderr}"
+    );
+    assert!(log(&log_path).is_empty());
+}

@@ -9,7 +9,9 @@ use crate::cloudwatch::{AlarmState, CloudWatch};
 use crate::provider::{Prometheus, ProviderError};
 
 /// What `INSUFFICIENT_DATA` counts as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum InsufficientData {
     /// Not an alarm (as CodeDeploy); shown in the evidence.
@@ -20,7 +22,7 @@ pub enum InsufficientData {
 }
 
 /// `[canary.alarms]`: the alarms that stop a canary.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct AlarmsConfig {
     /// CloudWatch alarm names (placeholders allowed, e.g. `shop-{{env}}-high-cpu`); each

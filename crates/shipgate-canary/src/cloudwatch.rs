@@ -23,7 +23,7 @@ use crate::aws::{AwsSession, AwsSettings};
 use crate::provider::ProviderError;
 
 /// `[canary.cloudwatch]`: where CloudWatch is and the queries the metrics name.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CloudWatchConfig {
     /// The region (default: `AWS_REGION`, then the shared profile's).
@@ -58,7 +58,7 @@ pub struct CloudWatchConfig {
 /// `[canary.cloudwatch.queries.<ID>]`: a metric and a statistic, or a metric-math
 /// expression over other IDs. Every text may use the query placeholders (`{{version}}`,
 /// `{{env}}`…); each is filled in on its own, so a value is always data.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CloudWatchQuery {
     /// The namespace, e.g. `AWS/ApplicationELB`.

@@ -406,7 +406,7 @@ impl CanarySettings {
 }
 
 /// Which backend answers `[[canary.metrics]]`' queries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum MetricsProvider {
     /// `[canary.prometheus]`: each query is PromQL.

@@ -81,7 +81,9 @@ pub struct EnvPromote {
 }
 
 /// What an alarm in `INSUFFICIENT_DATA` counts as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum InsufficientData {
     /// Not an alarm (as AWS CodeDeploy).
@@ -94,7 +96,7 @@ pub enum InsufficientData {
 /// `[promote.env.<ENV>] alarms`: the CloudWatch alarms and Prometheus alerts that keep
 /// promotions out of ENV while they fire. Where CloudWatch and Prometheus are is
 /// `[canary.cloudwatch]` and `[canary.prometheus]`'s business.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct AlarmsGate {
     /// CloudWatch alarm names; each must exist.

@@ -675,3 +675,54 @@ fn canary_run_writes_its_verdict_a_summary_and_folds_its_judgements() {
     );
     only_own_commands(&r);
 }
+
+/// A reader that stops early (`shipgate changelog | head`) ends the output, not the command:
+/// no panic halfway, exit 0, in Actions and out.
+#[test]
+fn a_reader_that_closes_early_stops_the_output_not_the_command() {
+    use std::io::{Read as _, Write as _};
+    let repo = Repo::new();
+    // 1,500 commits through fast-import: a changelog well past a pipe's 64 KiB buffer.
+    let mut stream = String::new();
+    for i in 1..=1500 {
+        let message = format!("feat(cart): change number {i} of the storefront's basket page\n");
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter Dev <dev@example.com> {} +0000\ndata {}\n{message}\n",
+            1_700_000_000 + i,
+            message.len()
+        ));
+    }
+    let mut import = std::process::Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(&repo.dir)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("git fast-import");
+    import
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stream.as_bytes())
+        .expect("stream");
+    assert!(import.wait().expect("fast-import").success());
+    repo.git(&["reset", "-q", "--hard", "main"]);
+    for actions in [false, true] {
+        let mut cmd = git_repo::shipgate_command(&repo.dir, &["changelog"], &[]);
+        if actions {
+            cmd.env("GITHUB_ACTIONS", "true");
+        }
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("shipgate");
+        let mut first = [0u8; 16];
+        let mut stdout = child.stdout.take().expect("stdout");
+        stdout.read_exact(&mut first).expect("the changelog starts");
+        drop(stdout);
+        let out = child.wait_with_output().expect("shipgate ends");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(out.status.code(), Some(0), "actions={actions}: {stderr}");
+    }
+}

@@ -379,17 +379,32 @@ pub fn stdout_is_log() -> bool {
 
 /// Prints human text to stdout as `print!` does; in the Actions log, [`inert`].
 pub fn out(text: &str) {
-    print!("{}", log_text(text));
+    write_or_stop(&mut std::io::stdout().lock(), &log_text(text));
+}
+
+/// Writes `text`; a reader that went away (`| head`) is its choice, not an error: the rest of
+/// the output is dropped instead of a panic halfway through a command (`print!` panics on a
+/// closed pipe). Any other failure to write is said once on stderr.
+fn write_or_stop(to: &mut impl std::io::Write, text: &str) {
+    if let Err(e) = to.write_all(text.as_bytes()).and_then(|()| to.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "warning: cannot write the output: {e}"
+            );
+        }
+    }
 }
 
 /// Prints human text to stderr as `eprint!` does, tokens redacted; in Actions, [`inert`].
 pub fn err(text: &str) {
     let text = redact(text, &tokens());
-    if active() {
-        eprint!("{}", inert(&text));
+    let text = if active() {
+        inert(&text)
     } else {
-        eprint!("{text}");
-    }
+        Cow::Borrowed(text.as_ref())
+    };
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
 }
 
 /// Human text for stdout: [`inert`] when stdout is the Actions log.

@@ -137,7 +137,7 @@ pub fn run(global: &Global, args: &CaptureArgs) -> anyhow::Result<ExitCode> {
             "intervals": intervals,
             "metrics": covered,
         });
-        println!(
+        crate::actions::outln!(
             "{}",
             crate::actions::json(&serde_json::to_string_pretty(&out)?)
         );

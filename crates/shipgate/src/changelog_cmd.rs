@@ -92,7 +92,7 @@ pub fn run(global: &Global, args: &ChangelogArgs) -> anyhow::Result<ExitCode> {
     match &args.output {
         Some(path) => shipgate_stdx::fs::write_atomic(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None if args.context => print!("{}", crate::actions::json(&text)),
+        None if args.context => crate::actions::out(&crate::actions::json(&text)),
         None => crate::actions::out(&text),
     }
     Ok(ExitCode::SUCCESS)

@@ -73,20 +73,23 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
             "kept": kept,
             "dry_run": args.dry_run,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::actions::outln!(
+            "{}",
+            crate::actions::json(&serde_json::to_string_pretty(&out)?)
+        );
     } else {
         for m in &manifests {
             match &m.version {
-                Some(v) => println!("detected   {} ({v})", m.path),
-                None => println!("detected   {}", m.path),
+                Some(v) => crate::actions::outln!("detected   {} ({v})", m.path),
+                None => crate::actions::outln!("detected   {}", m.path),
             }
         }
         let verb = if args.dry_run { "would write" } else { "wrote" };
         for path in &written {
-            println!("{verb:<10} {path}");
+            crate::actions::outln!("{verb:<10} {path}");
         }
         for path in &kept {
-            println!("kept       {path} (it exists)");
+            crate::actions::outln!("kept       {path} (it exists)");
         }
         if args.dry_run {
             eprintln!("dry run: nothing was written");

@@ -11,6 +11,6 @@ use crate::cli::Global;
 pub struct SchemaArgs {}
 
 pub fn run(_global: &Global, _args: &SchemaArgs) -> anyhow::Result<ExitCode> {
-    print!("{}", shipgate_settings::json_schema_text());
+    crate::actions::out(&shipgate_settings::json_schema_text());
     Ok(ExitCode::SUCCESS)
 }

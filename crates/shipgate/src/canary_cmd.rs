@@ -304,14 +304,20 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         .transpose()?;
     // A live run with [promote] judges the environment's latest promotion against what it
     // replaced, as the ledger says; a replay is a rehearsal of the recording's versions.
-    let (canary_version, baseline_version) = match (&all.promote, &replay) {
-        (Some(_), None) => crate::canary_ledger::versions(
-            global,
+    // One setup (settings, repository, who and when) and one fetch serve both the versions
+    // and the hold.
+    let setup = match (&all.promote, &replay) {
+        (Some(_), None) => Some(crate::promote_cmd::Setup::new(global)?),
+        _ => None,
+    };
+    let (canary_version, baseline_version) = match &setup {
+        Some(setup) => crate::canary_ledger::versions(
+            setup,
             &args.env,
             args.canary_version.as_deref(),
             args.baseline_version.as_deref(),
         )?,
-        _ => (args.canary_version.clone(), args.baseline_version.clone()),
+        None => (args.canary_version.clone(), args.baseline_version.clone()),
     };
     let request = RunRequest::resolve(
         &args.env,
@@ -327,10 +333,9 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     // With [promote], a live run holds the environment, and its verdict (and rollback) are
     // recorded. A replay is a rehearsal: it records nothing.
-    let mut ledger = match (&all.promote, replay.is_some()) {
-        (Some(_), false) => Some(crate::canary_ledger::CanaryLedger::start(global, &request)?),
-        _ => None,
-    };
+    let mut ledger = setup
+        .map(|setup| crate::canary_ledger::CanaryLedger::start(setup, &request))
+        .transpose()?;
     let mut renew = |j: &shipgate_canary::Judgement<'_>| {
         if let Some(l) = ledger.as_mut() {
             l.renew(j.t);

@@ -16,7 +16,6 @@ use shipgate_promote::entry::CanarySummary;
 use shipgate_promote::lock::{self, Hold, LockState, Taken};
 use shipgate_promote::ops::{self, RollbackRequest};
 
-use crate::cli::Global;
 use crate::promote_cmd::Setup;
 
 /// The run's hold and what it needs to record the verdict.
@@ -34,18 +33,11 @@ pub struct CanaryLedger {
 
 impl CanaryLedger {
     /// Clears a stale hold of the environment, then takes the hold (exit 2 when another run
-    /// holds it).
-    pub fn start(global: &Global, request: &RunRequest) -> anyhow::Result<Self> {
-        let setup = Setup::new(global)?;
+    /// holds it). [`versions`] has just fetched the remote's ledger and holds with the same
+    /// `setup`, so what is cleared and taken is the remote's state of a moment ago.
+    pub fn start(setup: Setup, request: &RunRequest) -> anyhow::Result<Self> {
         let env = request.env.to_string();
         let remote = setup.context().remote().map(String::from);
-        // A fresh look at the remote's holds and ledger.
-        shipgate_promote::ledger::Ledger::open(
-            &setup.repo,
-            remote.as_deref(),
-            &setup.promote.branch,
-            true,
-        )?;
         {
             let ctx = setup.context();
             let mut roll_back = setup.roll_back_stale();
@@ -260,12 +252,11 @@ impl CanaryLedger {
 /// must be that promotion's. A canary of anything else would judge and roll back a version
 /// the ledger does not say runs there: exit 2 before any traffic moves.
 pub fn versions(
-    global: &Global,
+    setup: &Setup,
     env: &str,
     canary: Option<&str>,
     baseline: Option<&str>,
 ) -> anyhow::Result<(Option<String>, Option<String>)> {
-    let setup = Setup::new(global)?;
     let remote = setup.context().remote().is_some();
     let latest = ops::latest_move(&setup.context(), env, remote)?;
     let promoted = match &latest {

@@ -299,6 +299,9 @@ impl Metrics for At<'_> {
     fn histogram(&self, query: &str) -> Result<Option<Histogram>, ProviderError> {
         histogram_of(query, self.samples(query)?)
     }
+    fn vector(&self, query: &str) -> Result<Vec<Sample>, ProviderError> {
+        self.samples(query).map(<[Sample]>::to_vec)
+    }
 }
 
 #[cfg(test)]
@@ -483,6 +486,7 @@ mod tests {
                     canary: counts(1000.0, 5.0),
                     baseline: counts(9000.0, 45.0),
                     error: None,
+                    by_pod: None,
                 },
             ),
             // No `requests` point: no data for the canary, even with an `errors` point.
@@ -492,6 +496,7 @@ mod tests {
                     canary: None,
                     baseline: counts(9000.0, 45.0),
                     error: None,
+                    by_pod: None,
                 },
             ),
             // No `errors` point while `requests` has one: zero errors.
@@ -501,6 +506,7 @@ mod tests {
                     canary: counts(1200.0, 0.0),
                     baseline: counts(9000.0, 45.0),
                     error: None,
+                    by_pod: None,
                 },
             ),
         ];

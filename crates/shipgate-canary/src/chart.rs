@@ -680,6 +680,7 @@ mod tests {
                     canary,
                     baseline,
                     error: None,
+                    by_pod: None,
                 },
             )])
         };
@@ -723,6 +724,7 @@ mod tests {
                 canary: counts(100.0, 1.0),
                 baseline: counts(100.0, 1.0),
                 error: None,
+                by_pod: None,
             },
         )])];
         let r = recording(metrics, samples, &[10]);

@@ -9,7 +9,7 @@ use shipgate_stdx::names::{EnvName, InvalidName, Version};
 
 use crate::actuator::{ActuatorError, ActuatorVars, CommandActuator};
 use shipgate_judge::settings::render;
-use shipgate_judge::{Action, Counts, MetricSample, Num, Observation, Rollout, Side};
+use shipgate_judge::{Action, ByPod, Counts, MetricSample, Num, Observation, Rollout, Side};
 use shipgate_judge::{
     ConfigProblem, FORMAT, Gates, Judge, MetricConfig, MetricKind, Queries, RecordedInterval,
     Recording, Report, Verdict,
@@ -18,7 +18,7 @@ use shipgate_judge::{
 use crate::alarms::{AlarmCheck, AlarmReader, AlarmSource};
 use crate::cloudwatch::CloudWatch;
 use crate::config::{CanarySettings, MetricsProvider};
-use crate::provider::{Prometheus, ProviderError};
+use crate::provider::{Prometheus, ProviderError, Sample, histogram_of};
 use crate::webhook::WebhookTraffic;
 
 /// Where measurements come from.
@@ -29,6 +29,13 @@ pub trait Metrics {
     fn value(&self, query: &str) -> Result<Option<f64>, ProviderError>;
     /// A histogram by `le` (None: no series).
     fn histogram(&self, query: &str) -> Result<Option<shipgate_judge::Histogram>, ProviderError>;
+    /// Every series of the answer, for metrics split by pod (`pod-label`).
+    fn vector(&self, query: &str) -> Result<Vec<Sample>, ProviderError> {
+        Err(ProviderError::Shape {
+            query: query.into(),
+            message: "this source cannot split a metric by pod".into(),
+        })
+    }
 }
 
 impl Metrics for Prometheus {
@@ -40,6 +47,9 @@ impl Metrics for Prometheus {
     }
     fn histogram(&self, query: &str) -> Result<Option<shipgate_judge::Histogram>, ProviderError> {
         Prometheus::histogram(self, query)
+    }
+    fn vector(&self, query: &str) -> Result<Vec<Sample>, ProviderError> {
+        self.instant(query, None)
     }
 }
 
@@ -685,7 +695,165 @@ pub(crate) fn observe(
         .collect()
 }
 
+/// The series of `query`'s answer by the value of `label` (a series without it is an
+/// error: the query must keep the label, e.g. `sum by (pod) (...)`).
+fn by_label<'a>(
+    query: &str,
+    label: &str,
+    samples: &'a [Sample],
+) -> Result<std::collections::BTreeMap<String, Vec<&'a Sample>>, ProviderError> {
+    let mut out: std::collections::BTreeMap<String, Vec<&Sample>> = Default::default();
+    for s in samples {
+        let pod = s.labels.get(label).ok_or_else(|| ProviderError::Shape {
+            query: query.into(),
+            message: format!(
+                "a series without the pod label `{label}`; use sum by ({label}) (...)"
+            ),
+        })?;
+        out.entry(pod.clone()).or_default().push(s);
+    }
+    Ok(out)
+}
+
+/// Each pod's measurement, by pod name.
+type Pods = std::collections::BTreeMap<String, Side>;
+
+/// One side of a metric split by `label`: the totals and each pod's measurement. Empty
+/// `requests` (or buckets) is no data; a pod without an `errors` series has no errors.
+fn side_by_pod(
+    metrics: &dyn Metrics,
+    kind: MetricKind,
+    q: &Queries,
+    label: &str,
+    vars: &[(&str, &str)],
+) -> Result<Option<(Side, Pods)>, ProviderError> {
+    let get = |t: &Option<String>| t.as_ref().map(|t| render(t, vars));
+    match kind {
+        MetricKind::Counts => {
+            let (Some(rq), Some(eq)) = (get(&q.requests), get(&q.errors)) else {
+                return Ok(None);
+            };
+            let requests = metrics.vector(&rq)?;
+            if requests.is_empty() {
+                return Ok(None);
+            }
+            let errors = metrics.vector(&eq)?;
+            let one = |query: &str, v: &[&Sample]| {
+                crate::provider::one_value(
+                    query,
+                    &v.iter().map(|s| (*s).clone()).collect::<Vec<_>>(),
+                )
+            };
+            let errors_by = by_label(&eq, label, &errors)?;
+            let mut pods = std::collections::BTreeMap::new();
+            let (mut n, mut x) = (0.0, 0.0);
+            for (pod, rs) in by_label(&rq, label, &requests)? {
+                let r = one(&rq, &rs)?.unwrap_or(0.0);
+                let e = match errors_by.get(&pod) {
+                    Some(es) => one(&eq, es)?.unwrap_or(0.0),
+                    None => 0.0,
+                };
+                n += r;
+                x += e;
+                pods.insert(
+                    pod,
+                    Side::Counts(Counts {
+                        requests: Num(r),
+                        errors: Num(e),
+                    }),
+                );
+            }
+            // Errors of a pod that served no requests still count in the totals (the judge
+            // then finds them inconsistent, as it should).
+            x += errors_by
+                .iter()
+                .filter(|(pod, _)| !pods.contains_key(*pod))
+                .flat_map(|(_, es)| es.iter().map(|s| s.value))
+                .sum::<f64>();
+            let total = Side::Counts(Counts {
+                requests: Num(n),
+                errors: Num(x),
+            });
+            Ok(Some((total, pods)))
+        }
+        MetricKind::Latency => {
+            let Some(bq) = get(&q.buckets) else {
+                return Ok(None);
+            };
+            let samples = metrics.vector(&bq)?;
+            if samples.is_empty() {
+                return Ok(None);
+            }
+            let mut pods = std::collections::BTreeMap::new();
+            let mut total: Option<shipgate_judge::Histogram> = None;
+            for (pod, ss) in by_label(&bq, label, &samples)? {
+                let owned: Vec<Sample> = ss.into_iter().cloned().collect();
+                let Some(h) = histogram_of(&bq, &owned)? else {
+                    continue;
+                };
+                total = Some(match total {
+                    None => h.clone(),
+                    Some(mut t) => {
+                        let same = t.buckets.len() == h.buckets.len()
+                            && t.buckets.iter().zip(&h.buckets).all(|(a, b)| a.0 == b.0);
+                        if !same {
+                            return Err(ProviderError::Shape {
+                                query: bq.clone(),
+                                message: format!("pods have different bucket bounds ({pod})"),
+                            });
+                        }
+                        for (a, b) in t.buckets.iter_mut().zip(&h.buckets) {
+                            a.1 = Num(a.1.0 + b.1.0);
+                        }
+                        t
+                    }
+                });
+                pods.insert(pod, Side::Histogram(h));
+            }
+            Ok(total.map(|t| (Side::Histogram(t), pods)))
+        }
+        MetricKind::Gauge => Ok(None),
+    }
+}
+
+/// A metric split by pod: the totals as usual, and the pods beside them.
+fn sample_by_pod(
+    metrics: &dyn Metrics,
+    m: &MetricConfig,
+    label: &str,
+    vars: &[(&str, &str)],
+) -> MetricSample {
+    let canary = side_by_pod(metrics, m.kind, &m.canary, label, vars);
+    let baseline = m
+        .baseline
+        .as_ref()
+        .map(|b| side_by_pod(metrics, m.kind, b, label, vars))
+        .transpose();
+    match (canary, baseline) {
+        (Ok(canary), Ok(baseline)) => {
+            let baseline = baseline.flatten();
+            let by_pod = ByPod {
+                canary: canary.as_ref().map(|c| c.1.clone()).unwrap_or_default(),
+                baseline: baseline.as_ref().map(|b| b.1.clone()).unwrap_or_default(),
+            };
+            MetricSample {
+                canary: canary.map(|c| c.0),
+                baseline: baseline.map(|b| b.0),
+                error: None,
+                by_pod: Some(by_pod),
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => MetricSample {
+            error: Some(e.to_string()),
+            ..MetricSample::default()
+        },
+    }
+}
+
 fn sample(metrics: &dyn Metrics, m: &MetricConfig, vars: &[(&str, &str)]) -> MetricSample {
+    if let (Some(label), MetricKind::Counts | MetricKind::Latency) = (&m.pod_label, m.kind) {
+        return sample_by_pod(metrics, m, label, vars);
+    }
     let canary = side(metrics, m.kind, &m.canary, vars);
     let baseline = m
         .baseline
@@ -697,6 +865,7 @@ fn sample(metrics: &dyn Metrics, m: &MetricConfig, vars: &[(&str, &str)]) -> Met
             canary,
             baseline: baseline.flatten(),
             error: None,
+            by_pod: None,
         },
         (Err(e), _) | (_, Err(e)) => MetricSample {
             error: Some(e.to_string()),
@@ -1036,6 +1205,75 @@ mod tests {
         ) -> Result<Option<shipgate_judge::Histogram>, ProviderError> {
             Ok(None)
         }
+    }
+
+    /// Answers vectors by query: `(pod, value)` series.
+    struct Pods(BTreeMap<&'static str, Vec<(&'static str, f64)>>);
+
+    impl Metrics for Pods {
+        fn check(&self, _query: &str) -> Result<(), ProviderError> {
+            Ok(())
+        }
+        fn value(&self, _query: &str) -> Result<Option<f64>, ProviderError> {
+            Ok(None)
+        }
+        fn histogram(
+            &self,
+            _query: &str,
+        ) -> Result<Option<shipgate_judge::Histogram>, ProviderError> {
+            Ok(None)
+        }
+        fn vector(&self, query: &str) -> Result<Vec<Sample>, ProviderError> {
+            Ok(self
+                .0
+                .get(query)
+                .into_iter()
+                .flatten()
+                .map(|(pod, v)| Sample {
+                    labels: BTreeMap::from([("pod".to_string(), pod.to_string())]),
+                    value: *v,
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn a_metric_split_by_pod_keeps_each_pod_and_sums_the_totals() {
+        let q = |what: &str| Queries {
+            errors: Some(format!("errors_{what}")),
+            requests: Some(format!("requests_{what}")),
+            ..Queries::default()
+        };
+        let mut m = MetricConfig::new("e", MetricKind::Counts, q("c"), Some(q("b")));
+        m.pod_label = Some("pod".into());
+        let metrics = Pods(BTreeMap::from([
+            ("requests_c", vec![("c-0", 100.0), ("c-1", 50.0)]),
+            ("errors_c", vec![("c-0", 2.0)]),
+            ("requests_b", vec![("b-0", 300.0)]),
+            ("errors_b", vec![("b-0", 3.0)]),
+        ]));
+        let s = sample(&metrics, &m, &[]);
+        let counts = |side: &Option<Side>| side.as_ref().map(|s| s.counts("x").map(|c| (c.n, c.x)));
+        assert_eq!(counts(&s.canary), Some(Ok((150.0, 2.0))));
+        assert_eq!(counts(&s.baseline), Some(Ok((300.0, 3.0))));
+        let pods = s.by_pod.expect("pods").counts().expect("usable");
+        assert_eq!(
+            pods.0,
+            vec![(100.0, 2.0), (50.0, 0.0)],
+            "a pod without errors has none"
+        );
+        assert_eq!(pods.1, vec![(300.0, 3.0)]);
+        // A series without the label is a shape error, not a silent total.
+        let unlabelled = Pods(BTreeMap::from([("requests_c", vec![("c-0", 1.0)])]));
+        let mut other = m.clone();
+        other.pod_label = Some("instance".into());
+        let s = sample(&unlabelled, &other, &[]);
+        assert!(
+            s.error
+                .as_deref()
+                .is_some_and(|e| e.contains("sum by (instance)")),
+            "{s:?}"
+        );
     }
 
     #[derive(Default)]

@@ -4,9 +4,11 @@
 
 use serde::Serialize;
 
-use crate::sample::{CheckedHistogram, MetricSample, Observation};
+use crate::sample::{CheckedHistogram, MetricSample, Observation, PodSplit};
 use crate::settings::{ConfigProblem, Direction, JudgeSettings, MetricConfig, MetricKind};
-use crate::stats::{RateEProcess, RatioEProcess, SignEProcess, binomial_cs};
+use crate::stats::{
+    Dispersion, RateEProcess, RatioEProcess, SignEProcess, binomial_cs, effective_pods, temper,
+};
 
 /// A decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -141,6 +143,8 @@ struct Test {
     rejected: bool,
     /// Canary events, canary trials, baseline events, baseline trials fed so far.
     acc: [f64; 4],
+    /// Extra-binomial variation of the canary's share, learnt from earlier intervals.
+    dispersion: Dispersion,
 }
 
 impl Test {
@@ -152,6 +156,7 @@ impl Test {
             process,
             rejected: false,
             acc: [0.0; 4],
+            dispersion: Dispersion::default(),
         }
     }
 
@@ -167,10 +172,23 @@ impl Test {
         1.0 / self.alpha
     }
 
-    /// Feeds counts (canary x of n, baseline y of m) and checks the bar.
-    fn feed(&mut self, x: f64, n: f64, y: f64, m: f64) {
+    /// Feeds counts (canary x of n, baseline y of m, and per pod when known) and checks
+    /// the bar. A comparison with the baseline is tempered by the extra variation learnt
+    /// from earlier intervals, then learns from this one.
+    fn feed(&mut self, x: f64, n: f64, y: f64, m: f64, pods: Option<&PodSplit>) {
         match &mut self.process {
-            Process::Ratio(p) => p.update(x, n, y, m),
+            Process::Ratio(p) => {
+                let (kc, kb) = pods.map_or((None, None), |(c, b)| {
+                    (effective_pods(c), effective_pods(b))
+                });
+                let varsigma = self.dispersion.varsigma(p.null_share(n, m), kc, kb);
+                p.update_tempered(x, n, y, m, temper(x + y, varsigma));
+                self.dispersion.learn(
+                    [x, n, y, m],
+                    pods.map(|(c, _)| c.as_slice()),
+                    pods.map(|(_, b)| b.as_slice()),
+                );
+            }
             Process::Rate(p) => p.update(x, n),
             Process::Sign(p) => p.update(x > 0.0),
         }
@@ -621,8 +639,9 @@ impl MetricState {
                 self.canary_x += c.x;
                 self.baseline_n += m;
                 self.baseline_x += y;
+                let pods = sample.by_pod.as_ref().and_then(|p| p.counts());
                 for t in &mut self.tests {
-                    t.feed(c.x, c.n, y, m);
+                    t.feed(c.x, c.n, y, m, pods.as_ref());
                 }
             }
             MetricKind::Latency => {
@@ -650,6 +669,11 @@ impl MetricState {
                 self.canary_n += total(&c);
                 self.baseline_n += b.as_ref().map_or(0.0, total);
                 self.start_latency_tests();
+                // The compared bounds are chosen from the pooled histogram (canary and
+                // baseline together) up to and including this interval, which they are
+                // then tested on: with no change, which of the pooled requests are the
+                // canary's is a random draw whatever the choice (see the crate docs).
+                self.choose_boundaries();
                 for t in &mut self.tests {
                     let Target::Above(le) = t.target else {
                         continue;
@@ -658,11 +682,9 @@ impl MetricState {
                     let (y, m) = b.as_ref().map_or((0.0, 0.0), |b| {
                         (total(b) - at_or_below(&b.les, &b.cum, le), total(b))
                     });
-                    t.feed(x, total(&c), y, m);
+                    let pods = sample.by_pod.as_ref().and_then(|p| p.above(le));
+                    t.feed(x, total(&c), y, m, pods.as_ref());
                 }
-                // Comparisons chosen from data up to and including this interval start with
-                // the next one, so the choice never looks at the counts it is tested on.
-                self.choose_boundaries();
             }
             MetricKind::Gauge => {
                 let c = canary.gauge("canary")?;
@@ -686,7 +708,7 @@ impl MetricState {
                         ),
                         _ => continue,
                     };
-                    t.feed(if w { 1.0 } else { 0.0 }, 1.0, 0.0, 0.0);
+                    t.feed(if w { 1.0 } else { 0.0 }, 1.0, 0.0, 0.0, None);
                 }
             }
         }
@@ -735,16 +757,23 @@ impl MetricState {
         );
     }
 
-    /// Freezes the bounds nearest the baseline's quantiles once the baseline has
-    /// min-requests, and starts one tail test per distinct bound.
+    /// Freezes the bounds nearest the pooled (canary and baseline) quantiles once the
+    /// baseline has min-requests, and starts one tail test per distinct bound.
     fn choose_boundaries(&mut self) {
         if self.pending_quantiles.is_empty() || self.baseline_n < self.cfg.min_requests as f64 {
             return;
         }
         let les = &self.hist.les;
+        let pooled: Vec<f64> = if self.hist.canary.len() == self.hist.baseline.len() {
+            (self.hist.canary.iter().zip(&self.hist.baseline))
+                .map(|(c, b)| c + b)
+                .collect()
+        } else {
+            self.hist.baseline.clone()
+        };
         let mut chosen: Vec<f64> = Vec::new();
         for q in std::mem::take(&mut self.pending_quantiles) {
-            let Some(v) = histogram_quantile(les, &self.hist.baseline, q) else {
+            let Some(v) = histogram_quantile(les, &pooled, q) else {
                 continue;
             };
             let nearest = les
@@ -759,7 +788,7 @@ impl MetricState {
             chosen.push(le);
             let rho0 = 1.0 + self.cfg.tolerance;
             let name = format!(
-                "share slower than {le} s (near baseline p{}), ratio to baseline <= {}",
+                "share slower than {le} s (near p{}), ratio to baseline <= {}",
                 fmt_num(q * 100.0),
                 fmt_num(rho0)
             );
@@ -802,7 +831,7 @@ impl MetricState {
         for q in &self.pending_quantiles {
             tests.push(TestReport {
                 name: format!(
-                    "tail near baseline p{} (starts once the baseline has min-requests)",
+                    "tail near p{} (starts once the baseline has min-requests)",
                     fmt_num(q * 100.0)
                 ),
                 e_value: 1.0,
@@ -881,6 +910,7 @@ mod tests {
             canary: Some(canary),
             baseline: Some(baseline),
             error: None,
+            by_pod: None,
         }
     }
 
@@ -1232,7 +1262,7 @@ mod tests {
         let at = first(&reports, Verdict::Fail).expect("detected");
         let m = &reports[at - 1].metrics[0];
         assert!(
-            m.rule.contains("slower than 0.75 s (near baseline p99)"),
+            m.rule.contains("slower than 0.75 s (near p99)"),
             "{}",
             m.rule
         );
@@ -1270,7 +1300,7 @@ mod tests {
         assert_eq!(
             reports[0].verdict,
             Verdict::Continue,
-            "comparisons start on the next interval"
+            "a pass needs min-intervals intervals"
         );
         let mut waiting = Judge::new(&settings(vec![metric(
             "latency",

@@ -7,8 +7,12 @@ use crate::judge::{Judge, Report, Verdict};
 use crate::sample::Observation;
 use crate::settings::{ConfigProblem, Gates, OnInconclusive};
 
-/// The `format` value of the current recording format.
-pub const FORMAT: &str = "shipgate-canary-recording/1";
+/// The `format` value of the current recording format. Version 2 added per-pod
+/// measurements (`by_pod`, optional); version 1 files are still read.
+pub const FORMAT: &str = "shipgate-canary-recording/2";
+
+/// Earlier formats this version reads.
+pub const READS: [&str; 2] = ["shipgate-canary-recording/1", FORMAT];
 
 /// A recorded canary run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,12 +114,16 @@ impl Recording {
                 });
             }
         }
-        if recording.format != FORMAT {
+        if !READS.contains(&recording.format.as_str()) {
             let (line, column) = at("\"format\"");
             return Err(RecordingError {
                 line,
                 column,
-                message: format!("format `{}` is not `{FORMAT}`", recording.format),
+                message: format!(
+                    "format `{}` is not one of `{}`",
+                    recording.format,
+                    READS.join("`, `")
+                ),
             });
         }
         for (i, w) in recording.intervals.windows(2).enumerate() {
@@ -288,7 +296,9 @@ mod tests {
         r.format = "other/1".into();
         let err = Recording::from_json(&r.to_json()).expect_err("format");
         assert_eq!(err.line, 2);
-        assert!(err.message.contains("is not `shipgate-canary-recording/1`"));
+        assert!(err.message.contains(
+            "is not one of `shipgate-canary-recording/1`, `shipgate-canary-recording/2`"
+        ));
         let mut r = recording(&[5.0, 5.0]);
         r.intervals[1].t = 10.0;
         let err = Recording::from_json(&r.to_json()).expect_err("times");

@@ -104,6 +104,58 @@ pub struct MetricSample {
     /// Why the measurement is missing (a provider error).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The same measurements split by pod (or instance), when the metric has a
+    /// `pod-label`: the judge estimates from them how much the error rate wanders from pod
+    /// to pod and interval to interval. The totals stay in `canary` and `baseline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_pod: Option<ByPod>,
+}
+
+/// Each side's pods as `(trials, events)` in one interval: canary, then baseline.
+pub type PodSplit = (Vec<(f64, f64)>, Vec<(f64, f64)>);
+
+/// Per-pod measurements of one metric in one interval, by pod name.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ByPod {
+    /// The canary's pods.
+    #[serde(default)]
+    pub canary: BTreeMap<String, Side>,
+    /// The baseline's pods.
+    #[serde(default)]
+    pub baseline: BTreeMap<String, Side>,
+}
+
+impl ByPod {
+    /// Each side's pods as `(trials, events)` counts, checked; None when a side has no pod
+    /// or a pod's counts are not usable (then the pods are ignored for the interval, the
+    /// totals still count).
+    pub fn counts(&self) -> Option<PodSplit> {
+        let side = |pods: &BTreeMap<String, Side>| -> Option<Vec<(f64, f64)>> {
+            pods.iter()
+                .map(|(name, s)| s.counts(name).ok().map(|c| (c.n, c.x)))
+                .collect::<Option<Vec<_>>>()
+                .filter(|v| !v.is_empty())
+        };
+        Some((side(&self.canary)?, side(&self.baseline)?))
+    }
+
+    /// Each side's pods as `(requests, requests above le)` for bucket bound `le`; None as
+    /// for [`ByPod::counts`] (also when `le` is not one of a pod's bounds).
+    pub fn above(&self, le: f64) -> Option<PodSplit> {
+        let side = |pods: &BTreeMap<String, Side>| -> Option<Vec<(f64, f64)>> {
+            pods.iter()
+                .map(|(name, s)| {
+                    let h = s.histogram(name).ok()?;
+                    let total = *h.cum.last()?;
+                    let i = h.les.iter().position(|l| *l == le)?;
+                    Some((total, total - h.cum[i]))
+                })
+                .collect::<Option<Vec<_>>>()
+                .filter(|v| !v.is_empty())
+        };
+        Some((side(&self.canary)?, side(&self.baseline)?))
+    }
 }
 
 /// Every metric's measurement in one interval, by metric name. A configured metric that is

@@ -373,6 +373,13 @@ pub struct MetricConfig {
     /// Intervals with data the metric needs before it can pass.
     #[serde(default = "default_min_intervals")]
     pub min_intervals: u32,
+    /// `counts` and `latency`: the label that splits the queries' answers by pod (or
+    /// instance), e.g. `pod` for `sum by (pod) (increase(...))` (latency: `sum by (pod, le)`).
+    /// The judge then learns from the baseline's pods how much the error rate wanders
+    /// between pods and intervals, and widens its evidence to match; without it, it learns
+    /// the same from the intervals alone, more slowly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_label: Option<String>,
 }
 
 fn default_quantile() -> f64 {
@@ -417,6 +424,7 @@ impl MetricConfig {
             critical: true,
             min_requests: default_min_requests(),
             min_intervals: default_min_intervals(),
+            pod_label: None,
         }
     }
 
@@ -586,6 +594,24 @@ impl MetricConfig {
         }
         if self.min_intervals == 0 {
             problems.push(ConfigProblem::new("min-intervals", "must be at least 1"));
+        }
+        if let Some(label) = &self.pod_label {
+            let mut chars = label.chars();
+            let name_ok = chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !name_ok || label == "le" {
+                problems.push(ConfigProblem::new(
+                    "pod-label",
+                    format!("`{label}` is not a label name like `pod` or `instance`"),
+                ));
+            } else if self.kind == MetricKind::Gauge {
+                problems.push(ConfigProblem::new(
+                    "pod-label",
+                    "only counts and latency metrics are split by pod",
+                ));
+            }
         }
         problems
     }

@@ -1,11 +1,49 @@
 //! Anytime-valid building blocks: mixture e-processes for counts and signs, and
 //! beta-binomial confidence sequences. Plain arithmetic on plain numbers.
 
-/// Multipliers of the null ratio that the count e-processes mix over, equally weighted.
+/// Multipliers of the null rate that the absolute-threshold e-process mixes over, equally
+/// weighted.
 pub const RATIO_GRID: [f64; 6] = [1.25, 1.5, 2.0, 3.0, 5.0, 10.0];
+
+/// The mixing distribution of the comparison with the baseline: multipliers `c` of the
+/// null ratio and their weights, `(multipliers, weights)`.
+///
+/// A mixture pays `ln(1/w)` nats of evidence for the weight `w` near the true ratio, out of
+/// the `ln(1/alpha)` it needs, and what a nat costs depends on the ratio: a 2x regression
+/// gathers about 1.7 nats a 10-s interval on 1,000 canary requests at 0.5 %, so each nat
+/// lost is most of an interval, and the detection time is then set by whole intervals; a
+/// 1.25x regression gathers about 0.15, so its weight costs minutes but a few points of
+/// weight more or less change little; 3x and more gather so fast that a small weight costs
+/// them nothing. So most of the weight is on 2x, a regression worth rolling back at once,
+/// 15 % on 1.25x, and the rest on 1.5x, 3x, 5x and 50x, the last for errors only the
+/// canary makes (a dozen errors all on the canary are explained only by a large ratio).
+/// Any mixing distribution fixed in advance keeps the e-process valid.
+pub fn ratio_prior() -> (Vec<f64>, Vec<f64>) {
+    (PRIOR_GRID.to_vec(), PRIOR_WEIGHTS.to_vec())
+}
+
+/// The multipliers of [`ratio_prior`].
+pub const PRIOR_GRID: [f64; 6] = [1.25, 1.5, 2.0, 3.0, 5.0, 50.0];
+/// The weights of [`ratio_prior`], summing to 1.
+pub const PRIOR_WEIGHTS: [f64; 6] = [0.15, 0.04, 0.73, 0.03, 0.01, 0.04];
 
 /// Probabilities of "worse" that the sign e-process mixes over, equally weighted.
 pub const SIGN_GRID: [f64; 4] = [0.6, 0.7, 0.8, 0.9];
+
+/// Natural log of a weighted sum of exponentials: ln(Σ w_k exp(l_k)), weights summing to 1.
+fn log_weighted_sum_exp(logs: &[f64], weights: &[f64]) -> f64 {
+    let max = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if max == f64::NEG_INFINITY {
+        return max;
+    }
+    let sum: f64 = logs
+        .iter()
+        .zip(weights)
+        .map(|(l, w)| w * (l - max).exp())
+        .sum();
+    let total: f64 = weights.iter().sum();
+    max + (sum / total).ln()
+}
 
 /// Natural log of a sum of equally weighted exponentials: ln((1/K) Σ exp(l_k)).
 fn log_mean_exp(logs: impl Iterator<Item = f64> + Clone) -> f64 {
@@ -33,6 +71,7 @@ fn xlog(x: f64, a: f64) -> f64 {
 pub struct RatioEProcess {
     rho0: f64,
     alternatives: Vec<f64>,
+    weights: Vec<f64>,
     log_lr: Vec<f64>,
 }
 
@@ -40,7 +79,23 @@ impl RatioEProcess {
     /// `rho0` is the null's ratio bound (1 + tolerance for `higher`, 1 − tolerance for
     /// `lower`); `higher` says a larger canary rate is the regression.
     pub fn new(rho0: f64, higher: bool) -> Self {
-        let alternatives: Vec<f64> = RATIO_GRID
+        let (multipliers, weights) = ratio_prior();
+        Self::mixing(rho0, higher, multipliers, weights)
+    }
+
+    /// The mixture of shipgate 0.1: [`RATIO_GRID`], equally weighted (for comparisons).
+    pub fn equal_grid(rho0: f64, higher: bool) -> Self {
+        let k = RATIO_GRID.len() as f64;
+        Self::mixing(
+            rho0,
+            higher,
+            RATIO_GRID.to_vec(),
+            vec![1.0 / k; RATIO_GRID.len()],
+        )
+    }
+
+    fn mixing(rho0: f64, higher: bool, multipliers: Vec<f64>, weights: Vec<f64>) -> Self {
+        let alternatives: Vec<f64> = multipliers
             .iter()
             .map(|c| if higher { rho0 * c } else { rho0 / c })
             .collect();
@@ -48,6 +103,7 @@ impl RatioEProcess {
         Self {
             rho0,
             alternatives,
+            weights,
             log_lr,
         }
     }
@@ -56,20 +112,204 @@ impl RatioEProcess {
     /// An interval without trials on either side or without events carries no information
     /// and leaves the process unchanged.
     pub fn update(&mut self, x: f64, n: f64, y: f64, m: f64) {
+        self.update_tempered(x, n, y, m, 1.0);
+    }
+
+    /// [`RatioEProcess::update`] with each likelihood ratio raised to the power `w` in
+    /// (0, 1] (a tempered, or quasi-, likelihood ratio; see [`temper`]). `w` may depend on
+    /// the past and on the interval's totals, never on how its events split.
+    pub fn update_tempered(&mut self, x: f64, n: f64, y: f64, m: f64, w: f64) {
         let total = x + y;
-        if n <= 0.0 || m <= 0.0 || total <= 0.0 {
+        if n <= 0.0 || m <= 0.0 || total <= 0.0 || w.is_nan() || w <= 0.0 {
             return;
         }
+        let w = w.min(1.0);
         let pi0 = self.rho0 * n / (self.rho0 * n + m);
         for (rho, log_lr) in self.alternatives.iter().zip(self.log_lr.iter_mut()) {
             let theta = rho * n / (rho * n + m);
-            *log_lr += xlog(x, theta / pi0) + xlog(total - x, (1.0 - theta) / (1.0 - pi0));
+            *log_lr += w * (xlog(x, theta / pi0) + xlog(total - x, (1.0 - theta) / (1.0 - pi0)));
         }
+    }
+
+    /// The null's share of events that are the canary's, for traffic `n` against `m`.
+    pub fn null_share(&self, n: f64, m: f64) -> f64 {
+        self.rho0 * n / (self.rho0 * n + m)
     }
 
     /// ln of the current e-value.
     pub fn log_e(&self) -> f64 {
-        log_mean_exp(self.log_lr.iter().copied())
+        log_weighted_sum_exp(&self.log_lr, &self.weights)
+    }
+}
+
+/// The tempering exponent for an interval with `total` events when the canary's share of
+/// them varies from interval to interval with intra-class correlation `varsigma` (variance
+/// of the share `varsigma · π(1 − π)`): `1 / (1 + (total − 1) varsigma)`, the inverse of the
+/// beta-binomial variance inflation. With `varsigma = 0` it is 1 (the plain likelihood ratio).
+pub fn temper(total: f64, varsigma: f64) -> f64 {
+    if varsigma.is_nan() || varsigma <= 0.0 || total <= 1.0 {
+        return 1.0;
+    }
+    1.0 / (1.0 + (total - 1.0) * varsigma)
+}
+
+/// Pseudo-observations that shrink the dispersion estimates towards no extra variation
+/// while they rest on little data: the interval estimate counts as if it had seen this many
+/// extra intervals without extra variation, the pod estimate this many pod degrees of
+/// freedom.
+const PRIOR_INTERVALS: f64 = 6.0;
+const PRIOR_POD_DF: f64 = 2.0;
+
+/// What the pods' estimate is shrunk towards while it rests on little data: a pod's error
+/// rate varies from interval to interval with a coefficient of variation of 25 %
+/// (`cv² = 0.0625`). With a `pod-label` the first interval is weighed with it: one interval
+/// with a canary pod's rate tripled by chance is otherwise indistinguishable from a 3x
+/// regression. Without one there is no such default (see [`Dispersion::varsigma`]).
+const DEFAULT_CV2: f64 = 0.0625;
+
+/// The estimate of `varsigma` is used times this margin: the tempering argument is
+/// second order, the estimate noisy, and under-tempering costs validity while
+/// over-tempering only costs a little time.
+const MARGIN: f64 = 1.5;
+
+/// A predictable estimate of the extra-binomial variation of the canary's share of events,
+/// for [`temper`]: from every earlier interval, never the one it is used on.
+///
+/// - From pods: within each interval, pods of the same side (canary or baseline) share an
+///   error rate under any hypothesis; Pearson's statistic across them, beyond its degrees
+///   of freedom, estimates the squared coefficient of variation `cv2` of a pod's rate
+///   (method of moments, as DerSimonian & Laird). The canary's share then varies with
+///   `varsigma = π(1 − π) · cv2 · (1/k_c + 1/k_b)`, `k` the pods' effective number
+///   (traffic-weighted) on each side.
+/// - From intervals alone: the canary's share of each interval's events against the
+///   share the earlier intervals' pooled ratio predicts: Pearson's residual beyond 1 per
+///   extra event estimates `varsigma` itself (Williams 1982). Used only once Pearson's
+///   statistic over those intervals passes its 99th percentile, and shrunk towards 0 while there
+///   are few intervals ([`PRIOR_INTERVALS`]).
+#[derive(Debug, Clone, Default)]
+pub struct Dispersion {
+    pod_excess: f64,
+    pod_scale: f64,
+    pod_df: f64,
+    interval_excess: f64,
+    interval_scale: f64,
+    intervals: f64,
+    /// Pearson's statistic over the intervals, each residual scaled by its expectation.
+    pearson: f64,
+    /// Canary events, trials; baseline events, trials, of the intervals seen.
+    acc: [f64; 4],
+}
+
+/// Pearson's statistic across pods of one side, beyond its degrees of freedom, and what
+/// `cv2` multiplies in its expectation: `(excess, scale, df)`; None without events or with
+/// fewer than two pods with traffic.
+fn pod_moments(pods: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
+    let pods: Vec<(f64, f64)> = pods.iter().copied().filter(|(n, _)| *n > 0.0).collect();
+    if pods.len() < 2 {
+        return None;
+    }
+    let n: f64 = pods.iter().map(|p| p.0).sum();
+    let x: f64 = pods.iter().map(|p| p.1).sum();
+    let p = x / n;
+    if p <= 0.0 || p >= 1.0 {
+        return None;
+    }
+    let pearson: f64 = pods
+        .iter()
+        .map(|(nj, xj)| (xj - nj * p).powi(2) / (nj * p * (1.0 - p)))
+        .sum();
+    let df = (pods.len() - 1) as f64;
+    let sum_sq: f64 = pods.iter().map(|p| p.0 * p.0).sum();
+    let scale = p * (n - sum_sq / n) / (1.0 - p);
+    (scale > 0.0).then_some((pearson - df, scale, df))
+}
+
+/// The 99th percentile of the chi-square distribution with `df` degrees of freedom
+/// (Wilson-Hilferty: within 1 % from 3 degrees of freedom, conservative below).
+fn chi_square_quantile_99(df: f64) -> f64 {
+    const Z99: f64 = 2.326_347_874;
+    let a = 2.0 / (9.0 * df);
+    (df * (1.0 - a + Z99 * a.sqrt()).powi(3)).max(6.634_896_601 * df.min(1.0))
+}
+
+/// The traffic-weighted effective number of pods: `(Σ n)² / Σ n²`.
+pub fn effective_pods(pods: &[(f64, f64)]) -> Option<f64> {
+    let n: f64 = pods.iter().map(|p| p.0).sum();
+    let sum_sq: f64 = pods.iter().map(|p| p.0 * p.0).sum();
+    (n > 0.0 && sum_sq > 0.0).then(|| n * n / sum_sq)
+}
+
+impl Dispersion {
+    /// Whether pods have been seen (the pod estimate is in use).
+    pub fn by_pod(&self) -> bool {
+        self.pod_df > 0.0
+    }
+
+    /// The squared coefficient of variation of a pod's rate from interval to interval
+    /// (pods seen), shrunk towards 0 while the estimate rests on little data.
+    pub fn pod_cv2(&self) -> f64 {
+        if self.pod_df <= 0.0 {
+            return DEFAULT_CV2;
+        }
+        // Shrunk towards the default with PRIOR_POD_DF pseudo degrees of freedom.
+        let per_df = self.pod_scale / self.pod_df;
+        let prior = PRIOR_POD_DF * per_df;
+        ((self.pod_excess + prior * DEFAULT_CV2) / (self.pod_scale + prior)).max(0.0)
+    }
+
+    /// `varsigma` for an interval with null share `pi` and `k_c`, `k_b` effective pods
+    /// (None: unknown, taken as one).
+    pub fn varsigma(&self, pi: f64, k_c: Option<f64>, k_b: Option<f64>) -> f64 {
+        if self.by_pod() || k_c.is_some() {
+            let (kc, kb) = (k_c.unwrap_or(1.0).max(1.0), k_b.unwrap_or(1.0).max(1.0));
+            return MARGIN * pi * (1.0 - pi) * self.pod_cv2() * (1.0 / kc + 1.0 / kb);
+        }
+        // From intervals alone, only once the residuals show extra variation: Pearson's
+        // statistic over the intervals so far beyond its 99th percentile. Clean traffic
+        // then keeps its full weight (a regression must not be slowed by an estimate's
+        // noise), and overdispersed traffic is tempered once it shows.
+        if self.intervals < 1.0 || self.pearson <= chi_square_quantile_99(self.intervals) {
+            return 0.0;
+        }
+        let mean_scale = self.interval_scale / self.intervals.max(1.0);
+        MARGIN
+            * (self.interval_excess / (self.interval_scale + PRIOR_INTERVALS * mean_scale)).max(0.0)
+    }
+
+    /// Learns from one interval after it was used: its totals (canary `x` of `n`, baseline
+    /// `y` of `m`) and, when known, each side's pods as `(trials, events)`.
+    pub fn learn(
+        &mut self,
+        [x, n, y, m]: [f64; 4],
+        canary_pods: Option<&[(f64, f64)]>,
+        baseline_pods: Option<&[(f64, f64)]>,
+    ) {
+        for pods in [canary_pods, baseline_pods].into_iter().flatten() {
+            if let Some((excess, scale, df)) = pod_moments(pods) {
+                self.pod_excess += excess;
+                self.pod_scale += scale;
+                self.pod_df += df;
+            }
+        }
+        let total = x + y;
+        let [ax, an, ay, am] = self.acc;
+        if n > 0.0 && m > 0.0 && total > 1.0 && an > 0.0 && am > 0.0 && ax + ay > 0.0 {
+            // The earlier intervals' ratio (half an event added to each side so that it is
+            // finite), and the share it predicts for this interval.
+            let rho = ((ax + 0.5) / an) / ((ay + 0.5) / am);
+            let theta = rho * n / (rho * n + m);
+            let r = (x - total * theta).powi(2) / (total * theta * (1.0 - theta));
+            // What the prediction's own error adds to Pearson's residual (delta method on
+            // the log ratio), so that a clean canary's estimate is centred on 0.
+            let predicted = total * theta * (1.0 - theta) * (1.0 / (ax + 0.5) + 1.0 / (ay + 0.5));
+            self.interval_excess += r - 1.0 - predicted;
+            self.pearson += r / (1.0 + predicted);
+            self.interval_scale += total - 1.0;
+            self.intervals += 1.0;
+        }
+        for (a, v) in self.acc.iter_mut().zip([x, n, y, m]) {
+            *a += v;
+        }
     }
 }
 
@@ -291,6 +531,71 @@ mod tests {
         );
     }
 
+    /// Ten pods of 1,000 requests at 0.5 %, the canary on one, each pod's rate times a
+    /// mean-1 factor with coefficient of variation `cv` per interval; the estimate after
+    /// `intervals` intervals, with and without the pods.
+    fn estimate(cv: f64, intervals: usize, seed: u64) -> (f64, f64) {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let (mut by_pod, mut alone) = (Dispersion::default(), Dispersion::default());
+        for _ in 0..intervals {
+            let mut pod = |_| {
+                let f = 1.0 + cv * (2.0 * rng.f64() - 1.0) * 3.0_f64.sqrt();
+                (1000.0, binomial(&mut rng, 1000.0, 0.005 * f))
+            };
+            let canary: Vec<(f64, f64)> = (0..1).map(&mut pod).collect();
+            let baseline: Vec<(f64, f64)> = (1..10).map(&mut pod).collect();
+            let x = canary[0].1;
+            let y: f64 = baseline.iter().map(|p| p.1).sum();
+            by_pod.learn([x, 1000.0, y, 9000.0], Some(&canary), Some(&baseline));
+            alone.learn([x, 1000.0, y, 9000.0], None, None);
+        }
+        let k = (Some(1.0), effective_pods(&[(1000.0, 0.0); 9]));
+        (
+            by_pod.varsigma(0.1, k.0, k.1),
+            alone.varsigma(0.1, None, None),
+        )
+    }
+
+    #[test]
+    fn dispersion_is_learnt_from_pods_and_from_intervals() {
+        // The truth: varsigma = π(1 − π) cv² (1/1 + 1/9) for the canary's share.
+        let truth = |cv: f64| 0.09 * cv * cv * (1.0 + 1.0 / 9.0);
+        let (pods, alone) = estimate(0.4, 200, 7);
+        for (what, v) in [("pods", pods), ("intervals", alone)] {
+            assert!(
+                v > 0.7 * truth(0.4) && v < 2.5 * truth(0.4),
+                "{what}: {v} against {}",
+                truth(0.4)
+            );
+        }
+        // Clean traffic: next to nothing, so a clean canary keeps (almost) its full weight.
+        let (pods, alone) = estimate(0.0, 200, 8);
+        for (what, v) in [("pods", pods), ("intervals", alone)] {
+            assert!(temper(55.0, v) > 0.85, "{what}: {v}");
+        }
+        // Clean traffic from intervals alone: the pre-test keeps the full weight.
+        assert_eq!(alone, 0.0);
+        // Before any data: from intervals alone, no tempering (nothing shows yet); with
+        // pods, the pods' default is assumed: some tempering, never none.
+        assert_eq!(Dispersion::default().varsigma(0.1, None, None), 0.0);
+        let first = Dispersion::default().varsigma(0.1, Some(1.0), Some(9.0));
+        assert!(first > 0.0 && temper(55.0, first) > 0.5, "{first}");
+    }
+
+    #[test]
+    fn tempering_shrinks_evidence_but_never_grows_it() {
+        let mut plain = RatioEProcess::new(1.0, true);
+        let mut tempered = RatioEProcess::new(1.0, true);
+        for _ in 0..5 {
+            plain.update(10.0, 1000.0, 45.0, 9000.0);
+            tempered.update_tempered(10.0, 1000.0, 45.0, 9000.0, temper(55.0, 0.01));
+        }
+        assert!(tempered.log_e() > 0.0 && tempered.log_e() < plain.log_e());
+        assert_eq!(temper(55.0, 0.0), 1.0);
+        assert_eq!(temper(1.0, 0.5), 1.0);
+        assert!((temper(11.0, 0.1) - 0.5).abs() < 1e-12);
+    }
+
     #[test]
     fn ln_gamma_matches_factorials() {
         for (x, f) in [(1.0, 1.0_f64), (2.0, 1.0), (5.0, 24.0), (11.0, 3_628_800.0)] {
@@ -307,12 +612,13 @@ mod tests {
             e.update(x, 1000.0, 0.0, 1000.0);
         }
         let value = e.log_e().exp();
-        // (1/6) Σ (2ρ/(ρ+1))^12 over the grid.
-        let expected: f64 = RATIO_GRID
+        // Σ w (2ρ/(ρ+1))^12 over the mixing distribution.
+        let (grid, weights) = ratio_prior();
+        let expected: f64 = grid
             .iter()
-            .map(|r| (2.0 * r / (r + 1.0)).powi(12))
-            .sum::<f64>()
-            / 6.0;
+            .zip(&weights)
+            .map(|(r, w)| w * (2.0 * r / (r + 1.0)).powi(12))
+            .sum::<f64>();
         assert!(
             (value - expected).abs() / expected < 1e-9,
             "{value} vs {expected}"

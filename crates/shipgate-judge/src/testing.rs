@@ -77,6 +77,7 @@ pub fn error_rate(canary_errors: &[f64], threshold: Option<f64>, weights: &[u8])
                 canary: counts(1000.0, *x),
                 baseline: counts(9000.0, 45.0),
                 error: None,
+                by_pod: None,
             };
             Observation::from([("error-rate".to_string(), sample)])
         })

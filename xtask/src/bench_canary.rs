@@ -1,16 +1,22 @@
-//! `cargo xtask bench judge [--json]`: the canary judge against reference judges
+//! `cargo xtask bench judge [--json]`: the canary judge (`shipgate`; `shipgate-by-pod`, the
+//! same metric with a `pod-label`, fed each pod's counts; `shipgate-0.1`, the judge before
+//! it allowed for extra variation, with six equally weighted ratios) against reference judges
 //! (fixed-horizon, Argo-style, Kayenta-style on 10-s and on 1-min values, and an oracle SPRT
 //! told the true regression, the floor for detection time) on simulated request streams, judged every
 //! 10 s: false-rollback rate on no-change runs, detection rate and time on regressions, and
-//! the judge's cost per metric per judgement.
+//! the judge's cost per metric per judgement. Cases: `aa`, `error-2x`, `tail`, `sparse`, an
+//! effect-size sweep (`effect-1.25x` to `effect-5x`), `drift` (a shared error rate drifting
+//! 0.3x to 3x with bursts) and `pods` (ten pods, the canary on 1 to 5 of them, each pod's
+//! error rate wandering per interval with a coefficient of variation of 0 to 40 %).
 
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use serde_json::json;
 use shipgate::cli::hinted;
+use shipgate_judge::stats::RatioEProcess;
 use shipgate_judge::{
-    Counts, Histogram, Judge, JudgeSettings, MetricConfig, MetricKind, MetricSample, Num,
+    ByPod, Counts, Histogram, Judge, JudgeSettings, MetricConfig, MetricKind, MetricSample, Num,
     Observation, Queries, Side, Verdict, histogram_quantile,
 };
 
@@ -25,8 +31,16 @@ const SEED: u64 = 0x5eed_ca9a;
 /// One interval's data for both sides.
 #[derive(Clone)]
 enum Data {
-    /// Canary n requests with x errors, baseline m with y.
-    Counts { n: f64, x: f64, m: f64, y: f64 },
+    /// Canary n requests with x errors, baseline m with y; per pod `(requests, errors)`
+    /// when the stream models pods (empty otherwise).
+    Counts {
+        n: f64,
+        x: f64,
+        m: f64,
+        y: f64,
+        cpods: Vec<(f64, f64)>,
+        bpods: Vec<(f64, f64)>,
+    },
     /// Cumulative bucket counts over `les` (last = +Inf), canary and baseline.
     Hist { c: Vec<f64>, b: Vec<f64> },
 }
@@ -46,6 +60,54 @@ enum Model {
         pc: Vec<f64>,
         pb: Vec<f64>,
     },
+    /// `pods` pods serving `per_pod` requests an interval each, the canary on `canary_pods`
+    /// of them. Each pod's error rate in each interval is `p` (times `ratio` on the canary)
+    /// times an independent log-normal factor with mean 1 and coefficient of variation `cv`,
+    /// times the shared drift of the replicate (1 without `drift`).
+    Pods {
+        pods: usize,
+        canary_pods: usize,
+        per_pod: f64,
+        p: f64,
+        ratio: f64,
+        cv: f64,
+        drift: bool,
+    },
+}
+
+/// A replicate's shared error-rate multiplier per interval: a slow log-sinusoid between
+/// 0.3x and 3x with a random phase and period (20 min to 2 h), times bursts (2 % of
+/// intervals start one: 3x to 8x for 1 to 3 intervals).
+fn drift_path(rng: &mut fastrand::Rng) -> Vec<f64> {
+    let phase = rng.f64() * std::f64::consts::TAU;
+    let period = 120.0 + rng.f64() * 600.0;
+    let (lo, hi) = (0.3_f64.ln(), 3.0_f64.ln());
+    let mut burst = (0, 1.0);
+    (0..HORIZON)
+        .map(|i| {
+            let s = (std::f64::consts::TAU * i as f64 / period + phase).sin();
+            let level = (lo + (hi - lo) * (s + 1.0) / 2.0).exp();
+            if burst.0 == 0 && rng.f64() < 0.02 {
+                burst = (1 + rng.usize(0..3), 3.0 + 5.0 * rng.f64());
+            }
+            let b = if burst.0 > 0 {
+                burst.0 -= 1;
+                burst.1
+            } else {
+                1.0
+            };
+            level * b
+        })
+        .collect()
+}
+
+/// A mean-1 log-normal factor with coefficient of variation `cv`.
+fn noise(rng: &mut fastrand::Rng, cv: f64) -> f64 {
+    if cv <= 0.0 {
+        return 1.0;
+    }
+    let s2 = (1.0 + cv * cv).ln();
+    (s2.sqrt() * normal(rng) - s2 / 2.0).exp()
 }
 
 /// Bucket bounds: geometric from 5 ms by 1.25 up to about 40 s, then +Inf.
@@ -167,14 +229,53 @@ fn multinomial_cum(rng: &mut fastrand::Rng, n: f64, probs: &[f64]) -> Vec<f64> {
 }
 
 impl Model {
-    fn draw(&self, rng: &mut fastrand::Rng) -> Data {
+    /// What a replicate shares across its intervals (the drift path).
+    fn start(&self, rng: &mut fastrand::Rng) -> Vec<f64> {
+        match self {
+            Model::Pods { drift: true, .. } => drift_path(rng),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Interval `i`'s data; `path` is the replicate's [`Model::start`].
+    fn draw(&self, rng: &mut fastrand::Rng, i: usize, path: &[f64]) -> Data {
         match self {
             Model::Counts { n, m, pc, pb } => Data::Counts {
                 n: *n,
                 x: binomial(rng, *n, *pc),
                 m: *m,
                 y: binomial(rng, *m, *pb),
+                cpods: Vec::new(),
+                bpods: Vec::new(),
             },
+            Model::Pods {
+                pods,
+                canary_pods,
+                per_pod,
+                p,
+                ratio,
+                cv,
+                ..
+            } => {
+                let shared = path.get(i).copied().unwrap_or(1.0);
+                let mut pod = |r: f64| {
+                    let q = (p * r * shared * noise(rng, *cv)).min(1.0);
+                    (*per_pod, binomial(rng, *per_pod, q))
+                };
+                let cpods: Vec<(f64, f64)> = (0..*canary_pods).map(|_| pod(*ratio)).collect();
+                let bpods: Vec<(f64, f64)> = (*canary_pods..*pods).map(|_| pod(1.0)).collect();
+                let sum =
+                    |v: &[(f64, f64)]| v.iter().fold((0.0, 0.0), |(a, b), (n, x)| (a + n, b + x));
+                let ((n, x), (m, y)) = (sum(&cpods), sum(&bpods));
+                Data::Counts {
+                    n,
+                    x,
+                    m,
+                    y,
+                    cpods,
+                    bpods,
+                }
+            }
             Model::Latency { n, m, pc, pb } => Data::Hist {
                 c: multinomial_cum(rng, *n, pc),
                 b: multinomial_cum(rng, *m, pb),
@@ -188,9 +289,11 @@ trait Judging {
     fn observe(&mut self, i: usize, d: &Data, les: &[f64]) -> bool;
 }
 
-/// shipgate's judge through its public API, timed.
+/// shipgate's judge through its public API, timed; `by_pod` feeds it the pods too (the
+/// metric has a `pod-label`).
 struct Shipgate {
     judge: Judge,
+    by_pod: bool,
     spent: Duration,
     calls: u64,
 }
@@ -214,8 +317,11 @@ fn queries(kind: MetricKind) -> Queries {
     }
 }
 
-fn shipgate_settings(kind: MetricKind) -> JudgeSettings {
-    let metric = MetricConfig::new("m", kind, queries(kind), Some(queries(kind)));
+fn shipgate_settings(kind: MetricKind, by_pod: bool) -> JudgeSettings {
+    let mut metric = MetricConfig::new("m", kind, queries(kind), Some(queries(kind)));
+    if by_pod {
+        metric.pod_label = Some("pod".into());
+    }
     JudgeSettings {
         alpha: ALPHA,
         metrics: vec![metric],
@@ -224,13 +330,14 @@ fn shipgate_settings(kind: MetricKind) -> JudgeSettings {
 }
 
 impl Shipgate {
-    fn new(kind: MetricKind) -> anyhow::Result<Self> {
-        let judge = match Judge::new(&shipgate_settings(kind)) {
+    fn new(kind: MetricKind, by_pod: bool) -> anyhow::Result<Self> {
+        let judge = match Judge::new(&shipgate_settings(kind, by_pod)) {
             Ok(j) => j,
             Err(problems) => bail!("benchmark settings are invalid: {problems:?}"),
         };
         Ok(Self {
             judge,
+            by_pod,
             spent: Duration::ZERO,
             calls: 0,
         })
@@ -257,15 +364,35 @@ fn side_hist(les: &[f64], cum: &[f64]) -> Side {
 impl Judging for Shipgate {
     fn observe(&mut self, _i: usize, d: &Data, les: &[f64]) -> bool {
         let sample = match d {
-            Data::Counts { n, x, m, y } => MetricSample {
+            Data::Counts {
+                n,
+                x,
+                m,
+                y,
+                cpods,
+                bpods,
+            } => MetricSample {
                 canary: Some(side_counts(*n, *x)),
                 baseline: Some(side_counts(*m, *y)),
                 error: None,
+                by_pod: (self.by_pod && !cpods.is_empty()).then(|| {
+                    let named = |side: &str, pods: &[(f64, f64)]| {
+                        pods.iter()
+                            .enumerate()
+                            .map(|(i, (n, x))| (format!("{side}-{i}"), side_counts(*n, *x)))
+                            .collect()
+                    };
+                    ByPod {
+                        canary: named("canary", cpods),
+                        baseline: named("baseline", bpods),
+                    }
+                }),
             },
             Data::Hist { c, b } => MetricSample {
                 canary: Some(side_hist(les, c)),
                 baseline: Some(side_hist(les, b)),
                 error: None,
+                by_pod: None,
             },
         };
         let obs = Observation::from([("m".to_string(), sample)]);
@@ -280,7 +407,7 @@ impl Judging for Shipgate {
 /// The measured value a threshold or rank test looks at: error rate, or p99 (s).
 fn value(d: &Data, les: &[f64], canary: bool) -> f64 {
     match d {
-        Data::Counts { n, x, m, y } => {
+        Data::Counts { n, x, m, y, .. } => {
             if canary {
                 x / n.max(1.0)
             } else {
@@ -296,12 +423,35 @@ fn value(d: &Data, les: &[f64], canary: bool) -> f64 {
 /// Canary events above the tested line and trials, and the same for the baseline.
 fn tail_counts(d: &Data, les: &[f64], bound: f64) -> [f64; 4] {
     match d {
-        Data::Counts { n, x, m, y } => [*x, *n, *y, *m],
+        Data::Counts { n, x, m, y, .. } => [*x, *n, *y, *m],
         Data::Hist { c, b } => {
             let i = les.iter().position(|l| *l == bound).unwrap_or(0);
             let (ct, bt) = (c[c.len() - 1], b[b.len() - 1]);
             [ct - c[i], ct, bt - b[i], bt]
         }
+    }
+}
+
+/// shipgate 0.1's comparison with the baseline: the equally weighted six-point mixture,
+/// no allowance for extra variation, at the bar 1/alpha (for latency: the p99 bound's test
+/// alone at alpha/3, from the second interval, as 0.1 chose its bounds after one interval).
+struct Legacy {
+    bound: f64,
+    latency: bool,
+    e: RatioEProcess,
+    seen: usize,
+}
+
+impl Judging for Legacy {
+    fn observe(&mut self, _i: usize, d: &Data, les: &[f64]) -> bool {
+        self.seen += 1;
+        if self.latency && self.seen == 1 {
+            return false;
+        }
+        let [x, n, y, m] = tail_counts(d, les, self.bound);
+        self.e.update(x, n, y, m);
+        let alpha = if self.latency { ALPHA / 3.0 } else { ALPHA };
+        self.e.log_e() >= (1.0 / alpha).ln()
     }
 }
 
@@ -378,15 +528,27 @@ fn sum_data(ds: &[Data]) -> Data {
     for d in &ds[1..] {
         match (&mut out, d) {
             (
-                Data::Counts { n, x, m, y },
+                Data::Counts {
+                    n,
+                    x,
+                    m,
+                    y,
+                    cpods,
+                    bpods,
+                },
                 Data::Counts {
                     n: n2,
                     x: x2,
                     m: m2,
                     y: y2,
+                    cpods: c2,
+                    bpods: b2,
                 },
             ) => {
                 (*n, *x, *m, *y) = (*n + n2, *x + x2, *m + m2, *y + y2);
+                for (a, b) in cpods.iter_mut().zip(c2).chain(bpods.iter_mut().zip(b2)) {
+                    (a.0, a.1) = (a.0 + b.0, a.1 + b.1);
+                }
             }
             (Data::Hist { c, b }, Data::Hist { c: c2, b: b2 }) => {
                 c.iter_mut().zip(c2).for_each(|(a, v)| *a += v);
@@ -487,8 +649,10 @@ struct Case {
     plan: (f64, f64, f64, f64),
 }
 
-const JUDGES: [&str; 6] = [
+const JUDGES: [&str; 8] = [
     "shipgate",
+    "shipgate-by-pod",
+    "shipgate-0.1",
     "fixed-horizon",
     "argo",
     "kayenta",
@@ -506,6 +670,13 @@ struct Outcomes {
 fn make_judges(case: &Case) -> anyhow::Result<(Shipgate, Vec<Box<dyn Judging>>)> {
     let (bound, p_base, p_canary, k) = case.plan;
     let refs: Vec<Box<dyn Judging>> = vec![
+        Box::new(Shipgate::new(case.kind, true)?),
+        Box::new(Legacy {
+            bound,
+            latency: case.kind == MetricKind::Latency,
+            e: RatioEProcess::equal_grid(1.0, true),
+            seen: 0,
+        }),
         Box::new(FixedHorizon {
             planned_n: planned_n(p_base, p_canary, k, ALPHA, 0.8),
             bound,
@@ -535,7 +706,7 @@ fn make_judges(case: &Case) -> anyhow::Result<(Shipgate, Vec<Box<dyn Judging>>)>
             log_lr: 0.0,
         }),
     ];
-    Ok((Shipgate::new(case.kind)?, refs))
+    Ok((Shipgate::new(case.kind, false)?, refs))
 }
 
 /// Runs every judge on the same `replicates` streams of `model` (or the given fixed streams).
@@ -555,11 +726,12 @@ fn simulate(
     for _ in 0..replicates {
         let (mut sg, mut refs) = make_judges(case)?;
         let mut found: Vec<Option<usize>> = vec![None; JUDGES.len()];
+        let path = model.start(&mut rng);
         for i in 0..HORIZON {
             if found.iter().all(Option::is_some) {
                 break;
             }
-            let d = model.draw(&mut rng);
+            let d = model.draw(&mut rng, i, &path);
             if found[0].is_none() && sg.observe(i, &d, les) {
                 found[0] = Some(i + 1);
             }
@@ -595,6 +767,30 @@ fn fixed_stream(case: &Case, stream: &[Data], les: &[f64]) -> anyhow::Result<Vec
     Ok(found)
 }
 
+/// Effect sizes of the sweep (canary error rate over the baseline's).
+const EFFECTS: [f64; 5] = [1.25, 1.5, 2.0, 3.0, 5.0];
+/// Per-pod, per-interval coefficients of variation of the `pods` cases.
+const POD_CVS: [f64; 5] = [0.0, 0.1, 0.2, 0.3, 0.4];
+
+/// A case's no-change and regression runs, on the next two seeds.
+fn null_and_alt(
+    case: &Case,
+    replicates: usize,
+    seed: &mut u64,
+    les: &[f64],
+) -> anyhow::Result<(Outcomes, Outcomes)> {
+    let null = simulate(case, &case.null, replicates, *seed, les)?;
+    let alt = simulate(
+        case,
+        case.alt.as_ref().unwrap_or(&case.null),
+        replicates,
+        *seed + 1,
+        les,
+    )?;
+    *seed += 2;
+    Ok((null, alt))
+}
+
 /// The `q` quantile of detection times in seconds, counting misses as never (None when
 /// more than `1 - q` of the runs missed).
 fn quantile_s(detections: &[Option<usize>], q: f64) -> Option<f64> {
@@ -612,12 +808,24 @@ fn rate(detections: &[Option<usize>]) -> f64 {
 }
 
 struct Row {
-    case: &'static str,
+    case: String,
     judge: &'static str,
     false_rollback_rate: f64,
     detect_rate: Option<f64>,
     median_detect_s: Option<f64>,
     p95_detect_s: Option<f64>,
+    /// Mean over the runs that detected: finer than the 10-s grid of the quantiles.
+    mean_detect_s: Option<f64>,
+}
+
+/// Mean detection time in seconds over the runs that detected.
+fn mean_s(detections: &[Option<usize>]) -> Option<f64> {
+    let hits: Vec<f64> = detections
+        .iter()
+        .flatten()
+        .map(|i| *i as f64 * INTERVAL_S)
+        .collect();
+    (!hits.is_empty()).then(|| hits.iter().sum::<f64>() / hits.len() as f64)
 }
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
@@ -643,11 +851,16 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
     let started = Instant::now();
     let les = bounds();
-    let counts = |pc: f64| Model::Counts {
-        n: 1000.0,
-        m: 9000.0,
-        pc,
-        pb: 0.005,
+    // One canary pod of ten, 1,000 requests a pod per 10 s, no extra variation: the same
+    // binomial streams as 1,000 canary against 9,000 baseline requests, with pods.
+    let counts = |pc: f64| Model::Pods {
+        pods: 10,
+        canary_pods: 1,
+        per_pod: 1000.0,
+        p: 0.005,
+        ratio: pc / 0.005,
+        cv: 0.0,
+        drift: false,
     };
     // Latency: log-normal, median 200 ms, log-sd 0.5 (p99 ≈ 0.64 s). The regression widens
     // the log-sd so that p99 is 20 % higher and the median unchanged.
@@ -692,7 +905,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     };
     let sparse_case = Case {
         kind: MetricKind::Counts,
-        null: counts(0.0),
+        null: Model::Counts {
+            n: 1000.0,
+            m: 1000.0,
+            pc: 0.0,
+            pb: 0.0,
+        },
         alt: None,
         argo_threshold: 0.001,
         plan: (0.0, 0.0005, 0.001, 1.0),
@@ -702,19 +920,19 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut spent = Duration::ZERO;
     let mut calls = 0;
     let mut overhead = Vec::new();
-    let push_rows =
-        |case: &'static str, null: &Outcomes, alt: Option<&Outcomes>, rows: &mut Vec<Row>| {
-            for (j, judge) in JUDGES.iter().enumerate() {
-                rows.push(Row {
-                    case,
-                    judge,
-                    false_rollback_rate: rate(&null.detections[j]),
-                    detect_rate: alt.map(|a| rate(&a.detections[j])),
-                    median_detect_s: alt.and_then(|a| quantile_s(&a.detections[j], 0.5)),
-                    p95_detect_s: alt.and_then(|a| quantile_s(&a.detections[j], 0.95)),
-                });
-            }
-        };
+    let push_rows = |case: &str, null: &Outcomes, alt: Option<&Outcomes>, rows: &mut Vec<Row>| {
+        for (j, judge) in JUDGES.iter().enumerate() {
+            rows.push(Row {
+                case: case.to_string(),
+                judge,
+                false_rollback_rate: rate(&null.detections[j]),
+                detect_rate: alt.map(|a| rate(&a.detections[j])),
+                median_detect_s: alt.and_then(|a| quantile_s(&a.detections[j], 0.5)),
+                p95_detect_s: alt.and_then(|a| quantile_s(&a.detections[j], 0.95)),
+                mean_detect_s: alt.and_then(|a| mean_s(&a.detections[j])),
+            });
+        }
+    };
 
     eprintln!(
         "bench judge: {replicates} replicates per stream, judged every {INTERVAL_S} s for up to 1 h"
@@ -756,6 +974,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 x: *x,
                 m: 1000.0,
                 y: 0.0,
+                cpods: Vec::new(),
+                bpods: Vec::new(),
             })
             .collect()
     };
@@ -768,13 +988,61 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     for (j, judge) in JUDGES.iter().enumerate() {
         let t = regression[j].map(|i| i as f64 * INTERVAL_S);
         rows.push(Row {
-            case: "sparse",
+            case: "sparse".into(),
             judge,
             false_rollback_rate: if chance[j].is_some() { 1.0 } else { 0.0 },
             detect_rate: Some(if t.is_some() { 1.0 } else { 0.0 }),
             median_detect_s: t,
             p95_detect_s: t,
+            mean_detect_s: t,
         });
+    }
+    // Effect sizes: the error case at 1.25x to 5x, each against its own oracle.
+    let mut seed = SEED + 10;
+    for r in EFFECTS {
+        let case = Case {
+            kind: MetricKind::Counts,
+            null: counts(0.005),
+            alt: Some(counts(0.005 * r)),
+            argo_threshold: 0.0075,
+            plan: (0.0, 0.005, 0.005 * r, 9.0),
+        };
+        let (null, alt) = null_and_alt(&case, replicates, &mut seed, &les)?;
+        push_rows(&format!("effect-{r}x"), &null, Some(&alt), &mut rows);
+    }
+    // Drift: one canary pod of ten, the shared error rate drifting 0.3x to 3x with bursts.
+    let pods = |canary_pods: usize, cv: f64, ratio: f64, drift: bool| Model::Pods {
+        pods: 10,
+        canary_pods,
+        per_pod: 1000.0,
+        p: 0.005,
+        ratio,
+        cv,
+        drift,
+    };
+    let drift_case = Case {
+        kind: MetricKind::Counts,
+        null: pods(1, 0.0, 1.0, true),
+        alt: Some(pods(1, 0.0, 2.0, true)),
+        argo_threshold: 0.0075,
+        plan: (0.0, 0.005, 0.01, 9.0),
+    };
+    let (null, alt) = null_and_alt(&drift_case, replicates, &mut seed, &les)?;
+    push_rows("drift", &null, Some(&alt), &mut rows);
+    // Pods: ten pods, the canary on 1 to 5, every pod's rate wandering per interval.
+    for k in 1..=5 {
+        for cv in POD_CVS {
+            let case = Case {
+                kind: MetricKind::Counts,
+                null: pods(k, cv, 1.0, false),
+                alt: Some(pods(k, cv, 2.0, false)),
+                argo_threshold: 0.0075,
+                plan: (0.0, 0.005, 0.01, (10 - k) as f64 / k as f64),
+            };
+            let (null, alt) = null_and_alt(&case, replicates, &mut seed, &les)?;
+            let name = format!("pods-{k}of10-cv{:02}", (cv * 100.0).round());
+            push_rows(&name, &null, Some(&alt), &mut rows);
+        }
     }
     let per_judgement_us = spent.as_secs_f64() * 1e6 / calls.max(1) as f64;
 
@@ -789,6 +1057,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                     "detect_rate": r.detect_rate,
                     "median_detect_s": r.median_detect_s,
                     "p95_detect_s": r.p95_detect_s,
+                    "mean_detect_s": r.mean_detect_s,
                 })
             })
             .collect();
@@ -806,26 +1075,38 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
     let fmt_s = |v: Option<f64>| v.map_or("never".to_string(), |s| format!("{s:.0} s"));
     println!(
-        "{:<9} {:<14} {:>15} {:>11} {:>14} {:>11}",
-        "case", "judge", "false rollback", "detect rate", "median detect", "p95 detect"
+        "{:<18} {:<16} {:>15} {:>11} {:>14} {:>11} {:>12}",
+        "case",
+        "judge",
+        "false rollback",
+        "detect rate",
+        "median detect",
+        "p95 detect",
+        "mean detect"
     );
     for r in &rows {
         let detect = r
             .detect_rate
             .map_or("-".to_string(), |d| format!("{:.1} %", d * 100.0));
-        let (med, p95) = if r.detect_rate.is_some() {
-            (fmt_s(r.median_detect_s), fmt_s(r.p95_detect_s))
+        let (med, p95, mean) = if r.detect_rate.is_some() {
+            (
+                fmt_s(r.median_detect_s),
+                fmt_s(r.p95_detect_s),
+                r.mean_detect_s
+                    .map_or("never".to_string(), |s| format!("{s:.1} s")),
+            )
         } else {
-            ("-".into(), "-".into())
+            ("-".into(), "-".into(), "-".into())
         };
         println!(
-            "{:<9} {:<14} {:>13.1} % {:>11} {:>14} {:>11}",
+            "{:<18} {:<16} {:>13.1} % {:>11} {:>14} {:>11} {:>12}",
             r.case,
             r.judge,
             r.false_rollback_rate * 100.0,
             detect,
             med,
-            p95
+            p95,
+            mean
         );
     }
     println!();

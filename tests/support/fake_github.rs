@@ -37,10 +37,10 @@ impl FakeGithub {
                     if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
                         break;
                     }
-                    if let Some((k, v)) = h.split_once(':') {
-                        if k.eq_ignore_ascii_case("content-length") {
-                            length = v.trim().parse().unwrap_or(0);
-                        }
+                    if let Some((k, v)) = h.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        length = v.trim().parse().unwrap_or(0);
                     }
                 }
                 let mut body = vec![0; length];

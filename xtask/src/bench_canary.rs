@@ -629,7 +629,7 @@ impl Judging for Kayenta {
             self.canary.push(value(&sum, les, true));
             self.baseline.push(value(&sum, les, false));
         }
-        if (i + 1) % LOOK != 0 {
+        if !(i + 1).is_multiple_of(LOOK) {
             return false;
         }
         let (p, higher) = mann_whitney(&self.canary, &self.baseline);

@@ -142,15 +142,15 @@ pub fn check_unquoted(template: &str) -> Result<(), TemplateError> {
     let mut escaped = false;
     let mut next = spans.iter().peekable();
     for (i, c) in template.char_indices() {
-        if let Some(p) = next.peek() {
-            if i == p.span.start {
-                if state != State::Bare || escaped {
-                    return Err(TemplateError::Quoted {
-                        name: p.name.to_string(),
-                    });
-                }
-                next.next();
+        if let Some(p) = next.peek()
+            && i == p.span.start
+        {
+            if state != State::Bare || escaped {
+                return Err(TemplateError::Quoted {
+                    name: p.name.to_string(),
+                });
             }
+            next.next();
         }
         if escaped {
             escaped = false;

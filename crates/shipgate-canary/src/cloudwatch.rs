@@ -117,7 +117,7 @@ pub fn is_query_id(id: &str) -> bool {
 
 /// Whether `seconds` is a period CloudWatch accepts: 1, 5, 10, 30 or a multiple of 60.
 pub fn is_period(seconds: u64) -> bool {
-    matches!(seconds, 1 | 5 | 10 | 30) || seconds > 0 && seconds % 60 == 0
+    matches!(seconds, 1 | 5 | 10 | 30) || seconds > 0 && seconds.is_multiple_of(60)
 }
 
 /// The IDs an expression names that are queries of `known`.
@@ -160,7 +160,7 @@ impl CloudWatchConfig {
                 ),
             );
         } else if interval.subsec_nanos() != 0
-            || interval.as_secs() % resolution != 0
+            || !interval.as_secs().is_multiple_of(resolution)
             || !is_period(interval.as_secs())
         {
             push(

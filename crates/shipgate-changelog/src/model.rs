@@ -447,17 +447,16 @@ pub fn is_prerelease(version: &str) -> bool {
 /// Splits a trailing `(#123)` off a subject.
 fn split_pr(subject: &str) -> (&str, Option<u64>) {
     let trimmed = subject.trim_end();
-    if let Some(inner) = trimmed.strip_suffix(')') {
-        if let Some(open) = inner.rfind("(#") {
-            let digits = &inner[open + 2..];
-            if !digits.is_empty()
-                && digits.len() <= 19
-                && digits.bytes().all(|b| b.is_ascii_digit())
-            {
-                if let Ok(n) = digits.parse() {
-                    return (inner[..open].trim_end(), Some(n));
-                }
-            }
+    if let Some(inner) = trimmed.strip_suffix(')')
+        && let Some(open) = inner.rfind("(#")
+    {
+        let digits = &inner[open + 2..];
+        if !digits.is_empty()
+            && digits.len() <= 19
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(n) = digits.parse()
+        {
+            return (inner[..open].trim_end(), Some(n));
         }
     }
     (trimmed, None)
@@ -478,10 +477,13 @@ fn hash_numbers(text: &str, out: &mut Vec<u64>) {
         let before_ok =
             at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'&');
         let after_ok = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
-        if end > start && end - start <= 19 && before_ok && after_ok {
-            if let Ok(n) = text[start..end].parse() {
-                out.push(n);
-            }
+        if end > start
+            && end - start <= 19
+            && before_ok
+            && after_ok
+            && let Ok(n) = text[start..end].parse()
+        {
+            out.push(n);
         }
         i = end.max(start);
     }

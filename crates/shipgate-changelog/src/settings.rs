@@ -168,24 +168,23 @@ impl CommitParser {
                 _ => return false,
             }
         }
-        if let Some(scope) = &self.scope {
-            if !s.scope.is_some_and(|sc| scope.is_match(sc)) {
-                return false;
-            }
+        if let Some(scope) = &self.scope
+            && !s.scope.is_some_and(|sc| scope.is_match(sc))
+        {
+            return false;
         }
-        if let Some(message) = &self.message {
-            if !message.is_match(s.message) {
-                return false;
-            }
+        if let Some(message) = &self.message
+            && !message.is_match(s.message)
+        {
+            return false;
         }
-        if let Some(author) = &self.author {
-            if !s
+        if let Some(author) = &self.author
+            && !s
                 .authors
                 .iter()
                 .any(|a| !a.is_empty() && author.is_match(a))
-            {
-                return false;
-            }
+        {
+            return false;
         }
         true
     }

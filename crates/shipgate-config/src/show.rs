@@ -121,10 +121,10 @@ fn to_toml(key: &str, node: &Node) -> toml::Value {
     }
     match &node.value {
         Value::String(s) | Value::Datetime(s) => {
-            if let Value::Datetime(d) = &node.value {
-                if let Ok(dt) = d.parse::<toml::value::Datetime>() {
-                    return toml::Value::Datetime(dt);
-                }
+            if let Value::Datetime(d) = &node.value
+                && let Ok(dt) = d.parse::<toml::value::Datetime>()
+            {
+                return toml::Value::Datetime(dt);
             }
             toml::Value::String(s.clone())
         }

@@ -302,14 +302,13 @@ fn rate_limit_wait(status: u16, h: &RateLimitHeaders, now: u64) -> Option<Durati
     {
         return Some(Duration::from_secs(secs));
     }
-    if h.remaining.as_deref().map(str::trim) == Some("0") {
-        if let Some(reset) = h
+    if h.remaining.as_deref().map(str::trim) == Some("0")
+        && let Some(reset) = h
             .reset
             .as_deref()
             .and_then(|v| v.trim().parse::<u64>().ok())
-        {
-            return Some(Duration::from_secs(reset.saturating_sub(now) + 1));
-        }
+    {
+        return Some(Duration::from_secs(reset.saturating_sub(now) + 1));
     }
     (status == 429).then_some(Duration::from_secs(60))
 }

@@ -146,13 +146,13 @@ pub async fn first_time_contributors(
             let first = data
                 .pointer(&format!("/u{i}/nodes/0/number"))
                 .and_then(Value::as_u64);
-            if let Some(first) = first {
-                if authors.iter().any(|(l, pr)| l == login && *pr == first) {
-                    out.push(Contributor {
-                        login: login.to_string(),
-                        first_pr: Some(first),
-                    });
-                }
+            if let Some(first) = first
+                && authors.iter().any(|(l, pr)| l == login && *pr == first)
+            {
+                out.push(Contributor {
+                    login: login.to_string(),
+                    first_pr: Some(first),
+                });
             }
         }
     }

@@ -203,14 +203,14 @@ impl<'r> Ledger<'r> {
             pending: 0,
             notes: Vec::new(),
         };
-        if let (Some(r), Some(known), Some(now)) = (remote, known, remote_tip) {
-            if !repo.is_ancestor(known, now)? {
-                return Err(LedgerError::Rewritten {
-                    remote: r.to_string(),
-                    remote_tip: now.to_string(),
-                    known: known.to_string(),
-                });
-            }
+        if let (Some(r), Some(known), Some(now)) = (remote, known, remote_tip)
+            && !repo.is_ancestor(known, now)?
+        {
+            return Err(LedgerError::Rewritten {
+                remote: r.to_string(),
+                remote_tip: now.to_string(),
+                known: known.to_string(),
+            });
         }
         ledger.sync(branch)?;
         ledger.state = ledger.read_state(ledger.tip)?;

@@ -326,10 +326,8 @@ impl Context<'_> {
     /// The branch commit a pushed promotion or rollback builds on: that of the entries
     /// written here without `--push`, which go along, else [`Context::branch_base`].
     fn push_base(&self, ledger: &Ledger<'_>, push: bool) -> Result<Oid, OpError> {
-        if push {
-            if let Some(carried) = ledger.unpushed_branch_commit()? {
-                return Ok(carried);
-            }
+        if push && let Some(carried) = ledger.unpushed_branch_commit()? {
+            return Ok(carried);
         }
         self.branch_base(push)
     }
@@ -979,18 +977,18 @@ fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<Rollback
         let mut notes = std::mem::take(&mut ledger.notes);
         if let (Some(gh), true) = (ctx.github, pushed) {
             let production = ctx.order().last().is_some_and(|l| *l == req.env);
-            if let Some(old) = &old_commit {
-                if let Err(e) = gh.mark(
+            if let Some(old) = &old_commit
+                && let Err(e) = gh.mark(
                     old,
                     &req.env,
                     shipgate_github::DeploymentState::Failure,
                     &format!("rolled back: {}", req.reason),
                     ctx.run_url.as_deref(),
-                ) {
-                    notes.push(format!(
-                        "the GitHub deployment of {current} was not marked failed: {e}"
-                    ));
-                }
+                )
+            {
+                notes.push(format!(
+                    "the GitHub deployment of {current} was not marked failed: {e}"
+                ));
             }
             if let Err(e) = gh.deploy(&crate::github::Deployment {
                 sha: &commit.to_string(),
@@ -1161,18 +1159,18 @@ pub fn record_canary_pass(
             .environments
             .get(env)
             .and_then(|e| e.commit.clone());
-        if let Some(c) = commit {
-            if let Err(e) = gh.mark(
+        if let Some(c) = commit
+            && let Err(e) = gh.mark(
                 &c,
                 env,
                 shipgate_github::DeploymentState::Success,
                 &format!("canary passed: {}", summary.rule),
                 ctx.run_url.as_deref(),
-            ) {
-                done.notes.push(format!(
-                    "the GitHub deployment was not marked successful: {e}"
-                ));
-            }
+            )
+        {
+            done.notes.push(format!(
+                "the GitHub deployment was not marked successful: {e}"
+            ));
         }
     }
     Ok(done)

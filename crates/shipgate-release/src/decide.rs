@@ -87,11 +87,11 @@ pub(crate) fn propagate<E>(
     loop {
         let mut changed = false;
         for (k, c) in crates.iter().enumerate() {
-            if let Some(v) = next(k, bumps[k])? {
-                if versions.get(c.name) != Some(&v) {
-                    versions.insert(c.name.to_string(), v);
-                    changed = true;
-                }
+            if let Some(v) = next(k, bumps[k])?
+                && versions.get(c.name) != Some(&v)
+            {
+                versions.insert(c.name.to_string(), v);
+                changed = true;
             }
         }
         for (k, c) in crates.iter().enumerate() {

@@ -171,10 +171,10 @@ fn boundary_max(
         if let Some(w) = warning.filter(|w| !warnings.contains(w)) {
             warnings.push(w);
         }
-        if let Some(r) = release {
-            if best.as_ref().is_none_or(|b| r.version > b.version) {
-                best = Some(r);
-            }
+        if let Some(r) = release
+            && best.as_ref().is_none_or(|b| r.version > b.version)
+        {
+            best = Some(r);
         }
     }
     best
@@ -226,7 +226,7 @@ pub(crate) fn read_many(
         // Line 2k stops at format k's stable releases, line 2k + 1 at any of its releases.
         let stop = |id: Oid, line: usize| {
             let on = releases[line / 2].on(id);
-            if line % 2 == 0 {
+            if line.is_multiple_of(2) {
                 on.iter().any(|r| r.version.pre.is_empty())
             } else {
                 !on.is_empty()

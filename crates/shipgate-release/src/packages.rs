@@ -67,10 +67,10 @@ pub(crate) fn discover(workdir: &Path) -> Result<Workspace, ReleaseError> {
                 message: format!("workspace member pattern `{member}` is invalid: {e}"),
             })?;
         for path in matches.flatten() {
-            if path.join("Cargo.toml").is_file() {
-                if let Ok(rel) = path.strip_prefix(workdir) {
-                    dirs.push(rel.to_path_buf());
-                }
+            if path.join("Cargo.toml").is_file()
+                && let Ok(rel) = path.strip_prefix(workdir)
+            {
+                dirs.push(rel.to_path_buf());
             }
         }
     }

@@ -119,10 +119,10 @@ pub(crate) fn rel_str(p: &Path) -> String {
 pub fn plan(req: &ReleaseRequest) -> Result<Plan, ReleaseError> {
     let mut repo = shipgate_git::open(&req.repo)?;
     let head = repo.head()?;
-    if let Some(j) = journal::load(&repo)? {
-        if let Some(plan) = journal::resumable(&repo, head, j)? {
-            return Ok(plan);
-        }
+    if let Some(j) = journal::load(&repo)?
+        && let Some(plan) = journal::resumable(&repo, head, j)?
+    {
+        return Ok(plan);
     }
     plan_fresh(&mut repo, head, req)
 }
@@ -146,15 +146,14 @@ fn manifest_version(
     req: &ReleaseRequest,
     ws: &Workspace,
 ) -> Result<Version, ReleaseError> {
-    if let Some(root) = &ws.root {
-        if let Some(v) = root
+    if let Some(root) = &ws.root
+        && let Some(v) = root
             .info
             .workspace_version
             .clone()
             .or_else(|| root.info.own_version.clone())
-        {
-            return Ok(v);
-        }
+    {
+        return Ok(v);
     }
     if let Some(v) = ws.packages.iter().find_map(|p| p.info.own_version.clone()) {
         return Ok(v);

@@ -74,13 +74,12 @@ pub(crate) fn judge(
                 .into(),
         };
     };
-    if let (Some(started), Some(modified)) = (run.started, modified) {
-        if modified + SLACK < started {
-            return Verdict::Foreign {
-                why: "it is older than the interrupted release, so that release did not make it"
-                    .into(),
-            };
-        }
+    if let (Some(started), Some(modified)) = (run.started, modified)
+        && modified + SLACK < started
+    {
+        return Verdict::Foreign {
+            why: "it is older than the interrupted release, so that release did not make it".into(),
+        };
     }
     Verdict::Ours
 }

@@ -94,20 +94,20 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
     outcome.plan.warnings.extend(warnings);
     if !outcome.plan.releases() {
         // Nothing new; a release at HEAD that was never pushed or published is finished now.
-        if let Some(tag) = outcome.plan.previous_tag.clone() {
-            if repo.tag_commit(&tag)? == Some(head) {
-                if req.push {
-                    push(
-                        &repo,
-                        req,
-                        std::slice::from_ref(&tag),
-                        &mut lock,
-                        &mut outcome,
-                    )?;
-                }
-                if req.github_release {
-                    outcome.github.push(publish(req, &tag, None)?);
-                }
+        if let Some(tag) = outcome.plan.previous_tag.clone()
+            && repo.tag_commit(&tag)? == Some(head)
+        {
+            if req.push {
+                push(
+                    &repo,
+                    req,
+                    std::slice::from_ref(&tag),
+                    &mut lock,
+                    &mut outcome,
+                )?;
+            }
+            if req.github_release {
+                outcome.github.push(publish(req, &tag, None)?);
             }
         }
         return Ok(outcome);

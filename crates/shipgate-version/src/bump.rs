@@ -197,16 +197,16 @@ pub fn next_version(input: &NextVersion<'_>) -> Result<Option<Version>, NextVers
             Version { pre, ..target }
         }
     };
-    if let Some(current) = input.latest {
-        if next <= *current {
-            if input.pre.is_none() && next == *current {
-                return Ok(None);
-            }
-            return Err(NextVersionError::NotGreater {
-                current: current.clone(),
-                next,
-            });
+    if let Some(current) = input.latest
+        && next <= *current
+    {
+        if input.pre.is_none() && next == *current {
+            return Ok(None);
         }
+        return Err(NextVersionError::NotGreater {
+            current: current.clone(),
+            next,
+        });
     }
     Ok(Some(next))
 }

@@ -277,12 +277,11 @@ pub struct CargoEdit<'a> {
 /// Applies `edit` to a Cargo.toml's text, keeping everything else byte for byte.
 pub fn edit_cargo(text: &str, edit: &CargoEdit<'_>) -> Result<String, ManifestError> {
     let mut doc = parse(text)?;
-    if let Some(new) = edit.package_version {
-        if let Some(version) = doc.get_mut("package").and_then(|p| p.get_mut("version")) {
-            if version.is_str() {
-                set_keeping_decor(version, &new.to_string());
-            }
-        }
+    if let Some(new) = edit.package_version
+        && let Some(version) = doc.get_mut("package").and_then(|p| p.get_mut("version"))
+        && version.is_str()
+    {
+        set_keeping_decor(version, &new.to_string());
     }
     if let Some(new) = edit.workspace_version {
         let version = doc
@@ -315,14 +314,14 @@ pub fn edit_cargo(text: &str, edit: &CargoEdit<'_>) -> Result<String, ManifestEr
                 let Some(new) = edit.dependencies.get(&name) else {
                     continue;
                 };
-                if let Some(req) = t.get_mut("version") {
-                    if let Some(old) = req.as_str() {
-                        let op: String = old
-                            .chars()
-                            .take_while(|c| matches!(c, '=' | '^' | '~' | ' '))
-                            .collect();
-                        set_keeping_decor(req, &format!("{op}{new}"));
-                    }
+                if let Some(req) = t.get_mut("version")
+                    && let Some(old) = req.as_str()
+                {
+                    let op: String = old
+                        .chars()
+                        .take_while(|c| matches!(c, '=' | '^' | '~' | ' '))
+                        .collect();
+                    set_keeping_decor(req, &format!("{op}{new}"));
                 }
             }
         });
@@ -362,10 +361,10 @@ pub fn edit_lock(
         else {
             continue;
         };
-        if let Some(new) = versions.get(&name) {
-            if let Some(v) = package.get_mut("version") {
-                set_keeping_decor(v, &new.to_string());
-            }
+        if let Some(new) = versions.get(&name)
+            && let Some(v) = package.get_mut("version")
+        {
+            set_keeping_decor(v, &new.to_string());
         }
     }
     Ok(doc.to_string())

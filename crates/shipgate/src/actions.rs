@@ -386,13 +386,13 @@ pub fn out(text: &str) {
 /// the output is dropped instead of a panic halfway through a command (`print!` panics on a
 /// closed pipe). Any other failure to write is said once on stderr.
 fn write_or_stop(to: &mut impl std::io::Write, text: &str) {
-    if let Err(e) = to.write_all(text.as_bytes()).and_then(|()| to.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "warning: cannot write the output: {e}"
-            );
-        }
+    if let Err(e) = to.write_all(text.as_bytes()).and_then(|()| to.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "warning: cannot write the output: {e}"
+        );
     }
 }
 

@@ -42,10 +42,11 @@ fn parse_time(flag: &str, text: &str, now: Option<f64>) -> anyhow::Result<f64> {
     if let (Some(now), "now") = (now, text) {
         return Ok(now);
     }
-    if let Ok(seconds) = text.parse::<f64>() {
-        if seconds.is_finite() && seconds >= 0.0 {
-            return Ok(seconds);
-        }
+    if let Ok(seconds) = text.parse::<f64>()
+        && seconds.is_finite()
+        && seconds >= 0.0
+    {
+        return Ok(seconds);
     }
     if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
         return Ok(at.unix_timestamp_nanos() as f64 / 1e9);

@@ -176,10 +176,10 @@ fn parse_time(what: &str, text: &str) -> anyhow::Result<Timestamp> {
     if let Ok(t) = text.parse::<Timestamp>() {
         return Ok(t);
     }
-    if let Ok(d) = text.parse::<jiff::civil::Date>() {
-        if let Ok(t) = d.to_zoned_datetime(jiff::tz::TimeZone::UTC) {
-            return Ok(t.timestamp());
-        }
+    if let Ok(d) = text.parse::<jiff::civil::Date>()
+        && let Ok(t) = d.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+    {
+        return Ok(t.timestamp());
     }
     Err(crate::cli::hinted(
         format!("{what} `{text}` is not a time"),
@@ -189,10 +189,10 @@ fn parse_time(what: &str, text: &str) -> anyhow::Result<Timestamp> {
 
 /// Who: `GITHUB_ACTOR`, else the git identity's e-mail.
 fn who(repo: &shipgate_git::Repo) -> anyhow::Result<String> {
-    if let Ok(actor) = std::env::var("GITHUB_ACTOR") {
-        if !actor.trim().is_empty() {
-            return Ok(actor.trim().to_string());
-        }
+    if let Ok(actor) = std::env::var("GITHUB_ACTOR")
+        && !actor.trim().is_empty()
+    {
+        return Ok(actor.trim().to_string());
     }
     repo.identity_email().ok_or_else(|| {
         crate::cli::hinted(
@@ -680,14 +680,14 @@ pub fn render_status(out: &ops::Status) -> String {
             }
             _ => {}
         }
-        if let (Some(v), Some(d)) = (&e.version, &e.desired) {
-            if v != d {
-                let _ = writeln!(
-                    s,
-                    "{}: its file says {d} but the ledger says {v} runs (changed outside shipgate?)",
-                    e.name
-                );
-            }
+        if let (Some(v), Some(d)) = (&e.version, &e.desired)
+            && v != d
+        {
+            let _ = writeln!(
+                s,
+                "{}: its file says {d} but the ledger says {v} runs (changed outside shipgate?)",
+                e.name
+            );
         }
     }
     if !out.blocked.is_empty() {

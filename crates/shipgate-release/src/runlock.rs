@@ -7,12 +7,11 @@
 //! group of its running `git push`), so the next run can tell that the previous one was
 //! killed, and wait for a push that outlived it.
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use fs4::{FileExt, TryLockError};
 use serde::{Deserialize, Serialize};
 use shipgate_git::Repo;
 
@@ -89,8 +88,7 @@ pub(crate) fn acquire(repo: &Repo) -> Result<RunLock, ReleaseError> {
         .truncate(false)
         .open(&path)
         .map_err(io("open", &path))?;
-    // `FileExt::` because std's inherent `File::try_lock` (Rust 1.89) would win otherwise
-    match FileExt::try_lock(&file) {
+    match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
             return Err(ReleaseError::Running {

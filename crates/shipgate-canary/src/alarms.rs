@@ -3,73 +3,35 @@
 //! of a canary; any alarm in `ALARM` or alert firing fails the canary at once. Reading is
 //! I/O ([`AlarmReader`]); what a reading means is [`judge`], a function of data.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::cloudwatch::{AlarmState, CloudWatch};
 use crate::provider::{Prometheus, ProviderError};
 
-/// What `INSUFFICIENT_DATA` counts as.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum InsufficientData {
-    /// Not an alarm (as CodeDeploy); shown in the evidence.
-    #[default]
-    Ok,
-    /// An alarm: the canary fails.
-    Alarm,
-}
+pub use shipgate_stdx::alarms::{AlarmsConfig, InsufficientData};
 
-/// `[canary.alarms]`: the alarms that stop a canary.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct AlarmsConfig {
-    /// CloudWatch alarm names (placeholders allowed, e.g. `shop-{{env}}-high-cpu`); each
-    /// must exist.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cloudwatch: Vec<String>,
-    /// Every CloudWatch alarm whose name starts with this; at least one must exist.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cloudwatch_prefix: Option<String>,
-    /// What `INSUFFICIENT_DATA` counts as (default `ok`: not an alarm).
-    #[serde(default)]
-    pub insufficient_data: InsufficientData,
-    /// A PromQL query whose every series is a firing alert, e.g.
-    /// `ALERTS{alertstate="firing",severity="critical"}` (asked of `[canary.prometheus]`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prometheus: Option<String>,
-}
-
-impl AlarmsConfig {
-    /// Whether it names any alarm at all.
-    pub fn is_empty(&self) -> bool {
-        self.cloudwatch.is_empty() && self.cloudwatch_prefix.is_none() && self.prometheus.is_none()
+/// The problems of an alarms section, keyed `key`.
+pub fn problems(config: &AlarmsConfig, key: &str) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    if config.is_empty() {
+        problems.push((
+            key.to_string(),
+            "names no alarm: give cloudwatch = [names], cloudwatch-prefix or prometheus".into(),
+        ));
     }
-
-    /// The problems of this section, keyed below `[canary]`.
-    pub fn problems(&self, key: &str) -> Vec<(String, String)> {
-        let mut problems = Vec::new();
-        if self.is_empty() {
-            problems.push((
-                key.to_string(),
-                "names no alarm: give cloudwatch = [names], cloudwatch-prefix or prometheus".into(),
-            ));
+    let texts = config
+        .cloudwatch
+        .iter()
+        .chain(&config.cloudwatch_prefix)
+        .chain(&config.prometheus);
+    for t in texts {
+        if t.trim().is_empty() {
+            problems.push((key.to_string(), "an empty alarm name or query".into()));
+        } else if let Err(e) = shipgate_judge::settings::check_template(t) {
+            problems.push((key.to_string(), e.to_string()));
         }
-        let texts = self
-            .cloudwatch
-            .iter()
-            .chain(&self.cloudwatch_prefix)
-            .chain(&self.prometheus);
-        for t in texts {
-            if t.trim().is_empty() {
-                problems.push((key.to_string(), "an empty alarm name or query".into()));
-            } else if let Err(e) = shipgate_judge::settings::check_template(t) {
-                problems.push((key.to_string(), e.to_string()));
-            }
-        }
-        problems
     }
+    problems
 }
 
 /// A Prometheus alert that fires: its `alertname` and its other labels.
@@ -332,13 +294,13 @@ mod tests {
     #[test]
     fn a_gate_on_nothing_is_refused() {
         let empty = AlarmsConfig::default();
-        assert_eq!(empty.problems("alarms").len(), 1);
+        assert_eq!(problems(&empty, "alarms").len(), 1);
         let typo = AlarmsConfig {
             cloudwatch: vec!["shop-{{evn}}-cpu".into()],
             ..AlarmsConfig::default()
         };
         assert!(
-            typo.problems("alarms")[0]
+            problems(&typo, "alarms")[0]
                 .1
                 .contains("did you mean `{{env}}`")
         );

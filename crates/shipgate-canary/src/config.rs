@@ -384,7 +384,7 @@ impl CanarySettings {
             (MetricsProvider::Prometheus, _) => {}
         }
         if let Some(a) = &self.alarms {
-            for (k, m) in a.problems("alarms") {
+            for (k, m) in crate::alarms::problems(a, "alarms") {
                 problems.push(ConfigProblem::new(k, m));
             }
             let names_cloudwatch = !a.cloudwatch.is_empty() || a.cloudwatch_prefix.is_some();

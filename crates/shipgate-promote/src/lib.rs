@@ -31,5 +31,5 @@ pub mod state;
 
 pub use entry::{Entry, EntryError, Gate, Kind, LEDGER_REF, Source, VerifyResult};
 pub use gates::{AlarmFact, GateInput, LockFact, evaluate};
-pub use settings::{AlarmsGate, EnvPromote, PromoteProblem, PromoteSettings, Verification};
+pub use settings::{EnvPromote, PromoteProblem, PromoteSettings, Verification};
 pub use state::{Indexes, LedgerState};

@@ -77,41 +77,7 @@ pub struct EnvPromote {
     /// `alarms`: no promotion into ENV while these alarms fire (the `alarms` gate; its
     /// states are read by the caller and given to the gate as facts).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub alarms: Option<AlarmsGate>,
-}
-
-/// What an alarm in `INSUFFICIENT_DATA` counts as.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum InsufficientData {
-    /// Not an alarm (as AWS CodeDeploy).
-    #[default]
-    Ok,
-    /// An alarm.
-    Alarm,
-}
-
-/// `[promote.env.<ENV>] alarms`: the CloudWatch alarms and Prometheus alerts that keep
-/// promotions out of ENV while they fire. Where CloudWatch and Prometheus are is
-/// `[canary.cloudwatch]` and `[canary.prometheus]`'s business.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct AlarmsGate {
-    /// CloudWatch alarm names; each must exist.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cloudwatch: Vec<String>,
-    /// Every CloudWatch alarm whose name starts with this; at least one must exist.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cloudwatch_prefix: Option<String>,
-    /// What `INSUFFICIENT_DATA` counts as (default `ok`: not an alarm).
-    #[serde(default)]
-    pub insufficient_data: InsufficientData,
-    /// A PromQL query whose every series is a firing alert, e.g.
-    /// `ALERTS{alertstate="firing",severity="critical"}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prometheus: Option<String>,
+    pub alarms: Option<shipgate_stdx::alarms::AlarmsConfig>,
 }
 
 fn yes() -> bool {

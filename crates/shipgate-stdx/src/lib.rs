@@ -4,6 +4,7 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`alarms`] | the alarms that stop a canary or a promotion, one setting for both |
 //! | [`duration`] | `90s`, `2m`, `1h30m` durations in settings and output |
 //! | [`fs`] | atomic writes: a temp file in the same directory, fsync, rename |
 //! | [`text`] | line:col of a byte offset, did-you-mean |
@@ -11,6 +12,7 @@
 //! | [`shell`] | POSIX shell quoting |
 //! | [`names`] | what a version and an environment name may be, checked where they enter |
 
+pub mod alarms;
 pub mod duration;
 pub mod fs;
 pub mod names;

@@ -2,8 +2,8 @@
 //! alarms, Prometheus alerts) through `shipgate-canary`'s providers and hands the gate, which
 //! is pure, what they said as a fact.
 
-use shipgate_canary::alarms::{AlarmsConfig, InsufficientData, read_now};
-use shipgate_promote::{AlarmFact, AlarmsGate, PromoteSettings};
+use shipgate_canary::alarms::{problems, read_now};
+use shipgate_promote::{AlarmFact, PromoteSettings};
 
 /// The alarms of promotions into `env` now: not configured, read, or unreadable (which the
 /// gate refuses).
@@ -13,11 +13,10 @@ pub fn fact(
     env: &str,
     version: &str,
 ) -> AlarmFact {
-    let Some(gate) = promote.for_env(env).alarms else {
+    let Some(config) = promote.for_env(env).alarms else {
         return AlarmFact::NotConfigured;
     };
-    let config = to_canary(&gate);
-    let problems = config.problems(&format!("promote.env.{env}.alarms"));
+    let problems = problems(&config, &format!("promote.env.{env}.alarms"));
     if let Some((key, message)) = problems.first() {
         return AlarmFact::Unreadable(format!("{key}: {message}"));
     }
@@ -32,17 +31,5 @@ pub fn fact(
             Some(h) => format!("{e} ({h})"),
             None => e.to_string(),
         }),
-    }
-}
-
-fn to_canary(gate: &AlarmsGate) -> AlarmsConfig {
-    AlarmsConfig {
-        cloudwatch: gate.cloudwatch.clone(),
-        cloudwatch_prefix: gate.cloudwatch_prefix.clone(),
-        insufficient_data: match gate.insufficient_data {
-            shipgate_promote::settings::InsufficientData::Ok => InsufficientData::Ok,
-            shipgate_promote::settings::InsufficientData::Alarm => InsufficientData::Alarm,
-        },
-        prometheus: gate.prometheus.clone(),
     }
 }

@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 #[path = "support/git_repo.rs"]
 mod git_repo;
+#[path = "support/prometheus.rs"]
+mod prometheus;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -330,7 +332,7 @@ mod live {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, Stdio};
+    use std::process::{Child, Command};
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
@@ -419,13 +421,7 @@ mod live {
         }
     }
 
-    pub fn free_port() -> u16 {
-        TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port()
-    }
+    pub use crate::prometheus::free_port;
 
     /// A GET on loopback; the body, or None when nothing answers.
     pub fn get(port: u16, path: &str) -> Option<String> {
@@ -460,16 +456,7 @@ mod live {
                 ),
             )
             .expect("write config");
-            let port = free_port();
-            let child = Command::new("prometheus")
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .arg("--log.level=error")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("the `prometheus` binary runs (Debian package prometheus; `cargo xtask test` installs it)");
+            let (port, child) = crate::prometheus::spawn(&config, &dir.path().join("data"));
             let p = Prometheus {
                 port,
                 child,

@@ -6,6 +6,8 @@
 
 #[path = "support/git_repo.rs"]
 mod git_repo;
+#[path = "support/prometheus.rs"]
+mod prometheus;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -17,13 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 const REGION: &str = "eu-west-1";
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+use prometheus::free_port;
 
 /// One HTTP exchange on loopback: the status and the body, or None when nothing answers.
 fn http(port: u16, method: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, String)> {
@@ -957,22 +953,8 @@ impl FiringPrometheus {
             "global:\n  evaluation_interval: 1s\nrule_files:\n  - rules.yml\n",
         )
         .expect("config");
-        let port = free_port();
-        let child = Command::new("prometheus")
-            .arg(format!(
-                "--config.file={}",
-                dir.path().join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the `prometheus` binary runs (Debian package prometheus)");
+        let (port, child) =
+            prometheus::spawn(&dir.path().join("prometheus.yml"), &dir.path().join("data"));
         let p = FiringPrometheus {
             port,
             child,

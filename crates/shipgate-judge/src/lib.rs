@@ -44,7 +44,7 @@
 //! `rho0 = 1 - tolerance`. This is the conditional-binomial mixture sequential probability
 //! ratio test of Lindon et al. (KDD 2022).
 //!
-//! The mixing distribution ([`stats::ratio_prior`]) puts weight 0.73 on `c = 2`, 0.15 on
+//! The mixing distribution ([`stats::PRIOR_WEIGHTS`]) puts weight 0.73 on `c = 2`, 0.15 on
 //! 1.25, and 0.04, 0.03, 0.01 and 0.04 on 1.5, 3, 5 and 50. A mixture pays `ln(1/w)` nats
 //! of evidence for the weight `w` near the true ratio, out of the `ln(1/alpha)` it needs,
 //! and what a nat costs depends on the ratio. A 2x regression on 1,000 canary requests at

@@ -5,8 +5,8 @@
 /// weighted.
 pub const RATIO_GRID: [f64; 6] = [1.25, 1.5, 2.0, 3.0, 5.0, 10.0];
 
-/// The mixing distribution of the comparison with the baseline: multipliers `c` of the
-/// null ratio and their weights, `(multipliers, weights)`.
+/// The weights of the mixing distribution of the comparison with the baseline, one per
+/// multiplier `c` of the null ratio in [`PRIOR_GRID`], summing to 1.
 ///
 /// A mixture pays `ln(1/w)` nats of evidence for the weight `w` near the true ratio, out of
 /// the `ln(1/alpha)` it needs, and what a nat costs depends on the ratio: a 2x regression
@@ -18,14 +18,10 @@ pub const RATIO_GRID: [f64; 6] = [1.25, 1.5, 2.0, 3.0, 5.0, 10.0];
 /// 15 % on 1.25x, and the rest on 1.5x, 3x, 5x and 50x, the last for errors only the
 /// canary makes (a dozen errors all on the canary are explained only by a large ratio).
 /// Any mixing distribution fixed in advance keeps the e-process valid.
-pub fn ratio_prior() -> (Vec<f64>, Vec<f64>) {
-    (PRIOR_GRID.to_vec(), PRIOR_WEIGHTS.to_vec())
-}
-
-/// The multipliers of [`ratio_prior`].
-pub const PRIOR_GRID: [f64; 6] = [1.25, 1.5, 2.0, 3.0, 5.0, 50.0];
-/// The weights of [`ratio_prior`], summing to 1.
 pub const PRIOR_WEIGHTS: [f64; 6] = [0.15, 0.04, 0.73, 0.03, 0.01, 0.04];
+
+/// The multipliers of the null ratio that [`PRIOR_WEIGHTS`] weigh.
+pub const PRIOR_GRID: [f64; 6] = [1.25, 1.5, 2.0, 3.0, 5.0, 50.0];
 
 /// Probabilities of "worse" that the sign e-process mixes over, equally weighted.
 pub const SIGN_GRID: [f64; 4] = [0.6, 0.7, 0.8, 0.9];
@@ -79,22 +75,16 @@ impl RatioEProcess {
     /// `rho0` is the null's ratio bound (1 + tolerance for `higher`, 1 − tolerance for
     /// `lower`); `higher` says a larger canary rate is the regression.
     pub fn new(rho0: f64, higher: bool) -> Self {
-        let (multipliers, weights) = ratio_prior();
-        Self::mixing(rho0, higher, multipliers, weights)
+        Self::mixing(rho0, higher, &PRIOR_GRID, &PRIOR_WEIGHTS)
     }
 
     /// The mixture of shipgate 0.1: [`RATIO_GRID`], equally weighted (for comparisons).
     pub fn equal_grid(rho0: f64, higher: bool) -> Self {
-        let k = RATIO_GRID.len() as f64;
-        Self::mixing(
-            rho0,
-            higher,
-            RATIO_GRID.to_vec(),
-            vec![1.0 / k; RATIO_GRID.len()],
-        )
+        let equal = [1.0 / RATIO_GRID.len() as f64; RATIO_GRID.len()];
+        Self::mixing(rho0, higher, &RATIO_GRID, &equal)
     }
 
-    fn mixing(rho0: f64, higher: bool, multipliers: Vec<f64>, weights: Vec<f64>) -> Self {
+    fn mixing(rho0: f64, higher: bool, multipliers: &[f64], weights: &[f64]) -> Self {
         let alternatives: Vec<f64> = multipliers
             .iter()
             .map(|c| if higher { rho0 * c } else { rho0 / c })
@@ -103,7 +93,7 @@ impl RatioEProcess {
         Self {
             rho0,
             alternatives,
-            weights,
+            weights: weights.to_vec(),
             log_lr,
         }
     }
@@ -185,7 +175,7 @@ const MARGIN: f64 = 1.5;
 ///   share the earlier intervals' pooled ratio predicts: Pearson's residual beyond 1 per
 ///   extra event estimates `varsigma` itself (Williams 1982). Used only once Pearson's
 ///   statistic over those intervals passes its 99th percentile, and shrunk towards 0 while there
-///   are few intervals ([`PRIOR_INTERVALS`]).
+///   are few intervals (`PRIOR_INTERVALS`).
 #[derive(Debug, Clone, Default)]
 pub struct Dispersion {
     pod_excess: f64,
@@ -613,10 +603,9 @@ mod tests {
         }
         let value = e.log_e().exp();
         // Σ w (2ρ/(ρ+1))^12 over the mixing distribution.
-        let (grid, weights) = ratio_prior();
-        let expected: f64 = grid
+        let expected: f64 = PRIOR_GRID
             .iter()
-            .zip(&weights)
+            .zip(&PRIOR_WEIGHTS)
             .map(|(r, w)| w * (2.0 * r / (r + 1.0)).powi(12))
             .sum::<f64>();
         assert!(

@@ -930,6 +930,22 @@ mod tests {
     }
 
     #[test]
+    fn a_pod_label_must_be_a_label_name_of_a_counts_or_latency_metric() {
+        for bad in ["le", "po d", "1pod", "", "pod\"}"] {
+            let mut s = Gates::default();
+            s.judge.metrics[0].pod_label = Some(bad.into());
+            check_invalid(&s, "metrics[0].pod-label", "is not a label name");
+        }
+        let mut s = Gates::default();
+        s.judge.metrics[0].pod_label = Some("pod".into());
+        assert!(s.validate().is_ok());
+        let mut s = Gates::default();
+        s.judge.metrics[0].kind = MetricKind::Gauge;
+        s.judge.metrics[0].pod_label = Some("instance".into());
+        check_invalid(&s, "metrics[0].pod-label", "only counts and latency");
+    }
+
+    #[test]
     fn validation_reports_each_problem_at_its_key() {
         let mut s = Gates::default();
         s.rollout.max_duration = HumanDuration(Duration::from_secs(60));

@@ -1419,6 +1419,133 @@ fn unknown_environments_and_unreleased_versions_say_what_is_near() {
     assert!(ledger_of(fx.dir()).is_empty(), "nothing written");
 }
 
+/// A loopback listener standing in for Prometheus: it accepts nothing by itself, so a
+/// connection that any command opened waits in its backlog until [`Silent::contacted`].
+struct Silent(std::net::TcpListener);
+
+impl Silent {
+    fn start() -> Silent {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.set_nonblocking(true).expect("nonblocking");
+        Silent(l)
+    }
+
+    fn port(&self) -> u16 {
+        self.0.local_addr().expect("addr").port()
+    }
+
+    /// Whether anyone connected (the commands have exited, so a connection is queued).
+    fn contacted(&self) -> bool {
+        self.0.accept().is_ok()
+    }
+}
+
+#[test]
+fn hostile_names_are_refused_before_any_query_is_built() {
+    let prometheus = Silent::start();
+    let tail = format!(
+        "\n[canary.prometheus]\nurl = \"http://127.0.0.1:{}\"\nretries = 0\n",
+        prometheus.port()
+    );
+    let dev = "verification = \"none\"\nalarms = { prometheus = 'ALERTS{alertstate=\"firing\",env=\"{{env}}\",version=\"{{version}}\"}' }";
+    let fx = Fixture::new(Config {
+        dev,
+        tail: &tail,
+        ..CONFIG
+    });
+    let hostile_version = "1.0.0\"} or vector(1) #";
+    let hostile_env = "dev\"} or vector(1) #";
+    let now = at(0);
+    let env = [("GITHUB_ACTOR", "alice"), ("SHIPGATE_NOW", now.as_str())];
+    let run = |args: &[&str]| {
+        Run::from(
+            shipgate_command(fx.dir(), args, &env)
+                .output()
+                .expect("runs"),
+        )
+    };
+    for args in [
+        vec!["promote", hostile_version, "--to", "dev", "--dry-run"],
+        vec!["promote", hostile_version, "--to", "dev"],
+        vec!["promote", "1.5.0", "--to", hostile_env, "--dry-run"],
+        vec!["promote", "1.5.0", "--to", "dev\nprod"],
+        vec!["promote", "1.5.0", "--to", "{{env}}"],
+        vec!["rollback", "--env", hostile_env, "--reason", "r"],
+        vec![
+            "rollback",
+            "--env",
+            "dev",
+            "--to",
+            hostile_version,
+            "--reason",
+            "r",
+        ],
+        vec!["approve", hostile_version, "--env", "dev"],
+        vec!["approve", "1.5.0", "--env", hostile_env],
+        vec![
+            "verify",
+            hostile_version,
+            "--env",
+            "dev",
+            "--result",
+            "pass",
+        ],
+        vec!["verify", "1.5.0", "--env", hostile_env, "--result", "pass"],
+        vec!["freeze", "--env", hostile_env, "--reason", "r"],
+        vec!["unfreeze", "--env", hostile_env],
+        vec!["unblock", hostile_version, "--reason", "r"],
+        vec!["status", "--env", hostile_env],
+        vec!["history", "--env", hostile_env],
+        vec!["metrics", "--env", hostile_env],
+        vec!["canary", "run", "--env", hostile_env],
+        vec![
+            "canary",
+            "run",
+            "--env",
+            "dev",
+            "--canary-version",
+            hostile_version,
+        ],
+        vec![
+            "canary",
+            "run",
+            "--env",
+            "dev",
+            "--baseline-version",
+            hostile_version,
+        ],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.code, 2, "{args:?}: {out:#?}");
+        assert!(out.stderr.contains("is not a valid"), "{args:?}: {out:#?}");
+        assert!(!prometheus.contacted(), "{args:?} sent a query: {out:#?}");
+    }
+    assert!(ledger_of(fx.dir()).is_empty(), "nothing written");
+    // The same gate with a valid name does ask Prometheus: the listener is where it asks.
+    // Its connection is closed unanswered, so the gate reads nothing and refuses.
+    let mut child = shipgate_command(
+        fx.dir(),
+        &["promote", "1.5.0", "--to", "dev", "--dry-run"],
+        &env,
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("runs");
+    let asked = loop {
+        if prometheus.contacted() {
+            break true;
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break prometheus.contacted();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let status = child.wait().expect("wait");
+    assert!(asked, "the alarms gate never asked: {status}");
+    assert_eq!(status.code(), Some(1), "an unreadable alarm refuses");
+}
+
 #[test]
 fn a_ledger_entry_of_the_wrong_shape_on_origin_stops_every_command_that_fetches() {
     let fx = Fixture::new(CONFIG);

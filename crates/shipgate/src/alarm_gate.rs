@@ -4,15 +4,18 @@
 
 use shipgate_canary::alarms::{problems, read_now};
 use shipgate_promote::{AlarmFact, PromoteSettings};
+use shipgate_stdx::names::{EnvName, Version};
 
 /// The alarms of promotions into `env` now: not configured, read, or unreadable (which the
-/// gate refuses).
+/// gate refuses). `env` and `version` are typed, so only checked names reach the queries
+/// they are rendered into.
 pub fn fact(
     canary: &shipgate_canary::CanarySettings,
     promote: &PromoteSettings,
-    env: &str,
-    version: &str,
+    env: &EnvName,
+    version: &Version,
 ) -> AlarmFact {
+    let (env, version) = (env.as_str(), version.as_str());
     let Some(config) = promote.for_env(env).alarms else {
         return AlarmFact::NotConfigured;
     };

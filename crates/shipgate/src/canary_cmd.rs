@@ -295,6 +295,11 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
     use shipgate_canary::report::{ArtifactError, Artifacts, Reporter, run_reported};
     use shipgate_canary::{RunError, RunRequest, RunResult, Source};
 
+    // Names are checked before any query, command, path or ledger read is built from them.
+    crate::cli::env_arg(&args.env)?;
+    for v in [&args.canary_version, &args.baseline_version] {
+        v.as_deref().map(crate::cli::version_arg).transpose()?;
+    }
     let all = global.settings()?;
     let settings = all.canary.for_env(&args.env).map_err(RunError::Settings)?;
     let replay = args

@@ -199,6 +199,18 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
     })
 }
 
+/// An environment name from a flag, checked before anything is built from it.
+pub fn env_arg(value: &str) -> anyhow::Result<shipgate_stdx::names::EnvName> {
+    shipgate_stdx::names::EnvName::parse(value)
+        .map_err(|e| hinted(e.to_string(), "use a name from [environments] order"))
+}
+
+/// A version from the command line, checked before anything is built from it.
+pub fn version_arg(value: &str) -> anyhow::Result<shipgate_stdx::names::Version> {
+    shipgate_stdx::names::Version::parse(value)
+        .map_err(|e| hinted(e.to_string(), "pass the version as released, e.g. 1.4.0"))
+}
+
 /// True when colour may be used on stderr: a terminal, and `NO_COLOR` unset or empty.
 #[allow(dead_code)]
 pub fn color_enabled() -> bool {

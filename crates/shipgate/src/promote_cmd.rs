@@ -12,7 +12,7 @@ use shipgate_promote::ops::{self, Context, PromoteRequest, RollbackRequest};
 use shipgate_promote::{Gate, VerifyResult};
 
 use crate::actions::{self, outln, outp};
-use crate::cli::{EXIT_NO, Global};
+use crate::cli::{EXIT_NO, Global, env_arg, version_arg};
 
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
@@ -313,10 +313,12 @@ fn short(id: &str) -> &str {
 }
 
 pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> {
+    // Names are checked first: the alarms gate renders them into queries.
+    let (version, to) = (version_arg(&args.version)?, env_arg(&args.to)?);
     let setup = Setup::new(global)?;
     let req = PromoteRequest {
-        version: args.version.clone(),
-        to: args.to.clone(),
+        version: version.to_string(),
+        to: to.to_string(),
         package: args.package.clone(),
         dry_run: args.dry_run,
         at: args
@@ -331,12 +333,7 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
         },
         push: args.push,
         pr: args.pr,
-        alarms: crate::alarm_gate::fact(
-            &setup.settings.canary,
-            &setup.promote,
-            &args.to,
-            &args.version,
-        ),
+        alarms: crate::alarm_gate::fact(&setup.settings.canary, &setup.promote, &to, &version),
     };
     let mut stale = setup.roll_back_stale();
     let out = ops::promote(&setup.context(), &req, &mut stale)?;
@@ -390,6 +387,8 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
 }
 
 pub fn rollback(global: &Global, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
+    env_arg(&args.env)?;
+    args.to.as_deref().map(version_arg).transpose()?;
     let setup = Setup::new(global)?;
     let req = RollbackRequest {
         env: args.env.clone(),
@@ -552,12 +551,14 @@ fn recorded(global: &Global, out: &ops::Recorded) -> anyhow::Result<ExitCode> {
 }
 
 pub fn approve(global: &Global, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
+    let (_, _) = (version_arg(&args.version)?, env_arg(&args.env)?);
     let setup = Setup::new(global)?;
     let out = ops::approve(&setup.context(), &args.version, &args.env, args.push)?;
     recorded(global, &out)
 }
 
 pub fn verify(global: &Global, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    let (_, _) = (version_arg(&args.version)?, env_arg(&args.env)?);
     let setup = Setup::new(global)?;
     let result = match args.result {
         ResultArg::Pass => VerifyResult::Pass,
@@ -575,18 +576,21 @@ pub fn verify(global: &Global, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn freeze(global: &Global, args: &FreezeArgs) -> anyhow::Result<ExitCode> {
+    env_arg(&args.env)?;
     let setup = Setup::new(global)?;
     let out = ops::freeze(&setup.context(), &args.env, &args.reason, args.push)?;
     recorded(global, &out)
 }
 
 pub fn unfreeze(global: &Global, args: &UnfreezeArgs) -> anyhow::Result<ExitCode> {
+    env_arg(&args.env)?;
     let setup = Setup::new(global)?;
     let out = ops::unfreeze(&setup.context(), &args.env, args.push)?;
     recorded(global, &out)
 }
 
 pub fn unblock(global: &Global, args: &UnblockArgs) -> anyhow::Result<ExitCode> {
+    version_arg(&args.version)?;
     let setup = Setup::new(global)?;
     let out = ops::unblock(&setup.context(), &args.version, &args.reason, args.push)?;
     recorded(global, &out)
@@ -597,6 +601,7 @@ fn or_dash(v: Option<&str>) -> &str {
 }
 
 pub fn status(global: &Global, args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    args.env.as_deref().map(env_arg).transpose()?;
     let setup = Setup::new(global)?;
     let out = ops::status(&setup.context(), args.env.as_deref(), true)?;
     notes(&out.notes);
@@ -705,6 +710,7 @@ pub fn render_status(out: &ops::Status) -> String {
 }
 
 pub fn history(global: &Global, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    args.env.as_deref().map(env_arg).transpose()?;
     let setup = Setup::new(global)?;
     let limit = (args.limit > 0).then_some(args.limit);
     let out = ops::history(&setup.context(), args.env.as_deref(), limit, true)?;
@@ -742,6 +748,7 @@ pub fn render_history(out: &ops::History) -> String {
 }
 
 pub fn metrics(global: &Global, args: &MetricsArgs) -> anyhow::Result<ExitCode> {
+    args.env.as_deref().map(env_arg).transpose()?;
     let setup = Setup::new(global)?;
     let since = match args.since.as_deref() {
         None => None,

@@ -1,15 +1,18 @@
-//! Checking one configuration set (base.toml and its overlays): parse, layer, schema, rules,
-//! then place every finding at file:line:col. Pure: texts in, diagnostics out.
+//! Checking one configuration set (a base and its overlays, in any layout): parse, layer,
+//! schema, rules, then place every finding at file:line:col. Pure: texts in, diagnostics out.
 
 use std::collections::HashMap;
 
+use shipgate_doc::{Document, Format, ProblemKind};
+
 use crate::diagnostic::{self, Diagnostic, Rule, Severity};
+use crate::layout::{self, Role};
 use crate::rules::{self, Merged};
-use crate::schema::Schema;
+use crate::schema::{Reading, Schema};
 use crate::secrets::Redactor;
-use crate::settings::EnvironmentsSettings;
+use crate::settings::{EnvironmentsSettings, Layout};
 use crate::source::{LineIndex, Span};
-use crate::tree::{self, FileId, Node};
+use crate::tree::{FileId, Node, Value};
 
 /// One file of a set, as the loader found it.
 #[derive(Debug, Clone)]
@@ -27,33 +30,52 @@ pub enum Content {
     Unusable(Diagnostic),
 }
 
-/// A directory's configuration: base.toml and every other `*.toml` beside it, each an
-/// overlay named by its file stem.
+/// A directory's configuration: its base file(s) first, then the overlays, each with its
+/// role; a file's index in `files` is its [`FileId`].
 #[derive(Debug, Clone)]
 pub struct ConfigSet {
     /// The directory, as shown (relative to the repository).
     pub dir: String,
-    pub base: SourceFile,
-    /// (environment, file).
-    pub overlays: Vec<(String, SourceFile)>,
+    pub layout: Layout,
+    pub files: Vec<(Role, SourceFile)>,
 }
 
 impl ConfigSet {
-    fn file(&self, id: FileId) -> &SourceFile {
-        match id.0 {
-            0 => &self.base,
-            i => &self.overlays[i as usize - 1].1,
+    /// An `overlays` set: `base` and one overlay per (name, file).
+    pub fn overlays(dir: &str, base: SourceFile, overlays: Vec<(String, SourceFile)>) -> ConfigSet {
+        let mut files = vec![(Role::Base, base)];
+        files.extend(overlays.into_iter().map(|(n, f)| (Role::Overlay(n), f)));
+        ConfigSet {
+            dir: dir.to_string(),
+            layout: Layout::Overlays,
+            files,
         }
     }
 
-    fn file_count(&self) -> usize {
-        self.overlays.len() + 1
+    pub fn file(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize].1
+    }
+
+    /// The (first) base file.
+    pub fn base(&self) -> &SourceFile {
+        self.file(FileId(0))
+    }
+
+    /// The file of the overlay called `name`, if the set has one.
+    pub fn overlay_mut(&mut self, name: &str) -> Option<&mut SourceFile> {
+        self.files
+            .iter_mut()
+            .find(|(r, _)| *r == Role::Overlay(name.to_string()))
+            .map(|(_, f)| f)
     }
 
     /// Names of every file of the set, base first.
     pub fn file_names(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.base.name.as_str())
-            .chain(self.overlays.iter().map(|(_, f)| f.name.as_str()))
+        self.files.iter().map(|(_, f)| f.name.as_str())
+    }
+
+    fn format(&self, id: FileId) -> Format {
+        layout::format(self.layout, &self.file(id).name)
     }
 }
 
@@ -67,31 +89,42 @@ pub struct Finding {
     pub hint: Option<String>,
     /// The environment whose merged configuration shows it (schema problems).
     pub env: Option<String>,
+    pub severity: Severity,
 }
 
 impl Finding {
-    /// At a node's value.
-    pub fn value(node: &Node, rule: Rule, message: String, hint: Option<String>) -> Finding {
+    /// An error at `span` of `file`.
+    pub fn at(
+        file: FileId,
+        span: Span,
+        rule: Rule,
+        message: String,
+        hint: Option<String>,
+    ) -> Finding {
         Finding {
-            file: node.file,
-            span: node.span,
+            file,
+            span,
             rule,
             message,
             hint,
             env: None,
+            severity: Severity::Error,
         }
+    }
+
+    /// At a node's value.
+    pub fn value(node: &Node, rule: Rule, message: String, hint: Option<String>) -> Finding {
+        Finding::at(node.file, node.span, rule, message, hint)
     }
 
     /// At a node's key.
     pub fn key(node: &Node, rule: Rule, message: String, hint: Option<String>) -> Finding {
-        Finding {
-            file: node.file,
-            span: node.key,
-            rule,
-            message,
-            hint,
-            env: None,
-        }
+        Finding::at(node.file, node.key, rule, message, hint)
+    }
+
+    fn warning(mut self) -> Finding {
+        self.severity = Severity::Warning;
+        self
     }
 }
 
@@ -108,76 +141,117 @@ pub struct Layered {
     pub merged: Vec<Merged>,
     findings: Vec<Finding>,
     diagnostics: Vec<Diagnostic>,
-    trees: Vec<Option<Node>>,
+    /// Each file's documents as read (Spring: dotted keys nested), `None` when unusable.
+    trees: Vec<Option<Vec<Document>>>,
+}
+
+fn syntax_rule(format: Format) -> Rule {
+    match format {
+        Format::Toml => Rule::TomlSyntax,
+        Format::Yaml(_) => Rule::YamlSyntax,
+        Format::Json => Rule::JsonSyntax,
+    }
 }
 
 /// Parses every file and layers each environment of `order`.
 pub fn layer(set: &ConfigSet, settings: &EnvironmentsSettings) -> Layered {
     let mut findings = Vec::new();
     let mut diagnostics = Vec::new();
-    let trees: Vec<Option<Node>> = (0..set.file_count())
+    let trees: Vec<Option<Vec<Document>>> = (0..set.files.len())
         .map(|i| {
             let id = FileId(i as u32);
-            match &set.file(id).content {
-                Content::Unusable(d) => {
+            let Content::Text(text) = &set.file(id).content else {
+                if let Content::Unusable(d) = &set.file(id).content {
                     diagnostics.push(d.clone());
-                    None
                 }
-                Content::Text(text) => match tree::parse(text, id) {
-                    Ok(node) => Some(node),
-                    Err(errors) => {
-                        findings.extend(errors.into_iter().map(|(message, span)| Finding {
-                            file: id,
-                            span,
-                            rule: Rule::TomlSyntax,
-                            message: format!("invalid TOML: {message}"),
-                            hint: None,
-                            env: None,
-                        }));
-                        None
-                    }
-                },
-            }
+                return None;
+            };
+            read(set, id, text, &mut findings)
         })
         .collect();
-    for (i, (env, file)) in set.overlays.iter().enumerate() {
-        if !settings.order.contains(env) {
-            findings.push(Finding {
-                file: FileId(i as u32 + 1),
-                span: Span::default(),
-                rule: Rule::UnknownEnvironment,
-                message: format!(
-                    "`{}` is an overlay for `{env}`, which is not in [environments] order ({})",
-                    file.name,
-                    settings.order.join(", ")
-                ),
-                hint: Some(format!(
-                    "add `{env}` to [environments] order in shipgate.toml, or rename the file"
-                )),
-                env: None,
-            });
+    if set.layout == Layout::Overlays {
+        for (i, (role, file)) in set.files.iter().enumerate() {
+            let Role::Overlay(name) = role else { continue };
+            let known = settings.order.contains(name) || settings.names.values().any(|n| n == name);
+            if !known {
+                findings.push(Finding::at(
+                    FileId(i as u32),
+                    Span::default(),
+                    Rule::UnknownEnvironment,
+                    format!(
+                        "`{}` is an overlay for `{name}`, which is not in [environments] order ({})",
+                        file.name,
+                        settings.order.join(", ")
+                    ),
+                    Some(format!(
+                        "add `{name}` to [environments] order in shipgate.toml, or rename the file"
+                    )),
+                ));
+            }
         }
     }
+    let roles: Vec<Role> = set.files.iter().map(|(r, _)| r.clone()).collect();
+    let base_name = set
+        .base()
+        .name
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let mut merged = Vec::new();
     for env in &settings.order {
-        let Some(index) = set.overlays.iter().position(|(e, _)| e == env) else {
-            let expected = format!("{}/{env}.toml", set.dir);
-            diagnostics.push(Diagnostic::at_file_start(
-                &set.base.name,
-                Rule::MissingOverlay,
-                format!("environment `{env}` has no overlay: {expected} is missing"),
-                Some(format!("create {expected} (it may be empty), or remove `{env}` from [environments] order")),
-            ));
-            continue;
+        let plan = match layout::plan(
+            set.layout, settings, env, &roles, &trees, &set.dir, &base_name,
+        ) {
+            Ok(plan) => plan,
+            Err(missing) => {
+                let expected = &missing.expected;
+                diagnostics.push(Diagnostic::at_file_start(
+                    &set.base().name,
+                    Rule::MissingOverlay,
+                    format!("environment `{env}` has no overlay: {expected} is missing"),
+                    Some(format!("create {expected} (it may be empty), or remove `{env}` from [environments] order")),
+                ));
+                continue;
+            }
         };
-        let overlay = FileId(index as u32 + 1);
-        if let (Some(base), Some(over)) = (&trees[0], &trees[overlay.0 as usize]) {
-            merged.push(Merged {
-                env: env.clone(),
-                overlay,
-                root: tree::merge(base, over),
+        if let Some(expected) = &plan.lacks {
+            // Spring: a 12-factor service may run on application.yml and its deployment's
+            // environment alone; say so, in case a profile name is wrong.
+            diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                ..Diagnostic::at_file_start(
+                    &set.base().name,
+                    Rule::MissingOverlay,
+                    format!(
+                        "environment `{env}` has no configuration of its own (profiles {}): no {expected} and no document activated by its profiles; it runs on {} alone",
+                        plan.profiles.join(", "),
+                        set.base().name
+                    ),
+                    Some(format!("create {expected}, or map `{env}` to its profile with [environments] names")),
+                )
             });
         }
+        // Every file of the plan must have parsed, or there is nothing sound to check.
+        let usable = plan.files.iter().all(|f| trees[f.0 as usize].is_some());
+        if !usable {
+            continue;
+        }
+        let mut root = Node::new(Value::Table(Default::default()), FileId(0), Span::default());
+        for (f, d) in &plan.documents {
+            if let Some(docs) = &trees[f.0 as usize] {
+                let mut doc = docs[*d].root.clone();
+                if set.layout == Layout::Spring {
+                    layout::strip_activation(&mut doc);
+                }
+                shipgate_doc::node::merge_into(&mut root, &doc, set.layout == Layout::Helm);
+            }
+        }
+        merged.push(Merged {
+            env: env.clone(),
+            overlay: plan.primary,
+            root,
+        });
     }
     Layered {
         merged,
@@ -185,6 +259,89 @@ pub fn layer(set: &ConfigSet, settings: &EnvironmentsSettings) -> Layered {
         diagnostics,
         trees,
     }
+}
+
+/// One file's documents, with its syntax errors and doubtful places as findings.
+fn read(
+    set: &ConfigSet,
+    id: FileId,
+    text: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<Vec<Document>> {
+    let format = set.format(id);
+    let parsed = match shipgate_doc::parse(text, format, id) {
+        Ok(p) => p,
+        Err(errors) => {
+            findings.extend(errors.into_iter().map(|e| {
+                Finding::at(
+                    id,
+                    e.span,
+                    syntax_rule(format),
+                    format!("invalid {}: {}", format.name(), e.message),
+                    None,
+                )
+            }));
+            return None;
+        }
+    };
+    for p in parsed.problems {
+        let f = match p.kind {
+            ProblemKind::DuplicateKey => {
+                Finding::at(id, p.span, Rule::DuplicateKey, p.message, Some(p.hint))
+            }
+            ProblemKind::Ambiguous => {
+                Finding::at(id, p.span, Rule::YamlAmbiguous, p.message, Some(p.hint)).warning()
+            }
+        };
+        findings.push(f);
+    }
+    let mut docs = parsed.documents;
+    for doc in &mut docs {
+        match doc.root.value {
+            Value::Table(_) => {}
+            Value::Null => doc.root.value = Value::Table(Default::default()),
+            _ => {
+                findings.push(Finding::at(
+                    id,
+                    doc.root.span,
+                    syntax_rule(format),
+                    format!(
+                        "the top level of {} must be a mapping of keys, not {}",
+                        set.file(id).name,
+                        doc.root.type_name()
+                    ),
+                    Some("write `key: value` pairs at the top level".into()),
+                ));
+                return None;
+            }
+        }
+        if set.layout == Layout::Spring {
+            let mut twice = Vec::new();
+            layout::nest_dotted_keys(&mut doc.root, &mut twice);
+            for (span, key) in twice {
+                findings.push(
+                    Finding::at(
+                        id,
+                        span,
+                        Rule::DuplicateKey,
+                        format!("`{key}` is set twice in this document (dotted and nested); Spring takes the later one"),
+                        Some("keep one of them".into()),
+                    )
+                    .warning(),
+                );
+            }
+            if let Some((span, message)) = layout::activation_problem(&doc.root) {
+                findings.push(Finding::at(
+                    id,
+                    span,
+                    Rule::Profiles,
+                    message,
+                    Some("Spring refuses `&` and `|` mixed without parentheses; the document never applies".into()),
+                ));
+            }
+        }
+    }
+    Some(docs)
 }
 
 /// Checks one set: syntax, layering, schema (when given), secrets, ordering, parity, SLOs.
@@ -201,35 +358,46 @@ pub fn check(
         trees,
     } = layer(set, settings);
     let mut redactor = Redactor::default();
-    for (i, root) in trees.iter().enumerate() {
-        let (Some(root), Content::Text(text)) = (root, &set.file(FileId(i as u32)).content) else {
+    for (i, docs) in trees.iter().enumerate() {
+        let (Some(docs), Content::Text(text)) = (docs, &set.file(FileId(i as u32)).content) else {
             continue;
         };
-        rules::secrets(
-            root,
-            text,
-            &settings.secrets.allow,
-            &mut findings,
-            &mut |s| redactor.add(s),
-        );
+        for doc in docs {
+            rules::secrets(
+                &doc.root,
+                text,
+                &settings.secrets.allow,
+                &mut findings,
+                &mut |s| redactor.add(s),
+            );
+        }
     }
     if let Some(schema) = schema {
+        let reading = if set.layout == Layout::Spring {
+            Reading::Spring
+        } else {
+            Reading::AsWritten
+        };
+        let base = set
+            .base()
+            .name
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         for env in &merged {
-            for p in schema.check(&env.root) {
+            for p in schema.check(&env.root, reading, &base) {
                 let span = if p.at_key { p.node.key } else { p.node.span };
                 findings.push(Finding {
-                    file: p.node.file,
-                    span,
-                    rule: Rule::Schema,
-                    message: p.message,
-                    hint: p.hint,
                     env: Some(env.env.clone()),
+                    ..Finding::at(p.node.file, span, Rule::Schema, p.message, p.hint)
                 });
             }
         }
     }
+    let file_of = |env: &str| env_file_name(set, settings, env);
     rules::ordering(&merged, settings, &mut findings);
-    rules::parity(&merged, settings, &mut findings);
+    rules::parity(&merged, settings, &file_of, &mut findings);
     rules::slo(&merged, settings, &mut findings);
     diagnostics.extend(place(set, findings));
     for d in &mut diagnostics {
@@ -239,6 +407,24 @@ pub fn check(
     SetReport {
         diagnostics,
         redactor,
+    }
+}
+
+/// The file an environment's own values go in, as hints name it (`prod.toml`,
+/// `values-production.yaml`, `application-production.yml`).
+pub fn env_file_name(set: &ConfigSet, settings: &EnvironmentsSettings, env: &str) -> String {
+    let name = settings.file_name(env);
+    let first = name.split(',').next().unwrap_or(&name).to_string();
+    let ext = set
+        .base()
+        .name
+        .rsplit_once('.')
+        .map_or("toml", |(_, e)| e)
+        .to_string();
+    match set.layout {
+        Layout::Overlays => format!("{first}.{ext}"),
+        Layout::Helm => format!("values-{first}.{ext}"),
+        Layout::Spring => format!("application-{first}.{ext}"),
     }
 }
 
@@ -295,7 +481,7 @@ fn place(set: &ConfigSet, findings: Vec<Finding>) -> Vec<Diagnostic> {
                 end_line,
                 end_column,
                 rule: f.rule,
-                severity: Severity::Error,
+                severity: f.severity,
                 message,
                 hint: f.hint,
                 source_line: Some(crate::schema::truncate(index.line_text(text, line), 400)),

@@ -33,6 +33,16 @@ pub enum Rule {
     Encoding,
     /// TOML syntax.
     TomlSyntax,
+    /// YAML syntax (and YAML that is not a mapping of keys at the top).
+    YamlSyntax,
+    /// JSON syntax.
+    JsonSyntax,
+    /// A key set twice in one mapping.
+    DuplicateKey,
+    /// A plain YAML scalar that YAML 1.1 and YAML 1.2 readers read differently.
+    YamlAmbiguous,
+    /// A Spring profile expression that cannot be read.
+    Profiles,
     /// An environment in the order list has no overlay file.
     MissingOverlay,
     /// An overlay file names an environment that is not in the order list.
@@ -52,11 +62,16 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 12] = [
+    pub const ALL: [Rule; 17] = [
         Rule::ReadError,
         Rule::FileTooLarge,
         Rule::Encoding,
         Rule::TomlSyntax,
+        Rule::YamlSyntax,
+        Rule::JsonSyntax,
+        Rule::DuplicateKey,
+        Rule::YamlAmbiguous,
+        Rule::Profiles,
         Rule::MissingOverlay,
         Rule::UnknownEnvironment,
         Rule::SchemaInvalid,
@@ -73,6 +88,11 @@ impl Rule {
             Rule::FileTooLarge => "file-too-large",
             Rule::Encoding => "encoding",
             Rule::TomlSyntax => "toml-syntax",
+            Rule::YamlSyntax => "yaml-syntax",
+            Rule::JsonSyntax => "json-syntax",
+            Rule::DuplicateKey => "duplicate-key",
+            Rule::YamlAmbiguous => "yaml-ambiguous",
+            Rule::Profiles => "profiles",
             Rule::MissingOverlay => "missing-overlay",
             Rule::UnknownEnvironment => "unknown-environment",
             Rule::SchemaInvalid => "schema-invalid",
@@ -91,6 +111,13 @@ impl Rule {
             Rule::FileTooLarge => "Configuration files stay under the size limit",
             Rule::Encoding => "Configuration files are UTF-8",
             Rule::TomlSyntax => "Configuration files are valid TOML",
+            Rule::YamlSyntax => "YAML configuration files parse, with a mapping of keys at the top",
+            Rule::JsonSyntax => "JSON configuration files are valid JSON",
+            Rule::DuplicateKey => "No key is set twice in one mapping",
+            Rule::YamlAmbiguous => {
+                "Plain YAML values read the same to YAML 1.1 and YAML 1.2 readers"
+            }
+            Rule::Profiles => "Spring profile expressions can be read",
             Rule::MissingOverlay => "Every environment in the order list has an overlay file",
             Rule::UnknownEnvironment => "Every overlay file names an environment of the order list",
             Rule::SchemaInvalid => "The schema file is a valid JSON Schema",

@@ -1,4 +1,5 @@
-//! Environment configuration: base.toml layered with one overlay per environment, checked
+//! Environment configuration: a base layered with each environment's files (TOML, YAML or
+//! JSON overlays; Spring Boot's application.yml and profiles; Helm's values files), checked
 //! against a JSON Schema and built-in cross-environment rules, every problem reported at the
 //! file:line:col of the value that caused it.
 //!
@@ -7,7 +8,9 @@
 
 pub mod check;
 pub mod diagnostic;
+pub mod layout;
 pub mod load;
+pub mod placeholder;
 pub mod render;
 pub mod rules;
 pub mod schema;
@@ -23,7 +26,7 @@ pub use load::{LoadError, LoadRequest, Workspace};
 pub use render::Format;
 pub use schema::Schema;
 pub use secrets::Redactor;
-pub use settings::EnvironmentsSettings;
+pub use settings::{EnvironmentsSettings, Layout};
 
 /// The outcome of validating every set of a workspace.
 #[derive(Debug, Default)]

@@ -2,12 +2,14 @@
 //! go wrong with one file (unreadable, a symlink loop, too large, not UTF-8) becomes a
 //! diagnostic for that file; only a path that cannot be searched at all is an error.
 //!
-//! Layout: a directory that holds `base.toml` is one configuration set, its other `*.toml`
-//! files the overlays. A directory without `base.toml` is searched (symlinked directories
-//! are not followed, hidden ones and `target` are skipped) for such directories: one per
-//! service, e.g. `services/checkout/{base,dev,staging,prod}.toml`. The schema of a set is
-//! the nearest `schema.json` in its directory or above it, up to the searched path, unless
-//! `[environments] schema` names one.
+//! A directory that holds the layout's base file (`base.toml` or `.yaml`, `.yml`, `.json`;
+//! `application.yml`; `values.yaml`) is one configuration set, and [`crate::layout::members`]
+//! says which of its other files are overlays. A directory without one is searched
+//! (symlinked directories are not followed, hidden ones, `target` and `node_modules` are
+//! skipped) for such directories: one per service, e.g.
+//! `services/checkout/{base,dev,staging,prod}.toml`. The schema of a set is the nearest
+//! `schema.json` in its directory or above it, up to the searched path (for Helm, the chart's
+//! `values.schema.json` first), unless `[environments] schema` names one.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -15,8 +17,9 @@ use std::path::{Path, PathBuf};
 
 use crate::check::{ConfigSet, Content, SourceFile};
 use crate::diagnostic::{Diagnostic, Rule};
+use crate::layout::{self, base_files};
 use crate::schema::Schema;
-use crate::settings::EnvironmentsSettings;
+use crate::settings::{EnvironmentsSettings, Layout};
 
 /// How deep below a searched path configuration sets are looked for.
 const MAX_DEPTH: usize = 8;
@@ -30,8 +33,22 @@ pub enum LoadError {
         path: String,
         source: std::io::Error,
     },
-    #[error("no base.toml in {path} or below it")]
-    NoConfig { path: String },
+    #[error("no {} in {path} or below it", files(*layout))]
+    NoConfig {
+        path: String,
+        layout: Layout,
+        /// The layout the files there look like, when another one.
+        looks_like: Option<Layout>,
+    },
+}
+
+fn files(layout: Layout) -> String {
+    let names = base_files(layout);
+    match names {
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+        [] => String::new(),
+    }
 }
 
 impl LoadError {
@@ -42,10 +59,19 @@ impl LoadError {
                 "pass the environments directory, e.g. `shipgate config validate environments`"
                     .into()
             }
-            LoadError::NoConfig { .. } => {
-                "a configuration directory holds base.toml and one overlay per environment (dev.toml, staging.toml, prod.toml)"
-                    .into()
-            }
+            LoadError::NoConfig {
+                looks_like: Some(other),
+                ..
+            } => format!(
+                "these files look like the `{}` layout: set [environments] layout = \"{}\" in shipgate.toml",
+                other.as_str(),
+                other.as_str()
+            ),
+            LoadError::NoConfig { layout, .. } => match layout {
+                Layout::Overlays => "a configuration directory holds base.toml and one overlay per environment (dev.toml, staging.toml, prod.toml); YAML and JSON work the same way".into(),
+                Layout::Spring => "point [environments] directory at the folder with application.yml (e.g. src/main/resources)".into(),
+                Layout::Helm => "point [environments] directory at the chart's folder, with values.yaml".into(),
+            },
         })
     }
 }
@@ -81,10 +107,16 @@ pub fn load(request: &LoadRequest<'_>) -> Result<Workspace, LoadError> {
         } else {
             path.parent().unwrap_or(Path::new(".")).to_path_buf()
         };
-        let found = discover(&root);
+        let layout = request.settings.layout;
+        let found = discover(&root, layout);
         if found.is_empty() {
+            let looks_like = [Layout::Overlays, Layout::Spring, Layout::Helm]
+                .into_iter()
+                .find(|l| *l != layout && !discover(&root, *l).is_empty());
             return Err(LoadError::NoConfig {
                 path: display(request.repo, path),
+                layout,
+                looks_like,
             });
         }
         for dir in found {
@@ -102,9 +134,16 @@ pub fn load(request: &LoadRequest<'_>) -> Result<Workspace, LoadError> {
     let mut schema_paths = Vec::new();
     let mut with_schema = Vec::new();
     for (dir, root) in dirs {
-        let schema = explicit_schema
-            .clone()
-            .or_else(|| nearest_schema(&dir, &root));
+        let schema = explicit_schema.clone().or_else(|| {
+            let chart = dir.join("values.schema.json");
+            let helm = request.settings.layout == Layout::Helm
+                && std::fs::symlink_metadata(&chart).is_ok();
+            if helm {
+                Some(chart)
+            } else {
+                nearest_schema(&dir, &root)
+            }
+        });
         let index = schema.map(|s| {
             let next = schema_index.len();
             *schema_index.entry(s.clone()).or_insert_with(|| {
@@ -115,8 +154,9 @@ pub fn load(request: &LoadRequest<'_>) -> Result<Workspace, LoadError> {
         with_schema.push((dir, index));
     }
     let max = request.settings.max_file_size;
+    let layout = request.settings.layout;
     let sets = crate::parallel_map(&with_schema, |(dir, index)| {
-        (read_set(request.repo, dir, max), *index)
+        (read_set(request.repo, dir, max, layout), *index)
     });
     let schemas = schema_paths
         .iter()
@@ -134,16 +174,19 @@ pub fn load(request: &LoadRequest<'_>) -> Result<Workspace, LoadError> {
     Ok(Workspace { sets, schemas })
 }
 
-/// Directories holding base.toml at or below `root`, sorted.
-fn discover(root: &Path) -> Vec<PathBuf> {
+/// Directories holding the layout's base file at or below `root`, sorted.
+fn discover(root: &Path, layout: Layout) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    walk(root, 0, &mut out);
+    walk(root, 0, layout, &mut out);
     out.sort();
     out
 }
 
-fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    if std::fs::symlink_metadata(dir.join("base.toml")).is_ok() {
+fn walk(dir: &Path, depth: usize, layout: Layout, out: &mut Vec<PathBuf>) {
+    if base_files(layout)
+        .iter()
+        .any(|b| std::fs::symlink_metadata(dir.join(b)).is_ok())
+    {
         out.push(dir.to_path_buf());
         return;
     }
@@ -158,7 +201,7 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         let name = name.to_string_lossy();
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
         if is_dir && !name.starts_with('.') && name != "target" && name != "node_modules" {
-            walk(&entry.path(), depth + 1, out);
+            walk(&entry.path(), depth + 1, layout, out);
         }
     }
 }
@@ -178,29 +221,69 @@ fn nearest_schema(dir: &Path, root: &Path) -> Option<PathBuf> {
     None
 }
 
-/// Reads base.toml and every other `*.toml` of a directory (sorted by name).
-fn read_set(repo: &Path, dir: &Path, max: u64) -> ConfigSet {
-    let base_path = dir.join("base.toml");
-    let base = read_source(&base_path, &display(repo, &base_path), max);
-    let mut overlays: Vec<(String, SourceFile)> = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-        paths.sort();
-        for path in paths {
-            let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-                continue;
-            };
-            if path.extension().is_some_and(|e| e == "toml") && stem != "base" {
-                let name = display(repo, &path);
-                overlays.push((stem.to_string(), read_source(&path, &name, max)));
-            }
-        }
-    }
+/// Reads the files of a directory's set (sorted by name).
+fn read_set(repo: &Path, dir: &Path, max: u64, layout: Layout) -> ConfigSet {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| !e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter_map(|e| e.file_name().to_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let members = layout::members(layout, &names, None).unwrap_or_else(|| {
+        // The base file went away since discovery: read it anyway, as unreadable.
+        vec![(layout::Role::Base, base_files(layout)[0].to_string())]
+    });
     ConfigSet {
         dir: display(repo, dir),
-        base,
-        overlays,
+        layout,
+        files: members
+            .into_iter()
+            .map(|(role, name)| {
+                let path = dir.join(&name);
+                let shown = display(repo, &path);
+                (role, read_source(&path, &shown, max))
+            })
+            .collect(),
     }
+}
+
+/// A set from files already read (`name` → text), as from a git tree: the files of
+/// `dir` whose names make a set of `layout`; `None` without a base file.
+pub fn assemble(dir: &str, layout: Layout, files: Vec<(String, String)>) -> Option<ConfigSet> {
+    let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    names.sort();
+    let members = layout::members(layout, &names, None)?;
+    let mut files = files;
+    Some(ConfigSet {
+        dir: dir.to_string(),
+        layout,
+        files: members
+            .into_iter()
+            .map(|(role, name)| {
+                let text = files
+                    .iter_mut()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, t)| std::mem::take(t))
+                    .unwrap_or_default();
+                let shown = if dir.is_empty() {
+                    name
+                } else {
+                    format!("{dir}/{name}")
+                };
+                (
+                    role,
+                    SourceFile {
+                        name: shown,
+                        content: Content::Text(text),
+                    },
+                )
+            })
+            .collect(),
+    })
 }
 
 /// Reads one file, never more than `max` bytes of it.
@@ -222,7 +305,7 @@ pub fn read_source(path: &Path, name: &str, max: u64) -> SourceFile {
                         name,
                         Rule::Encoding,
                         format!("{name} is not valid UTF-8 (byte {valid})"),
-                        Some("TOML files must be UTF-8: re-save the file as UTF-8".into()),
+                        Some("configuration files must be UTF-8: re-save the file as UTF-8".into()),
                     )
                 })
             }
@@ -310,12 +393,26 @@ mod tests {
     fn the_hint_is_data_not_part_of_the_message() {
         let err = LoadError::NoConfig {
             path: "services".into(),
+            layout: Layout::Overlays,
+            looks_like: None,
         };
-        assert_eq!(err.to_string(), "no base.toml in services or below it");
         assert_eq!(
-            err.hint().as_deref(),
+            err.to_string(),
+            "no base.toml, base.yaml, base.yml or base.json in services or below it"
+        );
+        assert!(
+            err.hint()
+                .is_some_and(|h| h.contains("base.toml and one overlay"))
+        );
+        let spring = LoadError::NoConfig {
+            path: "src".into(),
+            layout: Layout::Overlays,
+            looks_like: Some(Layout::Spring),
+        };
+        assert_eq!(
+            spring.hint().as_deref(),
             Some(
-                "a configuration directory holds base.toml and one overlay per environment (dev.toml, staging.toml, prod.toml)"
+                "these files look like the `spring` layout: set [environments] layout = \"spring\" in shipgate.toml"
             )
         );
     }

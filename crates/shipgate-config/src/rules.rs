@@ -71,7 +71,13 @@ fn number(v: f64) -> String {
 }
 
 /// `[environments.parity]`: every key set in `from` is set in `to`, unless allow-listed.
-pub fn parity(envs: &[Merged], settings: &EnvironmentsSettings, out: &mut Vec<Finding>) {
+/// `file_of` names an environment's own file, for the hint.
+pub fn parity(
+    envs: &[Merged],
+    settings: &EnvironmentsSettings,
+    file_of: &dyn Fn(&str) -> String,
+    out: &mut Vec<Finding>,
+) {
     for [from, to] in settings.parity_pairs() {
         let (Some(a), Some(b)) = (
             envs.iter().find(|e| e.env == from),
@@ -79,12 +85,12 @@ pub fn parity(envs: &[Merged], settings: &EnvironmentsSettings, out: &mut Vec<Fi
         ) else {
             continue;
         };
+        let to_file = file_of(&to);
         parity_walk(
             &a.root,
             &b.root,
             "",
-            &from,
-            &to,
+            (&from, &to, &to_file),
             &settings.parity.allow,
             out,
         );
@@ -95,8 +101,7 @@ fn parity_walk(
     a: &Node,
     b: &Node,
     prefix: &str,
-    from: &str,
-    to: &str,
+    pair @ (from, to, to_file): (&str, &str, &str),
     allow: &[String],
     out: &mut Vec<Finding>,
 ) {
@@ -109,13 +114,13 @@ fn parity_walk(
             continue;
         }
         match tb.get(key) {
-            Some(other) => parity_walk(child, other, &path, from, to, allow, out),
+            Some(other) => parity_walk(child, other, &path, pair, allow, out),
             None => out.push(Finding::key(
                 child,
                 Rule::Parity,
                 format!("`{path}` is set in {from} but not in {to}"),
                 Some(format!(
-                    "set it in {to}.toml too, or list `{path}` in [environments.parity] allow in shipgate.toml"
+                    "set it in {to_file} too, or list `{path}` in [environments.parity] allow in shipgate.toml"
                 )),
             )),
         }
@@ -131,13 +136,12 @@ pub fn secrets(
     out: &mut Vec<Finding>,
     found: &mut dyn FnMut(&str),
 ) {
-    secrets_walk(root, "", "", text, allow, out, found);
+    secrets_walk(root, "", text, allow, out, found);
 }
 
 fn secrets_walk(
     node: &Node,
     path: &str,
-    key: &str,
     text: &str,
     allow: &[String],
     out: &mut Vec<Finding>,
@@ -149,16 +153,16 @@ fn secrets_walk(
     match &node.value {
         Value::Table(t) => {
             for (k, child) in t {
-                secrets_walk(child, &tree::join(path, k), k, text, allow, out, found);
+                secrets_walk(child, &tree::join(path, k), text, allow, out, found);
             }
         }
         Value::Array(items) => {
             for item in items {
-                secrets_walk(item, path, key, text, allow, out, found);
+                secrets_walk(item, path, text, allow, out, found);
             }
         }
         _ => {
-            if let Some(reason) = secret_reason(key, node) {
+            if let Some(reason) = secret_reason(path, node) {
                 found(text.get(node.span.range()).unwrap_or(""));
                 if let Value::String(s) = &node.value {
                     found(s);
@@ -174,18 +178,38 @@ fn secrets_walk(
     }
 }
 
-/// Why a value under `key` is a literal secret, if it is.
-pub fn secret_reason(key: &str, node: &Node) -> Option<String> {
+/// Why the value at dotted `path` is a literal secret, if it is. `${NAME}` placeholders are
+/// references; what is literal around them and in their defaults is checked. The key's
+/// name and its parent's say whether it holds a credential
+/// ([`secrets::holds_credential`]).
+pub fn secret_reason(path: &str, node: &Node) -> Option<String> {
+    let mut parts = path.rsplit('.');
+    let key = parts.next().unwrap_or("");
+    let parent = parts.next().unwrap_or("");
+    let credential = secrets::holds_credential(parent, key);
     match &node.value {
         Value::String(s) if s.is_empty() || secrets::is_reference(s) => None,
+        Value::String(s) if !crate::placeholder::find(s).is_empty() => crate::placeholder::find(s)
+            .iter()
+            .filter_map(|p| p.default.as_deref())
+            .flat_map(crate::placeholder::literals)
+            .find(|(_, d)| credential || secrets::looks_like_secret(d).is_some())
+            .map(|_| "has a literal credential as its placeholder's default".to_string())
+            .or_else(|| {
+                crate::placeholder::literals(s)
+                    .iter()
+                    .find_map(|(_, part)| {
+                        secrets::looks_like_secret(part).map(|what| format!("looks like {what}"))
+                    })
+            }),
         Value::String(s) => {
-            if secrets::key_names_credential(key) {
+            if credential {
                 Some("holds a literal credential".into())
             } else {
                 secrets::looks_like_secret(s).map(|what| format!("looks like {what}"))
             }
         }
-        Value::Integer(_) | Value::Float(_) if secrets::key_names_credential(key) => {
+        Value::Integer(_) | Value::Float(_) if credential => {
             Some("holds a literal credential".into())
         }
         _ => None,
@@ -314,14 +338,13 @@ pub fn slo(envs: &[Merged], settings: &EnvironmentsSettings, out: &mut Vec<Findi
 fn require<'n>(env: &'n Merged, path: &str, out: &mut Vec<Finding>) -> Option<&'n Node> {
     let node = tree::get(&env.root, path);
     if node.is_none() {
-        out.push(Finding {
-            file: env.overlay,
-            span: Span::default(),
-            rule: Rule::Slo,
-            message: format!("{} does not set `{path}`, which the SLO rules require", env.env),
-            hint: Some("set it in base.toml or in this overlay, or turn the rule off: [environments.slo] enabled = false".into()),
-            env: None,
-        });
+        out.push(Finding::at(
+            env.overlay,
+            Span::default(),
+            Rule::Slo,
+            format!("{} does not set `{path}`, which the SLO rules require", env.env),
+            Some("set it in base.toml or in this overlay, or turn the rule off: [environments.slo] enabled = false".into()),
+        ));
     }
     node
 }

@@ -1,8 +1,9 @@
 //! The JSON Schema check of a merged configuration: schema errors become diagnostics at the
 //! node (key or value) that the error's instance path leads to.
 
-use jsonschema::error::ValidationErrorKind;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::LocationSegment;
+use jsonschema::{JsonType, JsonTypeSet};
 
 use crate::diagnostic::{Diagnostic, Rule};
 use crate::tree::{self, Node};
@@ -68,11 +69,46 @@ impl Schema {
     }
 
     /// Every schema problem of one merged configuration, as (node, rule-free message, hint,
-    /// whether the node's key rather than its value is meant).
-    pub fn check<'n>(&self, merged: &'n Node) -> Vec<SchemaProblem<'n>> {
-        let instance = tree::to_json(merged);
+    /// whether the node's key rather than its value is meant), the values read as `reading`
+    /// says; `base` is the base file's name, for hints.
+    pub fn check<'n>(
+        &self,
+        merged: &'n Node,
+        reading: Reading,
+        base: &str,
+    ) -> Vec<SchemaProblem<'n>> {
+        let mut instance = tree::to_json(merged);
+        let mut unknown: Vec<String> = Vec::new();
+        if reading == Reading::Spring {
+            spring_values(merged, &mut instance, "", &mut unknown);
+            // Spring converts text to the type it binds: text that converts is that value.
+            let mut conversions = Vec::new();
+            for error in self.validator.iter_errors(&instance) {
+                if let ValidationErrorKind::Type { kind } = error.kind()
+                    && let Some(text) = instance
+                        .pointer(error.instance_path().as_str())
+                        .and_then(|v| v.as_str())
+                    && let Some(value) = convert(text, kind)
+                {
+                    conversions.push((error.instance_path().as_str().to_string(), value));
+                }
+            }
+            for (pointer, value) in conversions {
+                if let Some(slot) = instance.pointer_mut(&pointer) {
+                    *slot = value;
+                }
+            }
+        }
         let mut out = Vec::new();
         for error in self.validator.iter_errors(&instance) {
+            let at = error.instance_path().as_str();
+            // A placeholder without a default is only known when the application starts.
+            if unknown
+                .iter()
+                .any(|u| at == u || at.starts_with(&format!("{u}/")))
+            {
+                continue;
+            }
             let (node, path) = locate(merged, error.instance_path().segments());
             let shown = if path.is_empty() {
                 "the configuration".to_string()
@@ -102,7 +138,7 @@ impl Schema {
                         node,
                         at_key: true,
                         message: format!("missing required key `{}`", tree::join(&path, &property)),
-                        hint: Some("set it in base.toml, or in this environment's overlay".into()),
+                        hint: Some(format!("set it in {base}, or in this environment's file")),
                     });
                 }
                 ValidationErrorKind::Type { .. } => {
@@ -142,6 +178,77 @@ impl Schema {
             .map(|o| o.keys().cloned().collect())
             .unwrap_or_default()
     }
+}
+
+/// How values are read before the schema sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// As the file says.
+    AsWritten,
+    /// As Spring Boot binds them: `${NAME:default}` is its default (a placeholder without
+    /// one is unknown: no schema problem is reported at it), and text is converted to the
+    /// number or boolean the schema asks for when it can be.
+    Spring,
+}
+
+/// Fills in placeholders' defaults in `instance` (the JSON of `node`), and lists the JSON
+/// pointers of values that are only known at start-up.
+fn spring_values(
+    node: &Node,
+    instance: &mut serde_json::Value,
+    pointer: &str,
+    unknown: &mut Vec<String>,
+) {
+    match (&node.value, instance) {
+        (tree::Value::Table(t), serde_json::Value::Object(o)) => {
+            for (k, child) in t {
+                if let Some(slot) = o.get_mut(k) {
+                    let p = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    spring_values(child, slot, &p, unknown);
+                }
+            }
+        }
+        (tree::Value::Array(items), serde_json::Value::Array(slots)) => {
+            for (i, (child, slot)) in items.iter().zip(slots.iter_mut()).enumerate() {
+                spring_values(child, slot, &format!("{pointer}/{i}"), unknown);
+            }
+        }
+        (tree::Value::String(s), slot) if s.contains("${") => {
+            match crate::placeholder::with_defaults(s) {
+                Some(v) => *slot = serde_json::Value::String(v),
+                None => unknown.push(pointer.to_string()),
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `text` as the first of `kind`'s types it converts to, as Spring's converters read it.
+fn convert(text: &str, kind: &TypeKind) -> Option<serde_json::Value> {
+    let types = match kind {
+        TypeKind::Single(t) => JsonTypeSet::from(*t),
+        TypeKind::Multiple(set) => *set,
+    };
+    let t = text.trim();
+    if types.contains(JsonType::Integer)
+        && let Ok(i) = t.parse::<i64>()
+    {
+        return Some(i.into());
+    }
+    if types.contains(JsonType::Number)
+        && let Ok(f) = t.parse::<f64>()
+        && let Some(n) = serde_json::Number::from_f64(f)
+    {
+        return Some(serde_json::Value::Number(n));
+    }
+    if types.contains(JsonType::Boolean) {
+        match t.to_ascii_lowercase().as_str() {
+            "true" | "on" | "yes" | "1" => return Some(true.into()),
+            "false" | "off" | "no" | "0" => return Some(false.into()),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// One schema problem before it is placed in a file.
@@ -217,7 +324,7 @@ mod tests {
         let schema = Schema::compile("schema.json", SCHEMA).expect("valid schema");
         let node = tree::parse(toml, FileId(0)).expect("valid toml");
         schema
-            .check(&node)
+            .check(&node, Reading::AsWritten, "base.toml")
             .into_iter()
             .map(|p| {
                 let span = if p.at_key { p.node.key } else { p.node.span };

@@ -68,6 +68,70 @@ pub fn key_names_credential(key: &str) -> bool {
     holds || is_key
 }
 
+/// Whether `key`, in a table called `parent`, holds a credential: [`key_names_credential`],
+/// except for the names Kubernetes and Helm give to references. `existingSecret…` names a
+/// Secret that exists; `passwordKey`, `tokenKey` name the key of a Secret the password is
+/// under; a bare `key` is a label's, a toleration's or a Secret reference's
+/// (`secretKeyRef.key`), and a credential only below a name that says so (`tls.key`,
+/// `signing.key`, `api.key`) or at the top.
+pub fn holds_credential(parent: &str, key: &str) -> bool {
+    let w = words(key);
+    if w.first().is_some_and(|f| f == "existing") {
+        return false;
+    }
+    const NAMED_BY: [&str; 9] = [
+        "password",
+        "passwd",
+        "pwd",
+        "token",
+        "credential",
+        "credentials",
+        "passphrase",
+        "username",
+        "user",
+    ];
+    if let [.., before, last] = w.as_slice()
+        && last == "key"
+        && NAMED_BY.contains(&before.as_str())
+    {
+        return false;
+    }
+    if w == ["key"] && !parent.is_empty() {
+        let p = words(parent);
+        const REFERS: [&str; 10] = [
+            "ref",
+            "selector",
+            "expressions",
+            "expression",
+            "tolerations",
+            "toleration",
+            "label",
+            "labels",
+            "annotations",
+            "name",
+        ];
+        const HOLDS: [&str; 14] = [
+            "api",
+            "private",
+            "signing",
+            "encryption",
+            "auth",
+            "master",
+            "tls",
+            "ssl",
+            "secret",
+            "jwt",
+            "ssh",
+            "gpg",
+            "pgp",
+            "license",
+        ];
+        return !p.iter().any(|x| REFERS.contains(&x.as_str()))
+            && p.iter().any(|x| HOLDS.contains(&x.as_str()));
+    }
+    key_names_credential(key)
+}
+
 /// Lower-case words of a key: split on `_`, `-`, `.` and camelCase humps.
 fn words(key: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -249,6 +313,31 @@ mod tests {
             "host",
         ] {
             assert!(!key_names_credential(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn kubernetes_and_helm_references_are_not_credentials() {
+        for (parent, key) in [
+            ("auth", "existingSecret"),
+            ("bridge", "existingSecretKey"),
+            ("emailNotification", "smtpPasswordKey"),
+            ("secretKeyRef", "key"),
+            ("adminPassSecretRef", "key"),
+            ("matchExpressions", "key"),
+            ("tolerations", "key"),
+        ] {
+            assert!(!holds_credential(parent, key), "{parent}.{key}");
+        }
+        for (parent, key) in [
+            ("tls", "key"),
+            ("jwt", "key"),
+            ("", "key"),
+            ("db", "password"),
+            ("s3", "secretKey"),
+            ("stripe", "apiKey"),
+        ] {
+            assert!(holds_credential(parent, key), "{parent}.{key}");
         }
     }
 

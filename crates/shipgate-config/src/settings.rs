@@ -1,6 +1,7 @@
 //! `[environments]` in shipgate.toml: the environments and their order, where their files
-//! live, and the declarations of the built-in rules.
+//! live and how they are laid out, and the declarations of the built-in rules.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -12,9 +13,20 @@ pub struct EnvironmentsSettings {
     /// The environments, in promotion order.
     #[schemars(schema_with = "env_names")]
     pub order: Vec<String>,
-    /// Where base.toml and the overlays live, relative to the repository root. A directory
-    /// without base.toml is searched for one sub-directory per service.
+    /// How the files are laid out: `overlays` (base.toml, .yaml, .yml or .json, then one
+    /// overlay per environment named after it), `spring` (Spring Boot's application.yml and
+    /// application-<profile>.yml, read as Spring Boot reads them) or `helm` (values.yaml and
+    /// values-<env>.yaml, read as Helm reads them).
+    pub layout: Layout,
+    /// Where the files live, relative to the repository root. A directory without the
+    /// layout's base file (base.toml, application.yml, values.yaml) is searched for one
+    /// sub-directory per service.
     pub directory: PathBuf,
+    /// An environment's name in the files where it differs from its name in `order`:
+    /// `{ prod = "production" }`. With `layout = "spring"` the value may list several
+    /// profiles, as `spring.profiles.active` does: `"production,msk"`.
+    #[schemars(schema_with = "env_name_map")]
+    pub names: BTreeMap<String, String>,
     /// The JSON Schema of the merged configuration. Default: the nearest `schema.json` in
     /// the configuration's directory or above it, up to the validated path.
     pub schema: Option<PathBuf>,
@@ -40,11 +52,52 @@ fn env_names(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     })
 }
 
+/// `names`' schema: environment names to names in files (comma-separated profile lists
+/// allowed), each part 1 to 63 of `[A-Za-z0-9_-]`.
+fn env_name_map(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "propertyNames": { "pattern": "^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$" },
+        "additionalProperties": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}(,[A-Za-z0-9_][A-Za-z0-9_-]{0,62})*$",
+        },
+    })
+}
+
+/// How an environment's configuration is laid out in files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// `base.<ext>` and `<env>.<ext>` (TOML, YAML read as YAML 1.2, or JSON).
+    #[default]
+    Overlays,
+    /// Spring Boot: `application.yml` (documents activated by
+    /// `spring.config.activate.on-profile`, profile groups) then `application-<profile>.yml`.
+    Spring,
+    /// Helm: `values.yaml` then `values-<env>.yaml`; a null removes a key; the schema
+    /// defaults to the chart's `values.schema.json`.
+    Helm,
+}
+
+impl Layout {
+    /// The word in shipgate.toml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Overlays => "overlays",
+            Layout::Spring => "spring",
+            Layout::Helm => "helm",
+        }
+    }
+}
+
 impl Default for EnvironmentsSettings {
     fn default() -> Self {
         EnvironmentsSettings {
             order: vec!["dev".into(), "staging".into(), "prod".into()],
+            layout: Layout::Overlays,
             directory: PathBuf::from("environments"),
+            names: BTreeMap::new(),
             schema: None,
             max_file_size: 4 * 1024 * 1024,
             ordering: OrderingSettings::default(),
@@ -107,7 +160,9 @@ pub struct SecretSettings {
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct SloSettings {
-    pub enabled: bool,
+    /// Default: on with `layout = "overlays"` (the platform's own format, whose keys the
+    /// rules name), off with `spring` and `helm`, whose keys are the application's.
+    pub enabled: Option<bool>,
     /// Default: the last environment of `order`.
     pub environment: Option<String>,
     pub min_availability_percent: f64,
@@ -123,7 +178,7 @@ pub struct SloSettings {
 impl Default for SloSettings {
     fn default() -> Self {
         SloSettings {
-            enabled: true,
+            enabled: None,
             environment: None,
             min_availability_percent: 99.9,
             max_latency_p95_ms: 2000.0,
@@ -149,6 +204,8 @@ pub enum SettingsProblem {
     BadName(String),
     #[error("[environments.{section}] names `{env}`, which is not in [environments] order")]
     UnknownEnvironment { section: &'static str, env: String },
+    #[error("[environments] names: `{name}` (for `{env}`) is not a valid name in files")]
+    BadFileName { env: String, name: String },
 }
 
 impl SettingsProblem {
@@ -160,6 +217,10 @@ impl SettingsProblem {
             }
             SettingsProblem::BadName(_) => Some(
                 "use 1 to 63 letters, digits, `-` and `_`, not starting with `-`, and not `base`"
+                    .into(),
+            ),
+            SettingsProblem::BadFileName { .. } => Some(
+                "use 1 to 63 letters, digits, `-` and `_` (several Spring profiles separated by `,`)"
                     .into(),
             ),
             SettingsProblem::Duplicate(_) | SettingsProblem::UnknownEnvironment { .. } => None,
@@ -200,7 +261,39 @@ impl EnvironmentsSettings {
         if let Some(env) = &self.slo.environment {
             known("slo", env)?;
         }
+        for (env, name) in &self.names {
+            known("names", env)?;
+            let several = self.layout == Layout::Spring;
+            let parts: Vec<&str> = if several {
+                name.split(',').collect()
+            } else {
+                vec![name.as_str()]
+            };
+            if parts
+                .iter()
+                .any(|p| shipgate_stdx::names::check_env(p).is_err())
+            {
+                return Err(SettingsProblem::BadFileName {
+                    env: env.clone(),
+                    name: name.clone(),
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// `env`'s name in the files: `names`' value, else the environment's own name.
+    pub fn file_name(&self, env: &str) -> String {
+        self.names
+            .get(env)
+            .cloned()
+            .unwrap_or_else(|| env.to_string())
+    }
+
+    /// Whether the SLO rules run: `[environments.slo] enabled`, else on for the overlays
+    /// layout only.
+    pub fn slo_enabled(&self) -> bool {
+        self.slo.enabled.unwrap_or(self.layout == Layout::Overlays)
     }
 
     /// The parity pairs in force.
@@ -216,7 +309,7 @@ impl EnvironmentsSettings {
 
     /// The environment the SLO rules apply to, if any.
     pub fn slo_environment(&self) -> Option<&str> {
-        if !self.slo.enabled {
+        if !self.slo_enabled() {
             return None;
         }
         self.slo
@@ -299,6 +392,27 @@ mod tests {
             );
         }
         let mut s = with(&["a", "b"]);
+        s.names.insert("b".into(), "../b".into());
+        assert!(matches!(
+            s.check(),
+            Err(SettingsProblem::BadFileName { .. })
+        ));
+        s.names.insert("b".into(), "production,msk".into());
+        assert!(
+            matches!(s.check(), Err(SettingsProblem::BadFileName { .. })),
+            "one name outside spring"
+        );
+        s.layout = Layout::Spring;
+        assert!(s.check().is_ok());
+        s.names.insert("c".into(), "x".into());
+        assert!(matches!(
+            s.check(),
+            Err(SettingsProblem::UnknownEnvironment {
+                section: "names",
+                ..
+            })
+        ));
+        s.names.clear();
         s.slo.environment = Some("prod".into());
         assert!(matches!(
             s.check(),

@@ -39,10 +39,7 @@ impl<'s> Places<'s> {
 }
 
 fn file(set: &ConfigSet, id: FileId) -> &crate::check::SourceFile {
-    match id.0 {
-        0 => &set.base,
-        i => &set.overlays[i as usize - 1].1,
-    }
+    set.file(id)
 }
 
 /// The merged configuration as TOML; with `provenance`, each value ends with
@@ -67,7 +64,17 @@ fn emit_table(out: &mut String, path: &str, table: &Table, places: &Places<'_>, 
         if node.as_table().is_some() || is_table_array(node) {
             continue;
         }
-        let _ = write!(out, "{} = {}", toml_key(key), inline(key, node));
+        if node.value == Value::Null {
+            // TOML has no null: say so in a comment rather than invent a value.
+            let _ = write!(out, "# {} = null", toml_key(key));
+        } else {
+            let _ = write!(
+                out,
+                "{} = {}",
+                toml_key(key),
+                inline(&tree::join(path, key), node)
+            );
+        }
         if provenance {
             let (file, line, _) = places.of(node);
             let _ = write!(out, "  # {file}:{line}");
@@ -110,13 +117,13 @@ fn toml_key(key: &str) -> String {
     }
 }
 
-/// A value as inline TOML, secrets replaced.
-fn inline(key: &str, node: &Node) -> String {
-    to_toml(key, node).to_string()
+/// A value as inline TOML, secrets replaced; `path` is its dotted key path.
+fn inline(path: &str, node: &Node) -> String {
+    to_toml(path, node).to_string()
 }
 
-fn to_toml(key: &str, node: &Node) -> toml::Value {
-    if rules::secret_reason(key, node).is_some() {
+fn to_toml(path: &str, node: &Node) -> toml::Value {
+    if rules::secret_reason(path, node).is_some() {
         return toml::Value::String(REDACTED.into());
     }
     match &node.value {
@@ -128,13 +135,16 @@ fn to_toml(key: &str, node: &Node) -> toml::Value {
             }
             toml::Value::String(s.clone())
         }
+        Value::Null => toml::Value::String(String::new()),
         Value::Integer(i) => toml::Value::Integer(*i),
         Value::Float(f) => toml::Value::Float(*f),
         Value::Boolean(b) => toml::Value::Boolean(*b),
-        Value::Array(items) => toml::Value::Array(items.iter().map(|i| to_toml(key, i)).collect()),
-        Value::Table(t) => {
-            toml::Value::Table(t.iter().map(|(k, v)| (k.clone(), to_toml(k, v))).collect())
-        }
+        Value::Array(items) => toml::Value::Array(items.iter().map(|i| to_toml(path, i)).collect()),
+        Value::Table(t) => toml::Value::Table(
+            t.iter()
+                .map(|(k, v)| (k.clone(), to_toml(&tree::join(path, k), v)))
+                .collect(),
+        ),
     }
 }
 
@@ -151,10 +161,9 @@ pub fn json(set: &ConfigSet, merged: &Merged, provenance: bool) -> serde_json::V
         .into_iter()
         .map(|(path, node)| {
             let (file, line, column) = places.of(node);
-            let key = path.rsplit('.').next().unwrap_or("");
             serde_json::json!({
+                "value": redacted_json(&path, node),
                 "key": path,
-                "value": redacted_json(key, node),
                 "file": file,
                 "line": line,
                 "column": column,
@@ -164,17 +173,17 @@ pub fn json(set: &ConfigSet, merged: &Merged, provenance: bool) -> serde_json::V
     serde_json::json!({ "environment": merged.env, "values": values })
 }
 
-fn redacted_json(key: &str, node: &Node) -> serde_json::Value {
-    if rules::secret_reason(key, node).is_some() {
+fn redacted_json(path: &str, node: &Node) -> serde_json::Value {
+    if rules::secret_reason(path, node).is_some() {
         return serde_json::Value::String(REDACTED.into());
     }
     match &node.value {
         Value::Array(items) => {
-            serde_json::Value::Array(items.iter().map(|i| redacted_json(key, i)).collect())
+            serde_json::Value::Array(items.iter().map(|i| redacted_json(path, i)).collect())
         }
         Value::Table(t) => serde_json::Value::Object(
             t.iter()
-                .map(|(k, v)| (k.clone(), redacted_json(k, v)))
+                .map(|(k, v)| (k.clone(), redacted_json(&tree::join(path, k), v)))
                 .collect(),
         ),
         _ => tree::to_json(node),

@@ -35,15 +35,15 @@ fn set(files: &[(&str, &str)]) -> ConfigSet {
         .iter()
         .find(|(n, _)| *n == "base")
         .map_or("", |(_, t)| *t);
-    ConfigSet {
-        dir: "env".into(),
-        base: source("base", base),
-        overlays: files
+    ConfigSet::overlays(
+        "env",
+        source("base", base),
+        files
             .iter()
             .filter(|(n, _)| *n != "base")
             .map(|(n, t)| (n.to_string(), source(n, t)))
             .collect(),
-    }
+    )
 }
 
 /// Checks the files against the schema with default settings: (file, line, column, rule).
@@ -266,7 +266,7 @@ fn unusable_files_keep_their_diagnostic() {
         "not UTF-8",
         None,
     );
-    s.overlays[0].1.content = Content::Unusable(d);
+    s.files[1].1.content = Content::Unusable(d);
     let report = check(&s, None, &EnvironmentsSettings::default());
     let rules: Vec<_> = report.diagnostics.iter().map(|d| d.rule).collect();
     assert_eq!(rules, [Rule::Encoding]);

@@ -12,6 +12,7 @@
 //! | [`gates`] | every gate of a promotion, with its evidence | none |
 //! | [`metrics`] | the four DORA keys per environment | none |
 //! | [`envfile`] | the desired version in an environment's file (toml_edit) | none |
+//! | [`targets`] | `[[promote.target]]`: the places a promotion writes, edited by span (TOML, YAML, JSON) | none |
 //! | [`lock`] | one canary in flight per environment: holds, renewals, stale holds | git |
 //! | [`ops`] | the commands: promote, rollback, approve, verify, freeze, unblock, status, history, metrics | git, through `ledger` |
 //! | [`github`] | deployments and their statuses, the pull request of `--pr` | GitHub, through shipgate-github |
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod ops;
 pub mod settings;
 pub mod state;
+pub mod targets;
 
 pub use entry::{Entry, EntryError, Gate, Kind, LEDGER_REF, Source, VerifyResult};
 pub use gates::{AlarmFact, GateInput, LockFact, evaluate};

@@ -6,7 +6,7 @@
 
 use jiff::Timestamp;
 use serde::Serialize;
-use shipgate_config::{ConfigSet, Content, EnvironmentsSettings, Schema, SourceFile};
+use shipgate_config::{EnvironmentsSettings, Layout, Schema};
 use shipgate_git::{Oid, Repo};
 use shipgate_release::ReleaseSettings;
 use shipgate_stdx::names::InvalidName;
@@ -14,13 +14,14 @@ use shipgate_stdx::names::InvalidName;
 use crate::entry::{
     CanarySummary, Changes, Entry, Gate, Kind, MAX_CHANGE_TIMES, Source, VerifyResult,
 };
-use crate::envfile::{self, EnvFileError};
+use crate::envfile::EnvFileError;
 use crate::gates::{self, GateInput, LockFact};
 use crate::ledger::{BranchMove, Ledger, LedgerError, Published, tracking_branch};
 use crate::lock::{self, Hold, LockState};
 use crate::metrics::{self, EnvMetrics};
 use crate::settings::PromoteSettings;
 use crate::state::{RollbackInfo, VerificationFact};
+use crate::targets::{self, Place, TargetError};
 
 /// What every command needs: the repository, the settings, who and when.
 pub struct Context<'a> {
@@ -136,6 +137,9 @@ pub enum OpError {
     /// The environment's file cannot take the version.
     #[error(transparent)]
     EnvFile(#[from] EnvFileError),
+    /// A `[[promote.target]]` cannot take the version.
+    #[error(transparent)]
+    Target(#[from] TargetError),
     /// Every attempt lost a race.
     #[error("the ledger kept moving: {attempts} attempts lost a race ({})", refs.join("; "))]
     Raced {
@@ -203,10 +207,11 @@ impl OpError {
                     .into(),
             ),
             OpError::NoEnvFile { .. } => Some(
-                "each environment of [environments] order needs its file beside base.toml".into(),
+                "each environment of [environments] order needs its file beside base.toml, and each [[promote.target]] file must exist".into(),
             ),
             OpError::NoBranch { .. } => Some("set [promote] branch to the branch the environment files are on".into()),
             OpError::EnvFile(_) => Some("fix the file, or set [promote] version-key".into()),
+            OpError::Target(e) => Some(e.hint()),
             OpError::Raced { .. } => Some(
                 "others are promoting right now; re-run in a moment: nothing of this attempt was written"
                     .into(),
@@ -242,9 +247,50 @@ impl Context<'_> {
             .to_string()
     }
 
+    /// Where a promotion of `env` writes: `[[promote.target]]`, or `version-key` in
     /// `environments/<env>.toml`.
-    pub fn env_file(&self, env: &str) -> String {
-        format!("{}/{env}.toml", self.dir())
+    pub fn places(&self, env: &str) -> Vec<Place> {
+        let name = |e: &str| {
+            let n = self.environments.file_name(e);
+            n.split(',').next().unwrap_or(&n).to_string()
+        };
+        targets::places(
+            &[],
+            &self.settings.version_key,
+            &self.dir(),
+            env,
+            &name,
+        )
+    }
+
+    /// Every place of `env` at `base` with `version` written: one edit per file, in the
+    /// order of the places. Nothing is written: a place that cannot take it is an error
+    /// naming the file and the key.
+    fn edits(&self, base: Oid, places: &[Place], version: &str) -> Result<Vec<FileEdit>, OpError> {
+        let mut out: Vec<FileEdit> = Vec::new();
+        for place in places {
+            let i = match out.iter().position(|e| e.file == place.file) {
+                Some(i) => i,
+                None => {
+                    let old = self
+                        .repo
+                        .file_at(base, &place.file)?
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .ok_or_else(|| OpError::NoEnvFile {
+                            path: place.file.clone(),
+                            branch: self.settings.branch.clone(),
+                        })?;
+                    out.push(FileEdit {
+                        file: place.file.clone(),
+                        new: old.clone(),
+                        old,
+                    });
+                    out.len() - 1
+                }
+            };
+            out[i].new = targets::set(place, &out[i].new, version)?;
+        }
+        Ok(out)
     }
 
     fn check_env(&self, env: &str) -> Result<(), OpError> {
@@ -435,14 +481,27 @@ pub struct PromoteOutcome {
     pub pushed: bool,
     /// Attempts (more than one: races were lost and the gates re-evaluated).
     pub attempts: u32,
-    /// The environment's file and what it now says.
+    /// The environment's (first) file and what it now says.
     pub file: String,
+    /// Every place written: file, key, value.
+    pub files: Vec<Written>,
     /// The GitHub deployment created for it.
     pub deployment: Option<u64>,
     /// With `--pr`: the pull request opened with the change.
     pub pull_request: Option<String>,
     /// Notes for the user.
     pub notes: Vec<String>,
+}
+
+/// A place a promotion wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct Written {
+    /// The file.
+    pub file: String,
+    /// The key path in it.
+    pub key: String,
+    /// What it now says.
+    pub value: String,
 }
 
 /// What a stale hold's rollback must do to traffic (the canary's actuator, from the binary).
@@ -517,48 +576,79 @@ fn clear_stale(
     Ok(notes)
 }
 
-/// The configuration of `env` at `base` with its file replaced by `new_text`: `Ok(what was
-/// checked)` or the errors that concern `env`, each at its file and line.
+/// One file of a promotion: what it says now and what it will say.
+#[derive(Debug, Clone)]
+struct FileEdit {
+    file: String,
+    old: String,
+    new: String,
+}
+
+/// What a promotion's places will say, for the configuration gate's evidence:
+/// `environments/prod.toml validates with service.image.tag = "1.4.0"`, and the other
+/// places after it.
+fn places_summary(places: &[Place], version: &str) -> String {
+    let mut out = String::new();
+    for (i, p) in places.iter().enumerate() {
+        if i == 0 {
+            out.push_str(&format!(
+                "{} validates with {} = \"{}\"",
+                p.file,
+                p.key,
+                p.value(version)
+            ));
+        } else {
+            out.push_str(&format!(
+                "; {} {} = \"{}\"",
+                p.file,
+                p.key,
+                p.value(version)
+            ));
+        }
+    }
+    out
+}
+
+/// The configuration of `env` at `base` with the promotion's files as they will be:
+/// `Ok(what was checked)` or the errors that concern `env`, each at its file and line.
 fn check_configuration(
     ctx: &Context<'_>,
     base: Oid,
     env: &str,
-    new_text: &str,
+    edits: &[FileEdit],
+    summary: String,
 ) -> Result<Result<String, Vec<String>>, OpError> {
     let dir = ctx.dir();
-    let target = ctx.env_file(env);
     let files = ctx.repo.files_in(base, &dir)?;
-    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-    let source = |name: String, content: String| SourceFile {
-        name,
-        content: Content::Text(content),
+    let texts: Vec<(String, String)> = files
+        .iter()
+        .map(|f| {
+            let path = format!("{dir}/{}", f.name);
+            let text = match edits.iter().find(|e| e.file == path) {
+                Some(e) => e.new.clone(),
+                None => String::from_utf8_lossy(&f.bytes).into_owned(),
+            };
+            (f.name.clone(), text)
+        })
+        .collect();
+    let layout = ctx.environments.layout;
+    let Some(set) = shipgate_config::load::assemble(&dir, layout, texts) else {
+        // No configuration set to validate: the places themselves were read back after the
+        // edit (each gives exactly the new value, every other value unchanged).
+        return Ok(Ok(format!(
+            "{summary} (read back; no configuration in {dir} to validate)"
+        )));
     };
-    let mut base_file = None;
-    let mut overlays = Vec::new();
-    for f in &files {
-        let Some(stem) = f.name.strip_suffix(".toml") else {
-            continue;
-        };
-        let name = format!("{dir}/{}", f.name);
-        if stem == "base" {
-            base_file = Some(source(name, text(&f.bytes)));
-        } else if stem == env {
-            overlays.push((stem.to_string(), source(name, new_text.to_string())));
-        } else {
-            overlays.push((stem.to_string(), source(name, text(&f.bytes))));
-        }
-    }
-    let set = ConfigSet {
-        dir: dir.clone(),
-        base: base_file.unwrap_or_else(|| source(format!("{dir}/base.toml"), String::new())),
-        overlays,
-    };
+    let helm_schema = format!("{dir}/values.schema.json");
     let schema_path = match &ctx.environments.schema {
         Some(p) => p.to_string_lossy().replace('\\', "/"),
+        None if layout == Layout::Helm && ctx.repo.file_at(base, &helm_schema)?.is_some() => {
+            helm_schema
+        }
         None => format!("{dir}/schema.json"),
     };
     let schema = match ctx.repo.file_at(base, &schema_path)? {
-        Some(bytes) => match Schema::compile(&schema_path, &text(&bytes)) {
+        Some(bytes) => match Schema::compile(&schema_path, &String::from_utf8_lossy(&bytes)) {
             Ok(s) => Some(s),
             Err(d) => {
                 return Ok(Err(vec![format!(
@@ -570,12 +660,17 @@ fn check_configuration(
         None => None,
     };
     let report = shipgate_config::check::check(&set, schema.as_ref(), ctx.environments);
-    let base_name = format!("{dir}/base.toml");
+    let bases: Vec<&str> = set
+        .files
+        .iter()
+        .filter(|(r, _)| *r == shipgate_config::layout::Role::Base)
+        .map(|(_, f)| f.name.as_str())
+        .collect();
     let concerns = |d: &shipgate_config::Diagnostic| {
         if d.severity != shipgate_config::Severity::Error {
             return false;
         }
-        if d.file == target {
+        if edits.iter().any(|e| e.file == d.file) {
             return true;
         }
         match d.message.rfind(" (in ") {
@@ -583,7 +678,7 @@ fn check_configuration(
                 .trim_end_matches(')')
                 .split(", ")
                 .any(|e| e == env),
-            None => d.file == base_name || d.file == schema_path,
+            None => bases.contains(&d.file.as_str()) || d.file == schema_path,
         }
     };
     let problems: Vec<String> = report
@@ -603,9 +698,7 @@ fn check_configuration(
         .collect();
     Ok(if problems.is_empty() {
         Ok(format!(
-            "{target} validates with {} = \"{}\"{}",
-            ctx.settings.version_key,
-            envfile::get_version(new_text, &ctx.settings.version_key).unwrap_or_default(),
+            "{summary}{}",
             if schema.is_some() {
                 " (schema and rules)"
             } else {
@@ -663,7 +756,8 @@ pub fn promote(
     if !req.dry_run {
         notes.extend(clear_stale(ctx, &req.to, req.push, roll_back_stale)?);
     }
-    let file = ctx.env_file(&req.to);
+    let places = ctx.places(&req.to);
+    let file = places[0].file.clone();
     with_retries(ctx, |ledger, attempt| {
         notes.append(&mut ledger.notes);
         let now = match (req.dry_run, req.at) {
@@ -671,17 +765,14 @@ pub fn promote(
             _ => ctx.now,
         };
         let base = ctx.push_base(ledger, req.push)?;
-        let old_text = ctx
-            .repo
-            .file_at(base, &file)?
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .ok_or_else(|| OpError::NoEnvFile {
-                path: file.clone(),
-                branch: ctx.settings.branch.clone(),
-            })?;
-        let new_text =
-            envfile::set_version(&file, &old_text, &ctx.settings.version_key, &req.version)?;
-        let configuration = check_configuration(ctx, base, &req.to, &new_text)?;
+        let edits = ctx.edits(base, &places, &req.version)?;
+        let configuration = check_configuration(
+            ctx,
+            base,
+            &req.to,
+            &edits,
+            places_summary(&places, &req.version),
+        )?;
         let facts = ledger.version_facts(&req.version)?;
         let lock = match ctx.hold_fact(&req.to)? {
             LockState::Free => LockFact::Free,
@@ -725,6 +816,14 @@ pub fn promote(
             pushed: false,
             attempts: attempt,
             file: file.clone(),
+            files: places
+                .iter()
+                .map(|p| Written {
+                    file: p.file.clone(),
+                    key: p.key.clone(),
+                    value: p.value(&req.version),
+                })
+                .collect(),
             deployment: None,
             pull_request: None,
             notes: notes.clone(),
@@ -733,31 +832,15 @@ pub fn promote(
             return Ok(Ok(outcome));
         }
         if req.pr {
-            outcome.pull_request = Some(open_pull_request(ctx, req, base, &new_text, &gates)?);
+            outcome.pull_request = Some(open_pull_request(ctx, req, base, &edits, &gates)?);
             return Ok(Ok(outcome));
         }
-        // The branch commit, unless the file already says so (a merged pull request).
-        let (commit, branch_move) = if new_text == old_text {
-            (base, None)
-        } else {
-            let message = format!(
-                "chore(promote): {} to {}\n\nshipgate promote {} --to {} by {}\n",
-                req.version, req.to, req.version, req.to, ctx.who
-            );
-            let new = ctx.repo.make_commit(
-                &[base],
-                Some(base),
-                &[(file.clone(), Some(new_text.clone().into_bytes()))],
-                &message,
-            )?;
-            let mv = BranchMove {
-                branch: ctx.settings.branch.clone(),
-                base,
-                new,
-                paths: vec![file.clone()],
-            };
-            (new, Some(mv))
-        };
+        // The branch commit, unless the files already say so (a merged pull request).
+        let message = format!(
+            "chore(promote): {} to {}\n\nshipgate promote {} --to {} by {}\n",
+            req.version, req.to, req.version, req.to, ctx.who
+        );
+        let (commit, branch_move) = commit_edits(ctx, base, &edits, &message)?;
         let highest = current.and_then(|e| e.highest.clone());
         let mut entry = ctx.entry(Kind::Promotion, Some(&req.to), Some(&req.version));
         entry.from = from;
@@ -881,7 +964,7 @@ pub fn rollback(
 }
 
 fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<RollbackOutcome, OpError> {
-    let file = ctx.env_file(&req.env);
+    let places = ctx.places(&req.env);
     with_retries(ctx, |ledger, attempt| {
         let state = ledger.state.environments.get(&req.env);
         let current = state
@@ -904,38 +987,13 @@ fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<Rollback
             });
         }
         let base = ctx.push_base(ledger, req.push)?;
-        let old_text = ctx
-            .repo
-            .file_at(base, &file)?
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .ok_or_else(|| OpError::NoEnvFile {
-                path: file.clone(),
-                branch: ctx.settings.branch.clone(),
-            })?;
-        let new_text = envfile::set_version(&file, &old_text, &ctx.settings.version_key, &to)?;
-        let (commit, branch_move) = if new_text == old_text {
-            (base, None)
-        } else {
-            let message = format!(
-                "chore(rollback): {} from {current} to {to}\n\nshipgate rollback --env {} by {} (the reason is in the ledger entry)\n",
-                req.env, req.env, ctx.who
-            );
-            let new = ctx.repo.make_commit(
-                &[base],
-                Some(base),
-                &[(file.clone(), Some(new_text.into_bytes()))],
-                &message,
-            )?;
-            (
-                new,
-                Some(BranchMove {
-                    branch: ctx.settings.branch.clone(),
-                    base,
-                    new,
-                    paths: vec![file.clone()],
-                }),
-            )
-        };
+        // The same places as the promotion, back to `to`.
+        let edits = ctx.edits(base, &places, &to)?;
+        let message = format!(
+            "chore(rollback): {} from {current} to {to}\n\nshipgate rollback --env {} by {} (the reason is in the ledger entry)\n",
+            req.env, req.env, ctx.who
+        );
+        let (commit, branch_move) = commit_edits(ctx, base, &edits, &message)?;
         let mut entries = Vec::new();
         if let Some(summary) = &req.canary {
             let mut v = ctx.entry(Kind::Verification, Some(&req.env), Some(&current));
@@ -1178,22 +1236,26 @@ pub fn record_canary_pass(
 
 /// `promote --pr`: the environment's change pushed to a branch of its own and a pull
 /// request opened with every gate in its body; the ledger records the promotion once the
-/// pull request is merged and `promote` runs again (the file then already says so).
+/// pull request is merged and `promote` runs again (the files then already say so).
 fn open_pull_request(
     ctx: &Context<'_>,
     req: &PromoteRequest,
     base: Oid,
-    new_text: &str,
+    edits: &[FileEdit],
     gates: &[Gate],
 ) -> Result<String, OpError> {
     let gh = ctx.github.ok_or(OpError::NoGithub)?;
     let remote = ctx.remote().ok_or(OpError::NoRemote)?;
-    let file = ctx.env_file(&req.to);
+    let places = ctx.places(&req.to);
     let title = format!("chore(promote): {} to {}", req.version, req.to);
+    let changed: Vec<(String, Option<Vec<u8>>)> = edits
+        .iter()
+        .map(|e| (e.file.clone(), Some(e.new.as_bytes().to_vec())))
+        .collect();
     let commit = ctx.repo.make_commit(
         &[base],
         Some(base),
-        &[(file.clone(), Some(new_text.as_bytes().to_vec()))],
+        &changed,
         &format!(
             "{title}\n\nshipgate promote {} --to {} --pr by {}\n",
             req.version, req.to, ctx.who
@@ -1211,9 +1273,15 @@ fn open_pull_request(
     if let shipgate_git::PushOutcome::Moved { refs } = pushed {
         return Err(OpError::Raced { attempts: 1, refs });
     }
+    let sets: Vec<String> = places
+        .iter()
+        .map(|p| format!("`{}` sets `{}`", p.file, p.key))
+        .collect();
     let mut body = format!(
-        "Promotes **{}** to **{}**: `{}` sets `{}`.\n\n| gate | | evidence |\n|---|---|---|\n",
-        req.version, req.to, file, ctx.settings.version_key
+        "Promotes **{}** to **{}**: {}.\n\n| gate | | evidence |\n|---|---|---|\n",
+        req.version,
+        req.to,
+        sets.join(", ")
     );
     for g in gates {
         let _ = std::fmt::Write::write_fmt(
@@ -1361,17 +1429,53 @@ pub fn status(ctx: &Context<'_>, env: Option<&str>, fetch: bool) -> Result<Statu
     })
 }
 
-/// The version an environment's file asks for at `commit`: its own key, else base.toml's.
+/// The version an environment's files ask for at `commit`: its first place's value (the
+/// shorthand: its own key, else base.toml's).
 fn desired_version(ctx: &Context<'_>, commit: Oid, env: &str) -> Result<Option<String>, OpError> {
-    for file in [ctx.env_file(env), format!("{}/base.toml", ctx.dir())] {
+    let Some(place) = ctx.places(env).into_iter().next() else {
+        return Ok(None);
+    };
+    let mut files = vec![place.file.clone()];
+    if place.shorthand {
+        files.push(format!("{}/base.toml", ctx.dir()));
+    }
+    for file in files {
         let found = ctx.repo.file_at(commit, &file)?.and_then(|bytes| {
-            envfile::get_version(&String::from_utf8_lossy(&bytes), &ctx.settings.version_key)
+            targets::get(&place, &String::from_utf8_lossy(&bytes))
+                .and_then(|v| place.version_in(&v))
         });
         if found.is_some() {
             return Ok(found);
         }
     }
     Ok(None)
+}
+
+/// One commit with every changed file of `edits` on `base` (none when nothing changed).
+fn commit_edits(
+    ctx: &Context<'_>,
+    base: Oid,
+    edits: &[FileEdit],
+    message: &str,
+) -> Result<(Oid, Option<BranchMove>), OpError> {
+    let changed: Vec<&FileEdit> = edits.iter().filter(|e| e.new != e.old).collect();
+    if changed.is_empty() {
+        return Ok((base, None));
+    }
+    let files: Vec<(String, Option<Vec<u8>>)> = changed
+        .iter()
+        .map(|e| (e.file.clone(), Some(e.new.as_bytes().to_vec())))
+        .collect();
+    let new = ctx.repo.make_commit(&[base], Some(base), &files, message)?;
+    Ok((
+        new,
+        Some(BranchMove {
+            branch: ctx.settings.branch.clone(),
+            base,
+            new,
+            paths: changed.iter().map(|e| e.file.clone()).collect(),
+        }),
+    ))
 }
 
 /// `history`: one entry with its commit.

@@ -249,7 +249,11 @@ mod tests {
             anyhow::Error::from(shipgate_github::GitHubError::NoToken),
             anyhow::Error::from(shipgate_config::settings::SettingsProblem::EmptyOrder)
                 .context("invalid shipgate.toml"),
-            anyhow::Error::from(shipgate_config::LoadError::NoConfig { path: "x".into() }),
+            anyhow::Error::from(shipgate_config::LoadError::NoConfig {
+                path: "x".into(),
+                layout: shipgate_config::Layout::Overlays,
+                looks_like: None,
+            }),
             hinted("--range v1 is not A..B", "e.g. --range v1.2.0..v1.3.0"),
         ];
         for err in &errors {

@@ -139,7 +139,9 @@ fn validate(
                     n => format!(" and {} other configuration(s)", n - 1),
                 }
             ),
-            Some("add schema.json beside base.toml, or set [environments] schema in shipgate.toml"),
+            Some(
+                "add schema.json beside the base file, or set [environments] schema in shipgate.toml",
+            ),
             None,
         );
     }
@@ -252,7 +254,13 @@ fn show(
                 use shipgate_config::Rule::*;
                 matches!(
                     d.rule,
-                    ReadError | FileTooLarge | Encoding | TomlSyntax | MissingOverlay
+                    ReadError
+                        | FileTooLarge
+                        | Encoding
+                        | TomlSyntax
+                        | YamlSyntax
+                        | JsonSyntax
+                        | MissingOverlay
                 )
             })
             .collect();

@@ -356,7 +356,9 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
         );
         outp!("{}", gates_table(&out.gates));
         if let (Some(commit), Some(ledger)) = (&out.commit, &out.ledger_commit) {
-            outln!("file       {} now says {}", out.file, out.version);
+            for w in &out.files {
+                outln!("file       {} {} = {}", w.file, w.key, w.value);
+            }
             outln!("commit     {}", short(commit));
             ledger_line(ledger, out.pushed);
         }

@@ -255,7 +255,7 @@ impl Context<'_> {
             n.split(',').next().unwrap_or(&n).to_string()
         };
         targets::places(
-            &[],
+            &self.settings.target,
             &self.settings.version_key,
             &self.dir(),
             env,

@@ -28,6 +28,11 @@ pub struct PromoteSettings {
     pub push_attempts: u32,
     /// `[promote.env.<ENV>]`: the gates of promotions into each environment.
     pub env: BTreeMap<String, EnvPromote>,
+    /// `[[promote.target]]`: where a promotion writes the version (Kustomize overlays, Argo
+    /// CD Applications, Helm values, any TOML, YAML or JSON file), all in one commit. Without
+    /// any, `version-key` in the environment's own file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub target: Vec<crate::targets::Target>,
 }
 
 impl Default for PromoteSettings {
@@ -39,6 +44,7 @@ impl Default for PromoteSettings {
             lock_timeout: HumanDuration(Duration::from_secs(5 * 60)),
             push_attempts: 5,
             env: BTreeMap::new(),
+            target: Vec::new(),
         }
     }
 }
@@ -171,6 +177,9 @@ impl PromoteSettings {
                     None,
                 );
             }
+        }
+        for (key, message, hint) in crate::targets::problems(&self.target, order) {
+            bad(key, message, hint);
         }
         out
     }

@@ -258,9 +258,23 @@ fn check_promote(text: &str, settings: &Settings) -> Result<(), ParseProblem> {
         .strip_prefix("env.")
         .map(|rest| rest.split('.').next().unwrap_or(rest))
         .map(|env| format!("[promote.env.{env}"));
-    let at = section
-        .as_deref()
-        .and_then(|s| text.find(s))
+    // `target[i].field`: the field in the i-th [[promote.target]].
+    let target = problem.key.strip_prefix("target[").and_then(|rest| {
+        let (i, field) = rest.split_once("].")?;
+        let i: usize = i.parse().ok()?;
+        let start = text.match_indices("[[promote.target]]").nth(i)?.0;
+        let end = text[start + 1..]
+            .find("\n[")
+            .map_or(text.len(), |e| start + 1 + e);
+        let field = field.split('.').next().unwrap_or(field);
+        Some(
+            text[start..end]
+                .find(&format!("\n{field}"))
+                .map_or(start, |at| start + at + 1),
+        )
+    });
+    let at = target
+        .or_else(|| section.as_deref().and_then(|s| text.find(s)))
         .or_else(|| text.find("[promote]"))
         .unwrap_or(0);
     let (line, column) = line_col(text, at);
@@ -576,6 +590,12 @@ threshold = 0.01
             2,
             "not a duration",
             None,
+        );
+        check_err(
+            "[promote]\n\n[[promote.target]]\nfile = \"a.yaml\"\nkey = \"a\"\n\n[[promote.target]]\nfile = \"k/{{env}}/kustomization.yaml\"\nkey = \"images[name=shop].newTag\"\nvalue = \"{{versoin}}\"\n",
+            10,
+            "promote.target[1].value: `{{versoin}}` is not a placeholder here",
+            Some("did you mean `{{version}}`?"),
         );
         let s = parse("[promote]\nversion-key = \"service.image.tag\"\n").expect("valid");
         assert_eq!(

@@ -143,6 +143,10 @@ pub struct NextVersion<'a> {
     pub pre: Option<&'a str>,
     /// Every version that has a tag already (to number prereleases).
     pub existing: &'a [Version],
+    /// The version a release file says is being developed: the core of its
+    /// `X.Y.Z-SNAPSHOT` (Maven's and Gradle's development versions). A release is at least
+    /// it, whatever the commits ask for; it makes no release by itself.
+    pub developing: Option<&'a Version>,
 }
 
 /// Why no next version can be given.
@@ -171,7 +175,13 @@ impl NextVersionError {
 /// The next version, or `None` when there is nothing to release.
 pub fn next_version(input: &NextVersion<'_>) -> Result<Option<Version>, NextVersionError> {
     let pending_core = input.latest.filter(|l| !l.pre.is_empty()).map(core);
-    let mut target = (input.bump != Bump::None).then(|| apply_to_base(input.base, input.bump));
+    let mut target = (input.bump != Bump::None).then(|| {
+        let bumped = apply_to_base(input.base, input.bump);
+        match input.developing.map(core) {
+            Some(developing) if developing > bumped => developing,
+            _ => bumped,
+        }
+    });
     if let Some(pending) = pending_core.filter(|p| p > input.base) {
         // A prerelease of `pending` is out: the stable release (or the next rc) is at least it.
         target = Some(target.map_or(pending.clone(), |t| t.max(pending)));
@@ -220,6 +230,27 @@ pub fn core(v: &Version) -> Version {
     }
 }
 
+/// Whether `v` is a development version, `X.Y.Z-SNAPSHOT` (Maven's and Gradle's; the
+/// label in any case, as Maven reads it).
+pub fn is_snapshot(v: &Version) -> bool {
+    v.pre.as_str().eq_ignore_ascii_case("SNAPSHOT")
+}
+
+/// The development version after releasing `released`, as Maven's release plugin prepares
+/// it: the next patch after a stable release (`1.3.0` → `1.3.1-SNAPSHOT`), the same core
+/// after a prerelease, which is still on the way to it (`1.3.0-rc.1` → `1.3.0-SNAPSHOT`).
+pub fn next_snapshot(released: &Version) -> Version {
+    let core = if released.pre.is_empty() {
+        Version::new(released.major, released.minor, released.patch + 1)
+    } else {
+        core(released)
+    };
+    Version {
+        pre: Prerelease::new("SNAPSHOT").unwrap_or_else(|e| unreachable!("a fixed label: {e}")),
+        ..core
+    }
+}
+
 /// `N` of `X.Y.Z-label.N`.
 fn prerelease_number(v: &Version, label: &str) -> Option<u64> {
     let rest = v.pre.as_str().strip_prefix(label)?.strip_prefix('.')?;
@@ -254,6 +285,7 @@ mod tests {
             commits_since_latest: since,
             pre,
             existing: &existing,
+            developing: None,
         })
         .expect("no error");
         assert_eq!(got.map(|v| v.to_string()).as_deref(), expected);
@@ -279,6 +311,151 @@ mod tests {
         ] {
             check(base, None, bump, 1, pre, &[], expected);
         }
+    }
+
+    /// `next_version` with a release file developing `developing` (a `-SNAPSHOT`).
+    fn developing(
+        base: &str,
+        latest: Option<&str>,
+        bump: Bump,
+        pre: Option<&str>,
+        developing: &str,
+    ) -> Option<String> {
+        let (base, latest, developing) = (v(base), latest.map(v), v(developing));
+        next_version(&NextVersion {
+            base: &base,
+            latest: latest.as_ref(),
+            bump,
+            commits_since_latest: 1,
+            pre,
+            existing: &[],
+            developing: Some(&developing),
+        })
+        .expect("no error")
+        .map(|v| v.to_string())
+    }
+
+    #[test]
+    fn a_snapshot_in_a_file_is_the_version_being_developed() {
+        for (base, latest, bump, pre, file, expected) in [
+            // tag v1.2.0, the file develops 1.3.0: a feature releases it, so does a fix
+            (
+                "1.2.0",
+                Some("1.2.0"),
+                Bump::Minor,
+                None,
+                "1.3.0-SNAPSHOT",
+                Some("1.3.0"),
+            ),
+            (
+                "1.2.0",
+                Some("1.2.0"),
+                Bump::Patch,
+                None,
+                "1.3.0-SNAPSHOT",
+                Some("1.3.0"),
+            ),
+            // the commits ask for more than the file says: the commits win
+            (
+                "1.2.0",
+                Some("1.2.0"),
+                Bump::Major,
+                None,
+                "1.3.0-SNAPSHOT",
+                Some("2.0.0"),
+            ),
+            (
+                "1.3.0",
+                Some("1.3.0"),
+                Bump::Minor,
+                None,
+                "1.3.1-SNAPSHOT",
+                Some("1.4.0"),
+            ),
+            (
+                "1.3.0",
+                Some("1.3.0"),
+                Bump::Patch,
+                None,
+                "1.3.1-SNAPSHOT",
+                Some("1.3.1"),
+            ),
+            // a stale snapshot (at or below the release) changes nothing
+            (
+                "1.3.0",
+                Some("1.3.0"),
+                Bump::Patch,
+                None,
+                "1.3.0-SNAPSHOT",
+                Some("1.3.1"),
+            ),
+            (
+                "1.3.0",
+                Some("1.3.0"),
+                Bump::Patch,
+                None,
+                "0.0.1-SNAPSHOT",
+                Some("1.3.1"),
+            ),
+            // no releasable commit: no release, whatever the file says
+            (
+                "1.2.0",
+                Some("1.2.0"),
+                Bump::None,
+                None,
+                "1.3.0-SNAPSHOT",
+                None,
+            ),
+            // a prerelease of the developed version
+            (
+                "1.2.0",
+                Some("1.2.0"),
+                Bump::Patch,
+                Some("rc"),
+                "1.3.0-SNAPSHOT",
+                Some("1.3.0-rc.1"),
+            ),
+            // no tag: the same as the manifest's own -SNAPSHOT
+            (
+                "1.3.0-SNAPSHOT",
+                None,
+                Bump::Patch,
+                None,
+                "1.3.0-SNAPSHOT",
+                Some("1.3.0"),
+            ),
+            // below 1.0 the feature is a patch, the file still says 0.4.0
+            (
+                "0.3.0",
+                Some("0.3.0"),
+                Bump::Minor,
+                None,
+                "0.4.0-SNAPSHOT",
+                Some("0.4.0"),
+            ),
+        ] {
+            assert_eq!(
+                developing(base, latest, bump, pre, file).as_deref(),
+                expected,
+                "{base} {latest:?} {bump} {pre:?} {file}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_next_development_version() {
+        for (released, expected) in [
+            ("1.3.0", "1.3.1-SNAPSHOT"),
+            ("0.4.2", "0.4.3-SNAPSHOT"),
+            ("1.3.0-rc.1", "1.3.0-SNAPSHOT"),
+        ] {
+            let next = next_snapshot(&v(released));
+            assert_eq!(next.to_string(), expected);
+            assert!(is_snapshot(&next));
+        }
+        assert!(is_snapshot(&v("1.0.0-snapshot")));
+        assert!(!is_snapshot(&v("1.0.0-SNAPSHOT.1")));
+        assert!(!is_snapshot(&v("1.0.0")));
     }
 
     #[test]
@@ -422,6 +599,7 @@ mod tests {
             commits_since_latest: 1,
             pre: Some("alpha"),
             existing: &[],
+            developing: None,
         });
         assert!(matches!(err, Err(NextVersionError::NotGreater { .. })));
         let err = err.expect_err("not greater");
@@ -463,7 +641,7 @@ mod tests {
                 _ => base.clone(),
             };
             let existing = vec![base.clone(), latest.clone()];
-            let input = NextVersion { base: &base, latest: Some(&latest), bump, commits_since_latest: since, pre, existing: &existing };
+            let input = NextVersion { base: &base, latest: Some(&latest), bump, commits_since_latest: since, pre, existing: &existing, developing: None };
             if let Ok(Some(next)) = next_version(&input) {
                 prop_assert!(next > latest, "{next} <= {latest}");
                 prop_assert!(next > base);

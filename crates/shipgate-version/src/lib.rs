@@ -3,6 +3,7 @@
 
 pub mod bump;
 pub mod commit;
+pub mod files;
 pub mod manifest;
 pub mod revert;
 

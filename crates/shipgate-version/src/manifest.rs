@@ -394,12 +394,14 @@ impl VersionPattern {
         let (before, after) = pattern
             .split_once("{version}")
             .ok_or_else(|| PatternError::NoPlaceholder(pattern.to_string()))?;
-        // Whitespace in the pattern matches any run of whitespace (indentation, newlines).
+        // Whitespace inside the pattern matches any run of whitespace (indentation,
+        // newlines), or none: `<artifactId>a</artifactId> <version>` finds a pom.xml that
+        // writes both on one line as well as one that indents them on two.
         let literal = |s: &str| {
             s.split_whitespace()
                 .map(regex::escape)
                 .collect::<Vec<_>>()
-                .join(r"\s+")
+                .join(r"\s*")
         };
         let edge = |s: &str, at_start: bool| {
             let ws = if at_start {
@@ -434,6 +436,17 @@ impl VersionPattern {
     pub fn read(&self, text: &str) -> Option<Version> {
         let caps = self.regex.captures(text)?;
         Version::parse(caps.name("version")?.as_str()).ok()
+    }
+
+    /// Where the version of the first match is written.
+    pub fn span(&self, text: &str) -> Option<std::ops::Range<usize>> {
+        let m = self.regex.captures(text)?.name("version")?;
+        Some(m.start()..m.end())
+    }
+
+    /// The pattern as written.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
     }
 
     /// Sets the version at the first match to `to`. Idempotent: a file already at `to`
@@ -560,6 +573,15 @@ mod tests {
         let p = VersionPattern::new("<artifactId>shop</artifactId> <version>{version}</version>")
             .expect("ok");
         assert_eq!(p.read(pom), Some(v("1.4.0")));
+        // on one line, as some poms write it: whitespace in the pattern may be none
+        assert_eq!(
+            p.read("<artifactId>shop</artifactId><version>1.4.0</version>"),
+            Some(v("1.4.0"))
+        );
+        assert_eq!(
+            p.read("<artifactId>shops</artifactId><version>1.4.0</version>"),
+            None
+        );
         let out = p.replace(pom, &v("1.5.0")).expect("ok");
         assert_eq!(out, pom.replace("1.4.0", "1.5.0"));
         assert_eq!(p.replace(&out, &v("1.5.0")).expect("idempotent"), out);

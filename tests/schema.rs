@@ -203,7 +203,19 @@ fn the_schema_and_the_loader_agree() {
             "[[release.files]]\npath = \"VERSION\"\npattern = \"version\"\n",
             false,
         ),
+        // a file whose format shipgate does not know by its name needs a pattern
+        ("[[release.files]]\npath = \"VERSION\"\n", false),
+        ("[[release.files]]\npath = \"web/my-package.json\"\n", false),
+        (
+            "[[release.files]]\npath = \"gradle.properties.bak\"\n",
+            false,
+        ),
+        ("[release]\nnext-snapshot = \"yes\"\n", false),
         // valid files the schema must not refuse
+        (
+            "[release]\nnext-snapshot = true\n\n[[release.files]]\npath = \"gradle.properties\"\n\n[[release.files]]\npath = \"app/build.gradle.kts\"\n\n[[release.files]]\npath = \"web\\\\package-lock.json\"\nnext-snapshot = false\n\n[[release.files]]\npath = \"build.gradle\"\n\n[[release.files]]\npath = \"npm-shrinkwrap.json\"\n\n[[release.files]]\npath = \"web/package.json\"\n",
+            true,
+        ),
         (
             "[[release.files]]\npath = \"web/package.json\"\npattern = '\"version\": \"{version}\"'\n",
             true,

@@ -51,11 +51,13 @@ pub enum ReleaseError {
         requested: semver::Version,
         current: semver::Version,
     },
-    #[error("{}: {source}", path.display())]
-    Pattern {
+    #[error("{}{}", path.display(), located(source))]
+    ReleaseFile {
         path: PathBuf,
-        source: shipgate_version::manifest::PatternError,
+        source: shipgate_version::files::FileError,
     },
+    #[error(transparent)]
+    Downgrade(Box<Downgrade>),
     #[error(
         "no version to start from: no release tag, no Cargo.toml version and no [[release.files]]"
     )]
@@ -86,6 +88,43 @@ pub enum ReleaseError {
     OverrideInPerCrate,
 }
 
+/// A release file holds a version above the one being released.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{path}:{line}:{column}: holds {found}, above {next}, the version this release would set: a release never moves a version down"
+)]
+pub struct Downgrade {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub found: semver::Version,
+    pub next: semver::Version,
+    pub current: Option<semver::Version>,
+}
+
+impl Downgrade {
+    fn hint(&self) -> String {
+        let release = shipgate_version::bump::core(&self.found);
+        let back = self
+            .current
+            .as_ref()
+            .map_or(String::new(), |c| format!(" (the current version is {c})"));
+        format!(
+            "if {release} is the version to release, run `shipgate release --version {release}`; if {} is wrong, set it back{back}, commit, and run the release again",
+            self.path
+        )
+    }
+}
+
+/// A release file's error after its path: `:line:col: …` when it has a place, else `: …`.
+fn located(e: &shipgate_version::files::FileError) -> String {
+    use shipgate_version::files::FileError;
+    match e {
+        FileError::NotSemver { .. } | FileError::Json { .. } => format!(":{e}"),
+        _ => format!(": {e}"),
+    }
+}
+
 impl ReleaseError {
     /// What to do about it, when there is something to say: shown on a line of its own
     /// after the message. Errors of other crates give their own hints.
@@ -113,9 +152,8 @@ impl ReleaseError {
             ReleaseError::OverrideNotGreater { current, .. } => {
                 format!("give a version above {current}")
             }
-            ReleaseError::Pattern { .. } => {
-                "fix `pattern` of this [[release.files]] entry in shipgate.toml".into()
-            }
+            ReleaseError::ReleaseFile { source, .. } => source.hint(),
+            ReleaseError::Downgrade(d) => d.hint(),
             ReleaseError::NoManifest => {
                 "add `version` to Cargo.toml, a [[release.files]] entry, or tag the last release (git tag v0.1.0)".into()
             }

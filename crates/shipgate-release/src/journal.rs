@@ -1,11 +1,12 @@
 //! The release journal: `.git/shipgate/release.json`, written before the first file and
 //! removed after the last step. A run that finds it finishes the interrupted release from
-//! where the repository says it stopped, with the same plan, instead of planning anew.
+//! where the repository says it stopped (before the release commit, at it, or at the next
+//! development version's commit after it), with the same plan, instead of planning anew.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use shipgate_git::{Oid, Repo};
+use shipgate_git::{CommitInfo, Oid, Repo};
 
 use crate::plan::{FileChange, Plan};
 use crate::{ReleaseError, fsutil};
@@ -15,6 +16,9 @@ pub(crate) struct Journal {
     pub plan: Plan,
     /// (path, contents) of every file the release writes.
     pub files: Vec<(String, String)>,
+    /// (path, contents) of every file the next development version's commit writes.
+    #[serde(default)]
+    pub snapshot_files: Vec<(String, String)>,
 }
 
 pub(crate) fn path(repo: &Repo) -> PathBuf {
@@ -50,6 +54,12 @@ pub(crate) fn save(repo: &Repo, plan: &Plan) -> Result<(), ReleaseError> {
             .iter()
             .map(|f| (f.path.clone(), f.contents.clone()))
             .collect(),
+        snapshot_files: plan
+            .next_snapshot
+            .iter()
+            .flat_map(|s| &s.files)
+            .map(|f| (f.path.clone(), f.contents.clone()))
+            .collect(),
     };
     let text = serde_json::to_string(&journal).map_err(|e| ReleaseError::Journal {
         path: path.clone(),
@@ -72,8 +82,9 @@ pub(crate) fn remove(repo: &Repo) -> Result<(), ReleaseError> {
 }
 
 /// The plan to finish, when the journal matches the repository: HEAD is still where the
-/// release started (files may be half written), or HEAD is the release commit on top of it.
-/// `None` (a stale journal) when HEAD has moved elsewhere.
+/// release started (files may be half written), HEAD is the release commit on top of it, or
+/// HEAD is the next development version's commit on top of that. `None` (a stale journal)
+/// when HEAD has moved elsewhere.
 pub(crate) fn resumable(
     repo: &Repo,
     head: Oid,
@@ -81,19 +92,44 @@ pub(crate) fn resumable(
 ) -> Result<Option<Plan>, ReleaseError> {
     let mut plan = journal.plan;
     plan.resumed = true;
+    if let Some(snapshot) = plan.next_snapshot.as_mut() {
+        snapshot.files = changes(journal.snapshot_files);
+    }
     if plan.head == head.to_string() {
-        plan.files = journal
-            .files
-            .into_iter()
-            .map(|(path, contents)| FileChange { path, contents })
-            .collect();
+        plan.files = changes(journal.files);
         return Ok(Some(plan));
     }
     let commit = repo.commit(head)?;
-    let on_top = commit.parents.len() == 1 && commit.parents[0].to_string() == plan.head;
-    if on_top && commit.message.trim() == plan.message.trim() {
+    if is_release_commit(&commit, &plan) {
         plan.release_commit = Some(head.to_string());
         return Ok(Some(plan));
     }
+    let release = match (&plan.next_snapshot, commit.parents.as_slice()) {
+        (Some(snapshot), [parent]) if commit.message.trim() == snapshot.message.trim() => {
+            Some(repo.commit(*parent)?)
+        }
+        _ => None,
+    };
+    if let Some(release) = release.filter(|r| is_release_commit(r, &plan)) {
+        plan.release_commit = Some(release.id.to_string());
+        if let Some(snapshot) = plan.next_snapshot.as_mut() {
+            snapshot.commit = Some(head.to_string());
+        }
+        return Ok(Some(plan));
+    }
     Ok(None)
+}
+
+fn changes(files: Vec<(String, String)>) -> Vec<FileChange> {
+    files
+        .into_iter()
+        .map(|(path, contents)| FileChange { path, contents })
+        .collect()
+}
+
+/// Whether `commit` is the plan's release commit: its message, on the commit it started from.
+fn is_release_commit(commit: &CommitInfo, plan: &Plan) -> bool {
+    commit.parents.len() == 1
+        && commit.parents[0].to_string() == plan.head
+        && commit.message.trim() == plan.message.trim()
 }

@@ -9,6 +9,7 @@ mod changelog;
 mod decide;
 mod error;
 mod failpoint;
+mod files;
 mod fsutil;
 mod github;
 mod history;
@@ -23,6 +24,7 @@ mod settings;
 
 pub use changelog::{ChangelogRequest, Span, collect as collect_changelog};
 pub use error::ReleaseError;
+pub use files::{Developing, SnapshotPlan};
 pub use github::{Published, enrich as enrich_from_github, publish as publish_github_release};
 pub use history::released;
 

@@ -68,7 +68,7 @@ pub(crate) fn plan(
         })
         .collect();
     let (bumps, versions) = decide::propagate(&crates, |k, bump| {
-        next_for(&lines[k].history, &lines[k].base, bump, req)
+        next_for(&lines[k].history, &lines[k].base, bump, req, None)
     })?;
     for (line, bump) in lines.iter_mut().zip(bumps) {
         line.bump = bump;
@@ -125,6 +125,8 @@ pub(crate) fn plan(
         resumed: false,
         release_commit: None,
         warnings,
+        developing: None,
+        next_snapshot: None,
     })
 }
 

@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use shipgate_changelog::{InsertOptions, ReleaseInput, insert_release_with, render_release};
 use shipgate_git::{CommitInfo, Repo};
 use shipgate_version::bump::NextVersion;
-use shipgate_version::manifest::{CargoEdit, VersionPattern, edit_cargo, edit_lock};
-use shipgate_version::{Bump, next_version};
+use shipgate_version::manifest::{CargoEdit, edit_cargo, edit_lock};
+use shipgate_version::{Bump, bump, next_version};
 
 use crate::decide::{Classified, classify};
+use crate::files::{self, Developing, ReleaseFileText, SnapshotPlan};
 use crate::history::{self, History, TagFormat, TagSource};
 use crate::packages::{self, Workspace};
 use crate::settings::Mode;
@@ -86,6 +87,14 @@ pub struct Plan {
     /// When finishing an interrupted release: its commit, already made.
     pub release_commit: Option<String>,
     pub warnings: Vec<String>,
+    /// A release file's `-SNAPSHOT` that raised the release to its version (the commits
+    /// asked for less).
+    #[serde(default)]
+    pub developing: Option<Developing>,
+    /// `[release] next-snapshot`: the commit after the release and its tag that sets the
+    /// next development version.
+    #[serde(default)]
+    pub next_snapshot: Option<SnapshotPlan>,
 }
 
 pub(crate) fn check_strict(req: &ReleaseRequest, c: &Classified<'_>) -> Result<(), ReleaseError> {
@@ -140,12 +149,9 @@ pub(crate) fn plan_fresh(
     }
 }
 
-/// The version the manifests hold, for a repository with no release tag yet.
-fn manifest_version(
-    repo: &Repo,
-    req: &ReleaseRequest,
-    ws: &Workspace,
-) -> Result<Version, ReleaseError> {
+/// The version the manifests hold, for a repository with no release tag yet: Cargo's, else
+/// the first `[[release.files]]` entry's.
+fn manifest_version(ws: &Workspace, files: &[ReleaseFileText]) -> Result<Version, ReleaseError> {
     if let Some(root) = &ws.root
         && let Some(v) = root
             .info
@@ -158,22 +164,11 @@ fn manifest_version(
     if let Some(v) = ws.packages.iter().find_map(|p| p.info.own_version.clone()) {
         return Ok(v);
     }
-    let Some(file) = req.settings.files.first() else {
-        return Err(ReleaseError::NoManifest);
-    };
-    let path = repo.workdir().join(&file.path);
-    let pattern = VersionPattern::new(&file.pattern).map_err(|source| ReleaseError::Pattern {
-        path: path.clone(),
-        source,
-    })?;
-    pattern
-        .read(&fsutil::read(&path)?)
-        .ok_or(ReleaseError::Pattern {
-            path,
-            source: shipgate_version::manifest::PatternError::NotFound {
-                pattern: file.pattern.clone(),
-            },
-        })
+    files
+        .first()
+        .and_then(|f| f.found.first())
+        .map(|f| f.version.clone())
+        .ok_or(ReleaseError::NoManifest)
 }
 
 /// One release's changelog section; `label` is its heading (`1.4.0`, or a crate's tag in
@@ -272,41 +267,12 @@ pub(crate) fn cargo_changes(
     Ok(out)
 }
 
-fn pattern_changes(
-    repo: &Repo,
-    req: &ReleaseRequest,
-    next: &Version,
-) -> Result<Vec<FileChange>, ReleaseError> {
-    let mut out = Vec::new();
-    for file in &req.settings.files {
-        let path = repo.workdir().join(&file.path);
-        let pattern =
-            VersionPattern::new(&file.pattern).map_err(|source| ReleaseError::Pattern {
-                path: path.clone(),
-                source,
-            })?;
-        let text = fsutil::read(&path)?;
-        let new = pattern
-            .replace(&text, next)
-            .map_err(|source| ReleaseError::Pattern {
-                path: path.clone(),
-                source,
-            })?;
-        if new != text {
-            out.push(FileChange {
-                path: file.path.replace('\\', "/"),
-                contents: new,
-            });
-        }
-    }
-    Ok(out)
-}
-
 pub(crate) fn next_for(
     h: &History,
     base: &Version,
     bump: Bump,
     req: &ReleaseRequest,
+    developing: Option<&Version>,
 ) -> Result<Option<Version>, ReleaseError> {
     Ok(next_version(&NextVersion {
         base,
@@ -315,6 +281,7 @@ pub(crate) fn next_for(
         commits_since_latest: h.since_latest,
         pre: req.pre.as_deref(),
         existing: &h.existing,
+        developing,
     })?)
 }
 
@@ -329,9 +296,10 @@ fn plan_unified(
     let h = history::read(repo, head, &format, tags, &req.settings.remote)?;
     let c = classify(&h.commits, &req.settings.bump, &|_| true);
     check_strict(req, &c)?;
+    let release_files = files::read_all(repo.workdir(), &req.settings)?;
     let manifest = match &h.stable {
         Some(_) => None,
-        None => Some(manifest_version(repo, req, ws)?),
+        None => Some(manifest_version(ws, &release_files)?),
     };
     let base = h
         .stable
@@ -340,6 +308,7 @@ fn plan_unified(
         .or_else(|| manifest.clone())
         .ok_or(ReleaseError::NoManifest)?;
     let current = h.latest.as_ref().map(|r| r.version.clone()).or(manifest);
+    let developing = files::developing(&release_files);
     let next = match &req.version {
         Some(v) => {
             if let Some(cur) = current.as_ref().filter(|cur| v <= *cur) {
@@ -350,9 +319,16 @@ fn plan_unified(
             }
             Some(v.clone())
         }
-        None => next_for(&h, &base, c.bump, req)?,
+        None => next_for(
+            &h,
+            &base,
+            c.bump,
+            req,
+            developing.as_ref().map(|d| &d.version),
+        )?,
     };
     let mut warnings = h.warnings.clone();
+    warnings.extend(files::advice(&release_files));
     let mut plan = Plan {
         mode: "unified".into(),
         current,
@@ -375,11 +351,17 @@ fn plan_unified(
         resumed: false,
         release_commit: None,
         warnings: Vec::new(),
+        developing: None,
+        next_snapshot: None,
     };
     let Some(next) = next else {
         plan.warnings = warnings;
         return Ok(plan);
     };
+    warnings.extend(files::check(&release_files, plan.current.as_ref(), &next)?);
+    // The release is the version a file's SNAPSHOT develops: say so beside the bump.
+    plan.developing =
+        developing.filter(|d| req.version.is_none() && bump::core(&d.version) == bump::core(&next));
     let tag = format.render(&next);
     let versions: BTreeMap<String, Version> = ws
         .packages
@@ -406,8 +388,15 @@ fn plan_unified(
             })
         })
         .collect();
-    let mut files = cargo_changes(ws, &versions, Some(&next), repo.workdir())?;
-    files.extend(pattern_changes(repo, req, &next)?);
+    let mut changes = cargo_changes(ws, &versions, Some(&next), repo.workdir())?;
+    let released = files::changes(&release_files, &next, repo.workdir())?;
+    plan.next_snapshot = files::snapshot(&release_files, &released, &next, repo.workdir())?;
+    if req.settings.next_snapshot && release_files.is_empty() {
+        warnings.push(
+            "[release] next-snapshot = true, but there is no [[release.files]] entry to hold the next development version".into(),
+        );
+    }
+    changes.extend(released);
     let section = changelog_section(
         repo,
         &next.to_string(),
@@ -417,7 +406,7 @@ fn plan_unified(
         &c.kept,
         req,
     );
-    files.extend(changelog_change(
+    changes.extend(changelog_change(
         repo,
         Path::new(""),
         req,
@@ -433,7 +422,7 @@ fn plan_unified(
     plan.changelog = Some(section);
     plan.tag = Some(tag.clone());
     plan.tags = vec![tag];
-    plan.files = files;
+    plan.files = changes;
     plan.warnings = warnings;
     Ok(plan)
 }
@@ -487,9 +476,14 @@ impl std::fmt::Display for Plan {
                 .map(|t| format!(" ({t})"))
                 .unwrap_or_default();
             writeln!(f, "current    {}{previous}", v(&self.current))?;
+            let developing = self
+                .developing
+                .as_ref()
+                .map(|d| format!("; {} develops {}", d.path, d.version))
+                .unwrap_or_default();
             writeln!(
                 f,
-                "next       {} ({})",
+                "next       {} ({}{developing})",
                 v(&self.next),
                 bump_label(self.current.as_ref(), self.bump)
             )?;
@@ -507,6 +501,15 @@ impl std::fmt::Display for Plan {
         if !self.files.is_empty() {
             let files: Vec<&str> = self.files.iter().map(|f| f.path.as_str()).collect();
             writeln!(f, "files      {}", files.join(", "))?;
+        }
+        if let Some(snapshot) = self.next_snapshot.as_ref().filter(|_| self.releases()) {
+            let files: Vec<&str> = snapshot.files.iter().map(|f| f.path.as_str()).collect();
+            writeln!(
+                f,
+                "then       {} after the tag: {}",
+                snapshot.message,
+                files.join(", ")
+            )?;
         }
         if let Some(section) = &self.changelog {
             writeln!(f)?;

@@ -9,6 +9,9 @@ use std::time::Duration;
 use serde::Serialize;
 use shipgate_git::Pushed;
 
+use shipgate_version::bump::next_snapshot;
+
+use crate::files::snapshot_message;
 use crate::github::{Published, publish};
 use crate::plan::{Plan, plan_fresh};
 use crate::recover::{self, Interrupted, Scope};
@@ -26,6 +29,8 @@ pub struct Outcome {
     pub plan: Plan,
     /// The release commit (new, or found when finishing an interrupted run).
     pub commit: Option<String>,
+    /// The next development version's commit (`[release] next-snapshot`), after the tag.
+    pub snapshot_commit: Option<String>,
     pub tagged: Vec<String>,
     pub pushed: bool,
     /// GitHub releases created or updated (`--github-release`).
@@ -66,6 +71,7 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
     let mut outcome = Outcome {
         plan,
         commit: None,
+        snapshot_commit: None,
         tagged: Vec::new(),
         pushed: false,
         github: Vec::new(),
@@ -80,11 +86,8 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
             remote: &req.settings.remote,
             tags: &tags,
         };
-        let mut temp_dirs: Vec<PathBuf> = outcome
-            .plan
-            .files
-            .iter()
-            .filter_map(|f| repo.workdir().join(&f.path).parent().map(PathBuf::from))
+        let mut temp_dirs: Vec<PathBuf> = written(&outcome.plan)
+            .filter_map(|f| repo.workdir().join(f).parent().map(PathBuf::from))
             .collect();
         temp_dirs.push(repo.git_dir().join("shipgate"));
         temp_dirs.sort();
@@ -93,9 +96,10 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
     }
     outcome.plan.warnings.extend(warnings);
     if !outcome.plan.releases() {
-        // Nothing new; a release at HEAD that was never pushed or published is finished now.
+        // Nothing new; a release at HEAD (or its next development version's commit) that was
+        // never pushed or published is finished now.
         if let Some(tag) = outcome.plan.previous_tag.clone()
-            && repo.tag_commit(&tag)? == Some(head)
+            && released_at_head(&repo, &tag, head, outcome.plan.current.as_ref())?
         {
             if req.push {
                 push(
@@ -112,7 +116,7 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
         }
         return Ok(outcome);
     }
-    let ours: Vec<&str> = outcome.plan.files.iter().map(|f| f.path.as_str()).collect();
+    let ours: Vec<&str> = written(&outcome.plan).collect();
     let dirty: Vec<String> = repo
         .dirty_paths()?
         .into_iter()
@@ -150,6 +154,26 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
         outcome.tagged.push(tag.clone());
     }
     failpoint::hit("after-tag");
+    if let Some(snapshot) = &outcome.plan.next_snapshot {
+        let commit = match snapshot.commit.as_deref() {
+            Some(done) => done.to_string(),
+            None => {
+                for f in &snapshot.files {
+                    fsutil::write_atomic(&repo.workdir().join(&f.path), f.contents.as_bytes())?;
+                }
+                failpoint::hit("after-snapshot-files");
+                let paths: Vec<PathBuf> = snapshot
+                    .files
+                    .iter()
+                    .map(|f| PathBuf::from(&f.path))
+                    .collect();
+                let commit = repo.commit_paths(&paths, &snapshot.message)?;
+                failpoint::hit("after-snapshot-commit");
+                commit.to_string()
+            }
+        };
+        outcome.snapshot_commit = Some(commit);
+    }
     if req.push {
         let tags = outcome.plan.tags.clone();
         push(&repo, req, &tags, &mut lock, &mut outcome)?;
@@ -178,6 +202,36 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
         }
     }
     Ok(outcome)
+}
+
+/// The paths a plan writes: the release's files and its next development version's.
+fn written(plan: &Plan) -> impl Iterator<Item = &str> {
+    plan.files
+        .iter()
+        .chain(plan.next_snapshot.iter().flat_map(|s| &s.files))
+        .map(|f| f.path.as_str())
+}
+
+/// Whether `tag` is the release at `head`: it names HEAD, or HEAD is the commit that
+/// prepared the next development version after it (`[release] next-snapshot`).
+fn released_at_head(
+    repo: &shipgate_git::Repo,
+    tag: &str,
+    head: shipgate_git::Oid,
+    version: Option<&semver::Version>,
+) -> Result<bool, ReleaseError> {
+    let Some(tagged) = repo.tag_commit(tag)? else {
+        return Ok(false);
+    };
+    if tagged == head {
+        return Ok(true);
+    }
+    let Some(version) = version else {
+        return Ok(false);
+    };
+    let commit = repo.commit(head)?;
+    let message = snapshot_message(&next_snapshot(version));
+    Ok(commit.parents == [tagged] && commit.message.trim() == message)
 }
 
 /// Pushes the branch and `tags`, recording the `git push` in the lock file while it runs

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 use shipgate_version::BumpRules;
+use shipgate_version::files::{FileError, Format, KNOWN_NAMES};
 
 /// How versions are kept in a workspace.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
@@ -14,17 +15,30 @@ pub enum Mode {
     PerCrate,
 }
 
-/// A file of another ecosystem to bump: `pattern` holds `{version}` where the version is.
+/// A file of another ecosystem to bump. Gradle's and npm's files are known by their names
+/// (`gradle.properties`, `build.gradle`, `build.gradle.kts`, `package.json`,
+/// `package-lock.json`, `npm-shrinkwrap.json`); any other needs a `pattern` with
+/// `{version}` where the version is.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(extend("if" = { "not": { "properties": { "path": { "pattern": KNOWN_NAME } } } }, "then" = { "required": ["pattern"] }))]
 pub struct ReleaseFile {
     /// Relative to the repository's root; never absolute, never through `..`.
     #[schemars(schema_with = "relative_path")]
     pub path: String,
-    /// The text around the version, `{version}` where it is.
+    /// The text around the version, `{version}` where it is. Optional for the files known
+    /// by their names; given, it is used instead of the file's format.
+    #[serde(default)]
     #[schemars(regex(pattern = r"\{version\}"))]
-    pub pattern: String,
+    pub pattern: Option<String>,
+    /// Whether this file gets the next development version after a release (default:
+    /// `[release] next-snapshot`).
+    #[serde(default)]
+    pub next_snapshot: Option<bool>,
 }
+
+/// A path whose file name shipgate knows the format of (`Format::by_name`).
+const KNOWN_NAME: &str = r"(^|[/\\])(gradle\.properties|build\.gradle|build\.gradle\.kts|package\.json|package-lock\.json|npm-shrinkwrap\.json)$";
 
 impl ReleaseFile {
     /// What is wrong with this entry, if anything: a path that leaves the repository, or a
@@ -40,13 +54,23 @@ impl ReleaseFile {
                 self.path
             ));
         }
-        if !self.pattern.contains("{version}") {
-            return Some(format!(
-                "pattern `{}` has no `{{version}}` placeholder",
-                self.pattern
-            ));
+        match &self.pattern {
+            Some(pattern) if !pattern.contains("{version}") => Some(format!(
+                "pattern `{pattern}` has no `{{version}}` placeholder"
+            )),
+            Some(_) => None,
+            None if Format::by_name(&self.path).is_none() => Some(format!(
+                "`{}` has no `pattern`, and shipgate does not know its format by its name: give it a `pattern` with `{{version}}` where the version is (without one, shipgate knows {})",
+                self.path,
+                KNOWN_NAMES.join(", ")
+            )),
+            None => None,
         }
-        None
+    }
+
+    /// How its version is found.
+    pub fn format(&self) -> Result<Format, FileError> {
+        Format::of(&self.path, self.pattern.as_deref())
     }
 }
 
@@ -79,6 +103,10 @@ pub struct ReleaseSettings {
     pub remote: String,
     pub bump: BumpRules,
     pub files: Vec<ReleaseFile>,
+    /// After the release commit and its tag, a second commit sets every `[[release.files]]`
+    /// entry to the next development version (`chore(release): prepare 1.3.1-SNAPSHOT`), as
+    /// Maven's release plugin prepares the next development iteration.
+    pub next_snapshot: bool,
     /// Per-crate mode: members Cargo would not publish (`publish = false`, `publish = []`)
     /// that are released all the same. Others are left out, as `cargo publish --workspace`
     /// and release-plz leave them.
@@ -97,6 +125,7 @@ impl Default for ReleaseSettings {
             remote: "origin".into(),
             bump: BumpRules::default(),
             files: Vec::new(),
+            next_snapshot: false,
             include_unpublished: Vec::new(),
         }
     }

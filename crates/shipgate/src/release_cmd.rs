@@ -97,6 +97,15 @@ fn release(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
         if !outcome.tagged.is_empty() {
             outln!("tagged     {}", outcome.tagged.join(", "));
         }
+        if let (Some(commit), Some(snapshot)) =
+            (&outcome.snapshot_commit, &outcome.plan.next_snapshot)
+        {
+            outln!(
+                "committed  {} {}",
+                &commit[..commit.len().min(10)],
+                snapshot.message
+            );
+        }
         for g in &outcome.github {
             warn(&g.warnings);
             outln!("github     {} release {} {}", g.action, g.tag, g.url);

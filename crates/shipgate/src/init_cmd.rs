@@ -1,7 +1,8 @@
 //! `shipgate init`: sets up a repository for the whole pipeline (shipgate.toml and its
 //! schema, an environments/ skeleton, the ci/release/deploy workflows) from the manifests
-//! it finds. Never overwrites a file; every write is atomic, so a run killed halfway is
-//! finished by the next one.
+//! it finds. Never overwrites a file: a release or deploy workflow of the repository's own
+//! is named with how to replace it, and `--replace-workflows` moves it aside first. Every
+//! write is atomic, so a run killed halfway is finished by the next one.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,6 +18,30 @@ pub struct InitArgs {
     /// Print what would be written, write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Replace a release.yml or deploy.yml that does not run shipgate; yours is kept beside
+    /// it as <file>.orig
+    #[arg(long)]
+    pub replace_workflows: bool,
+}
+
+/// The workflows whose job shipgate does: one that does not run shipgate competes with it.
+const OWN_WORKFLOWS: [&str; 2] = [
+    ".github/workflows/release.yml",
+    ".github/workflows/deploy.yml",
+];
+
+/// A workflow of the repository's own, in the place of one of shipgate's (`OWN_WORKFLOWS`):
+/// it does not mention shipgate at all.
+fn foreign_workflow(root: &Path, rel: &Path) -> bool {
+    OWN_WORKFLOWS.iter().any(|w| Path::new(w) == rel)
+        && std::fs::read_to_string(root.join(rel)).is_ok_and(|text| !text.contains("shipgate"))
+}
+
+/// Where a replaced workflow is kept: `<file>.orig`, which Actions does not run.
+fn backup_of(rel: &Path) -> PathBuf {
+    let mut name = rel.as_os_str().to_owned();
+    name.push(".orig");
+    PathBuf::from(name)
 }
 
 pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
@@ -53,11 +78,41 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
 
     let mut written = Vec::new();
     let mut kept = Vec::new();
+    let mut replaced = Vec::new();
+    let mut warnings: Vec<String> = manifests.iter().filter_map(|m| m.note.clone()).collect();
     for file in &planned {
         let path = root.join(&file.path);
         if path.symlink_metadata().is_ok() {
-            kept.push(shown(&file.path));
-            continue;
+            if !foreign_workflow(root, &file.path) {
+                kept.push(shown(&file.path));
+                continue;
+            }
+            let backup = backup_of(&file.path);
+            if !args.replace_workflows {
+                kept.push(shown(&file.path));
+                warnings.push(format!(
+                    "{} is the repository's own and does not run shipgate, so init kept it and shipgate's is not there: run `shipgate init --replace-workflows` to put shipgate's in its place (yours is kept as {}), or move it aside yourself (`git mv {0} {1}`) and run `shipgate init` again",
+                    shown(&file.path),
+                    shown(&backup)
+                ));
+                continue;
+            }
+            if root.join(&backup).symlink_metadata().is_ok() {
+                return Err(hinted(
+                    format!(
+                        "cannot replace {}: {} exists already",
+                        shown(&file.path),
+                        shown(&backup)
+                    ),
+                    "move or remove the old backup, then run `shipgate init --replace-workflows` again",
+                ));
+            }
+            if !args.dry_run {
+                std::fs::rename(&path, root.join(&backup)).with_context(|| {
+                    format!("cannot move {} to {}", path.display(), shown(&backup))
+                })?;
+            }
+            replaced.push((shown(&file.path), shown(&backup)));
         }
         if !args.dry_run {
             write_new(root, &file.path, &file.contents)?;
@@ -67,10 +122,16 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
 
     let detected: Vec<&str> = manifests.iter().map(|m| m.path).collect();
     if global.json {
+        let replaced: Vec<serde_json::Value> = replaced
+            .iter()
+            .map(|(path, backup)| serde_json::json!({ "path": path, "backup": backup }))
+            .collect();
         let out = serde_json::json!({
             "detected": detected,
             "written": written,
             "kept": kept,
+            "replaced": replaced,
+            "warnings": warnings,
             "dry_run": args.dry_run,
         });
         crate::actions::outln!(
@@ -88,9 +149,18 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
         for path in &written {
             crate::actions::outln!("{verb:<10} {path}");
         }
+        for (path, backup) in &replaced {
+            let was = if args.dry_run { "would be" } else { "is now" };
+            crate::actions::outln!("replaced   {path} (yours {was} {backup})");
+        }
         for path in &kept {
             crate::actions::outln!("kept       {path} (it exists)");
         }
+    }
+    for w in &warnings {
+        crate::actions::warning(w, None);
+    }
+    if !global.json {
         if args.dry_run {
             eprintln!("dry run: nothing was written");
         } else if !written.is_empty() {

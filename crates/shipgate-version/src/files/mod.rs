@@ -148,6 +148,24 @@ impl Found {
     }
 }
 
+/// A short version as the semantic version it means: `1.0` is `1.0.0`, `2-SNAPSHOT` is
+/// `2.0.0-SNAPSHOT`; None when it is not one with parts left out.
+pub fn padded(written: &str) -> Option<Version> {
+    let (numbers, rest) = match written.find(['-', '+']) {
+        Some(i) => written.split_at(i),
+        None => (written, ""),
+    };
+    let parts = numbers.split('.').count();
+    if parts >= 3
+        || numbers
+            .split('.')
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    Version::parse(&format!("{numbers}{}{rest}", ".0".repeat(3 - parts))).ok()
+}
+
 /// What a version found in a release file is, next to the release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Holds {
@@ -226,11 +244,9 @@ impl FileError {
                 KNOWN_NAMES.join(", ")
             ),
             FileError::NotSemver { value, .. } => {
-                let padded = match value.split('.').count() {
-                    1 => format!(" (`{value}.0.0`)"),
-                    2 => format!(" (`{value}.0`)"),
-                    _ => String::new(),
-                };
+                let padded = padded(value)
+                    .map(|v| format!(" (`{v}`)"))
+                    .unwrap_or_default();
                 format!(
                     "write it as a semantic version{padded}, or point the [[release.files]] entry at the file that holds the version"
                 )
@@ -344,6 +360,24 @@ mod tests {
                 check(found, current, next),
                 expected,
                 "{found} {current:?} {next}"
+            );
+        }
+    }
+
+    #[test]
+    fn short_versions_are_padded() {
+        for (written, expected) in [
+            ("1.0", Some("1.0.0")),
+            ("2", Some("2.0.0")),
+            ("1.0-SNAPSHOT", Some("1.0.0-SNAPSHOT")),
+            ("1.2.3", None),
+            ("latest", None),
+            ("1..0", None),
+        ] {
+            assert_eq!(
+                padded(written).map(|v| v.to_string()).as_deref(),
+                expected,
+                "{written}"
             );
         }
     }

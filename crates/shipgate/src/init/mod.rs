@@ -7,6 +7,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use shipgate_version::files::{FileError, Format};
+
 const SHIPGATE_TOML: &str = include_str!("shipgate.toml");
 const CI_YML: &str = include_str!("workflows/ci.yml");
 const RELEASE_YML: &str = include_str!("workflows/release.yml");
@@ -26,16 +28,95 @@ pub struct Manifest {
     pub version: Option<semver::Version>,
     /// The project's name, when one was found and is usable as a service name.
     pub name: Option<String>,
-    /// The `[[release.files]]` pattern that finds its version; None for Cargo.toml (read
-    /// natively) or when no pattern would find it.
-    pub pattern: Option<String>,
+    /// Its `[[release.files]]` entry, checked to find `version` in the file as it is; None
+    /// for Cargo.toml (read natively) or when no entry would find it.
+    pub entry: Option<Entry>,
     /// A Cargo.toml `shipgate release` reads itself: a workspace (its members hold the
     /// versions) or a package with a version.
     pub native: bool,
+    /// Why it gets no entry although it looks like it holds a version, and what to do.
+    pub note: Option<String>,
 }
 
-/// Reads the manifests at `root` (Cargo.toml, pom.xml, package.json, VERSION), in that
-/// order. A file that cannot be read or parsed is still listed, without a version.
+/// A `[[release.files]]` entry: the file's own format (known by its name) or a pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub pattern: Option<String>,
+}
+
+impl Manifest {
+    fn new(path: &'static str) -> Manifest {
+        Manifest {
+            path,
+            version: None,
+            name: None,
+            entry: None,
+            native: false,
+            note: None,
+        }
+    }
+
+    /// This manifest with the entry `pattern` (None: the format its name says), when that
+    /// entry finds `version` in `text` as a release would; else with a note saying why not.
+    fn with_entry(mut self, text: &str, pattern: Option<String>) -> Manifest {
+        let found = Format::of(self.path, pattern.as_deref()).and_then(|format| format.find(text));
+        match found {
+            Ok(found)
+                if found
+                    .iter()
+                    .any(|f| Some(&f.version) == self.version.as_ref()) =>
+            {
+                self.version = found.first().map(|f| f.version.clone());
+                self.entry = Some(Entry { pattern });
+            }
+            Ok(found) => {
+                let problem = format!(
+                    "{}: the pattern `{}` finds {}, not the project's version",
+                    self.path,
+                    pattern.as_deref().unwrap_or_default(),
+                    found
+                        .first()
+                        .map(|f| f.version.to_string())
+                        .unwrap_or_default()
+                );
+                self.note = Some(no_entry(
+                    &problem,
+                    "write a pattern that finds it",
+                    self.path,
+                    None,
+                ));
+            }
+            Err(e) => {
+                self.version = None;
+                let problem = match e {
+                    FileError::NotSemver { .. } | FileError::Json { .. } => {
+                        format!("{}:{e}", self.path)
+                    }
+                    _ => format!("{}: {e}", self.path),
+                };
+                self.note = Some(no_entry(&problem, &e.hint(), self.path, pattern.as_deref()));
+            }
+        }
+        self
+    }
+}
+
+/// A note for a manifest that gets no `[[release.files]]` entry: what is wrong, what to do,
+/// and the entry to add then (init never rewrites the shipgate.toml it wrote).
+fn no_entry(problem: &str, hint: &str, path: &str, pattern: Option<&str>) -> String {
+    let pattern = pattern
+        .map(|p| format!(", pattern = {}", toml_string(p)))
+        .unwrap_or_default();
+    format!(
+        "{problem}, so shipgate.toml has no [[release.files]] entry for it: {hint}; then add one to shipgate.toml: [[release.files]] path = {}{pattern}",
+        toml_string(path)
+    )
+}
+
+/// Reads the manifests at `root` (Cargo.toml, pom.xml, gradle.properties, build.gradle,
+/// build.gradle.kts, package.json, package-lock.json, npm-shrinkwrap.json, VERSION), in
+/// that order. A file that cannot be read or parsed is still listed, without a version and
+/// with a note.
 pub fn detect(root: &Path) -> Vec<Manifest> {
     let read = |name: &str| std::fs::read_to_string(root.join(name)).ok();
     let mut found = Vec::new();
@@ -45,20 +126,82 @@ pub fn detect(root: &Path) -> Vec<Manifest> {
     if let Some(text) = read("pom.xml") {
         found.push(pom(&text));
     }
+    let gradle_name = ["settings.gradle.kts", "settings.gradle"]
+        .iter()
+        .find_map(|f| read(f))
+        .and_then(|text| gradle_project_name(&text));
+    if let Some(text) = read("gradle.properties")
+        && !matches!(
+            Format::GradleProperties.find(&text),
+            Err(FileError::NotFound { .. })
+        )
+    {
+        found.push(version_file(
+            "gradle.properties",
+            &text,
+            gradle_name.clone(),
+        ));
+    }
+    // A build script without a literal version is fine when gradle.properties holds it.
+    let in_properties = found
+        .iter()
+        .any(|m| m.path == "gradle.properties" && m.entry.is_some());
+    for script in ["build.gradle", "build.gradle.kts"] {
+        if let Some(text) = read(script) {
+            let mut m = version_file(script, &text, gradle_name.clone());
+            let no_literal = matches!(
+                Format::GradleScript.find(&text),
+                Err(FileError::NotFound { .. })
+            );
+            if in_properties && no_literal {
+                m.note = None;
+            }
+            found.push(m);
+        }
+    }
     if let Some(text) = read("package.json") {
         found.push(package_json(&text));
     }
+    for lock in ["package-lock.json", "npm-shrinkwrap.json"] {
+        if let Some(text) = read(lock) {
+            found.push(version_file(lock, &text, None));
+        }
+    }
     if let Some(text) = read("VERSION") {
         let version = semver::Version::parse(text.trim()).ok();
-        found.push(Manifest {
-            path: "VERSION",
-            pattern: version.as_ref().map(|_| "{version}".to_string()),
-            version,
-            name: None,
-            native: false,
+        let mut m = Manifest::new("VERSION");
+        m.entry = version.as_ref().map(|_| Entry {
+            pattern: Some("{version}".to_string()),
         });
+        m.version = version;
+        found.push(m);
     }
     found
+}
+
+/// A file whose format shipgate knows by its name: its entry is the file's own format.
+fn version_file(path: &'static str, text: &str, name: Option<String>) -> Manifest {
+    let version = Format::by_name(path)
+        .and_then(|f| f.find(text).ok())
+        .and_then(|found| found.first().map(|f| f.version.clone()));
+    let mut m = Manifest::new(path);
+    m.version = version;
+    m.name = name;
+    m.with_entry(text, None)
+}
+
+/// `rootProject.name = "orders"` of a settings.gradle(.kts), as a service name.
+fn gradle_project_name(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let rest = line.trim_start().strip_prefix("rootProject.name")?;
+        let value = rest.trim_start().strip_prefix('=')?.trim();
+        let value = value.strip_suffix(';').unwrap_or(value).trim();
+        let quoted = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))?;
+        service_name(quoted)
+    })
 }
 
 fn cargo(text: &str) -> Manifest {
@@ -75,17 +218,16 @@ fn cargo(text: &str) -> Manifest {
         .or_else(|| get(&["package", "version"]))
         .and_then(|v| semver::Version::parse(&v).ok());
     let workspace = doc.as_ref().is_some_and(|d| d.contains_key("workspace"));
-    Manifest {
-        path: "Cargo.toml",
-        native: workspace || version.is_some(),
-        version,
-        name: get(&["package", "name"]).and_then(|n| service_name(&n)),
-        pattern: None,
-    }
+    let mut m = Manifest::new("Cargo.toml");
+    m.native = workspace || version.is_some();
+    m.version = version;
+    m.name = get(&["package", "name"]).and_then(|n| service_name(&n));
+    m
 }
 
 /// The project's own `<artifactId>` and `<version>` (the `<parent>`'s are skipped): the
-/// pattern anchors on the artifactId so that the parent's version is never touched.
+/// pattern anchors on the artifactId so that the parent's version is never touched, and is
+/// checked to find that version in the file.
 fn pom(text: &str) -> Manifest {
     let project = match (text.find("<parent>"), text.find("</parent>")) {
         (Some(start), Some(end)) if start < end => {
@@ -102,37 +244,63 @@ fn pom(text: &str) -> Manifest {
             s[start..start + len].trim().to_string(),
         ))
     };
-    let mut out = Manifest {
-        path: "pom.xml",
-        version: None,
-        name: None,
-        pattern: None,
-        native: false,
+    let mut out = Manifest::new("pom.xml");
+    let by_hand = |mut out: Manifest, problem: String| {
+        out.note = Some(no_entry(
+            &format!("pom.xml: {problem}"),
+            "find the project's own `<version>`",
+            "pom.xml",
+            Some("<artifactId>NAME</artifactId> <version>{version}</version>"),
+        ));
+        out
     };
     let Some((after, artifact)) = tag(&project, "artifactId") else {
-        return out;
+        return by_hand(out, "no project `<artifactId>`".into());
     };
     let artifact_ok = !artifact.is_empty()
         && artifact
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if !artifact_ok {
-        return out;
+        return by_hand(
+            out,
+            format!(
+                "the project's `<artifactId>` `{}` is not a plain name",
+                artifact.escape_debug()
+            ),
+        );
     }
     out.name = service_name(&artifact);
+    let pattern = format!("<artifactId>{artifact}</artifactId> <version>{{version}}</version>");
     let rest = project[after..].trim_start();
-    if let Some(version) = rest
+    let Some(written) = rest
         .strip_prefix("<version>")
         .and_then(|r| r.split_once("</version>"))
-        .map(|(v, _)| v.trim())
-        .and_then(|v| semver::Version::parse(v).ok())
-    {
-        out.version = Some(version);
-        out.pattern = Some(format!(
-            "<artifactId>{artifact}</artifactId> <version>{{version}}</version>"
+        .map(|(v, _)| v.trim().to_string())
+    else {
+        return by_hand(
+            out,
+            format!("no `<version>` right after `<artifactId>{artifact}</artifactId>`"),
+        );
+    };
+    let Ok(version) = semver::Version::parse(&written) else {
+        out.note = Some(no_entry(
+            &format!(
+                "pom.xml: the project's version `{}` is not a semantic version (X.Y.Z)",
+                written.escape_debug()
+            ),
+            &format!(
+                "write it as one (e.g. `{}`)",
+                shipgate_version::files::padded(&written)
+                    .map_or("1.0.0".to_string(), |v| v.to_string())
+            ),
+            "pom.xml",
+            Some(&pattern),
         ));
-    }
-    out
+        return out;
+    };
+    out.version = Some(version);
+    out.with_entry(text, Some(pattern))
 }
 
 fn package_json(text: &str) -> Manifest {
@@ -144,21 +312,12 @@ fn package_json(text: &str) -> Manifest {
             .and_then(|v| v.as_str())
             .map(str::to_string)
     };
-    let version = field("version").and_then(|v| semver::Version::parse(&v).ok());
-    // The pattern finds the first `"version": "X.Y.Z"`; written as npm writes it.
-    let pattern = version
-        .as_ref()
-        .filter(|v| text.contains(&format!("\"version\": \"{v}\"")))
-        .map(|_| "\"version\": \"{version}\"".to_string());
-    Manifest {
-        path: "package.json",
-        version,
-        name: field("name")
-            .map(|n| n.rsplit('/').next().unwrap_or_default().to_string())
-            .and_then(|n| service_name(&n)),
-        pattern,
-        native: false,
-    }
+    let mut m = Manifest::new("package.json");
+    m.version = field("version").and_then(|v| semver::Version::parse(&v).ok());
+    m.name = field("name")
+        .map(|n| n.rsplit('/').next().unwrap_or_default().to_string())
+        .and_then(|n| service_name(&n));
+    m.with_entry(text, None)
 }
 
 /// `name` as a DNS label (lower case, `[a-z0-9-]`, at most 63), or None when nothing of it
@@ -218,14 +377,37 @@ pub fn files(inputs: &Inputs<'_>) -> Vec<File> {
     let has_version = inputs
         .manifests
         .iter()
-        .any(|m| m.native || m.pattern.is_some());
+        .any(|m| m.native || m.entry.is_some());
+    // A project on -SNAPSHOT versions (Maven's, Gradle's way) goes back to one after each
+    // release; npm's files stay at the release.
+    let snapshots = inputs.manifests.iter().any(|m| {
+        m.entry.is_some()
+            && m.version
+                .as_ref()
+                .is_some_and(shipgate_version::bump::is_snapshot)
+    });
     let mut entries = String::new();
     for m in inputs.manifests {
-        let Some(pattern) = &m.pattern else { continue };
+        let Some(entry) = &m.entry else { continue };
+        let (why, pattern) = match &entry.pattern {
+            Some(p) => (String::new(), format!("pattern = {}\n", toml_string(p))),
+            None => (
+                " (shipgate knows its format by its name)".to_string(),
+                String::new(),
+            ),
+        };
+        let npm = matches!(
+            Format::by_name(m.path),
+            Some(Format::NpmPackage | Format::NpmLock)
+        );
+        let stays = if snapshots && npm {
+            "next-snapshot = false # stays at the release\n"
+        } else {
+            ""
+        };
         entries.push_str(&format!(
-            "\n# The version in {path}.\n[[release.files]]\npath = {}\npattern = {}\n",
+            "\n# The version in {path}{why}.\n[[release.files]]\npath = {}\n{pattern}{stays}",
             toml_string(m.path),
-            toml_string(pattern),
             path = m.path,
         ));
     }
@@ -282,6 +464,7 @@ pub fn files(inputs: &Inputs<'_>) -> Vec<File> {
     out.push(File {
         path: PathBuf::from("shipgate.toml"),
         contents: SHIPGATE_TOML
+            .replace("@NEXT_SNAPSHOT@", if snapshots { "" } else { "# " })
             .replace("@RELEASE_FILES@", &entries)
             .replace("@NAME@", &name)
             .replace("@BRANCH@", inputs.branch),
@@ -364,11 +547,43 @@ mod tests {
         );
         assert_eq!(m.name.as_deref(), Some("orders"));
         assert_eq!(
-            m.pattern.as_deref(),
+            m.entry.and_then(|e| e.pattern).as_deref(),
             Some("<artifactId>orders</artifactId> <version>{version}</version>")
         );
         let odd = pom("<project><artifactId>a\"b</artifactId><version>1.0.0</version></project>");
-        assert_eq!((odd.pattern, odd.name), (None, None));
+        assert_eq!((odd.entry, odd.name), (None, None));
+        assert!(odd.note.is_some_and(|n| n.contains("is not a plain name")));
+    }
+
+    #[test]
+    fn a_one_line_pom_gets_a_pattern_that_finds_its_version() {
+        let m = pom(
+            "<project><modelVersion>4.0.0</modelVersion><artifactId>x</artifactId><version>1.0.0</version></project>",
+        );
+        assert_eq!(m.version, Some(semver::Version::new(1, 0, 0)));
+        assert!(m.entry.is_some() && m.note.is_none(), "{m:?}");
+        // not semver: no entry, and a note with the version to write and the entry to add
+        let m = pom("<project><artifactId>x</artifactId><version>1.0</version></project>");
+        assert_eq!((m.entry, m.version), (None, None));
+        let note = m.note.unwrap_or_default();
+        assert!(
+            note.starts_with("pom.xml: the project's version `1.0` is not a semantic version (X.Y.Z), so shipgate.toml has no [[release.files]] entry for it: write it as one (e.g. `1.0.0`); then add one to shipgate.toml: [[release.files]] path = \"pom.xml\", pattern = \"<artifactId>x</artifactId> <version>{version}</version>\""),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn gradle_names_its_project_in_settings() {
+        for text in [
+            "rootProject.name = 'orders'\ninclude 'api'\n",
+            "rootProject.name = \"Orders_Service\"\n",
+        ] {
+            assert!(
+                gradle_project_name(text).is_some_and(|n| n.starts_with("orders")),
+                "{text}"
+            );
+        }
+        assert_eq!(gradle_project_name("rootProject.name = name()\n"), None);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! 1.3.0 → 1.4.0, the Spring Boot parent's untouched, tag v1.4.0 pushed); 1.4.0 is promoted
 //! to dev, its canary rehearsed on a recording through Argo Rollouts' kubectl commands,
 //! verified, promoted to staging; a fresh clone of origin shows the ledger, and a dry run
-//! to prod names the gates still missing.
+//! to prod names the gates still missing. A SNAPSHOT pom and a Gradle build of Spring
+//! Initializr are released at their versions, the next SNAPSHOT prepared after the tag.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -112,6 +113,23 @@ fn pom_versions(pom: &str) -> (String, String) {
     )
 }
 
+/// README's step 5: `feat: orders can be cancelled` in the application, then `release
+/// --push`; its JSON outcome.
+fn release_a_feature(repo: &Repo, bin: &Path) -> Value {
+    repo.commit_file(
+        "src/main/java/com/example/shop/orders/OrdersApplication.java",
+        "feat: orders can be cancelled",
+    );
+    let out = ok(
+        &repo.dir,
+        bin,
+        "dev-lead",
+        &at(1),
+        &["--json", "release", "--push"],
+    );
+    serde_json::from_str(&out).expect("JSON")
+}
+
 #[test]
 fn a_spring_service_adopts_shipgate_from_init_to_staging() {
     let repo = Repo::with_clock(1_764_000_000, 60);
@@ -168,18 +186,7 @@ fn a_spring_service_adopts_shipgate_from_init_to_staging() {
     repo.git(&["push", "-q", "origin", "main", "v1.3.0"]);
 
     // 2. A feature, released: pom.xml's own version moves, the parent's does not.
-    repo.commit_file(
-        "src/main/java/com/example/shop/orders/OrdersApplication.java",
-        "feat: orders can be cancelled",
-    );
-    let plan: Value = serde_json::from_str(&ok(
-        &dir,
-        &bin,
-        "dev-lead",
-        &at(1),
-        &["--json", "release", "--push"],
-    ))
-    .expect("JSON");
+    let plan = release_a_feature(&repo, &bin);
     assert_eq!(
         (plan["current"].as_str(), plan["next"].as_str()),
         (Some("1.3.0"), Some("1.4.0")),
@@ -336,7 +343,7 @@ fn a_spring_service_adopts_shipgate_from_init_to_staging() {
 }
 
 #[test]
-fn a_snapshot_pom_is_released_at_its_version_and_the_parent_kept() {
+fn a_snapshot_pom_is_released_at_its_version_then_the_next_snapshot_prepared() {
     let repo = Repo::new();
     let bin = repo.dir.parent().expect("tmp").join("bin");
     let dir = repo.dir.clone();
@@ -359,8 +366,103 @@ fn a_snapshot_pom_is_released_at_its_version_and_the_parent_kept() {
         "{plan:#}"
     );
     assert_eq!(
-        pom_versions(&repo.read("pom.xml")),
-        ("1.3.0".to_string(), "3.3.4".to_string())
+        pom_versions(&repo.git(&["show", "v1.3.0:pom.xml"])),
+        ("1.3.0".to_string(), "3.3.4".to_string()),
+        "the release drops -SNAPSHOT"
     );
     assert_eq!(repo.tags(), ["v1.3.0"]);
+    // init saw a SNAPSHOT project: the next development version follows the tag
+    assert_eq!(
+        pom_versions(&repo.read("pom.xml")),
+        ("1.3.1-SNAPSHOT".to_string(), "3.3.4".to_string())
+    );
+    assert_eq!(repo.log()[0], "chore(release): prepare 1.3.1-SNAPSHOT");
+}
+
+/// Spring Initializr's Gradle build for orders (Groovy), at `version`.
+fn build_gradle(version: &str) -> String {
+    format!(
+        "plugins {{\n    id 'java'\n    id 'org.springframework.boot' version '3.3.4'\n    id 'io.spring.dependency-management' version '1.1.6'\n}}\n\ngroup = 'com.example.shop'\nversion = '{version}'\n\njava {{\n    toolchain {{\n        languageVersion = JavaLanguageVersion.of(21)\n    }}\n}}\n\ndependencies {{\n    implementation 'org.springframework.boot:spring-boot-starter-web'\n    runtimeOnly 'org.postgresql:postgresql:42.7.4'\n}}\n"
+    )
+}
+
+#[test]
+fn a_gradle_spring_service_releases_its_snapshot_and_prepares_the_next() {
+    let repo = Repo::with_clock(1_764_000_000, 60);
+    let tmp: PathBuf = repo.dir.parent().expect("tmp").to_path_buf();
+    let bin = tmp.join("bin");
+    let dir = repo.dir.clone();
+
+    // The service as Spring Initializr makes it: Gradle, version 0.0.1-SNAPSHOT, no tag.
+    repo.write("settings.gradle", "rootProject.name = 'orders'\n");
+    repo.write("build.gradle", &build_gradle("0.0.1-SNAPSHOT"));
+    repo.write(
+        "src/main/java/com/example/shop/orders/OrdersApplication.java",
+        APP,
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "chore: the orders service"]);
+    git(&tmp, &["clone", "-q", "--bare", "repo", "origin.git"]);
+    let origin = tmp.join("origin.git");
+    repo.git(&["remote", "add", "origin", &origin.display().to_string()]);
+
+    // 1. init: build.gradle's version, by its format; SNAPSHOTs go on after each release.
+    let answer: Value =
+        serde_json::from_str(&ok(&dir, &bin, "dev-lead", &at(0), &["init", "--json"]))
+            .expect("JSON");
+    assert_eq!(answer["detected"], serde_json::json!(["build.gradle"]));
+    assert_eq!(answer["warnings"], serde_json::json!([]));
+    let config = repo.read("shipgate.toml");
+    assert!(
+        config.contains("\nnext-snapshot = true\n")
+            && config.contains("[[release.files]]\npath = \"build.gradle\"\n"),
+        "{config}"
+    );
+    assert!(
+        repo.read("environments/base.toml")
+            .contains("name = \"orders\"")
+    );
+    ok(&dir, &bin, "dev-lead", &at(0), &["config", "validate"]);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "chore: adopt shipgate"]);
+    repo.git(&["push", "-q", "origin", "main"]);
+
+    // 2. A feature: 0.0.1-SNAPSHOT is released as 0.0.1, then 0.0.2-SNAPSHOT is prepared.
+    let out = release_a_feature(&repo, &bin);
+    assert_eq!(
+        (out["current"].as_str(), out["next"].as_str()),
+        (Some("0.0.1-SNAPSHOT"), Some("0.0.1")),
+        "{out:#}"
+    );
+    assert_eq!(
+        repo.log()[..2],
+        [
+            "chore(release): prepare 0.0.2-SNAPSHOT",
+            "chore(release): v0.0.1"
+        ]
+    );
+    assert_eq!(
+        git(&origin, &["show", "v0.0.1:build.gradle"]),
+        build_gradle("0.0.1").trim_end(),
+        "the release: only the project's version moved, the plugins' stayed"
+    );
+    assert_eq!(repo.read("build.gradle"), build_gradle("0.0.2-SNAPSHOT"));
+    assert_eq!(
+        git(&origin, &["rev-parse", "main"]),
+        repo.git(&["rev-parse", "HEAD"]),
+        "origin has the prepare commit"
+    );
+
+    // 3. The release goes on like Maven's: promoted by its version.
+    ok(
+        &dir,
+        &bin,
+        "dev-lead",
+        &at(10),
+        &["promote", "0.0.1", "--to", "dev", "--push"],
+    );
+    assert!(
+        git(&origin, &["show", "main:environments/dev.toml"]).contains("tag = \"0.0.1\""),
+        "dev's file on origin asks for 0.0.1"
+    );
 }

@@ -1,7 +1,9 @@
 //! End-to-end tests of `shipgate init` through the real binary: a Cargo workspace, a Maven
-//! project, a package.json project and an empty repository each get a setup that validates
-//! and releases; re-runs keep every file; `--dry-run` writes nothing; a hostile
-//! `[environments] directory` is refused.
+//! project, Gradle projects, npm projects with their lockfiles and an empty repository each
+//! get a setup that validates and releases; a pom.xml on one line gets a pattern that finds
+//! its version, or a warning instead of a broken one; a release workflow of the
+//! repository's own is named, and replaced on request; re-runs keep every file;
+//! `--dry-run` writes nothing; a hostile `[environments] directory` is refused.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -179,7 +181,7 @@ fn a_package_json_project_gets_a_valid_setup() {
             "package.json",
             "{\n  \"name\": \"@shop/web\",\n  \"version\": \"2.0.1\",\n  \"dependencies\": { \"left-pad\": \"1.3.0\" }\n}\n",
         ),
-        "path = \"package.json\"\npattern = '\"version\": \"{version}\"'",
+        "# The version in package.json (shipgate knows its format by its name).\n[[release.files]]\npath = \"package.json\"\n\n",
         "web",
         "2.0.1",
         "2.1.0",
@@ -360,4 +362,292 @@ fn random_sigkills_during_init_leave_whole_files_and_converge() {
         init(&repo, &[]);
         assert_eq!(finished(&repo.dir), done);
     }
+}
+
+/// The `[[release.files]]` entry init writes for a file known by its name.
+fn known(path: &str) -> String {
+    format!(
+        "# The version in {path} (shipgate knows its format by its name).\n[[release.files]]\npath = \"{path}\"\n"
+    )
+}
+
+/// Spring Initializr's Gradle build, Groovy or Kotlin, at `version`.
+fn build_gradle(kotlin: bool, version: &str) -> String {
+    if kotlin {
+        format!(
+            "plugins {{\n    java\n    id(\"org.springframework.boot\") version \"3.3.4\"\n    id(\"io.spring.dependency-management\") version \"1.1.6\"\n}}\n\ngroup = \"com.example\"\nversion = \"{version}\"\n"
+        )
+    } else {
+        format!(
+            "plugins {{\n    id 'java'\n    id 'org.springframework.boot' version '3.3.4'\n    id 'io.spring.dependency-management' version '1.1.6'\n}}\n\ngroup = 'com.example'\nversion = '{version}'\n"
+        )
+    }
+}
+
+#[test]
+fn a_gradle_project_gets_a_valid_setup_with_snapshots() {
+    for (script, kotlin) in [("build.gradle", false), ("build.gradle.kts", true)] {
+        let repo = Repo::new();
+        repo.write("settings.gradle", "rootProject.name = 'orders'\n");
+        repo.write(script, &build_gradle(kotlin, "1.3.0-SNAPSHOT"));
+        repo.commit("chore: start");
+        let answer = init(&repo, &[]);
+        assert_eq!(strings(&answer["detected"]), [script.to_string()].into());
+        assert_eq!(answer["warnings"], serde_json::json!([]), "{answer}");
+        let text = repo.read("shipgate.toml");
+        assert!(text.contains(&known(script)), "{text}");
+        assert!(
+            text.contains("\nnext-snapshot = true\n"),
+            "a SNAPSHOT project: {text}"
+        );
+        assert!(
+            repo.read("environments/base.toml")
+                .contains("name = \"orders\""),
+            "the service is named after rootProject.name"
+        );
+        let plan = check_setup(&repo);
+        assert_eq!(
+            (plan["current"].as_str(), plan["next"].as_str()),
+            (Some("1.3.0-SNAPSHOT"), Some("1.3.0")),
+            "{plan}"
+        );
+        assert_eq!(plan["next_snapshot"]["version"], "1.3.1-SNAPSHOT", "{plan}");
+        assert_eq!(plan["warnings"], serde_json::json!([]), "{plan}");
+    }
+}
+
+#[test]
+fn gradle_properties_holds_the_version_when_the_script_does_not() {
+    let repo = Repo::new();
+    repo.write(
+        "gradle.properties",
+        "org.gradle.jvmargs=-Xmx2g\nversion=2.4.0\n",
+    );
+    repo.write(
+        "build.gradle.kts",
+        "plugins {\n    id(\"org.springframework.boot\") version \"3.3.4\"\n}\n",
+    );
+    repo.commit("chore: start");
+    let answer = init(&repo, &[]);
+    assert_eq!(
+        strings(&answer["detected"]),
+        [
+            "build.gradle.kts".to_string(),
+            "gradle.properties".to_string()
+        ]
+        .into()
+    );
+    assert_eq!(answer["warnings"], serde_json::json!([]), "{answer}");
+    let text = repo.read("shipgate.toml");
+    assert!(text.contains(&known("gradle.properties")), "{text}");
+    assert!(!text.contains("path = \"build.gradle.kts\""), "{text}");
+    assert!(
+        text.contains("\n# next-snapshot = true\n"),
+        "no SNAPSHOT: commented: {text}"
+    );
+    let plan = check_setup(&repo);
+    assert_eq!(
+        (plan["current"].as_str(), plan["next"].as_str()),
+        (Some("2.4.0"), Some("2.5.0"))
+    );
+}
+
+#[test]
+fn a_gradle_script_without_a_version_is_named_with_what_to_do() {
+    let repo = Repo::new();
+    repo.write(
+        "build.gradle",
+        "plugins {\n    id 'org.springframework.boot' version '3.3.4'\n}\nversion = findProperty('release') ?: '0.0.0'\n",
+    );
+    let answer = init(&repo, &[]);
+    assert_eq!(
+        answer["warnings"],
+        serde_json::json!([
+            "build.gradle: no `version = \"…\"` statement with a literal version, so shipgate.toml has no [[release.files]] entry for it: line 4 sets `version` from an expression: point the [[release.files]] entry at the file that holds the literal (gradle.properties), or give it a `pattern`; then add one to shipgate.toml: [[release.files]] path = \"build.gradle\""
+        ])
+    );
+    // nothing held a version: the VERSION file, so that the release still has one
+    assert_eq!(repo.read("VERSION"), "0.1.0\n");
+    assert!(
+        !repo
+            .read("shipgate.toml")
+            .contains("path = \"build.gradle\"")
+    );
+    check_setup(&repo);
+}
+
+/// package.json and its lockfile of `lockfile_version`, with a dependency at the package's
+/// own version.
+fn npm_project(repo: &Repo, lockfile_version: u8) {
+    repo.write(
+        "package.json",
+        "{\n  \"name\": \"@shop/web\",\n  \"version\": \"1.4.0\",\n  \"dependencies\": {\n    \"left-pad\": \"1.4.0\"\n  }\n}\n",
+    );
+    let packages = "  \"packages\": {\n    \"\": {\n      \"name\": \"@shop/web\",\n      \"version\": \"1.4.0\",\n      \"dependencies\": { \"left-pad\": \"1.4.0\" }\n    },\n    \"node_modules/left-pad\": { \"version\": \"1.4.0\" }\n  }";
+    let dependencies = "  \"dependencies\": {\n    \"left-pad\": { \"version\": \"1.4.0\" }\n  }";
+    let body = match lockfile_version {
+        1 => dependencies.to_string(),
+        2 => format!("{packages},\n{dependencies}"),
+        _ => packages.to_string(),
+    };
+    let lock = format!(
+        "{{\n  \"name\": \"@shop/web\",\n  \"version\": \"1.4.0\",\n  \"lockfileVersion\": {lockfile_version},\n  \"requires\": true,\n{body}\n}}\n"
+    );
+    let name = if lockfile_version == 1 {
+        "npm-shrinkwrap.json"
+    } else {
+        "package-lock.json"
+    };
+    repo.write(name, &lock);
+}
+
+#[test]
+fn npm_lockfiles_are_detected_and_released_with_the_package() {
+    for lockfile_version in [1u8, 2, 3] {
+        let repo = Repo::new();
+        npm_project(&repo, lockfile_version);
+        repo.commit("chore: start");
+        let lock = if lockfile_version == 1 {
+            "npm-shrinkwrap.json"
+        } else {
+            "package-lock.json"
+        };
+        let answer = init(&repo, &[]);
+        assert_eq!(
+            strings(&answer["detected"]),
+            [lock.to_string(), "package.json".to_string()].into(),
+            "v{lockfile_version}"
+        );
+        let text = repo.read("shipgate.toml");
+        assert!(
+            text.contains(&known("package.json")) && text.contains(&known(lock)),
+            "v{lockfile_version}: {text}"
+        );
+        let plan = check_setup(&repo);
+        assert_eq!(plan["next"], "1.5.0", "v{lockfile_version}: {plan}");
+        let before = repo.read(lock);
+        let out = repo.shipgate(&["release"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let own = if lockfile_version == 1 { 1 } else { 2 };
+        assert_eq!(
+            repo.read(lock),
+            before.replacen("\"version\": \"1.4.0\",", "\"version\": \"1.5.0\",", own),
+            "v{lockfile_version}: the package's versions move, left-pad's stays"
+        );
+        assert!(
+            repo.read("package.json")
+                .contains("\"left-pad\": \"1.4.0\"")
+        );
+    }
+}
+
+#[test]
+fn a_one_line_pom_gets_a_pattern_that_finds_its_version() {
+    let repo = Repo::new();
+    repo.write(
+        "pom.xml",
+        "<project><modelVersion>4.0.0</modelVersion><groupId>com.example</groupId><artifactId>x</artifactId><version>1.0.0</version></project>\n",
+    );
+    repo.commit("chore: start");
+    let answer = init(&repo, &[]);
+    assert_eq!(answer["warnings"], serde_json::json!([]), "{answer}");
+    let plan = check_setup(&repo);
+    assert_eq!(
+        (plan["current"].as_str(), plan["next"].as_str()),
+        (Some("1.0.0"), Some("1.1.0"))
+    );
+    let out = repo.shipgate(&["release"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        repo.read("pom.xml")
+            .contains("<artifactId>x</artifactId><version>1.1.0</version>")
+    );
+}
+
+#[test]
+fn a_pom_whose_version_no_pattern_finds_is_named_instead_of_a_broken_entry() {
+    let repo = Repo::new();
+    repo.write(
+        "pom.xml",
+        "<project><artifactId>x</artifactId><version>1.0</version></project>\n",
+    );
+    let out = repo.shipgate(&["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("warning: pom.xml: the project's version `1.0` is not a semantic version (X.Y.Z), so shipgate.toml has no [[release.files]] entry for it: write it as one (e.g. `1.0.0`); then add one to shipgate.toml: [[release.files]] path = \"pom.xml\", pattern = \"<artifactId>x</artifactId> <version>{version}</version>\"\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!repo.read("shipgate.toml").contains("pom.xml\""));
+    // what init wrote releases: the next dry run is not an error
+    check_setup(&repo);
+}
+
+/// A release workflow of the repository's own: on `v*.*.*` tags, every job disabled.
+const FOREIGN_RELEASE: &str = "name: release\non:\n  push:\n    tags: ['v*.*.*']\njobs:\n  publish:\n    if: false\n    runs-on: ubuntu-latest\n    steps:\n      - run: ./gradlew publish\n";
+
+#[test]
+fn a_foreign_release_workflow_is_named_and_replaced_on_request() {
+    let repo = Repo::new();
+    repo.write(".github/workflows/release.yml", FOREIGN_RELEASE);
+    repo.write(".github/workflows/ci.yml", "name: our own ci\n");
+    let out = repo.shipgate(&["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("kept       .github/workflows/release.yml (it exists)"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stderr(&out).lines().next(),
+        Some(
+            "warning: .github/workflows/release.yml is the repository's own and does not run shipgate, so init kept it and shipgate's is not there: run `shipgate init --replace-workflows` to put shipgate's in its place (yours is kept as .github/workflows/release.yml.orig), or move it aside yourself (`git mv .github/workflows/release.yml .github/workflows/release.yml.orig`) and run `shipgate init` again"
+        )
+    );
+    assert!(
+        !stderr(&out).contains("ci.yml"),
+        "the project's CI is its own business"
+    );
+    assert_eq!(repo.read(".github/workflows/release.yml"), FOREIGN_RELEASE);
+
+    let before = tree(&repo.dir);
+    let answer = init(&repo, &["--replace-workflows", "--dry-run"]);
+    assert_eq!(
+        answer["replaced"],
+        serde_json::json!([{ "path": ".github/workflows/release.yml", "backup": ".github/workflows/release.yml.orig" }])
+    );
+    assert_eq!(tree(&repo.dir), before, "a dry run moves nothing");
+
+    let answer = init(&repo, &["--replace-workflows"]);
+    assert_eq!(
+        strings(&answer["written"]),
+        [".github/workflows/release.yml".to_string()].into()
+    );
+    assert_eq!(answer["warnings"], serde_json::json!([]));
+    assert_eq!(
+        repo.read(".github/workflows/release.yml.orig"),
+        FOREIGN_RELEASE
+    );
+    let ours = repo.read(".github/workflows/release.yml");
+    assert!(
+        ours.contains("args: release --push --github-release"),
+        "{ours}"
+    );
+    assert_eq!(
+        repo.read(".github/workflows/ci.yml"),
+        "name: our own ci\n",
+        "never replaced"
+    );
+    // shipgate's own is kept from now on, and a second backup is never overwritten
+    let answer = init(&repo, &["--replace-workflows"]);
+    assert_eq!(strings(&answer["written"]), BTreeSet::new());
+    assert_eq!(answer["warnings"], serde_json::json!([]));
+    repo.write(".github/workflows/release.yml", FOREIGN_RELEASE);
+    let out = repo.shipgate(&["init", "--replace-workflows"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("error: cannot replace .github/workflows/release.yml: .github/workflows/release.yml.orig exists already\nhint: move or remove the old backup"),
+        "{}",
+        stderr(&out)
+    );
 }

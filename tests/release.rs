@@ -244,20 +244,7 @@ fn dry_run_writes_nothing() {
     let repo = Repo::new();
     workspace(&repo, "1.0.0");
     repo.commit("feat: x");
-    let snapshot = |dir: &Path| {
-        let mut files = Vec::new();
-        for entry in walk(dir) {
-            let meta = std::fs::metadata(&entry).expect("meta");
-            files.push((
-                entry.clone(),
-                meta.len(),
-                meta.modified().ok(),
-                std::fs::read(&entry).ok(),
-            ));
-        }
-        files
-    };
-    let before = snapshot(&repo.dir);
+    let before = state(&repo.dir);
     let out = repo.shipgate(&["release", "--dry-run"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -266,10 +253,24 @@ fn dry_run_writes_nothing() {
         "{text}"
     );
     assert_eq!(
-        snapshot(&repo.dir),
+        state(&repo.dir),
         before,
         "the work tree and .git are untouched"
     );
+}
+
+/// Every file under `dir`, .git included: its path, size, modification time and contents.
+type FileState = (PathBuf, u64, Option<std::time::SystemTime>, Option<Vec<u8>>);
+
+fn state(dir: &Path) -> Vec<FileState> {
+    walk(dir)
+        .into_iter()
+        .map(|entry| {
+            let meta = std::fs::metadata(&entry).expect("meta");
+            let contents = std::fs::read(&entry).ok();
+            (entry, meta.len(), meta.modified().ok(), contents)
+        })
+        .collect()
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -1316,14 +1317,26 @@ fn lock_files(dir: &Path) -> Vec<PathBuf> {
 
 /// What must hold after a release of `version` with `--push`, however it got there.
 fn assert_released_once(repo: &Repo, bare: &Path, version: &str, context: &str) {
+    assert_released_at(repo, bare, version, "HEAD", context);
+}
+
+/// [`assert_released_once`] with the release commit at `release` (`HEAD~1` when the next
+/// development version's commit follows it).
+fn assert_released_at(repo: &Repo, bare: &Path, version: &str, release: &str, context: &str) {
     let tag = format!("v{version}");
     let message = format!("chore(release): {tag}");
     let commits = repo.log().iter().filter(|m| **m == message).count();
     assert_eq!(commits, 1, "{context}: one release commit for {tag}");
     let head = repo.git(&["rev-parse", "HEAD"]);
+    let release = repo.git(&["rev-parse", release]);
+    assert_eq!(
+        repo.git(&["log", "-1", "--format=%s", &release]),
+        message,
+        "{context}: {release} is the release commit"
+    );
     assert_eq!(
         repo.git(&["rev-parse", &format!("{tag}^{{commit}}")]),
-        head,
+        release,
         "{context}: {tag} names the release commit"
     );
     assert_eq!(
@@ -1333,7 +1346,7 @@ fn assert_released_once(repo: &Repo, bare: &Path, version: &str, context: &str) 
     );
     assert_eq!(
         git_in(bare, &["rev-parse", &format!("{tag}^{{commit}}")]),
-        head,
+        release,
         "{context}: {tag} on the remote names the release commit"
     );
     assert_eq!(
@@ -1344,7 +1357,7 @@ fn assert_released_once(repo: &Repo, bare: &Path, version: &str, context: &str) 
     assert_eq!(
         git_in(bare, &["rev-parse", "main"]),
         head,
-        "{context}: the remote's main is the release commit"
+        "{context}: the remote's main is HEAD"
     );
     assert_eq!(
         repo.read("CHANGELOG.md")
@@ -1371,33 +1384,26 @@ fn assert_released_once(repo: &Repo, bare: &Path, version: &str, context: &str) 
     );
 }
 
-#[test]
-fn random_sigkills_during_release_push_converge() {
+/// `rounds` releases with `--push`, each after a `feat: round N` commit, each killed
+/// (SIGKILL) at a random moment and run again; `check(round, context)` says what must hold
+/// after round N's re-run (round 0 runs uninterrupted, and the kills are spread over its
+/// duration and a little after). Returns the re-runs that failed (each put right by hand so
+/// that the next rounds still test something).
+fn kill_and_rerun(repo: &Repo, name: &str, rounds: u64, check: &dyn Fn(u64, &str)) -> Vec<String> {
     use std::time::{Duration, Instant};
-    const ROUNDS: u64 = 40;
     let started = Instant::now();
-    let mut rng = rng::Rng::from_env("random_sigkills_during_release_push_converge");
-    let remote = tempfile::tempdir().expect("tmp");
-    let bare = bare_origin(remote.path());
-    let repo = Repo::new();
-    workspace(&repo, "1.0.0");
-    repo.git(&["tag", "-a", "v1.0.0", "-m", "r"]);
-    repo.git(&["remote", "add", "origin", &bare.to_string_lossy()]);
-    repo.git(&["push", "-q", "origin", "main", "v1.0.0"]);
-
-    // One uninterrupted run: the kills are spread over its duration (and a little after).
+    let mut rng = rng::Rng::from_env(name);
     repo.commit("feat: round 0");
     let t = Instant::now();
     repo.release(&["--push"]);
     let full = t.elapsed();
-    assert_released_once(&repo, &bare, "1.1.0", "uninterrupted");
+    check(0, "uninterrupted");
 
     let (mut mid_run, mut waited, mut resumed, mut already) = (0, 0, 0, 0);
     let (mut locks_removed, mut temps_removed) = (0, 0);
     let mut failures: Vec<String> = Vec::new();
-    for round in 1..=ROUNDS {
+    for round in 1..=rounds {
         repo.commit(&format!("feat: round {round}"));
-        let version = format!("1.{}.0", round + 1);
         let delay = Duration::from_micros(rng.below(full.as_micros() as u64 * 11 / 10));
         let mut child = git_repo::shipgate_command(&repo.dir, &["release", "--push"], &[])
             .stdout(std::process::Stdio::null())
@@ -1439,19 +1445,40 @@ fn random_sigkills_during_release_push_converge() {
                 }
             }
         }
-        assert_released_once(
-            &repo,
-            &bare,
-            &version,
-            &format!("round {round}, killed after {delay:?}"),
-        );
+        check(round, &format!("round {round}, killed after {delay:?}"));
     }
     eprintln!(
-        "{ROUNDS} SIGKILLs over {full:?} runs: {mid_run} mid-run; re-runs: {resumed} resumed a journal, \
+        "{name}: {rounds} SIGKILLs over {full:?} runs: {mid_run} mid-run; re-runs: {resumed} resumed a journal, \
          {waited} waited for an orphaned push, {already} found the remote already pushed, \
          {locks_removed} removed a lock file, {temps_removed} removed temporary files, {} failed; {:?} in all",
         failures.len(),
         started.elapsed()
+    );
+    failures
+}
+
+/// A workspace released as v1.0.0 and pushed to a bare origin in `remote`.
+fn released_workspace(remote: &Path) -> (Repo, PathBuf) {
+    let bare = bare_origin(remote);
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "r"]);
+    repo.git(&["remote", "add", "origin", &bare.to_string_lossy()]);
+    repo.git(&["push", "-q", "origin", "main", "v1.0.0"]);
+    (repo, bare)
+}
+
+#[test]
+fn random_sigkills_during_release_push_converge() {
+    let remote = tempfile::tempdir().expect("tmp");
+    let (repo, bare) = released_workspace(remote.path());
+    let failures = kill_and_rerun(
+        &repo,
+        "random_sigkills_during_release_push_converge",
+        40,
+        &|round, context| {
+            assert_released_once(&repo, &bare, &format!("1.{}.0", round + 1), context);
+        },
     );
     assert_eq!(failures, Vec::<String>::new());
 }
@@ -1459,12 +1486,7 @@ fn random_sigkills_during_release_push_converge() {
 #[test]
 fn a_rerun_removes_the_locks_its_killed_run_left_and_says_so() {
     let remote = tempfile::tempdir().expect("tmp");
-    let bare = bare_origin(remote.path());
-    let repo = Repo::new();
-    workspace(&repo, "1.0.0");
-    repo.git(&["tag", "-a", "v1.0.0", "-m", "r"]);
-    repo.git(&["remote", "add", "origin", &bare.to_string_lossy()]);
-    repo.git(&["push", "-q", "origin", "main", "v1.0.0"]);
+    let (repo, bare) = released_workspace(remote.path());
     repo.commit("feat: something");
     let crashed = repo.shipgate_env(
         &["release", "--push"],
@@ -1576,4 +1598,423 @@ fn a_second_release_while_one_runs_is_refused() {
         .expect("release the lock");
     assert!(holder.wait().expect("flock ends").success());
     assert_eq!(s(&repo.release(&[])["next"]), Some("1.0.1"));
+}
+
+/// A Spring Boot service's Gradle files at `version`: gradle.properties, build.gradle
+/// (Groovy) and app/build.gradle.kts (Kotlin), each with plugins and dependencies at
+/// versions of their own, one of them the same string as the project's.
+fn gradle_files(version: &str) -> [(&'static str, String); 3] {
+    [
+        (
+            "gradle.properties",
+            format!(
+                "# the build\norg.gradle.jvmargs=-Xmx2g\nversion = {version}\nkotlin.version=2.0.21\n"
+            ),
+        ),
+        (
+            "build.gradle",
+            format!(
+                "plugins {{\n    id 'java'\n    id 'org.springframework.boot' version '3.3.4'\n    id 'com.example.conventions' version '1.2.0'\n}}\n\ngroup = 'com.example'\nversion = '{version}'\n\ndependencies {{\n    implementation 'com.example:lib:1.2.0'\n}}\n"
+            ),
+        ),
+        (
+            "app/build.gradle.kts",
+            format!(
+                "plugins {{\n    id(\"org.springframework.boot\") version \"3.3.4\"\n    kotlin(\"jvm\") version \"1.2.0\"\n}}\n\n// version = \"0.0.0\" is not this one\nversion = \"{version}\" // the service's\n"
+            ),
+        ),
+    ]
+}
+
+/// `[[release.files]]` entries for `paths`, without patterns: their names say the format.
+fn release_files(paths: &[&str]) -> String {
+    paths
+        .iter()
+        .map(|p| format!("\n[[release.files]]\npath = \"{p}\"\n"))
+        .collect()
+}
+
+/// Commits the work tree with a shipgate.toml of `entries` (no changelog) and tags it `tag`.
+fn released_as(repo: &Repo, entries: &str, tag: &str) {
+    repo.write(
+        "shipgate.toml",
+        &format!("[release]\nchangelog = \"\"\n{entries}"),
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "chore: the service"]);
+    repo.tag(tag);
+}
+
+#[test]
+fn gradle_files_are_bumped_keeping_every_other_byte() {
+    let repo = Repo::new();
+    let files = gradle_files("1.2.0");
+    for (path, text) in &files {
+        repo.write(path, text);
+    }
+    let paths: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
+    released_as(&repo, &release_files(&paths), "v1.2.0");
+    repo.commit("feat: orders can be cancelled");
+    let out = repo.shipgate(&["release", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "",
+        "no warning: every file held the current version"
+    );
+    let outcome: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(s(&outcome["next"]), Some("1.3.0"));
+    for ((path, _), (_, expected)) in files.iter().zip(gradle_files("1.3.0")) {
+        let expected = expected
+            .replace("version '1.3.0'\n}", "version '1.2.0'\n}")
+            .replace("lib:1.3.0", "lib:1.2.0")
+            .replace("version \"1.3.0\"\n}", "version \"1.2.0\"\n}");
+        assert_eq!(
+            repo.read(path),
+            expected,
+            "{path}: only the project's version moves"
+        );
+    }
+    assert_eq!(
+        repo.git(&["show", "--name-only", "--format=", "HEAD"]),
+        "app/build.gradle.kts\nbuild.gradle\ngradle.properties"
+    );
+}
+
+/// A package-lock.json of `lockfile_version` (1, 2, 3) for `web` at `own`, with a
+/// dependency `left-pad` at `dep`, as npm writes them.
+fn package_lock(lockfile_version: u8, own: &str, dep: &str) -> String {
+    let packages = format!(
+        "  \"packages\": {{\n    \"\": {{\n      \"name\": \"web\",\n      \"version\": \"{own}\",\n      \"dependencies\": {{\n        \"left-pad\": \"^{dep}\"\n      }}\n    }},\n    \"node_modules/left-pad\": {{\n      \"version\": \"{dep}\",\n      \"resolved\": \"https://registry.npmjs.org/left-pad/-/left-pad-{dep}.tgz\",\n      \"integrity\": \"sha512-AAAA\"\n    }}\n  }}"
+    );
+    let dependencies = format!(
+        "  \"dependencies\": {{\n    \"left-pad\": {{\n      \"version\": \"{dep}\",\n      \"resolved\": \"https://registry.npmjs.org/left-pad/-/left-pad-{dep}.tgz\",\n      \"integrity\": \"sha512-AAAA\"\n    }}\n  }}"
+    );
+    let body = match lockfile_version {
+        1 => dependencies,
+        2 => format!("{packages},\n{dependencies}"),
+        _ => packages,
+    };
+    format!(
+        "{{\n  \"name\": \"web\",\n  \"version\": \"{own}\",\n  \"lockfileVersion\": {lockfile_version},\n  \"requires\": true,\n{body}\n}}\n"
+    )
+}
+
+#[test]
+fn package_lock_v1_v2_v3_move_the_packages_versions_never_a_dependencys() {
+    let repo = Repo::new();
+    let mut paths = Vec::new();
+    for n in [1u8, 2, 3] {
+        let dir = format!("web{n}");
+        repo.write(
+            &format!("{dir}/package.json"),
+            "{\n  \"name\": \"web\",\n  \"version\": \"2.0.0\",\n  \"dependencies\": {\n    \"left-pad\": \"^2.0.0\"\n  }\n}\n",
+        );
+        repo.write(
+            &format!("{dir}/package-lock.json"),
+            &package_lock(n, "2.0.0", "2.0.0"),
+        );
+        paths.push(format!("{dir}/package.json"));
+        paths.push(format!("{dir}/package-lock.json"));
+    }
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    released_as(&repo, &release_files(&paths), "v2.0.0");
+    repo.commit("feat: a dark theme");
+    let plan = repo.plan(&[]);
+    assert_eq!(plan["warnings"], serde_json::json!([]), "{plan}");
+    assert_eq!(plan["files"].as_array().map(Vec::len), Some(6), "{plan}");
+    let outcome = repo.release(&[]);
+    assert_eq!(s(&outcome["next"]), Some("2.1.0"));
+    for n in [1u8, 2, 3] {
+        assert_eq!(
+            repo.read(&format!("web{n}/package-lock.json")),
+            package_lock(n, "2.1.0", "2.0.0"),
+            "lockfileVersion {n}: the package's versions move, left-pad's stays"
+        );
+        assert_eq!(
+            repo.read(&format!("web{n}/package.json")),
+            "{\n  \"name\": \"web\",\n  \"version\": \"2.1.0\",\n  \"dependencies\": {\n    \"left-pad\": \"^2.0.0\"\n  }\n}\n"
+        );
+    }
+}
+
+#[test]
+fn a_pattern_on_a_lockfile_is_advised_against() {
+    let repo = Repo::new();
+    repo.write("package-lock.json", &package_lock(3, "2.0.0", "1.0.0"));
+    released_as(
+        &repo,
+        "\n[[release.files]]\npath = \"package-lock.json\"\npattern = '\"version\": \"{version}\"'\n",
+        "v2.0.0",
+    );
+    repo.commit("fix: a typo");
+    let out = repo.shipgate(&["release", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: package-lock.json: a `pattern` moves only its first match, and this lockfile holds the package's version in `version` and `packages[\"\"].version`; remove `pattern`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A Gradle service released as v1.0.0 whose gradle.properties holds `held`, with a `feat:`
+/// commit to release.
+fn gradle_service(held: &str) -> Repo {
+    let repo = Repo::new();
+    repo.write(
+        "gradle.properties",
+        &format!("org.gradle.caching=true\nversion={held}\n"),
+    );
+    released_as(&repo, &release_files(&["gradle.properties"]), "v1.0.0");
+    repo.commit("feat: orders can be cancelled");
+    repo
+}
+
+#[test]
+fn a_file_at_another_version_is_a_warning_naming_it_and_both_versions() {
+    let repo = gradle_service("0.0.1-SNAPSHOT");
+    let warning = "gradle.properties:2: holds 0.0.1-SNAPSHOT, not the current version 1.0.0; the release sets it to 1.1.0";
+    assert_eq!(repo.plan(&[])["warnings"], serde_json::json!([warning]));
+    let out = repo.shipgate(&["release"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), format!("warning: {warning}\n"));
+    assert_eq!(
+        repo.read("gradle.properties"),
+        "org.gradle.caching=true\nversion=1.1.0\n"
+    );
+    assert_eq!(repo.tags(), ["v1.0.0", "v1.1.0"]);
+}
+
+#[test]
+fn a_downgrade_is_refused_with_nothing_written() {
+    // a -SNAPSHOT above the release raises the release instead (see the lifecycle test);
+    // with --version below it, it is refused like the rest
+    for (held, extra) in [
+        ("2.0.0", None),
+        ("1.2.0-rc.1", None),
+        ("1.2.0-SNAPSHOT", Some("1.1.0")),
+    ] {
+        let repo = gradle_service(held);
+        let release = held.split('-').next().unwrap_or_default();
+        let before = state(&repo.dir);
+        for args in [
+            &["release", "--dry-run"][..],
+            &["release"],
+            &["release", "--push"],
+        ] {
+            let mut args = args.to_vec();
+            args.extend(extra.iter().flat_map(|v| ["--version", v]));
+            let out = repo.shipgate(&args);
+            assert_eq!(out.status.code(), Some(2), "{held} {args:?}");
+            let err = stderr(&out);
+            assert!(
+                err.starts_with(&format!("error: gradle.properties:2:9: holds {held}, above 1.1.0, the version this release would set: a release never moves a version down\nhint: if {release} is the version to release, run `shipgate release --version {release}`; if gradle.properties is wrong, set it back (the current version is 1.0.0), commit, and run the release again")),
+                "{held} {args:?}: {err}"
+            );
+            // (the release lock records the run it refused; nothing else moves)
+            let lock = repo.path(".git/shipgate/lock");
+            let changed: Vec<PathBuf> = state(&repo.dir)
+                .into_iter()
+                .filter(|f| !before.contains(f) && f.0 != lock)
+                .map(|f| f.0)
+                .collect();
+            assert_eq!(
+                changed,
+                Vec::<PathBuf>::new(),
+                "{held} {args:?}: nothing was written"
+            );
+            assert_eq!(
+                state(&repo.dir).len(),
+                before.len() + usize::from(lock.exists())
+            );
+        }
+        assert_eq!(repo.tags(), ["v1.0.0"]);
+        // what the hint says works
+        let out = repo.release(&["--version", release]);
+        assert_eq!(s(&out["next"]), Some(release), "{out}");
+        assert_eq!(
+            repo.read("gradle.properties"),
+            format!("org.gradle.caching=true\nversion={release}\n")
+        );
+    }
+}
+
+/// A Gradle service released as v1.2.0, developing 1.3.0-SNAPSHOT with `next-snapshot =
+/// true`, its web app's package.json at the release (`next-snapshot = false`), pushed to a
+/// bare origin in `remote`.
+fn snapshot_service(remote: &Path) -> (Repo, PathBuf) {
+    let bare = bare_origin(remote);
+    let repo = Repo::new();
+    repo.write("gradle.properties", "version=1.3.0-SNAPSHOT\n");
+    repo.write(
+        "web/package.json",
+        "{\n  \"name\": \"web\",\n  \"version\": \"1.2.0\"\n}\n",
+    );
+    repo.write(
+        "shipgate.toml",
+        "[release]\nnext-snapshot = true\n\n[[release.files]]\npath = \"gradle.properties\"\n\n[[release.files]]\npath = \"web/package.json\"\nnext-snapshot = false\n",
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "chore: the service"]);
+    repo.tag("v1.2.0");
+    repo.git(&["remote", "add", "origin", &bare.to_string_lossy()]);
+    repo.git(&["push", "-q", "origin", "main", "v1.2.0"]);
+    (repo, bare)
+}
+
+/// After the release of `version` with `--push` and `next-snapshot`: the release commit and
+/// its tag once, then HEAD the commit that prepares `snapshot`, all on origin.
+fn assert_snapshot_released(
+    repo: &Repo,
+    bare: &Path,
+    version: &str,
+    snapshot: &str,
+    context: &str,
+) {
+    assert_released_at(repo, bare, version, "HEAD~1", context);
+    let prepare = format!("chore(release): prepare {snapshot}");
+    assert_eq!(
+        repo.log().first(),
+        Some(&prepare),
+        "{context}: HEAD prepares {snapshot}"
+    );
+    assert_eq!(
+        repo.log().iter().filter(|m| **m == prepare).count(),
+        1,
+        "{context}: one commit prepares {snapshot}"
+    );
+    assert_eq!(
+        repo.git(&["show", &format!("v{version}:gradle.properties")]),
+        format!("version={version}"),
+        "{context}: the release has no -SNAPSHOT"
+    );
+    assert_eq!(
+        repo.read("gradle.properties"),
+        format!("version={snapshot}\n"),
+        "{context}"
+    );
+    assert_eq!(
+        repo.read("web/package.json"),
+        format!("{{\n  \"name\": \"web\",\n  \"version\": \"{version}\"\n}}\n"),
+        "{context}: next-snapshot = false stays at the release"
+    );
+    assert_eq!(
+        repo.git(&["show", "--name-only", "--format=", "HEAD"]),
+        "gradle.properties",
+        "{context}: the prepare commit has only the files that take the snapshot"
+    );
+}
+
+#[test]
+fn a_snapshot_lifecycle_releases_the_snapshot_then_prepares_the_next() {
+    let remote = tempfile::tempdir().expect("tmp");
+    let (repo, bare) = snapshot_service(remote.path());
+    repo.commit("fix: a typo");
+    // 1.3.0-SNAPSHOT is the version being developed: a fix releases 1.3.0, with no warning
+    let plan = repo.plan(&[]);
+    assert_eq!(
+        (s(&plan["current"]), s(&plan["next"]), s(&plan["bump"])),
+        (Some("1.2.0"), Some("1.3.0"), Some("patch")),
+        "{plan}"
+    );
+    assert_eq!(plan["warnings"], serde_json::json!([]), "{plan}");
+    assert_eq!(
+        plan["developing"],
+        serde_json::json!({ "path": "gradle.properties", "version": "1.3.0-SNAPSHOT" })
+    );
+    assert_eq!(
+        s(&plan["next_snapshot"]["version"]),
+        Some("1.3.1-SNAPSHOT"),
+        "{plan}"
+    );
+    assert_eq!(
+        s(&plan["next_snapshot"]["message"]),
+        Some("chore(release): prepare 1.3.1-SNAPSHOT")
+    );
+    assert_eq!(
+        plan["next_snapshot"]["files"],
+        serde_json::json!([{ "path": "gradle.properties" }])
+    );
+    let text = repo.stdout(&["release", "--dry-run"]);
+    assert!(
+        text.contains("next       1.3.0 (patch; gradle.properties develops 1.3.0-SNAPSHOT)\n")
+            && text.contains(
+                "then       chore(release): prepare 1.3.1-SNAPSHOT after the tag: gradle.properties\n"
+            ),
+        "{text}"
+    );
+    assert_eq!(
+        repo.read("gradle.properties"),
+        "version=1.3.0-SNAPSHOT\n",
+        "a dry run writes nothing"
+    );
+
+    let out = repo.release(&["--push"]);
+    assert_eq!(
+        out["snapshot_commit"].as_str(),
+        Some(repo.git(&["rev-parse", "HEAD"]).as_str())
+    );
+    assert_snapshot_released(&repo, &bare, "1.3.0", "1.3.1-SNAPSHOT", "first release");
+    assert_eq!(
+        repo.release(&["--push"])["next"],
+        Value::Null,
+        "nothing more to release"
+    );
+
+    // the next development version: a fix releases it, a feature goes past it
+    repo.commit("fix: another typo");
+    let out = repo.shipgate(&["release"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "no warning");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("chore(release): prepare 1.3.2-SNAPSHOT"),
+        "the human output names the prepare commit"
+    );
+    // released without --push: a later `release --push` pushes the release and the commit
+    // that follows it
+    assert_eq!(repo.release(&["--push"])["pushed"], true);
+    assert_snapshot_released(&repo, &bare, "1.3.1", "1.3.2-SNAPSHOT", "second release");
+    repo.commit("feat: a new report");
+    assert_eq!(repo.plan(&[])["warnings"], serde_json::json!([]));
+    repo.release(&["--push"]);
+    assert_snapshot_released(&repo, &bare, "1.4.0", "1.4.1-SNAPSHOT", "third release");
+}
+
+#[test]
+fn a_snapshot_release_killed_at_any_step_converges() {
+    for step in [
+        "after-files",
+        "after-commit",
+        "after-tag",
+        "after-snapshot-files",
+        "after-snapshot-commit",
+    ] {
+        let remote = tempfile::tempdir().expect("tmp");
+        let (repo, bare) = snapshot_service(remote.path());
+        repo.commit("feat: something");
+        let crashed = repo.shipgate_env(&["release", "--push"], &[("SHIPGATE_FAILPOINT", step)]);
+        assert_ne!(
+            crashed.status.code(),
+            Some(0),
+            "{step}: the failpoint stops the run"
+        );
+        let out = repo.release(&["--push"]);
+        assert_eq!(out["resumed"], true, "{step}");
+        assert_snapshot_released(&repo, &bare, "1.3.0", "1.3.1-SNAPSHOT", step);
+        assert_eq!(repo.release(&["--push"])["next"], Value::Null, "{step}");
+    }
+    // and killed at random moments, release after release
+    let remote = tempfile::tempdir().expect("tmp");
+    let (repo, bare) = snapshot_service(remote.path());
+    let failures = kill_and_rerun(
+        &repo,
+        "a_snapshot_release_killed_at_any_step_converges",
+        15,
+        &|round, context| {
+            let version = format!("1.{}.0", round + 3);
+            let snapshot = format!("1.{}.1-SNAPSHOT", round + 3);
+            assert_snapshot_released(&repo, &bare, &version, &snapshot, context);
+        },
+    );
+    assert_eq!(failures, Vec::<String>::new());
 }

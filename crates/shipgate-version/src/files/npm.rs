@@ -137,6 +137,36 @@ mod tests {
         assert!(err.to_string().contains("no top-level"), "{err}");
     }
 
+    fn version() -> impl proptest::strategy::Strategy<Value = semver::Version> {
+        use proptest::prelude::*;
+        (0u64..3, 0u64..3, 0u64..3).prop_map(|(a, b, c)| semver::Version::new(a, b, c))
+    }
+
+    proptest::proptest! {
+        /// Whatever the dependencies hold (often the package's own version), an edit moves
+        /// the package's two versions and keeps every other byte.
+        #[test]
+        fn an_edit_moves_only_the_packages_versions(
+            own in version(),
+            to in version(),
+            deps in proptest::collection::vec(version(), 0..6),
+        ) {
+            let entries: Vec<String> = deps
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!(",\n    \"node_modules/d{i}\": {{ \"version\": \"{v}\", \"dev\": true }}"))
+                .collect();
+            let text = |own: &semver::Version| {
+                format!(
+                    "{{\n  \"name\": \"web\",\n  \"version\": \"{own}\",\n  \"lockfileVersion\": 3,\n  \"packages\": {{\n    \"\": {{ \"name\": \"web\", \"version\": \"{own}\" }}{}\n  }}\n}}\n",
+                    entries.concat()
+                )
+            };
+            let out = Format::NpmLock.set(&text(&own), &to).expect("set");
+            proptest::prop_assert_eq!(out, text(&to));
+        }
+    }
+
     #[test]
     fn bad_json_is_located() {
         let err = lock("{\n  \"version\": \"1.0.0\",\n}\n").expect_err("trailing comma");

@@ -194,7 +194,7 @@ fn edits(
 }
 
 /// The next development version after releasing `next`, for the files that take it; None
-/// when no file does (or the settings do not ask for it).
+/// when no file does (or the settings do not ask for it), so no empty commit is made.
 pub(crate) fn snapshot(
     files: &[ReleaseFileText],
     released: &[FileChange],
@@ -210,10 +210,83 @@ pub(crate) fn snapshot(
         .map(|c| (c.path.clone(), c.contents.clone()))
         .collect();
     let changes = edits(files, |f| f.snapshot, &version, &base, workdir)?;
+    if changes.is_empty() {
+        return Ok(None);
+    }
     Ok(Some(SnapshotPlan {
         message: snapshot_message(&version),
         version,
         files: changes,
         commit: None,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry of `v.txt` with `pattern`, over `text`.
+    fn entry(text: &str, pattern: &str, snapshot: bool) -> ReleaseFileText {
+        let format = Format::of("v.txt", Some(pattern)).expect("pattern");
+        ReleaseFileText {
+            path: "v.txt".into(),
+            found: format.find(text).expect("found"),
+            format,
+            text: text.into(),
+            snapshot,
+        }
+    }
+
+    #[test]
+    fn a_file_listed_twice_gets_both_edits_and_its_snapshot_starts_from_the_release() {
+        let text = "a=1.0.0\nb=1.0.0\n";
+        let files = [
+            entry(text, "a={version}", true),
+            entry(text, "b={version}", false),
+        ];
+        let released = changes(&files, &Version::new(1, 1, 0), Path::new("")).expect("edits");
+        assert_eq!(released.len(), 1);
+        assert_eq!(released[0].contents, "a=1.1.0\nb=1.1.0\n");
+        let next = snapshot(&files, &released, &Version::new(1, 1, 0), Path::new(""))
+            .expect("edits")
+            .expect("a file takes it");
+        assert_eq!(next.message, "chore(release): prepare 1.1.1-SNAPSHOT");
+        assert_eq!(next.files.len(), 1);
+        assert_eq!(next.files[0].contents, "a=1.1.1-SNAPSHOT\nb=1.1.0\n");
+        // no file takes it: no commit to make
+        let none = [entry(text, "a={version}", false)];
+        let none = snapshot(&none, &released, &Version::new(1, 1, 0), Path::new(""));
+        assert!(none.expect("edits").is_none());
+    }
+
+    #[test]
+    fn developing_is_the_highest_snapshot() {
+        let files = [
+            entry("v=1.2.0-SNAPSHOT", "v={version}", false),
+            entry("v=1.10.0-SNAPSHOT", "v={version}", false),
+            entry("v=9.0.0", "v={version}", false),
+        ];
+        assert_eq!(
+            developing(&files).map(|d| d.version.to_string()),
+            Some("1.10.0-SNAPSHOT".to_string())
+        );
+        let warnings = check(
+            &files[..2],
+            Some(&Version::new(1, 1, 0)),
+            &Version::new(1, 10, 0),
+        )
+        .expect("no version above");
+        assert_eq!(warnings, Vec::<String>::new());
+        let err = check(
+            &files,
+            Some(&Version::new(1, 1, 0)),
+            &Version::new(1, 10, 0),
+        )
+        .expect_err("9.0.0 is above");
+        assert!(
+            err.to_string()
+                .starts_with("v.txt:1:3: holds 9.0.0, above 1.10.0"),
+            "{err}"
+        );
+    }
 }

@@ -6,7 +6,6 @@
 //! versions and keeps every other byte.
 
 mod gradle;
-mod json;
 mod npm;
 
 use std::ops::Range;

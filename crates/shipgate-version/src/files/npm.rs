@@ -4,42 +4,50 @@
 //! dependency's version (`dependencies.<name>.version`, `packages["node_modules/…"]`) is
 //! never one, whatever it holds.
 
-use super::json::{self, Json};
+use shipgate_doc::{FileId, Node, Value};
+
 use super::{FileError, Found};
 
-fn parse(text: &str) -> Result<Json, FileError> {
-    let doc = json::parse(text).map_err(|e| {
-        let (line, column) = shipgate_stdx::text::line_col(text, e.offset);
+/// The document, through shipgate-doc's JSON reader (strict JSON with byte spans); a byte
+/// order mark before it is allowed, as editors sometimes write one.
+fn parse(text: &str) -> Result<(Node, usize), FileError> {
+    let skip = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let (doc, _) = shipgate_doc::json::parse(&text[skip..], FileId(0)).map_err(|errors| {
+        let offset = skip + errors.first().map_or(0, |e| e.span.start as usize);
+        let (line, column) = shipgate_stdx::text::line_col(text, offset);
         FileError::Json {
             line,
             column,
-            message: e.message,
+            message: errors
+                .first()
+                .map_or_else(|| "not JSON".into(), |e| e.message.clone()),
         }
     })?;
-    if !matches!(doc, Json::Object(_)) {
+    if doc.as_table().is_none() {
         return Err(FileError::Json {
             line: 1,
             column: 1,
             message: "expected an object at the top".into(),
         });
     }
-    Ok(doc)
+    Ok((doc, skip))
 }
 
-/// The string values of `"version"` in `object`, added to `out`.
-fn versions(text: &str, object: &Json, out: &mut Vec<Found>) -> Result<(), FileError> {
-    for value in object.get_all("version") {
-        if let Json::String { span, .. } = value {
-            out.push(Found::at(text, span.clone())?);
-        }
+/// The string value of `"version"` in `object` (between its quotes), added to `out`.
+fn versions(text: &str, skip: usize, object: &Node, out: &mut Vec<Found>) -> Result<(), FileError> {
+    if let Some(v) = object.as_table().and_then(|t| t.get("version"))
+        && let Value::String(_) = v.value
+    {
+        let span = v.span.range();
+        out.push(Found::at(text, skip + span.start + 1..skip + span.end - 1)?);
     }
     Ok(())
 }
 
 pub(super) fn package(text: &str) -> Result<Vec<Found>, FileError> {
-    let doc = parse(text)?;
+    let (doc, skip) = parse(text)?;
     let mut found = Vec::new();
-    versions(text, &doc, &mut found)?;
+    versions(text, skip, &doc, &mut found)?;
     if found.is_empty() {
         return Err(FileError::NotFound {
             what: "no top-level `\"version\"`".into(),
@@ -50,13 +58,14 @@ pub(super) fn package(text: &str) -> Result<Vec<Found>, FileError> {
 }
 
 pub(super) fn lock(text: &str) -> Result<Vec<Found>, FileError> {
-    let doc = parse(text)?;
+    let (doc, skip) = parse(text)?;
     let mut found = Vec::new();
-    versions(text, &doc, &mut found)?;
-    for packages in doc.get_all("packages") {
-        for root in packages.get_all("") {
-            versions(text, root, &mut found)?;
-        }
+    versions(text, skip, &doc, &mut found)?;
+    if let Some(root) = shipgate_doc::node::get(&doc, "packages")
+        .and_then(|p| p.as_table())
+        .and_then(|p| p.get(""))
+    {
+        versions(text, skip, root, &mut found)?;
     }
     found.sort_by_key(|f| f.span.start);
     if found.is_empty() {
@@ -172,7 +181,7 @@ mod tests {
         let err = lock("{\n  \"version\": \"1.0.0\",\n}\n").expect_err("trailing comma");
         assert_eq!(
             err.to_string(),
-            "3:1: not JSON: expected a key in quotes, found `}`"
+            "2:21: not JSON: Trailing commas are not allowed"
         );
         assert!(matches!(lock("[]"), Err(FileError::Json { .. })));
         let err = lock("{\"version\": \"latest\"}").expect_err("not semver");

@@ -842,6 +842,61 @@ fn dirty_tree_is_refused_unless_allowed() {
 }
 
 #[test]
+fn a_sparse_checkout_releases_and_never_writes_outside_it() {
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.write("docs/guide.md", "# Guide\n");
+    repo.write("CHANGELOG.md", "# Changelog\n\n## [Unreleased]\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "docs: a guide"]);
+    repo.commit("feat: x");
+    // Cone mode: the root's files and crates/; docs/ is not in the work tree.
+    repo.git(&["sparse-checkout", "set", "crates"]);
+    assert!(!repo.path("docs/guide.md").exists());
+    // A file git is told to assume unchanged is not looked at either, as `git status` does.
+    repo.git(&["update-index", "--assume-unchanged", "src.txt"]);
+    repo.write("src.txt", "a local experiment\n");
+    let out = repo.release(&[]);
+    assert_eq!(s(&out["next"]), Some("1.1.0"));
+    assert_eq!(repo.tags(), ["v1.1.0"]);
+    assert_eq!(
+        repo.git(&["show", "--format=", "--name-only", "v1.1.0^{commit}"]),
+        "CHANGELOG.md\nCargo.lock\nCargo.toml\ncrates/app/Cargo.toml",
+        "the release commit has the release's files and nothing else"
+    );
+    assert_eq!(
+        repo.git(&["ls-tree", "--name-only", "-r", "v1.1.0", "docs"]),
+        "docs/guide.md",
+        "what is outside the checkout stays committed as it was"
+    );
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+
+    // Non-cone patterns can leave out a file the release writes: it was read as absent, so
+    // writing it would replace the committed changelog. Refused, nothing written.
+    repo.commit_file("notes.txt", "fix: y");
+    repo.git(&[
+        "sparse-checkout",
+        "set",
+        "--no-cone",
+        "/*",
+        "!/CHANGELOG.md",
+    ]);
+    assert!(!repo.path("CHANGELOG.md").exists());
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let out = repo.shipgate(&["release"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: the release writes CHANGELOG.md, outside this sparse checkout")
+            && err.contains("hint: nothing was written: add their directories"),
+        "{err}"
+    );
+    assert_eq!(repo.tags(), ["v1.1.0"]);
+    assert_eq!(repo.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
 fn detached_head_releases() {
     let repo = Repo::new();
     workspace(&repo, "1.0.0");

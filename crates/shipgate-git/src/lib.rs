@@ -351,6 +351,11 @@ impl Repo {
 
     /// Tracked paths whose work-tree or index state differs from HEAD (untracked files are
     /// not counted: a release commits only the files it writes).
+    ///
+    /// As `git status` sees it: a file outside a sparse checkout (skip-worktree) is absent
+    /// from the work tree by design, not deleted, so only a staged change of it counts; a
+    /// file marked assume-unchanged is not looked at (libgit2 already skips it), because
+    /// neither `git commit -a` nor `git stash` would act on it either.
     pub fn dirty_paths(&self) -> Result<Vec<String>, GitError> {
         let mut opts = git2::StatusOptions::new();
         opts.include_untracked(false)
@@ -360,13 +365,51 @@ impl Repo {
             .repo
             .statuses(Some(&mut opts))
             .map_err(ctx("cannot read the work tree's status"))?;
+        let sparse = self.skip_worktree()?;
+        let staged = git2::Status::INDEX_NEW
+            | git2::Status::INDEX_MODIFIED
+            | git2::Status::INDEX_DELETED
+            | git2::Status::INDEX_RENAMED
+            | git2::Status::INDEX_TYPECHANGE
+            | git2::Status::CONFLICTED;
         let mut paths: Vec<String> = statuses
             .iter()
-            .filter(|s| s.status() != git2::Status::CURRENT)
-            .filter_map(|s| s.path().ok().map(str::to_string))
+            .filter_map(|s| {
+                let path = s.path().ok()?;
+                let status = if sparse.contains(path) {
+                    s.status() & staged
+                } else {
+                    s.status()
+                };
+                (status != git2::Status::CURRENT).then(|| path.to_string())
+            })
             .collect();
         paths.sort();
         Ok(paths)
+    }
+
+    /// Of `paths` (relative, `/`-separated), those outside the sparse checkout: the index
+    /// marks them skip-worktree, so the work tree does not have them.
+    pub fn outside_sparse_checkout(&self, paths: &[&str]) -> Result<Vec<String>, GitError> {
+        let sparse = self.skip_worktree()?;
+        Ok(paths
+            .iter()
+            .filter(|p| sparse.contains(**p))
+            .map(|p| p.to_string())
+            .collect())
+    }
+
+    /// The index's skip-worktree paths (none outside a sparse checkout).
+    fn skip_worktree(&self) -> Result<HashSet<String>, GitError> {
+        let mut index = self.repo.index().map_err(ctx("cannot read the index"))?;
+        // As it is on disk now, not as this handle first read it.
+        index.read(false).map_err(ctx("cannot read the index"))?;
+        let flag = git2::IndexEntryExtendedFlag::SKIP_WORKTREE.bits();
+        Ok(index
+            .iter()
+            .filter(|e| e.flags_extended & flag != 0)
+            .map(|e| String::from_utf8_lossy(&e.path).into_owned())
+            .collect())
     }
 
     /// The identity to commit and tag with: git config, else GIT_AUTHOR_NAME/EMAIL.
@@ -633,6 +676,65 @@ impl Repo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `git ARGS` in `dir`, which must succeed: its output.
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let out = network::git(dir, &args, None).expect("git succeeds");
+        out.trim().to_string()
+    }
+
+    /// A repository with `a/x.txt`, `b/y.txt` and `top.txt` committed.
+    fn three_files() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        git(d, &["config", "user.name", "Ada"]);
+        git(d, &["config", "user.email", "ada@example.com"]);
+        for (path, text) in [("a/x.txt", "x\n"), ("b/y.txt", "y\n"), ("top.txt", "t\n")] {
+            std::fs::create_dir_all(d.join(path).parent().expect("parent")).expect("mkdir");
+            std::fs::write(d.join(path), text).expect("write");
+        }
+        git(d, &["add", "-A"]);
+        git(d, &["commit", "-q", "-m", "feat: three files"]);
+        dir
+    }
+
+    #[test]
+    fn files_outside_a_sparse_checkout_are_not_changes() {
+        let dir = three_files();
+        let d = dir.path();
+        git(d, &["sparse-checkout", "set", "a"]);
+        assert!(!d.join("b/y.txt").exists(), "b is outside the cone");
+        let repo = open(d).expect("opens");
+        assert_eq!(repo.dirty_paths().expect("status"), Vec::<String>::new());
+        assert_eq!(
+            repo.outside_sparse_checkout(&["a/x.txt", "b/y.txt", "top.txt", "new.txt"])
+                .expect("index"),
+            ["b/y.txt"]
+        );
+        // A real change inside the cone still counts, and so does a staged one outside it.
+        std::fs::write(d.join("a/x.txt"), "edited\n").expect("write");
+        let blob = git(d, &["rev-parse", "HEAD:top.txt"]);
+        let staged = format!("100644,{blob},b/y.txt");
+        git(d, &["update-index", "--cacheinfo", &staged]);
+        assert_eq!(repo.dirty_paths().expect("status"), ["a/x.txt", "b/y.txt"]);
+    }
+
+    #[test]
+    fn assume_unchanged_files_are_not_looked_at() {
+        let dir = three_files();
+        let d = dir.path();
+        git(
+            d,
+            &["update-index", "--assume-unchanged", "top.txt", "a/x.txt"],
+        );
+        std::fs::write(d.join("top.txt"), "edited\n").expect("write");
+        std::fs::remove_file(d.join("a/x.txt")).expect("rm");
+        std::fs::write(d.join("b/y.txt"), "edited\n").expect("write");
+        let repo = open(d).expect("opens");
+        assert_eq!(repo.dirty_paths().expect("status"), ["b/y.txt"]);
+    }
 
     #[test]
     fn hints_are_data_not_part_of_the_message() {

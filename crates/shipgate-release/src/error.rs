@@ -44,6 +44,8 @@ pub enum ReleaseError {
     Shallow { commit: String, hint: String },
     #[error("the work tree has uncommitted changes: {paths}")]
     Dirty { paths: String },
+    #[error("the release writes {paths}, outside this sparse checkout")]
+    OutsideSparseCheckout { paths: String },
     #[error(transparent)]
     Version(#[from] shipgate_version::bump::NextVersionError),
     #[error("--version {requested} is not greater than the current version {current}")]
@@ -148,6 +150,9 @@ impl ReleaseError {
                 hint.clone()
             }
             ReleaseError::Dirty { .. } => "commit or stash them, or pass --allow-dirty".into(),
+            ReleaseError::OutsideSparseCheckout { .. } => {
+                "nothing was written: add their directories to the sparse checkout (git sparse-checkout add DIR), or release from a full checkout".into()
+            }
             ReleaseError::Version(e) => return e.hint(),
             ReleaseError::OverrideNotGreater { current, .. } => {
                 format!("give a version above {current}")

@@ -117,6 +117,14 @@ pub fn run(req: &ReleaseRequest) -> Result<Outcome, ReleaseError> {
         return Ok(outcome);
     }
     let ours: Vec<&str> = written(&outcome.plan).collect();
+    // A file outside a sparse checkout was read as absent: writing it would replace what is
+    // committed (a whole CHANGELOG.md) with what was planned from nothing.
+    let outside = repo.outside_sparse_checkout(&ours)?;
+    if !outside.is_empty() {
+        return Err(ReleaseError::OutsideSparseCheckout {
+            paths: outside.join(" "),
+        });
+    }
     let dirty: Vec<String> = repo
         .dirty_paths()?
         .into_iter()

@@ -150,6 +150,54 @@ fn unreleased_range_output_and_context() {
 }
 
 #[test]
+fn github_release_template_is_a_release_body_with_its_issue_references() {
+    let repo = new_repo();
+    repo.commit_empty("feat: orders");
+    repo.tag("v1.0.0");
+    repo.commit_empty("fix: handle nulls (#124)");
+    repo.commit_empty("fix(cart): totals\n\nRefs: #125");
+    repo.commit_empty("feat: gift cards for #126\n\nCloses #127");
+    let notes = |extra: &[&str]| {
+        let mut args = vec!["changelog", "--template", "github-release", "--unreleased"];
+        args.extend_from_slice(extra);
+        repo.stdout(&args)
+    };
+    // No remote: the numbers as GitHub links them by themselves.
+    assert_eq!(
+        notes(&[]),
+        "## What's Changed\n\n### Added\n\n- gift cards for #126 (#126, #127)\n\n\
+         ### Fixed\n\n- **cart**: totals (#125)\n- handle nulls in #124\n"
+    );
+    // On GitHub: links, the compare link in the body, and no link definitions below it.
+    repo.git(&["remote", "add", "origin", "git@github.com:acme/shop.git"]);
+    let body = notes(&[]);
+    assert!(
+        body.starts_with("## What's Changed\n"),
+        "no file header: {body}"
+    );
+    for line in [
+        "- gift cards for #126 ([#126](https://github.com/acme/shop/issues/126), [#127](https://github.com/acme/shop/issues/127))\n",
+        "- **cart**: totals ([#125](https://github.com/acme/shop/issues/125))\n",
+        "- handle nulls in https://github.com/acme/shop/pull/124\n",
+    ] {
+        assert!(body.contains(line), "{line} in {body}");
+    }
+    assert!(
+        body.ends_with(
+            "\n**Full Changelog**: https://github.com/acme/shop/compare/v1.0.0...HEAD\n"
+        ),
+        "{body}"
+    );
+    // keep-a-changelog is still a file: its header above, its link definitions below.
+    let file = repo.stdout(&["changelog", "--unreleased"]);
+    assert!(file.starts_with("# Changelog\n"), "{file}");
+    assert!(
+        file.ends_with("[Unreleased]: https://github.com/acme/shop/compare/v1.0.0...HEAD\n"),
+        "{file}"
+    );
+}
+
+#[test]
 fn template_errors_point_at_the_template_line() {
     let repo = shop();
     std::fs::write(

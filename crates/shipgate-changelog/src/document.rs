@@ -12,7 +12,9 @@ use crate::template::Template;
 pub const HEADER: &str = "# Changelog\n\nAll notable changes to this project are documented in this file.\n\nThe format is based on [Keep a Changelog](https://keepachangelog.com/en/1.1.0/),\nand this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0.html).\n";
 
 /// Renders a whole document: the header, every release (newest first, the unreleased one
-/// first), then the link definitions (`[1.4.0]: compare URL`) when the remote is known.
+/// first), then the link definitions (`[1.4.0]: compare URL`) when the remote is known. A
+/// template that is not a changelog file's ([`Template::is_changelog_file`]: github-release)
+/// gets the releases alone.
 pub fn render_changelog(
     input: &ChangelogInput,
     settings: &ChangelogSettings,
@@ -24,12 +26,15 @@ pub fn render_changelog(
 /// Renders an already built document model (see [`build_changelog`]).
 pub fn render_model(doc: &Changelog, template: &Template) -> Result<String, ChangelogError> {
     let mut out = String::with_capacity(64 * 1024);
-    out.push_str(&doc.header);
+    let file = template.is_changelog_file();
+    if file {
+        out.push_str(&doc.header);
+    }
     for release in &doc.releases {
         ensure_blank_line(&mut out);
         out.push_str(&template.render(release)?);
     }
-    if !doc.links.is_empty() {
+    if file && !doc.links.is_empty() {
         ensure_blank_line(&mut out);
         for l in &doc.links {
             out.push('[');

@@ -56,6 +56,9 @@ pub struct Template {
     /// The built-in keep-a-changelog template, rendered natively (same bytes, checked by a
     /// test) because it is the whole-history hot path.
     native_keep_a_changelog: bool,
+    /// Releases rendered with it make a changelog file: a header above them and the link
+    /// definitions below. Not so for github-release, whose output is a release's body.
+    changelog_file: bool,
 }
 
 impl std::fmt::Debug for Template {
@@ -86,6 +89,7 @@ impl Template {
             registry,
             name: name.to_string(),
             native_keep_a_changelog: false,
+            changelog_file: *source != TemplateSource::GithubRelease,
         };
         template.render_handlebars(&sample())?;
         Ok(Template {
@@ -97,6 +101,14 @@ impl Template {
     /// The template's name (a built-in's name or the custom file's path).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether a whole document rendered with it is a changelog file, with the header above
+    /// the releases and the link definitions below them: keep-a-changelog and custom
+    /// templates (`[changelog] header = ""` leaves the header out); not github-release,
+    /// whose text is a GitHub release's body.
+    pub fn is_changelog_file(&self) -> bool {
+        self.changelog_file
     }
 
     /// Renders one release.

@@ -187,6 +187,27 @@ fn github_release_without_changes() {
 }
 
 #[test]
+fn github_release_documents_have_no_file_header_or_link_definitions() {
+    let mut input = history();
+    input.releases.truncate(2);
+    let text = render_changelog(&input, &settings(), &template("github-release")).expect("renders");
+    assert!(text.starts_with("## What's Changed\n"), "{text}");
+    assert!(
+        !text.contains("# Changelog") && !text.contains("]: https://"),
+        "{text}"
+    );
+    // A custom template is a file's: the header stays (`[changelog] header = ""` drops it).
+    let custom = Template::new(&TemplateSource::Custom {
+        name: "notes.hbs".into(),
+        text: "## {{title}}\n".into(),
+    })
+    .expect("loads");
+    let text = render_changelog(&input, &settings(), &custom).expect("renders");
+    assert!(text.starts_with("# Changelog\n"), "{text}");
+    assert!(text.contains("\n[1.4.0]: https://"), "{text}");
+}
+
+#[test]
 fn custom_sections_follow_the_built_in_ones() {
     let settings = ChangelogSettings {
         parsers: vec![

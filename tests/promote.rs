@@ -42,6 +42,14 @@ fn at(minutes: i64) -> String {
         .to_string()
 }
 
+/// Midnight before [`T0`]: the delivery metrics' clock.
+const MIDNIGHT: i64 = T0 - 9 * 3600;
+
+/// `minutes` after [`MIDNIGHT`], as `SHIPGATE_NOW` takes it.
+fn after_midnight(minutes: i64) -> String {
+    at(minutes - 9 * 60)
+}
+
 // ---------------------------------------------------------------------------------------
 // The fixture
 // ---------------------------------------------------------------------------------------
@@ -150,6 +158,21 @@ impl Fixture {
         repo.git(&["commit", "-q", "-m", "chore: the storefront's environments"]);
         let origin = tmp.join("origin.git");
         Fixture { repo, tmp, origin }
+    }
+
+    /// `(message, hours, tag)`: a commit authored `hours` after `midnight` (Unix seconds),
+    /// and the release it ends, if any.
+    fn commit_dated(&self, midnight: i64, commits: &[(&str, i64, Option<&str>)]) {
+        for (message, hours, tag) in commits {
+            self.repo.write("src.txt", &format!("{message}\n"));
+            self.repo.git(&["add", "-A"]);
+            let date = format!("@{} +0000", midnight + hours * 3600);
+            self.repo
+                .git(&["commit", "-q", "-m", message, "--date", &date]);
+            if let Some(v) = tag {
+                self.repo.tag(&format!("v{v}"));
+            }
+        }
     }
 
     /// The bare origin, cloned from the repository, and `origin` added to it.
@@ -1754,13 +1777,9 @@ fn status_and_history_read_well() {
 #[test]
 fn delivery_metrics_on_a_constructed_ledger_have_known_answers() {
     const H: i64 = 3600;
-    // Midnight, 1 December 2026.
-    const D: i64 = 1_796_083_200;
-    let when = |minutes: i64| {
-        jiff::Timestamp::from_second(D + minutes * 60)
-            .expect("time")
-            .to_string()
-    };
+    // From midnight, 1 December 2026.
+    const D: i64 = MIDNIGHT;
+    let when = after_midnight;
     let fx = Fixture::scaffold(
         Config {
             tail: ACTUATOR,
@@ -1769,25 +1788,19 @@ fn delivery_metrics_on_a_constructed_ledger_have_known_answers() {
         D - 200 * H,
     );
     // Each commit's author date, in hours from midnight, and the release it ends.
-    for (message, hours, tag) in [
-        ("feat: checkout", -50, Some("1.4.0")),
-        ("feat: search", -30, None),
-        ("fix: search ranking", -20, Some("1.5.0")),
-        ("feat: wishlist", -12, None),
-        ("fix: wishlist icon", -8, None),
-        ("perf: a faster cart", -7, Some("1.6.0")),
-        ("fix: the cart total", 4, Some("1.6.1")),
-        ("feat: gift cards", 5, Some("1.7.0")),
-    ] {
-        fx.repo.write("src.txt", &format!("{message}\n"));
-        fx.repo.git(&["add", "-A"]);
-        let date = format!("@{} +0000", D + hours * H);
-        fx.repo
-            .git(&["commit", "-q", "-m", message, "--date", &date]);
-        if let Some(v) = tag {
-            fx.repo.tag(&format!("v{v}"));
-        }
-    }
+    fx.commit_dated(
+        D,
+        &[
+            ("feat: checkout", -50, Some("1.4.0")),
+            ("feat: search", -30, None),
+            ("fix: search ranking", -20, Some("1.5.0")),
+            ("feat: wishlist", -12, None),
+            ("fix: wishlist icon", -8, None),
+            ("perf: a faster cart", -7, Some("1.6.0")),
+            ("fix: the cart total", 4, Some("1.6.1")),
+            ("feat: gift cards", 5, Some("1.7.0")),
+        ],
+    );
     fx.share();
     let go = |minutes: i64, version: &str| {
         fx.promoted(
@@ -1882,4 +1895,57 @@ fn delivery_metrics_on_a_constructed_ledger_have_known_answers() {
         ),
         (Some(0.5), Some(750.0))
     );
+}
+
+#[test]
+fn a_first_promotion_brings_the_commits_since_the_release_before_it() {
+    const H: i64 = 3600;
+    // From midnight, 1 December 2026; the repository is two years old.
+    const D: i64 = MIDNIGHT;
+    let when = after_midnight;
+    let fx = Fixture::scaffold(CONFIG, D - 17_500 * H);
+    fx.commit_dated(
+        D,
+        &[
+            ("feat: the shop's first years", -9_000, Some("1.0.0")),
+            ("feat: search", -30, Some("1.1.0-rc.1")),
+            ("fix: search ranking", -20, Some("1.1.0")),
+        ],
+    );
+    fx.share();
+    // 1.0.0 is the first release: its commits are the repository's whole history, counted
+    // but left out of the lead time.
+    fx.promoted("alice", &when(0), "1.0.0 --to dev --push");
+    // 1.1.0 into dev: the commits since 1.0.0, which ran there (search 30h, ranking 20h).
+    fx.promoted("alice", &when(60), "1.1.0 --to dev --push");
+    // 1.1.0 is staging's first: the commits since 1.0.0, the stable release before it (its
+    // rc is no release of its own here), not only those since 1.1.0-rc.1.
+    fx.promoted("alice", &when(120), "1.1.0 --to staging --push");
+
+    let changes: Vec<Value> = history(fx.dir(), &when(180))
+        .iter()
+        .map(|e| e["changes"].clone())
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            json!({"count": 2, "commit_times": []}),
+            json!({"count": 2, "commit_times": [D - 20 * H, D - 30 * H]}),
+            json!({"count": 2, "commit_times": [D - 20 * H, D - 30 * H]}),
+        ]
+    );
+    let metrics = sg(fx.dir(), "alice", &when(180), "--json metrics")
+        .ok()
+        .json();
+    let lead = |env: &str| {
+        let m = named(&metrics["environments"], env);
+        (
+            m["deployments"].as_u64(),
+            m["changes"].as_u64(),
+            m["lead_time_median_s"].as_f64(),
+        )
+    };
+    // dev: 31h and 21h at 01:00; staging: 32h and 22h at 02:00.
+    assert_eq!(lead("dev"), (Some(2), Some(2), Some(26.0 * 3600.0)));
+    assert_eq!(lead("staging"), (Some(1), Some(2), Some(27.0 * 3600.0)));
 }

@@ -711,7 +711,11 @@ fn check_configuration(
 }
 
 /// The commits `tag_commit` brings into `env` for the first time: those not in the
-/// highest version promoted there (or, for a first promotion, in the release before it).
+/// highest version promoted there or, for a first promotion, not in the release before it
+/// (for a stable version the stable release before it, whose rcs it gathers, as its
+/// changelog section does). A first promotion of the first release has no release before
+/// it: its commits are counted but carry no times, so they stay out of the lead time; they
+/// are the whole history before releases began, whose age says nothing about delivery.
 fn changes(
     ctx: &Context<'_>,
     highest: Option<&str>,
@@ -720,23 +724,26 @@ fn changes(
     package: Option<&str>,
 ) -> Result<Changes, OpError> {
     let all = shipgate_release::released(ctx.repo, ctx.release, package)?;
-    let lower = match highest {
-        Some(h) => all
-            .iter()
+    let promoted_before = highest.and_then(|h| {
+        all.iter()
             .find(|(v, _, _)| v.to_string() == h)
-            .map(|(_, _, c)| *c),
-        None => {
-            let wanted = semver::Version::parse(version).ok();
-            all.iter()
-                .filter(|(v, _, _)| wanted.as_ref().is_some_and(|w| v < w))
-                .map(|(_, _, c)| *c)
-                .next_back()
-        }
+            .map(|(_, _, c)| *c)
+    });
+    let release_before = || {
+        let wanted = semver::Version::parse(version).ok()?;
+        all.iter()
+            .filter(|(v, _, _)| *v < wanted && (v.pre.is_empty() || !wanted.pre.is_empty()))
+            .map(|(_, _, c)| *c)
+            .next_back()
     };
+    let lower = promoted_before.or_else(release_before);
     let commits = ctx
         .repo
         .range(tag_commit, &lower.into_iter().collect::<Vec<_>>())?;
-    let mut times: Vec<i64> = commits.iter().map(|c| c.time).collect();
+    let mut times: Vec<i64> = match lower {
+        Some(_) => commits.iter().map(|c| c.time).collect(),
+        None => Vec::new(),
+    };
     times.truncate(MAX_CHANGE_TIMES);
     Ok(Changes {
         count: commits.len() as u64,

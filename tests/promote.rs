@@ -1249,6 +1249,68 @@ fn rollback_goes_to_the_last_version_that_passed_and_blocks_the_one_it_leaves() 
     assert_eq!(fx.repo.git(&["status", "--porcelain"]), "");
 }
 
+#[test]
+fn where_a_promotion_is_all_an_environment_asks_it_is_the_rollback_s_pass() {
+    // dev has verification = "none".
+    let fx = Fixture::new(Config {
+        releases: &["1.5.0", "1.6.0", "1.6.1"],
+        ..CONFIG
+    });
+    fx.promoted("alice", &at(0), "1.4.0 --to dev --push");
+    fx.promoted("alice", &at(10), "1.5.0 --to dev --push");
+    fx.sg(
+        "qa-bot",
+        &at(15),
+        "verify 1.5.0 --env dev --result fail --push",
+    )
+    .ok();
+    fx.promoted("alice", &at(20), "1.6.0 --to dev --push");
+    // status claims no verification that did not happen.
+    let dev = named(&status(fx.dir(), &at(21))["environments"], "dev");
+    assert_eq!(
+        (&dev["version"], &dev["verified"], &dev["verification"]),
+        (&json!("1.6.0"), &json!(false), &Value::Null)
+    );
+
+    // The default rollback of dev at `minutes`: `from → to`.
+    let roll_back = |minutes: i64| {
+        let line = "--json rollback --env dev --reason 'broken images' --push";
+        let out = fx.sg("oncall", &at(minutes), line).ok().json();
+        let version = |key: &str| out[key].as_str().unwrap_or("-").to_string();
+        format!("{} → {}", version("from"), version("to"))
+    };
+    // 1.5.0 failed its verification there: back to 1.4.0, promoted there before it.
+    assert_eq!(roll_back(30), "1.6.0 → 1.4.0");
+    assert_eq!(fx.origin_tag("dev").as_deref(), Some("1.4.0"));
+    // 1.6.0 was rolled back from: after its unblock and a new promotion it is a target
+    // again; 1.6.1, rolled back from, never is.
+    fx.sg(
+        "alice",
+        &at(40),
+        "unblock 1.6.0 --reason 'images fixed' --push",
+    )
+    .ok();
+    fx.promoted("alice", &at(41), "1.6.0 --to dev --push");
+    fx.promoted("alice", &at(50), "1.6.1 --to dev --push");
+    assert_eq!(roll_back(60), "1.6.1 → 1.6.0");
+    assert_eq!(roll_back(70), "1.6.0 → 1.4.0");
+    fx.sg(
+        "oncall",
+        &at(80),
+        "rollback --env dev --reason again --push",
+    )
+    .fails_with("no version passed in dev before 1.4.0");
+    // staging verifies: a promotion alone is no pass there.
+    fx.promoted("alice", &at(90), "1.4.0 --to staging --push");
+    fx.promoted("alice", &at(100), "1.5.0 --to staging --push");
+    fx.sg(
+        "oncall",
+        &at(110),
+        "rollback --env staging --reason x --push",
+    )
+    .fails_with("no version passed in staging before 1.5.0");
+}
+
 // ---------------------------------------------------------------------------------------
 // 6. Two promoters racing
 // ---------------------------------------------------------------------------------------

@@ -469,22 +469,31 @@ impl<'r> Ledger<'r> {
         limit: Option<usize>,
         keep: &dyn Fn(&Entry) -> bool,
     ) -> Result<Vec<(Oid, Entry)>, LedgerError> {
-        let Some(tip) = self.tip else {
-            return Ok(Vec::new());
-        };
         let mut out = Vec::new();
-        let mut at = Some(tip);
-        while let Some(id) = at {
-            if limit.is_some_and(|l| out.len() >= l) {
-                break;
-            }
-            let entry = Entry::from_message(&id.to_string(), &self.repo.message(id)?)?;
+        if limit == Some(0) {
+            return Ok(out);
+        }
+        self.walk(&mut |id, entry| {
             if keep(&entry) {
                 out.push((id, entry));
             }
+            limit.is_none_or(|l| out.len() < l)
+        })?;
+        Ok(out)
+    }
+
+    /// Hands each entry, newest first (the order they were written in), with its commit to
+    /// `visit` until it answers false. Every entry read is checked.
+    pub fn walk(&self, visit: &mut dyn FnMut(Oid, Entry) -> bool) -> Result<(), LedgerError> {
+        let mut at = self.tip;
+        while let Some(id) = at {
+            let entry = Entry::from_message(&id.to_string(), &self.repo.message(id)?)?;
+            if !visit(id, entry) {
+                break;
+            }
             at = self.repo.parents(id)?.first().copied();
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Whether `commit` (of this ledger) is on the remote already.

@@ -970,6 +970,50 @@ pub fn rollback(
     Ok(out)
 }
 
+/// `rollback`'s default target: the last version other than `current` that passed in
+/// `env`. Where the environment asks only for a promotion (`verification = "none"`), a
+/// promotion there is that pass, as it is for the gates of the next environment: the
+/// newest version promoted there (or verified there with a pass) that was neither rolled
+/// back from nor failed a verification there since. Those environments' passes are read
+/// from the ledger's entries, newest first, because the indexes (`passed`) fold entries
+/// alone and cannot know the setting; the walk stops at the first candidate.
+fn rollback_target(
+    ctx: &Context<'_>,
+    ledger: &Ledger<'_>,
+    env: &str,
+    current: &str,
+) -> Result<Option<String>, OpError> {
+    if ctx.settings.for_env(env).verification != crate::settings::Verification::None {
+        return Ok(ledger
+            .state
+            .environments
+            .get(env)
+            .and_then(|e| e.passed.iter().rev().find(|v| *v != current).cloned()));
+    }
+    let mut failed = std::collections::BTreeSet::new();
+    let mut found = None;
+    ledger.walk(&mut |_, e| {
+        let (Some(version), true) = (e.version, e.environment.as_deref() == Some(env)) else {
+            return true;
+        };
+        match (e.kind, e.result) {
+            (Kind::Rollback, _) => failed.extend(e.from),
+            (Kind::Verification, Some(VerifyResult::Fail)) => {
+                failed.insert(version);
+            }
+            (Kind::Promotion, _) | (Kind::Verification, Some(VerifyResult::Pass))
+                if version != current && !failed.contains(&version) =>
+            {
+                found = Some(version);
+                return false;
+            }
+            _ => {}
+        }
+        true
+    })?;
+    Ok(found)
+}
+
 fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<RollbackOutcome, OpError> {
     let places = ctx.places(&req.env);
     with_retries(ctx, |ledger, attempt| {
@@ -979,12 +1023,12 @@ fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<Rollback
             .ok_or_else(|| OpError::NothingRuns(req.env.clone()))?;
         let to = match &req.to {
             Some(v) => v.clone(),
-            None => state
-                .and_then(|e| e.passed.iter().rev().find(|v| **v != current).cloned())
-                .ok_or_else(|| OpError::NoRollbackTarget {
+            None => rollback_target(ctx, ledger, &req.env, &current)?.ok_or_else(|| {
+                OpError::NoRollbackTarget {
                     env: req.env.clone(),
                     current: current.clone(),
-                })?,
+                }
+            })?,
         };
         ctx.released(&to, None)?;
         if to == current {

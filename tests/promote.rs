@@ -1742,6 +1742,129 @@ fn a_clock_behind_the_ledger_is_refused() {
 }
 
 #[test]
+fn a_rehearsal_ahead_of_the_clock_never_stops_a_freeze_a_rollback_or_a_dry_run() {
+    // The real clock this time, to the second; the rehearsal is six hours ahead of it.
+    let clock = jiff::Timestamp::now().as_second();
+    let time = |seconds: i64| {
+        jiff::Timestamp::from_second(seconds)
+            .expect("time")
+            .to_string()
+    };
+    let (real, ahead) = (time(clock), time(clock + 6 * 3600));
+    let fx = Fixture::new(CONFIG);
+    fx.promoted("alice", &time(clock - 1800), "1.4.0 --to dev --push");
+    fx.promoted("alice", &time(clock - 1200), "1.5.0 --to dev --push");
+    let bob = fx.clone("bob");
+    sg(&bob, "bob", &real, "status").ok();
+
+    // Written with --push, the rehearsal says what it leaves behind.
+    let rehearsal = fx.sg("alice", &ahead, "promote 1.6.0 --to dev --push").ok();
+    let until = time(clock + 6 * 3600 - 300);
+    assert!(
+        rehearsal.stderr.contains(&format!(
+            "warning: SHIPGATE_NOW ({ahead}) is more than max-clock-skew (5m) ahead of this clock"
+        )) && rehearsal.stderr.contains(&format!(
+            "this entry was pushed: until {until}, writes at the real time are refused on clock \
+             skew (freeze, rollback and --dry-run excepted)"
+        )),
+        "{rehearsal:#?}"
+    );
+    // Ordinary writes at the real time are refused until then...
+    fx.sg("bob", &real, "approve 1.6.0 --env prod --push")
+        .fails_with("is more than 5m behind the ledger's newest entry");
+    fx.promote("alice", &real, "1.6.0 --to staging --push")
+        .fails_with("is more than 5m behind");
+    // ...but a dry run, at this time or another, is answered, with a warning.
+    let behind = format!(
+        "warning: this clock ({real}) is more than 5m behind the ledger's newest entry ({ahead})"
+    );
+    for line in [
+        "1.6.0 --to staging --dry-run",
+        "1.6.0 --to staging --dry-run --at 2026-12-24T10:00:00Z",
+    ] {
+        let run = fx.promote("alice", &real, line);
+        check(&run, &[]);
+        assert!(
+            run.stderr.contains(&behind)
+                && run.stderr.contains(&format!(
+                    "a dry run writes nothing and goes on; a promotion with this clock is \
+                     refused until {until}"
+                )),
+            "{run:#?}"
+        );
+    }
+    // An emergency freeze and a rollback are recorded at the real time, with a warning.
+    let freeze = fx
+        .sg(
+            "oncall",
+            &real,
+            "freeze --env prod --reason 'incident 7' --push",
+        )
+        .ok();
+    assert!(
+        freeze.stderr.contains(&behind)
+            && freeze.stderr.contains(&format!(
+                "a freeze is never refused for that and is recorded at this clock's time; other \
+                 writes with this clock are refused until {until}"
+            )),
+        "{freeze:#?}"
+    );
+    let rollback = "--json rollback --env dev --reason 'the rehearsal left it' --push";
+    let rolled = fx.sg("oncall", &real, rollback).ok();
+    assert!(rolled.stderr.contains(&behind), "{rolled:#?}");
+    assert_eq!(
+        (rolled.json()["from"].as_str(), rolled.json()["to"].as_str()),
+        (Some("1.6.0"), Some("1.5.0"))
+    );
+    assert_eq!(fx.origin_tag("dev").as_deref(), Some("1.5.0"));
+
+    // The ledger adds up: entries in the order written, each at its own time; what runs is
+    // what the last move says; another clone checks every new entry's indexes as it fetches.
+    let kinds: Vec<String> = history(&bob, &real)
+        .iter()
+        .map(|e| format!("{} {}", brief(e), e["at"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        kinds[2..],
+        [
+            format!("promotion dev 1.6.0 alice {ahead}"),
+            format!("freeze prod - oncall {real}"),
+            format!("rollback dev 1.5.0 oncall {real}"),
+            format!("block dev 1.6.0 oncall {real}"),
+        ]
+    );
+    let now = status(&bob, &real);
+    let dev = named(&now["environments"], "dev");
+    assert_eq!(
+        (&dev["version"], &dev["since"], &dev["desired"]),
+        (&json!("1.5.0"), &json!(real), &json!("1.5.0"))
+    );
+    let prod = named(&now["environments"], "prod");
+    assert_eq!(
+        prod["frozen"],
+        json!([format!(
+            "emergency freeze by oncall since {real}: incident 7"
+        )])
+    );
+    assert_eq!(now["blocked"], json!(["1.6.0"]));
+    // Metrics count each record at its own time: the rehearsal's promotion once its time
+    // has come, failed; the restore from the moment it was asked for.
+    let metrics = |at: &str| {
+        let out = sg(&bob, "bob", at, "--json metrics --env dev").ok().json();
+        let dev = &out["environments"][0];
+        (
+            dev["deployments"].as_u64(),
+            dev["failed_deployments"].as_u64(),
+            dev["restores"].as_u64(),
+            dev["time_to_restore_median_s"].as_f64(),
+        )
+    };
+    assert_eq!(metrics(&real), (Some(2), Some(0), Some(1), Some(0.0)));
+    let later = time(clock + 7 * 3600);
+    assert_eq!(metrics(&later), (Some(3), Some(1), Some(1), Some(0.0)));
+}
+
+#[test]
 fn a_push_refused_by_the_remote_changes_nothing_anywhere() {
     use std::os::unix::fs::PermissionsExt as _;
     let fx = Fixture::new(CONFIG);

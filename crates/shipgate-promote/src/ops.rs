@@ -345,19 +345,35 @@ impl Context<'_> {
         })
     }
 
-    fn check_skew(&self, ledger: &Ledger<'_>) -> Result<(), OpError> {
+    /// Refuses a write whose clock is more than `max-clock-skew` behind the ledger's newest
+    /// entry (the gates' soak, approvals and freezes read times), or, for what must never
+    /// wait on a clock, says so in a warning.
+    fn check_skew(&self, ledger: &Ledger<'_>, on_skew: OnSkew) -> Result<Option<String>, OpError> {
         let Some(newest) = ledger.state.newest_at else {
-            return Ok(());
+            return Ok(None);
         };
         let skew = self.settings.max_clock_skew;
-        if self.now.as_second() + (skew.0.as_secs() as i64) < newest.as_second() {
-            return Err(OpError::ClockSkew {
-                now: self.now,
-                newest,
-                skew: skew.to_string(),
-            });
+        if self.now.as_second() + (skew.0.as_secs() as i64) >= newest.as_second() {
+            return Ok(None);
         }
-        Ok(())
+        let refused = OpError::ClockSkew {
+            now: self.now,
+            newest,
+            skew: skew.to_string(),
+        };
+        let until = Timestamp::from_second(newest.as_second() - skew.0.as_secs() as i64)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        let what = match on_skew {
+            OnSkew::Refuse => return Err(refused),
+            OnSkew::DryRun => {
+                "a dry run writes nothing and goes on; a promotion with this clock is refused"
+            }
+            OnSkew::Record(kind) => &format!(
+                "a {kind} is never refused for that and is recorded at this clock's time; other writes with this clock are refused"
+            ),
+        };
+        Ok(Some(format!("{refused}: {what} until {until}")))
     }
 
     fn entry(&self, kind: Kind, env: Option<&str>, version: Option<&str>) -> Entry {
@@ -409,18 +425,58 @@ impl Context<'_> {
     }
 }
 
-/// Runs `attempt` on a freshly read ledger until it is published or out of attempts.
+/// What a command does when this clock is more than `max-clock-skew` behind the ledger's
+/// newest entry (a rehearsal pushed entries dated in the future, or this clock is wrong).
+///
+/// Most writes are refused. A freeze and a rollback are what an incident needs at once, and a
+/// dry run writes nothing: they go on with a warning. Their entries keep this clock's time,
+/// before the newest entry's, and that keeps the ledger consistent: the indexes fold the
+/// entries in the order they were written (the ledger's first-parent chain, never sorted by
+/// time), so the freeze holds and the rollback's version runs from that entry on, whatever
+/// the dates before it; `history` lists entries in the order written; each metrics record
+/// carries its own time, a restore counts from the failure to the rollback and never below
+/// zero, and `newest_at` stays the newest, so other writes are still refused until the clock
+/// catches up. Dating the entry at the newest one instead would put a real freeze's start and
+/// a real restore hours into the future, out of `metrics` until then.
+#[derive(Debug, Clone, Copy)]
+enum OnSkew {
+    /// Refused: [`OpError::ClockSkew`].
+    Refuse,
+    /// Recorded all the same, with a warning: `"freeze"`, `"rollback"`.
+    Record(&'static str),
+    /// A dry run: evaluated all the same, with a warning.
+    DryRun,
+}
+
+/// After an entry dated `written_at` was pushed, the time until which writes with the real
+/// `clock` are refused on clock skew, when that is still to come: what a rehearsal with
+/// `SHIPGATE_NOW` ahead of the clock leaves for everyone (freeze, rollback and dry runs
+/// excepted).
+pub fn skew_refused_until(
+    settings: &PromoteSettings,
+    written_at: Timestamp,
+    clock: Timestamp,
+) -> Option<Timestamp> {
+    let until =
+        Timestamp::from_second(written_at.as_second() - settings.max_clock_skew.0.as_secs() as i64)
+            .ok()?;
+    (until > clock).then_some(until)
+}
+
+/// Runs `attempt` on a freshly read ledger until it is published or out of attempts; what
+/// it made, and the warnings for the user.
 fn with_retries<T>(
     ctx: &Context<'_>,
+    on_skew: OnSkew,
     mut attempt: impl FnMut(&mut Ledger<'_>, u32) -> Result<Result<T, Vec<String>>, OpError>,
-) -> Result<T, OpError> {
+) -> Result<(T, Vec<String>), OpError> {
     let attempts = ctx.settings.push_attempts.max(1);
     let mut last = Vec::new();
     for n in 1..=attempts {
         let mut ledger = Ledger::open(ctx.repo, ctx.remote(), &ctx.settings.branch, true)?;
-        ctx.check_skew(&ledger)?;
+        let warnings: Vec<String> = ctx.check_skew(&ledger, on_skew)?.into_iter().collect();
         match attempt(&mut ledger, n)? {
-            Ok(done) => return Ok(done),
+            Ok(done) => return Ok((done, warnings)),
             Err(moved) => last = moved,
         }
         // Jitter, so that two losers do not meet again at once.
@@ -491,6 +547,9 @@ pub struct PromoteOutcome {
     pub pull_request: Option<String>,
     /// Notes for the user.
     pub notes: Vec<String>,
+    /// Warnings for the user: a dry run with a clock behind the ledger.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A place a promotion wrote.
@@ -765,7 +824,12 @@ pub fn promote(
     }
     let places = ctx.places(&req.to);
     let file = places[0].file.clone();
-    with_retries(ctx, |ledger, attempt| {
+    let on_skew = if req.dry_run {
+        OnSkew::DryRun
+    } else {
+        OnSkew::Refuse
+    };
+    let (mut done, warnings) = with_retries(ctx, on_skew, |ledger, attempt| {
         notes.append(&mut ledger.notes);
         let now = match (req.dry_run, req.at) {
             (true, Some(at)) => at,
@@ -834,6 +898,7 @@ pub fn promote(
             deployment: None,
             pull_request: None,
             notes: notes.clone(),
+            warnings: Vec::new(),
         };
         if req.dry_run || !gates::all_passed(&gates) {
             return Ok(Ok(outcome));
@@ -895,7 +960,9 @@ pub fn promote(
             }
         }
         Ok(Ok(outcome))
-    })
+    })?;
+    done.warnings = warnings;
+    Ok(done)
 }
 
 /// `shipgate rollback`: what was asked.
@@ -944,6 +1011,9 @@ pub struct RollbackOutcome {
     pub attempts: u32,
     /// Notes.
     pub notes: Vec<String>,
+    /// Warnings: a clock behind the ledger.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// `shipgate rollback --env ENV [--to VERSION] --reason TEXT`: never frozen, never held by
@@ -1016,7 +1086,7 @@ fn rollback_target(
 
 fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<RollbackOutcome, OpError> {
     let places = ctx.places(&req.env);
-    with_retries(ctx, |ledger, attempt| {
+    let (mut done, warnings) = with_retries(ctx, OnSkew::Record("rollback"), |ledger, attempt| {
         let state = ledger.state.environments.get(&req.env);
         let current = state
             .and_then(|e| e.version.clone())
@@ -1126,8 +1196,11 @@ fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<Rollback
             blocked: current,
             attempts: attempt,
             notes,
+            warnings: Vec::new(),
         }))
-    })
+    })?;
+    done.warnings = warnings;
+    Ok(done)
 }
 
 /// What a command that only writes entries did.
@@ -1143,14 +1216,18 @@ pub struct Recorded {
     pub attempts: u32,
     /// Notes.
     pub notes: Vec<String>,
+    /// Warnings: a clock behind the ledger.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 fn record(
     ctx: &Context<'_>,
     push: bool,
+    on_skew: OnSkew,
     make: &dyn Fn(&Ledger<'_>) -> Result<Vec<Entry>, OpError>,
 ) -> Result<Recorded, OpError> {
-    with_retries(ctx, |ledger, attempt| {
+    let (mut done, warnings) = with_retries(ctx, on_skew, |ledger, attempt| {
         let entries = make(ledger)?;
         let tip = ledger.build(ledger.tip, &entries, None)?;
         let pushed = match ledger.publish(tip, None, push)? {
@@ -1163,8 +1240,11 @@ fn record(
             pushed,
             attempts: attempt,
             notes: std::mem::take(&mut ledger.notes),
+            warnings: Vec::new(),
         }))
-    })
+    })?;
+    done.warnings = warnings;
+    Ok(done)
 }
 
 /// `shipgate approve VERSION --env ENV`: recorded even for the later promoter, whose own
@@ -1177,7 +1257,7 @@ pub fn approve(
 ) -> Result<Recorded, OpError> {
     ctx.check_env(env)?;
     ctx.released(version, None)?;
-    record(ctx, push, &|_| {
+    record(ctx, push, OnSkew::Refuse, &|_| {
         Ok(vec![ctx.entry(Kind::Approval, Some(env), Some(version))])
     })
 }
@@ -1193,7 +1273,7 @@ pub fn verify(
 ) -> Result<Recorded, OpError> {
     ctx.check_env(env)?;
     ctx.released(version, None)?;
-    record(ctx, push, &|_| {
+    record(ctx, push, OnSkew::Refuse, &|_| {
         let mut e = ctx.entry(Kind::Verification, Some(env), Some(version));
         e.result = Some(result);
         e.source = Some(Source::Verify);
@@ -1205,7 +1285,7 @@ pub fn verify(
 /// `shipgate freeze --env ENV --reason TEXT`.
 pub fn freeze(ctx: &Context<'_>, env: &str, reason: &str, push: bool) -> Result<Recorded, OpError> {
     ctx.check_env(env)?;
-    record(ctx, push, &|_| {
+    record(ctx, push, OnSkew::Record("freeze"), &|_| {
         let mut e = ctx.entry(Kind::Freeze, Some(env), None);
         e.reason = Some(reason.to_string());
         Ok(vec![e])
@@ -1215,7 +1295,7 @@ pub fn freeze(ctx: &Context<'_>, env: &str, reason: &str, push: bool) -> Result<
 /// `shipgate unfreeze --env ENV`.
 pub fn unfreeze(ctx: &Context<'_>, env: &str, push: bool) -> Result<Recorded, OpError> {
     ctx.check_env(env)?;
-    record(ctx, push, &|ledger| {
+    record(ctx, push, OnSkew::Refuse, &|ledger| {
         let frozen = ledger
             .state
             .environments
@@ -1236,7 +1316,7 @@ pub fn unblock(
     push: bool,
 ) -> Result<Recorded, OpError> {
     shipgate_stdx::names::check_version(version)?;
-    record(ctx, push, &|ledger| {
+    record(ctx, push, OnSkew::Refuse, &|ledger| {
         if !ledger.state.blocked.contains_key(version) {
             return Err(OpError::NotBlocked(version.to_string()));
         }
@@ -1253,7 +1333,7 @@ pub fn record_canary_pass(
     env: &str,
     summary: CanarySummary,
 ) -> Result<Recorded, OpError> {
-    let mut done = record(ctx, ctx.remote().is_some(), &|_| {
+    let mut done = record(ctx, ctx.remote().is_some(), OnSkew::Refuse, &|_| {
         let mut e = ctx.entry(Kind::Verification, Some(env), Some(version));
         e.result = Some(VerifyResult::Pass);
         e.source = Some(Source::Canary);

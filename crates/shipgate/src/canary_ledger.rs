@@ -160,6 +160,7 @@ impl CanaryLedger {
             RunResult::Promoted => {
                 let summary = self.summary(outcome, VerifyResult::Pass);
                 let done = ops::record_canary_pass(&self.setup.context(), &version, &env, summary)?;
+                crate::promote_cmd::warnings(&self.setup, &done.warnings, done.pushed);
                 crate::actions::errln!(
                     "ledger: verification of {version} in {env}: pass ({})",
                     if done.pushed {
@@ -192,6 +193,7 @@ impl CanaryLedger {
                 let mut nothing = |_: &Hold| Ok(());
                 let done = ops::rollback(&self.setup.context(), &req, &mut nothing)
                     .context("traffic went back to the baseline")?;
+                crate::promote_cmd::warnings(&self.setup, &done.warnings, done.pushed);
                 crate::actions::errln!(
                     "ledger: rollback of {env} from {} to {} recorded, {} blocked ({})",
                     done.from,

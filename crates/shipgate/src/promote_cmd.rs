@@ -295,6 +295,28 @@ fn notes(notes: &[String]) {
     }
 }
 
+/// The command's warnings (a clock behind the ledger); and, when it pushed an entry dated
+/// by `SHIPGATE_NOW` ahead of the clock, until when that refuses everyone's writes.
+pub fn warnings(setup: &Setup, warnings: &[String], pushed: bool) {
+    for w in warnings {
+        actions::warning(
+            w,
+            Some("set the clock right (or SHIPGATE_NOW when rehearsing)"),
+        );
+    }
+    let clock = Timestamp::now();
+    let until = ops::skew_refused_until(&setup.promote, setup.now, clock);
+    if let (true, Some(until)) = (pushed, until) {
+        actions::warning(
+            &format!(
+                "SHIPGATE_NOW ({}) is more than max-clock-skew ({}) ahead of this clock ({clock}), and this entry was pushed: until {until}, writes at the real time are refused on clock skew (freeze, rollback and --dry-run excepted)",
+                setup.now, setup.promote.max_clock_skew
+            ),
+            Some("rehearse without --push, or on a ledger of its own (a clone without the remote)"),
+        );
+    }
+}
+
 /// `ledger     <id> (pushed | not pushed: …)`.
 fn ledger_line(commit: &str, pushed: bool) {
     outln!(
@@ -338,6 +360,7 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
     let mut stale = setup.roll_back_stale();
     let out = ops::promote(&setup.context(), &req, &mut stale)?;
     notes(&out.notes);
+    warnings(&setup, &out.warnings, out.pushed);
     if global.json {
         print_json(&out)?;
     } else {
@@ -402,6 +425,7 @@ pub fn rollback(global: &Global, args: &RollbackArgs) -> anyhow::Result<ExitCode
     let mut stale = setup.roll_back_stale();
     let out = ops::rollback(&setup.context(), &req, &mut stale)?;
     notes(&out.notes);
+    warnings(&setup, &out.warnings, out.pushed);
     if global.json {
         print_json(&out)?;
     } else {
@@ -539,8 +563,9 @@ fn rollback_summary(out: &ops::RollbackOutcome) -> String {
     s
 }
 
-fn recorded(global: &Global, out: &ops::Recorded) -> anyhow::Result<ExitCode> {
+fn recorded(global: &Global, setup: &Setup, out: &ops::Recorded) -> anyhow::Result<ExitCode> {
     notes(&out.notes);
+    warnings(setup, &out.warnings, out.pushed);
     if global.json {
         print_json(out)?;
     } else {
@@ -556,7 +581,7 @@ pub fn approve(global: &Global, args: &ApproveArgs) -> anyhow::Result<ExitCode> 
     let (_, _) = (version_arg(&args.version)?, env_arg(&args.env)?);
     let setup = Setup::new(global)?;
     let out = ops::approve(&setup.context(), &args.version, &args.env, args.push)?;
-    recorded(global, &out)
+    recorded(global, &setup, &out)
 }
 
 pub fn verify(global: &Global, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -574,28 +599,28 @@ pub fn verify(global: &Global, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         args.evidence.as_deref(),
         args.push,
     )?;
-    recorded(global, &out)
+    recorded(global, &setup, &out)
 }
 
 pub fn freeze(global: &Global, args: &FreezeArgs) -> anyhow::Result<ExitCode> {
     env_arg(&args.env)?;
     let setup = Setup::new(global)?;
     let out = ops::freeze(&setup.context(), &args.env, &args.reason, args.push)?;
-    recorded(global, &out)
+    recorded(global, &setup, &out)
 }
 
 pub fn unfreeze(global: &Global, args: &UnfreezeArgs) -> anyhow::Result<ExitCode> {
     env_arg(&args.env)?;
     let setup = Setup::new(global)?;
     let out = ops::unfreeze(&setup.context(), &args.env, args.push)?;
-    recorded(global, &out)
+    recorded(global, &setup, &out)
 }
 
 pub fn unblock(global: &Global, args: &UnblockArgs) -> anyhow::Result<ExitCode> {
     version_arg(&args.version)?;
     let setup = Setup::new(global)?;
     let out = ops::unblock(&setup.context(), &args.version, &args.reason, args.push)?;
-    recorded(global, &out)
+    recorded(global, &setup, &out)
 }
 
 fn or_dash(v: Option<&str>) -> &str {

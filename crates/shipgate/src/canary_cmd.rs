@@ -296,9 +296,20 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
     use shipgate_canary::{RunError, RunRequest, RunResult, Source};
 
     // Names are checked before any query, command, path or ledger read is built from them.
-    crate::cli::env_arg(&args.env)?;
-    for v in [&args.canary_version, &args.baseline_version] {
-        v.as_deref().map(crate::cli::version_arg).transpose()?;
+    shipgate_stdx::names::EnvName::parse(&args.env)
+        .map_err(|source| shipgate_canary::RequestError::InvalidEnv { source })?;
+    for (from, v) in [
+        ("--canary-version", &args.canary_version),
+        ("--baseline-version", &args.baseline_version),
+    ] {
+        if let Some(v) = v {
+            shipgate_stdx::names::Version::parse(v).map_err(|source| {
+                shipgate_canary::RequestError::InvalidVersion {
+                    from: from.into(),
+                    source,
+                }
+            })?;
+        }
     }
     let all = global.settings()?;
     let settings = all.canary.for_env(&args.env).map_err(RunError::Settings)?;

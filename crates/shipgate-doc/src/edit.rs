@@ -333,6 +333,25 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_after_a_quoted_value_stays() {
+        let text = "image:\n  tag: 'app_version'   # set by shipgate\n  pull: \"0.9.0\"   # c\n";
+        check(
+            text,
+            yaml(),
+            "image.tag",
+            "1.0.0",
+            &text.replace("'app_version'", "'1.0.0'"),
+        );
+        check(
+            text,
+            yaml(),
+            "image.pull",
+            "1.0.0",
+            &text.replace("\"0.9.0\"", "\"1.0.0\""),
+        );
+    }
+
+    #[test]
     fn a_plain_value_that_would_read_as_a_number_or_boolean_is_quoted() {
         let text = "tag: 1.3.0\n";
         check(text, yaml(), "tag", "1.10", "tag: \"1.10\"\n");

@@ -17,7 +17,7 @@ pub enum Dialect {
     /// text (Spring Boot's loader turns their resolution off).
     Spring,
     /// YAML 1.1 as go-yaml v2 reads it for Helm (through sigs.k8s.io/yaml): Spring's rules,
-    /// and `y`/`n` are booleans too.
+    /// `y`/`n` are booleans too, and there is no base 60 (`1:30` is text).
     Helm,
 }
 
@@ -131,7 +131,7 @@ fn resolve11(text: &str, go: bool) -> Value {
     {
         return integer(negative, &body.replace('_', ""), 10, text);
     }
-    if let Some(n) = sexagesimal(body) {
+    if let Some(n) = sexagesimal(body).filter(|_| !go) {
         return match n {
             Sexagesimal::Int(i) => Value::Integer(if negative { -i } else { i }),
             Sexagesimal::Float(f) => Value::Float(if negative { -f } else { f }),
@@ -286,15 +286,18 @@ fn sexagesimal(body: &str) -> Option<Sexagesimal> {
     })
 }
 
-/// When a plain scalar reads differently in YAML 1.1 and YAML 1.2: what each reads.
+/// When a plain scalar reads differently in YAML 1.1 (Spring's or Helm's reader) and YAML
+/// 1.2: what the 1.1 reader that differs reads, and what 1.2 reads.
 pub fn ambiguity(text: &str) -> Option<(Value, Value)> {
     let v12 = resolve12(text);
-    let v11 = resolve11(text, true);
-    let same = match (&v12, &v11) {
-        (Value::Float(a), Value::Float(b)) => a == b || a.is_nan() && b.is_nan(),
+    let same = |a: &Value, b: &Value| match (a, b) {
+        (Value::Float(x), Value::Float(y)) => x == y || x.is_nan() && y.is_nan(),
         (a, b) => a == b,
     };
-    (!same).then_some((v11, v12))
+    [resolve11(text, true), resolve11(text, false)]
+        .into_iter()
+        .find(|v11| !same(v11, &v12))
+        .map(|v11| (v11, v12))
 }
 
 /// `value` as a reader would print it, for messages: `true`, `90`, `"on"`.
@@ -375,9 +378,6 @@ mod tests {
                 ("0b1010", Value::Integer(10)),
                 ("-0x_1F", Value::Integer(-31)),
                 ("1_000", Value::Integer(1000)),
-                ("1:30", Value::Integer(90)),
-                ("190:20:30", Value::Integer(685_230)),
-                ("1:30.5", Value::Float(90.5)),
                 ("1.10", Value::Float(1.1)),
                 ("1.4.0", s("1.4.0")),
                 ("2001-12-14", s("2001-12-14")),
@@ -387,6 +387,10 @@ mod tests {
                 check(text, d, want);
             }
         }
+        check("1:30", Dialect::Spring, Value::Integer(90));
+        check("190:20:30", Dialect::Spring, Value::Integer(685_230));
+        check("1:30.5", Dialect::Spring, Value::Float(90.5));
+        check("1:30", Dialect::Helm, s("1:30"));
         check("y", Dialect::Spring, s("y"));
         check("y", Dialect::Helm, Value::Boolean(true));
         check("N", Dialect::Helm, Value::Boolean(false));

@@ -229,6 +229,15 @@ impl Builder<'_> {
             return Ok(());
         }
         self.nodes += 1;
+        // saphyr's span of a quoted scalar runs on to the next token (a comment included):
+        // it ends at the closing quote.
+        let at = match style {
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                quoted_end(self.text, at.start as usize)
+                    .map_or(at, |end| Span::new(at.start as usize..end))
+            }
+            _ => at,
+        };
         let resolved = match (style, tag) {
             (ScalarStyle::Plain, None) => {
                 let v = scalar::resolve_plain(value, self.dialect);
@@ -344,6 +353,25 @@ impl Builder<'_> {
         };
         self.deliver(node, anchor)
     }
+}
+
+/// The byte after the closing quote of the quoted scalar whose text (properties such as
+/// `&anchor !tag` first) starts at `start`: `''` is a quote inside single quotes, `\"`
+/// inside double quotes.
+fn quoted_end(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let open = start + text.get(start..)?.find(['\'', '"'])?;
+    let quote = bytes[open];
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if b == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// Whether the scalar whose span starts at byte `start` is a block scalar (`|` or `>`), whose
@@ -499,6 +527,21 @@ mod tests {
         );
         let errors = parse("? [a]\n: 1\n", FileId(0), Dialect::Yaml12).expect_err("refused");
         assert!(errors[0].message.contains("key that is a list"));
+    }
+
+    #[test]
+    fn a_quoted_value_ends_at_its_quote_not_at_the_comment() {
+        let text = "a: 'it''s'   # c\nb: \"x\\\"y\" # d\nc: [ 'p' , \"q\" ]\n";
+        let root = one(text, Dialect::Yaml12);
+        let span = |k: &str| text[get(&root, k).expect(k).span.range()].to_string();
+        assert_eq!(span("a"), "'it''s'");
+        assert_eq!(span("b"), "\"x\\\"y\"");
+        let c = get(&root, "c").expect("c");
+        let Value::Array(items) = &c.value else {
+            panic!("{c:?}")
+        };
+        assert_eq!(&text[items[0].span.range()], "'p'");
+        assert_eq!(&text[items[1].span.range()], "\"q\"");
     }
 
     #[test]

@@ -89,6 +89,9 @@ pub struct Finding {
     pub hint: Option<String>,
     /// The environment whose merged configuration shows it (schema problems).
     pub env: Option<String>,
+    /// The environments it is about without saying so in its message (ordering, parity,
+    /// SLOs): see [`Diagnostic::environments`].
+    pub concerns: Vec<String>,
     pub severity: Severity,
 }
 
@@ -108,8 +111,15 @@ impl Finding {
             message,
             hint,
             env: None,
+            concerns: Vec::new(),
             severity: Severity::Error,
         }
+    }
+
+    /// The same finding, about `env`.
+    pub fn about(mut self, env: &str) -> Finding {
+        self.concerns.push(env.to_string());
+        self
     }
 
     /// At a node's value.
@@ -134,11 +144,15 @@ pub struct SetReport {
     pub diagnostics: Vec<Diagnostic>,
     /// Every secret value seen, to redact from any output.
     pub redactor: Redactor,
+    /// Each environment's files, as its layout reads them (base first).
+    pub files: Vec<(String, Vec<String>)>,
 }
 
 /// Parsed files and merged environments of a set (what `show` and `check` share).
 pub struct Layered {
     pub merged: Vec<Merged>,
+    /// Each environment's files (base first), merged or not.
+    pub files: Vec<(String, Vec<FileId>)>,
     findings: Vec<Finding>,
     diagnostics: Vec<Diagnostic>,
     /// Each file's documents as read (Spring: dotted keys nested), `None` when unusable.
@@ -199,6 +213,7 @@ pub fn layer(set: &ConfigSet, settings: &EnvironmentsSettings) -> Layered {
         .unwrap_or_default()
         .to_string();
     let mut merged = Vec::new();
+    let mut files = Vec::new();
     for env in &settings.order {
         let plan = match layout::plan(
             set.layout, settings, env, &roles, &trees, &set.dir, &base_name,
@@ -206,29 +221,42 @@ pub fn layer(set: &ConfigSet, settings: &EnvironmentsSettings) -> Layered {
             Ok(plan) => plan,
             Err(missing) => {
                 let expected = &missing.expected;
-                diagnostics.push(Diagnostic::at_file_start(
-                    &set.base().name,
-                    Rule::MissingOverlay,
-                    format!("environment `{env}` has no overlay: {expected} is missing"),
-                    Some(format!("create {expected} (it may be empty), or remove `{env}` from [environments] order")),
-                ));
+                diagnostics.push(Diagnostic {
+                    environments: vec![env.clone()],
+                    ..Diagnostic::at_file_start(
+                        &set.base().name,
+                        Rule::MissingOverlay,
+                        format!("environment `{env}` has no overlay: {expected} is missing"),
+                        Some(format!("create {expected} (it may be empty), or remove `{env}` from [environments] order")),
+                    )
+                });
+                files.push((env.clone(), vec![FileId(0)]));
                 continue;
             }
         };
+        files.push((env.clone(), plan.files.clone()));
         if let Some(expected) = &plan.lacks {
-            // Spring: a 12-factor service may run on application.yml and its deployment's
-            // environment alone; say so, in case a profile name is wrong.
+            // A 12-factor service may run on application.yml (a chart on values.yaml) and
+            // its deployment's environment alone; say so, in case a name is wrong.
+            let own = if set.layout == Layout::Spring {
+                format!(
+                    " (profiles {}): no {expected} and no document activated by its profiles",
+                    plan.profiles.join(", ")
+                )
+            } else {
+                format!(": no {expected}")
+            };
             diagnostics.push(Diagnostic {
                 severity: Severity::Warning,
+                environments: vec![env.clone()],
                 ..Diagnostic::at_file_start(
                     &set.base().name,
                     Rule::MissingOverlay,
                     format!(
-                        "environment `{env}` has no configuration of its own (profiles {}): no {expected} and no document activated by its profiles; it runs on {} alone",
-                        plan.profiles.join(", "),
+                        "environment `{env}` has no configuration of its own{own}; it runs on {} alone",
                         set.base().name
                     ),
-                    Some(format!("create {expected}, or map `{env}` to its profile with [environments] names")),
+                    Some(format!("create {expected}, or map `{env}` to its name in the files with [environments] names")),
                 )
             });
         }
@@ -244,7 +272,12 @@ pub fn layer(set: &ConfigSet, settings: &EnvironmentsSettings) -> Layered {
                 if set.layout == Layout::Spring {
                     layout::strip_activation(&mut doc);
                 }
-                shipgate_doc::node::merge_into(&mut root, &doc, set.layout == Layout::Helm);
+                let nulls = match set.layout {
+                    Layout::Helm => shipgate_doc::node::Nulls::Remove,
+                    Layout::Spring => shipgate_doc::node::Nulls::Empty,
+                    Layout::Overlays => shipgate_doc::node::Nulls::Keep,
+                };
+                shipgate_doc::node::merge_into(&mut root, &doc, nulls);
             }
         }
         merged.push(Merged {
@@ -255,6 +288,7 @@ pub fn layer(set: &ConfigSet, settings: &EnvironmentsSettings) -> Layered {
     }
     Layered {
         merged,
+        files,
         findings,
         diagnostics,
         trees,
@@ -353,11 +387,26 @@ pub fn check(
 ) -> SetReport {
     let Layered {
         merged,
+        files,
         mut findings,
         mut diagnostics,
         trees,
     } = layer(set, settings);
     let mut redactor = Redactor::default();
+    // The configuration's own names are no secret (see `Redactor::keep`).
+    for env in &settings.order {
+        redactor.keep(env);
+        redactor.keep(&settings.file_name(env));
+    }
+    for name in set.file_names() {
+        redactor.keep(name);
+        redactor.keep(name.rsplit('/').next().unwrap_or(name));
+    }
+    for docs in trees.iter().flatten() {
+        for doc in docs {
+            keep_keys(&doc.root, "", &mut redactor);
+        }
+    }
     for (i, docs) in trees.iter().enumerate() {
         let (Some(docs), Content::Text(text)) = (docs, &set.file(FileId(i as u32)).content) else {
             continue;
@@ -404,9 +453,37 @@ pub fn check(
         redact(d, &redactor);
     }
     diagnostic::sort(&mut diagnostics);
+    let files = files
+        .into_iter()
+        .map(|(env, ids)| {
+            (
+                env,
+                ids.into_iter()
+                    .map(|id| set.file(id).name.clone())
+                    .collect(),
+            )
+        })
+        .collect();
     SetReport {
         diagnostics,
         redactor,
+        files,
+    }
+}
+
+/// Every key and key path below `node` kept by the redactor.
+fn keep_keys(node: &Node, prefix: &str, redactor: &mut Redactor) {
+    match &node.value {
+        Value::Table(t) => {
+            for (k, child) in t {
+                let path = crate::tree::join(prefix, k);
+                redactor.keep(k);
+                redactor.keep(&path);
+                keep_keys(child, &path, redactor);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| keep_keys(i, prefix, redactor)),
+        _ => {}
     }
 }
 
@@ -447,7 +524,10 @@ fn place(set: &ConfigSet, findings: Vec<Finding>) -> Vec<Diagnostic> {
     for f in findings {
         let key = (f.file, f.span.start, f.span.end, f.rule, f.message.clone());
         match seen.get(&key) {
-            Some(&i) => grouped[i].1.extend(f.env),
+            Some(&i) => {
+                grouped[i].0.concerns.extend(f.concerns);
+                grouped[i].1.extend(f.env);
+            }
             None => {
                 seen.insert(key, grouped.len());
                 let envs = f.env.iter().cloned().collect();
@@ -474,6 +554,10 @@ fn place(set: &ConfigSet, findings: Vec<Finding>) -> Vec<Diagnostic> {
             } else {
                 format!("{} (in {})", f.message, envs.join(", "))
             };
+            let mut environments = f.concerns;
+            environments.extend(envs);
+            environments.sort();
+            environments.dedup();
             Diagnostic {
                 file: file.name.clone(),
                 line,
@@ -485,6 +569,7 @@ fn place(set: &ConfigSet, findings: Vec<Finding>) -> Vec<Diagnostic> {
                 message,
                 hint: f.hint,
                 source_line: Some(crate::schema::truncate(index.line_text(text, line), 400)),
+                environments,
             }
         })
         .collect()

@@ -163,6 +163,11 @@ pub struct Diagnostic {
     /// The text of line `line`, for carets in human output.
     #[serde(skip)]
     pub source_line: Option<String>,
+    /// The environments it is about, when it is about some and not about the file as
+    /// every environment reads it (a schema problem in prod's merged configuration, a parity
+    /// gap in prod, a missing overlay): what a promotion's configuration gate asks.
+    #[serde(skip)]
+    pub environments: Vec<String>,
 }
 
 impl Diagnostic {
@@ -184,6 +189,7 @@ impl Diagnostic {
             message: message.into(),
             hint,
             source_line: None,
+            environments: Vec::new(),
         }
     }
 }

@@ -125,9 +125,9 @@ pub struct EnvPlan {
     pub primary: FileId,
     /// Spring: the active profiles, in order.
     pub profiles: Vec<String>,
-    /// Spring: the file the environment's own values would be in, when it has none (no
-    /// profile file, no document activated by a profile): it runs on the base alone and
-    /// what its deployment sets.
+    /// Spring and Helm: the file the environment's own values would be in, when it has none
+    /// (Spring: no profile file, no document activated by a profile): it runs on the base
+    /// alone and what its deployment sets.
     pub lacks: Option<String>,
 }
 
@@ -170,7 +170,19 @@ pub fn plan(
             Layout::Helm => format!("{dir}/values-{name}.{ext}"),
             _ => format!("{dir}/{name}.{ext}"),
         };
-        let overlay = overlay_of(&name).ok_or(Missing { expected })?;
+        let Some(overlay) = overlay_of(&name) else {
+            if layout == Layout::Helm {
+                // A chart runs on values.yaml alone: said, not refused.
+                return Ok(EnvPlan {
+                    documents: bases.iter().flat_map(|&b| all_docs(b)).collect(),
+                    files: bases.iter().map(|&b| FileId(b as u32)).collect(),
+                    primary: FileId(bases.first().copied().unwrap_or(0) as u32),
+                    profiles: Vec::new(),
+                    lacks: Some(expected),
+                });
+            }
+            return Err(Missing { expected });
+        };
         let mut documents: Vec<(FileId, usize)> = bases.iter().flat_map(|&b| all_docs(b)).collect();
         documents.extend(all_docs(overlay));
         let mut files: Vec<FileId> = bases.iter().map(|&b| FileId(b as u32)).collect();
@@ -512,6 +524,11 @@ fn insert_path(
                     }
                 }
             }
+            // A null is Spring's empty text: it sets nothing that a table would lose.
+            Some(existing) if existing.as_table().is_some() && child.value == Value::Null => {}
+            Some(existing) if existing.value == Value::Null => {
+                table.insert(first.clone(), child);
+            }
             Some(_) => {
                 twice.push((child.key, full));
                 table.insert(first.clone(), child);
@@ -529,7 +546,9 @@ fn insert_path(
         span: child.span,
     });
     if entry.as_table().is_none() {
-        twice.push((child.key, full.clone()));
+        if entry.value != Value::Null {
+            twice.push((child.key, full.clone()));
+        }
         entry.value = Value::Table(Table::new());
     }
     if let Value::Table(t) = &mut entry.value {

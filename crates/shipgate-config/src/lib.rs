@@ -54,7 +54,7 @@ pub fn check_workspace(workspace: &Workspace, settings: &EnvironmentsSettings) -
     let mut diagnostics: Vec<Diagnostic> = workspace
         .schemas
         .iter()
-        .filter_map(|s| s.as_ref().err().cloned())
+        .filter_map(|s| s.as_ref().err().map(|d| (**d).clone()))
         .collect();
     let reports = parallel_map(&workspace.sets, |(set, schema)| {
         let schema = schema

@@ -91,7 +91,7 @@ pub struct LoadRequest<'a> {
 pub struct Workspace {
     pub sets: Vec<(ConfigSet, Option<usize>)>,
     /// Compiled schemas, or the diagnostic saying why one is invalid.
-    pub schemas: Vec<Result<Schema, Diagnostic>>,
+    pub schemas: Vec<Result<Schema, Box<Diagnostic>>>,
 }
 
 /// Finds and reads every configuration set under the requested paths.
@@ -164,10 +164,10 @@ pub fn load(request: &LoadRequest<'_>) -> Result<Workspace, LoadError> {
             let name = display(request.repo, path);
             match read_source(path, &name, max).content {
                 Content::Text(text) => Schema::compile(&name, &text),
-                Content::Unusable(d) => Err(Diagnostic {
+                Content::Unusable(d) => Err(Box::new(Diagnostic {
                     rule: Rule::SchemaInvalid,
                     ..d
-                }),
+                })),
             }
         })
         .collect();

@@ -323,6 +323,7 @@ mod tests {
             message: "`service.replicas`: 0 is less than the minimum of 1, really: 100%".into(),
             hint: Some("raise it".into()),
             source_line: Some("replicas = 0".into()),
+            environments: Vec::new(),
         }]
     }
 

@@ -42,19 +42,22 @@ pub fn ordering(envs: &[Merged], settings: &EnvironmentsSettings, out: &mut Vec<
                     } else {
                         ("greater", "increase")
                     };
-                    out.push(Finding::value(
-                        node,
-                        Rule::Ordering,
-                        format!(
-                            "`{path}` is {} in {}, {relation} than {} in {prev_env}",
-                            number(value),
-                            env.env,
-                            number(prev)
-                        ),
-                        Some(format!(
-                            "`{path}` must not {direction} along {chain} ([environments.ordering] in shipgate.toml)"
-                        )),
-                    ));
+                    out.push(
+                        Finding::value(
+                            node,
+                            Rule::Ordering,
+                            format!(
+                                "`{path}` is {} in {}, {relation} than {} in {prev_env}",
+                                number(value),
+                                env.env,
+                                number(prev)
+                            ),
+                            Some(format!(
+                                "`{path}` must not {direction} along {chain} ([environments.ordering] in shipgate.toml)"
+                            )),
+                        )
+                        .about(&env.env),
+                    );
                 }
             }
             previous = Some((&env.env, value));
@@ -110,19 +113,23 @@ fn parity_walk(
     };
     for (key, child) in ta {
         let path = tree::join(prefix, key);
-        if allow.iter().any(|p| path_matches(p, &path)) {
+        // A null sets nothing (Helm removes the key; Spring reads the empty text).
+        if child.value == Value::Null || allow.iter().any(|p| path_matches(p, &path)) {
             continue;
         }
         match tb.get(key) {
             Some(other) => parity_walk(child, other, &path, pair, allow, out),
-            None => out.push(Finding::key(
-                child,
-                Rule::Parity,
-                format!("`{path}` is set in {from} but not in {to}"),
-                Some(format!(
-                    "set it in {to_file} too, or list `{path}` in [environments.parity] allow in shipgate.toml"
-                )),
-            )),
+            None => out.push(
+                Finding::key(
+                    child,
+                    Rule::Parity,
+                    format!("`{path}` is set in {from} but not in {to}"),
+                    Some(format!(
+                        "set it in {to_file} too, or list `{path}` in [environments.parity] allow in shipgate.toml"
+                    )),
+                )
+                .about(to),
+            ),
         }
     }
 }
@@ -152,8 +159,17 @@ fn secrets_walk(
     }
     match &node.value {
         Value::Table(t) => {
+            // A table that names an existing Secret (`existingSecret`, `secretName`,
+            // `secretRef`) holds references to it, not credentials.
+            let refers = t.iter().any(|(k, v)| {
+                secrets::names_a_secret_object(k) && v.as_str().is_some_and(|s| !s.is_empty())
+            });
             for (k, child) in t {
-                secrets_walk(child, &tree::join(path, k), text, allow, out, found);
+                let path = tree::join(path, k);
+                if refers && child.as_table().is_none() && secrets::is_reference_name(child) {
+                    continue;
+                }
+                secrets_walk(child, &path, text, allow, out, found);
             }
         }
         Value::Array(items) => {
@@ -187,8 +203,16 @@ pub fn secret_reason(path: &str, node: &Node) -> Option<String> {
     let key = parts.next().unwrap_or("");
     let parent = parts.next().unwrap_or("");
     let credential = secrets::holds_credential(parent, key);
+    // Below a map of a Secret's keys (`namespace_secrets`, `secretRef`), or in a key that
+    // names one (`secret`, `secretKey`), a name like `db-password` refers to a credential.
+    let refers = secrets::refers_to_secrets(path, key);
     match &node.value {
         Value::String(s) if s.is_empty() || secrets::is_reference(s) => None,
+        Value::String(s) if secrets::is_empty_pem(s) => None,
+        Value::String(_) if refers && secrets::is_reference_name(node) => None,
+        Value::String(s) if key == "key" && secrets::looks_random(s) => {
+            Some("holds a random key (a literal credential)".into())
+        }
         Value::String(s) if !crate::placeholder::find(s).is_empty() => crate::placeholder::find(s)
             .iter()
             .filter_map(|p| p.default.as_deref())
@@ -221,6 +245,14 @@ pub fn slo(envs: &[Merged], settings: &EnvironmentsSettings, out: &mut Vec<Findi
     let Some(target) = settings.slo_environment() else {
         return;
     };
+    let first = out.len();
+    slo_of(envs, settings, target, out);
+    for f in &mut out[first..] {
+        f.concerns.push(target.to_string());
+    }
+}
+
+fn slo_of(envs: &[Merged], settings: &EnvironmentsSettings, target: &str, out: &mut Vec<Finding>) {
     let Some(env) = envs.iter().find(|e| e.env == target) else {
         return;
     };

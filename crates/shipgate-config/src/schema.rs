@@ -26,12 +26,12 @@ impl std::fmt::Debug for Schema {
 impl Schema {
     /// Parses and compiles a schema file (draft 2020-12 unless `$schema` says otherwise).
     /// Nothing is fetched: a remote `$ref` is a compile error. Problems are diagnostics in
-    /// the schema file.
-    pub fn compile(name: &str, text: &str) -> Result<Schema, Diagnostic> {
+    /// the schema file (boxed: a diagnostic is large and this error rare).
+    pub fn compile(name: &str, text: &str) -> Result<Schema, Box<Diagnostic>> {
         let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             let line = u32::try_from(e.line().max(1)).unwrap_or(u32::MAX);
             let column = u32::try_from(e.column().max(1)).unwrap_or(u32::MAX);
-            Diagnostic {
+            Box::new(Diagnostic {
                 line,
                 column,
                 end_line: line,
@@ -45,7 +45,7 @@ impl Schema {
                     ),
                     Some("fix the JSON syntax of the schema file".into()),
                 )
-            }
+            })
         })?;
         let validator = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft202012)
@@ -54,12 +54,12 @@ impl Schema {
             .map_err(|e| {
                 let at = e.instance_path().as_str();
                 let at = if at.is_empty() { String::new() } else { format!(" at `{at}`") };
-                Diagnostic::at_file_start(
+                Box::new(Diagnostic::at_file_start(
                     name,
                     Rule::SchemaInvalid,
                     format!("the schema is not a valid JSON Schema{at}: {}", truncate(&e.to_string(), 300)),
                     Some("check it against the draft 2020-12 meta-schema; remote $ref is not fetched".into()),
-                )
+                ))
             })?;
         Ok(Schema {
             name: name.to_string(),

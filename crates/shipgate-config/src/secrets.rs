@@ -132,6 +132,83 @@ pub fn holds_credential(parent: &str, key: &str) -> bool {
     key_names_credential(key)
 }
 
+/// Whether a key names a Kubernetes Secret object rather than holding a credential:
+/// `existingSecret`, `existingSecretName`, `secretName`, `secretRef`.
+pub fn names_a_secret_object(key: &str) -> bool {
+    let w = words(key);
+    w.first().is_some_and(|f| f == "existing")
+        || matches!(w.as_slice(), [.., s, last] if s == "secret" && (last == "name" || last == "ref"))
+}
+
+/// Whether the value at dotted `path` (its own key `key`) is where Kubernetes and Helm
+/// charts name a Secret or one of its keys: below a map named `…secrets` (plural) or
+/// `…Ref`, or in a key named `secret`, `secretKey` (a key of a Secret, e.g. `secretKey:
+/// db-password`).
+pub fn refers_to_secrets(path: &str, key: &str) -> bool {
+    let ancestors: Vec<&str> = path.split('.').collect();
+    let below = ancestors[..ancestors.len().saturating_sub(1)]
+        .iter()
+        .any(|a| {
+            let w = words(a);
+            w.last().is_some_and(|l| l == "secrets" || l == "ref")
+        });
+    let w = words(key);
+    below || w == ["secret"] || w == ["secret", "key"]
+}
+
+/// Whether a value reads like a name (of a Secret or of one of its keys) rather than a
+/// credential: a Kubernetes name with a `-` (`vg-cognigy-login`), or several words of which
+/// one is a credential word (`database_password`, `sharedSpeechCredentials`,
+/// `VG_CONSOLE_API_TOKEN`). A lone word (`password`, `minioadmin`) is not.
+pub fn is_reference_name(node: &crate::tree::Node) -> bool {
+    let Some(v) = node.as_str() else { return false };
+    let dns = v.len() <= 253
+        && v.contains('-')
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !v.starts_with('-')
+        && !v.ends_with('-');
+    let identifier = !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    let w = words(v);
+    const CREDENTIAL_WORDS: [&str; 8] = [
+        "password",
+        "passwd",
+        "secret",
+        "secrets",
+        "token",
+        "key",
+        "credential",
+        "credentials",
+    ];
+    let named =
+        identifier && w.len() >= 2 && w.iter().any(|x| CREDENTIAL_WORDS.contains(&x.as_str()));
+    dns || named
+}
+
+/// Whether a value is PEM armour with nothing inside (a placeholder to fill in).
+pub fn is_empty_pem(value: &str) -> bool {
+    let lines: Vec<&str> = value
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    !lines.is_empty()
+        && lines.iter().all(|l| {
+            (l.starts_with("-----BEGIN ") || l.starts_with("-----END ")) && l.ends_with("-----")
+        })
+}
+
+/// Whether a value looks like a random key: 32 or more hex digits, or a high-entropy word.
+pub fn looks_random(value: &str) -> bool {
+    let hex = value.len() >= 32
+        && value.bytes().all(|b| b.is_ascii_hexdigit())
+        && value.bytes().any(|b| b.is_ascii_digit())
+        && value.bytes().any(|b| b.is_ascii_alphabetic());
+    hex || high_entropy(value)
+}
+
 /// Lower-case words of a key: split on `_`, `-`, `.` and camelCase humps.
 fn words(key: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -164,7 +241,9 @@ pub fn looks_like_secret(value: &str) -> Option<&'static str> {
             .expect("valid regex")
     });
     static PRIVATE_KEY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----").expect("valid regex")
+        // With content: an empty block is a placeholder, not a key.
+        Regex::new(r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----\s*[A-Za-z0-9+/=]")
+            .expect("valid regex")
     });
     static JWT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
@@ -235,6 +314,11 @@ fn shannon_entropy(s: &str) -> f64 {
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     secrets: Vec<String>,
+    /// The configuration's own names (keys, environments, files): a secret whose text is
+    /// one of them (a password that is the word `password`) is kept where that text stands
+    /// as the whole word, so a message keeps the key it is about. The name is no secret: it
+    /// is written in the file as a key.
+    names: std::collections::BTreeSet<String>,
 }
 
 impl Redactor {
@@ -262,6 +346,14 @@ impl Redactor {
                 self.secrets.push(s);
             }
         }
+        self.names.extend(other.names);
+    }
+
+    /// Remembers one of the configuration's own names (see the field's doc).
+    pub fn keep(&mut self, name: &str) {
+        if !name.is_empty() {
+            self.names.insert(name.to_string());
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -275,12 +367,53 @@ impl Redactor {
         }
         let mut order: Vec<&String> = self.secrets.iter().collect();
         order.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        let mut out = text.to_string();
+        // Every occurrence, longest secrets first, none overlapping another.
+        let mut found: Vec<std::ops::Range<usize>> = Vec::new();
         for s in order {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), REDACTED);
+            for (at, _) in text.match_indices(s.as_str()) {
+                let range = at..at + s.len();
+                if !found
+                    .iter()
+                    .any(|r| r.start < range.end && range.start < r.end)
+                {
+                    found.push(range);
+                }
             }
         }
+        found.sort_by_key(|r| r.start);
+        let name_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/');
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for r in found {
+            // The word the occurrence stands in: a name of the configuration's own keeps it.
+            let start = text[..r.start]
+                .char_indices()
+                .rev()
+                .take_while(|(_, c)| name_char(*c))
+                .last()
+                .map_or(r.start, |(i, _)| i);
+            let end = r.end
+                + text[r.end..]
+                    .char_indices()
+                    .find(|(_, c)| !name_char(*c))
+                    .map_or(text.len() - r.end, |(i, _)| i);
+            let inside = text[r.clone()].chars().all(name_char);
+            let word = text[start..end].trim_end_matches('.');
+            // A word after `:`, `=` or `@` (spaces aside), in quotes, or before `@`, is a
+            // value (`key: pw`, `key = "pw"`, `user:pw@host`): redacted whatever it is.
+            let valued = matches!(
+                text[..start].trim_end().chars().next_back(),
+                Some(':' | '@' | '=' | '"' | '\'')
+            ) || text[end..].starts_with('@');
+            out.push_str(&text[at..r.start]);
+            if inside && !valued && self.names.contains(word) {
+                out.push_str(&text[r.clone()]);
+            } else {
+                out.push_str(REDACTED);
+            }
+            at = r.end;
+        }
+        out.push_str(&text[at..]);
         out
     }
 }
@@ -314,6 +447,77 @@ mod tests {
         ] {
             assert!(!key_names_credential(key), "{key}");
         }
+    }
+
+    #[test]
+    fn a_secret_that_is_also_a_name_is_kept_where_it_stands_as_the_name() {
+        let mut r = Redactor::default();
+        r.add("password");
+        r.add("hunter2-hunter2");
+        for name in [
+            "password",
+            "prod",
+            "spring.datasource.password",
+            "key-store-password",
+        ] {
+            r.keep(name);
+        }
+        assert_eq!(
+            r.redact("`spring.datasource.password` holds password and hunter2-hunter2; key-store-password."),
+            "`spring.datasource.password` holds password and [redacted]; key-store-password."
+        );
+        // Kept only inside a word that is a name, never in a value that is not.
+        assert_eq!(
+            r.redact("trust-store-password: x"),
+            "trust-store-[redacted]: x"
+        );
+        assert_eq!(
+            r.redact("key-store-password: password # the default"),
+            "key-store-password: [redacted] # the default"
+        );
+        assert_eq!(
+            r.redact("url = \"pg://u:password@db\""),
+            "url = \"pg://u:[redacted]@db\""
+        );
+        let mut r = Redactor::default();
+        r.add("password");
+        assert_eq!(r.redact("a password"), "a [redacted]");
+    }
+
+    #[test]
+    fn names_of_secrets_and_random_keys() {
+        let node = |v: &str| {
+            crate::tree::Node::new(
+                crate::tree::Value::String(v.into()),
+                crate::tree::FileId(0),
+                Default::default(),
+            )
+        };
+        for name in [
+            "vg-cognigy-login",
+            "database_password",
+            "sharedSpeechCredentials",
+            "VG_CONSOLE_API_TOKEN",
+        ] {
+            assert!(is_reference_name(&node(name)), "{name}");
+        }
+        for value in ["password", "minioadmin", "hunter2", "Hunter2-Secret!"] {
+            assert!(!is_reference_name(&node(value)), "{value}");
+        }
+        assert!(names_a_secret_object("existingSecret") && names_a_secret_object("secretName"));
+        assert!(!names_a_secret_object("secretKey"));
+        assert!(refers_to_secrets(
+            "namespace_secrets.rds.SPRING_DATASOURCE_PASSWORD",
+            "SPRING_DATASOURCE_PASSWORD"
+        ));
+        assert!(refers_to_secrets("login.secretKey", "secretKey"));
+        assert!(!refers_to_secrets("db.password", "password"));
+        assert!(looks_random("e48612ba1fd46fa7089fe9f5085d8d164b53ffb2"));
+        assert!(!looks_random("deadbeef"));
+        assert_eq!(
+            looks_like_secret("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----"),
+            None
+        );
     }
 
     #[test]

@@ -142,7 +142,8 @@ impl Default for OrderingSettings {
 #[derive(Debug, Clone, PartialEq, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct ParitySettings {
-    /// Pairs `[from, to]`. Default: the last two environments of `order`.
+    /// Pairs `[from, to]`. Default: the last two environments of `order` (with `layout =
+    /// "spring"` or `"helm"`, only when `order` has three or more).
     pub pairs: Option<Vec<[String; 2]>>,
     /// Key paths (a table path covers everything under it; `*` matches one key).
     pub allow: Vec<String>,
@@ -296,10 +297,13 @@ impl EnvironmentsSettings {
         self.slo.enabled.unwrap_or(self.layout == Layout::Overlays)
     }
 
-    /// The parity pairs in force.
+    /// The parity pairs in force. Default: the last two environments; with `spring` and
+    /// `helm` only when there are three or more (dev next to prod differs on purpose: an
+    /// in-memory database, dev tools).
     pub fn parity_pairs(&self) -> Vec<[String; 2]> {
         match &self.parity.pairs {
             Some(pairs) => pairs.clone(),
+            None if self.layout != Layout::Overlays && self.order.len() < 3 => Vec::new(),
             None => match self.order.as_slice() {
                 [.., a, b] => vec![[a.clone(), b.clone()]],
                 _ => Vec::new(),

@@ -280,13 +280,24 @@ fn helm_values_layer_with_nulls_removing_keys_and_go_yaml_s_booleans() {
         !found.iter().any(|f| f.3 == Rule::YamlAmbiguous),
         "Helm's reader is known: {found:#?}"
     );
+    // A chart runs on values.yaml alone: a warning, and staging is still checked.
     let missing = run(
         &settings(Layout::Helm, &["dev", "staging"], &[]),
         &files,
-        None,
+        Some(HELM_SCHEMA),
     );
     let m = has(&missing, "values.yaml", 1, 1, Rule::MissingOverlay);
-    assert!(m.contains("cfg/values-staging.yaml is missing"), "{m}");
+    assert!(
+        m.contains("`staging` has no configuration of its own: no cfg/values-staging.yaml; it runs on cfg/values.yaml alone"),
+        "{m}"
+    );
+    assert!(
+        missing
+            .iter()
+            .any(|f| f.3 == Rule::MissingOverlay && f.4 == Severity::Warning)
+    );
+    let m = has(&missing, "values.yaml", 1, 15, Rule::Schema);
+    assert!(m.contains("(in dev, staging)"), "{m}");
 }
 
 // ---------------------------------------------------------------------------------------

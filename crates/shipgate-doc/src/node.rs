@@ -118,38 +118,77 @@ impl Node {
     }
 }
 
+/// What a null in an overlay does to the value beneath it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nulls {
+    /// It is a value like any other (YAML 1.2 and JSON readers).
+    Keep,
+    /// It removes the key (Helm's values files: `helm -f` drops a key set to null).
+    Remove,
+    /// It is the empty text and never removes what is beneath it (Spring Boot flattens
+    /// `spring:` with nothing under it to `spring=""`, beside `spring.jpa.…` from other
+    /// files).
+    Empty,
+}
+
 /// Layers `overlay` over `base`: tables merge key by key, anything else (arrays too) is
 /// replaced whole. Each resulting node keeps the provenance of the file that set it; a table
 /// present in both keeps the base's place.
 pub fn merge(base: &Node, overlay: &Node) -> Node {
     let mut merged = base.clone();
-    merge_into(&mut merged, overlay, false);
+    merge_into(&mut merged, overlay, Nulls::Keep);
     merged
 }
 
-/// [`merge`] in place; with `null_deletes`, a null in the overlay removes the key (Helm's
-/// rule for values files).
-pub fn merge_into(base: &mut Node, overlay: &Node, null_deletes: bool) {
+/// [`merge`] in place, nulls doing what `nulls` says.
+pub fn merge_into(base: &mut Node, overlay: &Node, nulls: Nulls) {
     match (&mut base.value, &overlay.value) {
         (Value::Table(b), Value::Table(o)) => {
             for (key, value) in o {
-                if null_deletes && value.value == Value::Null {
-                    b.remove(key);
-                    continue;
+                if value.value == Value::Null {
+                    match nulls {
+                        Nulls::Remove => {
+                            b.remove(key);
+                            continue;
+                        }
+                        Nulls::Empty => {
+                            if b.get(key).is_none_or(|e| e.as_table().is_none()) {
+                                let mut empty = value.clone();
+                                empty.value = Value::String(String::new());
+                                b.insert(key.clone(), empty);
+                            }
+                            continue;
+                        }
+                        Nulls::Keep => {}
+                    }
                 }
                 match b.get_mut(key) {
                     Some(existing)
                         if existing.as_table().is_some() && value.as_table().is_some() =>
                     {
-                        merge_into(existing, value, null_deletes);
+                        merge_into(existing, value, nulls);
                     }
                     _ => {
-                        b.insert(key.clone(), value.clone());
+                        let mut value = value.clone();
+                        if nulls == Nulls::Empty {
+                            empty_nulls(&mut value);
+                        }
+                        b.insert(key.clone(), value);
                     }
                 }
             }
         }
         _ => *base = overlay.clone(),
+    }
+}
+
+/// Every null below `node` made the empty text.
+fn empty_nulls(node: &mut Node) {
+    match &mut node.value {
+        Value::Null => node.value = Value::String(String::new()),
+        Value::Table(t) => t.values_mut().for_each(empty_nulls),
+        Value::Array(items) => items.iter_mut().for_each(empty_nulls),
+        _ => {}
     }
 }
 
@@ -252,8 +291,27 @@ mod tests {
             Some(Value::Null)
         );
         let mut helm = base.clone();
-        merge_into(&mut helm, &over, true);
+        merge_into(&mut helm, &over, Nulls::Remove);
         assert!(get(&helm, "a").is_none());
+        // Spring: `spring:` with nothing under it keeps what other files set below it.
+        let spring_base = table(
+            vec![("s", table(vec![("x", leaf(Value::Integer(1), 0))], 0))],
+            0,
+        );
+        let spring_null = table(
+            vec![("s", leaf(Value::Null, 1)), ("p", leaf(Value::Null, 1))],
+            1,
+        );
+        let mut spring = spring_base.clone();
+        merge_into(&mut spring, &spring_null, Nulls::Empty);
+        assert_eq!(
+            get(&spring, "s.x").map(|n| n.value.clone()),
+            Some(Value::Integer(1))
+        );
+        assert_eq!(
+            get(&spring, "p").map(|n| n.value.clone()),
+            Some(Value::String(String::new()))
+        );
     }
 
     #[test]

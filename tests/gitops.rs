@@ -413,3 +413,132 @@ fn a_layout_that_does_not_match_the_files_says_which_one_does() {
     );
     assert!(err.contains("hint: these files look like the `spring` layout: set [environments] layout = \"spring\""), "{err}");
 }
+
+#[test]
+fn a_syntax_error_in_an_environment_s_profile_refuses_that_environment_only() {
+    let p = Platform::new();
+    p.repo.write(
+        "app/src/main/resources/application-dev.yml",
+        "server:\n  port: [8081\n",
+    );
+    p.commit("fix: a bracket too many");
+    let gate = |env: &str| {
+        let out = p.run(&["--json", "promote", "1.4.0", "--to", env, "--dry-run"]);
+        let o = json(&out);
+        o["gates"]
+            .as_array()
+            .expect("gates")
+            .iter()
+            .find(|g| g["name"] == "configuration")
+            .expect("gate")
+            .clone()
+    };
+    let dev = gate("dev");
+    assert_eq!(dev["passed"], false, "{dev}");
+    assert!(
+        dev["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("app/src/main/resources/application-dev.yml:3:1"),
+        "{dev}"
+    );
+    assert_eq!(gate("prod")["passed"], true, "prod reads no application-dev.yml");
+}
+
+#[test]
+fn without_targets_a_spring_layout_says_where_the_version_must_go() {
+    let p = Platform::new();
+    let no_targets = SHIPGATE_TOML
+        .split("[[promote.target]]")
+        .next()
+        .expect("head")
+        .to_string();
+    p.repo.write("shipgate.toml", &no_targets);
+    p.commit("chore: no targets");
+    let out = p.run(&["promote", "1.4.0", "--to", "dev", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = text(&out);
+    assert!(
+        err.contains("error: nothing says where a promotion into dev writes its version (with layout = \"spring\", version-key has no file to go in)"),
+        "{err}"
+    );
+    assert!(err.contains("hint: add a [[promote.target]]"), "{err}");
+}
+
+/// A Helm chart at the repository's root, as many chart repositories are.
+#[test]
+fn a_helm_chart_at_the_root_promotes_through_its_values_files() {
+    let repo = Repo::with_clock(1_764_000_000, 60);
+    repo.write(
+        "shipgate.toml",
+        "[environments]\nlayout = \"helm\"\ndirectory = \".\"\norder = [\"dev\", \"prod\"]\n\n[promote.env.dev]\nverification = \"none\"\n\n[[promote.target]]\nfile = \"values-{{env}}.yaml\"\nkey = \"image.tag\"\n",
+    );
+    repo.write("Chart.yaml", "apiVersion: v2\nname: storefront\nversion: 0.3.0\n");
+    repo.write(
+        "values.yaml",
+        "replicaCount: 2\nimage:\n  repository: ghcr.io/acme/storefront\n  tag: \"1.3.0\" # the default\n",
+    );
+    repo.write("values-dev.yaml", "image:\n  tag: \"1.3.0\"   # moved by shipgate\n");
+    repo.write("values-prod.yaml", "replicaCount: 3\nimage:\n  tag: 1.3.0\n");
+    repo.write(
+        "values.schema.json",
+        r#"{"type": "object", "properties": {"replicaCount": {"type": "integer", "minimum": 2}}}"#,
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "chore: the chart"]);
+    repo.commit("feat: 1.4.0");
+    repo.tag("v1.4.0");
+    let env = [("GITHUB_ACTOR", "alice"), ("SHIPGATE_NOW", "2026-12-01T09:00:00Z")];
+    let out = repo.shipgate_env(&["--json", "promote", "1.4.0", "--to", "dev"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let o = json(&out);
+    let detail = o["gates"]
+        .as_array()
+        .expect("gates")
+        .iter()
+        .find(|g| g["name"] == "configuration")
+        .and_then(|g| g["detail"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        detail.starts_with("values-dev.yaml validates with image.tag = \"1.4.0\" (schema and rules)"),
+        "{detail}"
+    );
+    assert_eq!(
+        repo.read("values-dev.yaml"),
+        "image:\n  tag: \"1.4.0\"   # moved by shipgate\n"
+    );
+    // The chart's own schema refuses prod with one replica, at the values file's line.
+    repo.write("values-prod.yaml", "replicaCount: 1\nimage:\n  tag: 1.3.0\n");
+    repo.git(&["commit", "-q", "-am", "fix: fewer replicas"]);
+    let out = repo.shipgate_env(&["--json", "promote", "1.4.0", "--to", "prod", "--dry-run"], &env);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("values-prod.yaml:1:15"), "{}", text(&out));
+}
+
+#[test]
+fn a_key_set_twice_in_a_target_file_refuses_the_promotion() {
+    let p = Platform::new();
+    let twice = kustomization("development", "1.3.0").replace(
+        "namespace: shop-development\n",
+        "namespace: shop-development\nnamespace: shop-dev\n",
+    );
+    p.repo
+        .write("infrastructure/k8s/overlays/development/kustomization.yaml", &twice);
+    p.commit("chore: two namespaces");
+    let out = p.run(&["--json", "promote", "1.4.0", "--to", "dev", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let o = json(&out);
+    let gate = o["gates"]
+        .as_array()
+        .expect("gates")
+        .iter()
+        .find(|g| g["name"] == "configuration")
+        .expect("gate")
+        .clone();
+    let detail = gate["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("infrastructure/k8s/overlays/development/kustomization.yaml:7:1: `namespace` is set twice"),
+        "{detail}"
+    );
+}

@@ -140,6 +140,14 @@ pub enum OpError {
     /// A `[[promote.target]]` cannot take the version.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// No place to write the version for the environment.
+    #[error("nothing says where a promotion into {env} writes its version{}", if *layout == Layout::Overlays { String::new() } else { format!(" (with layout = \"{}\", version-key has no file to go in)", layout.as_str()) })]
+    NoTargets {
+        /// The environment.
+        env: String,
+        /// `[environments] layout`.
+        layout: Layout,
+    },
     /// Every attempt lost a race.
     #[error("the ledger kept moving: {attempts} attempts lost a race ({})", refs.join("; "))]
     Raced {
@@ -212,6 +220,9 @@ impl OpError {
             OpError::NoBranch { .. } => Some("set [promote] branch to the branch the environment files are on".into()),
             OpError::EnvFile(_) => Some("fix the file, or set [promote] version-key".into()),
             OpError::Target(e) => Some(e.hint()),
+            OpError::NoTargets { .. } => Some(
+                "add a [[promote.target]] with the file and key where the GitOps engine reads the version (a kustomization.yaml's images[name=…].newTag, Helm values' image.tag)".into(),
+            ),
             OpError::Raced { .. } => Some(
                 "others are promoting right now; re-run in a moment: nothing of this attempt was written"
                     .into(),
@@ -238,13 +249,23 @@ impl Context<'_> {
         &self.environments.order
     }
 
+    /// `[environments] directory` as a path in git's trees: `/`-separated, no `./`, and
+    /// empty for the repository's root (`.`).
     fn dir(&self) -> String {
-        self.environments
+        let dir = self
+            .environments
             .directory
             .to_string_lossy()
-            .replace('\\', "/")
-            .trim_end_matches('/')
-            .to_string()
+            .replace('\\', "/");
+        let mut dir = dir.trim_end_matches('/');
+        while let Some(rest) = dir.strip_prefix("./") {
+            dir = rest.trim_start_matches('/');
+        }
+        if dir == "." {
+            String::new()
+        } else {
+            dir.to_string()
+        }
     }
 
     /// Where a promotion of `env` writes: `[[promote.target]]`, or `version-key` in
@@ -260,6 +281,7 @@ impl Context<'_> {
             &self.dir(),
             env,
             &name,
+            self.environments.layout == Layout::Overlays,
         )
     }
 
@@ -529,8 +551,11 @@ pub struct PromoteOutcome {
     pub gates: Vec<Gate>,
     /// The time the gates were asked about.
     pub at: Timestamp,
-    /// The branch commit that changed the environment's file.
+    /// The branch commit that changed the environment's file (or, when the files already
+    /// said so, the branch commit they say it at: `new_commit` is false).
     pub commit: Option<String>,
+    /// Whether this promotion made `commit`.
+    pub new_commit: bool,
     /// The ledger commit of the entry.
     pub ledger_commit: Option<String>,
     /// Whether it is on the remote.
@@ -668,6 +693,34 @@ fn places_summary(places: &[Place], version: &str) -> String {
     out
 }
 
+/// What is wrong in the promotion's files that are not configuration files (a key set twice
+/// in a kustomization.yaml, which its reader would refuse or read either way), as the
+/// configuration gate reports problems.
+fn target_problems(edits: &[FileEdit], set: Option<&shipgate_config::ConfigSet>) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in edits {
+        if set.is_some_and(|set| set.file_names().any(|n| n == e.file)) {
+            continue;
+        }
+        let Some(format) = shipgate_doc::Format::of_path(&e.file) else {
+            continue;
+        };
+        if let Ok(parsed) = shipgate_doc::parse(&e.new, format, shipgate_doc::FileId(0)) {
+            for p in parsed.problems {
+                if p.kind == shipgate_doc::ProblemKind::DuplicateKey {
+                    let (line, column) =
+                        shipgate_stdx::text::line_col(&e.new, p.span.start as usize);
+                    out.push(format!(
+                        "{}:{line}:{column}: {} [duplicate-key]",
+                        e.file, p.message
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The configuration of `env` at `base` with the promotion's files as they will be:
 /// `Ok(what was checked)` or the errors that concern `env`, each at its file and line.
 fn check_configuration(
@@ -682,7 +735,7 @@ fn check_configuration(
     let texts: Vec<(String, String)> = files
         .iter()
         .map(|f| {
-            let path = format!("{dir}/{}", f.name);
+            let path = targets::in_dir(&dir, &f.name);
             let text = match edits.iter().find(|e| e.file == path) {
                 Some(e) => e.new.clone(),
                 None => String::from_utf8_lossy(&f.bytes).into_owned(),
@@ -694,17 +747,24 @@ fn check_configuration(
     let Some(set) = shipgate_config::load::assemble(&dir, layout, texts) else {
         // No configuration set to validate: the places themselves were read back after the
         // edit (each gives exactly the new value, every other value unchanged).
+        let problems = target_problems(edits, None);
+        if !problems.is_empty() {
+            return Ok(Err(problems));
+        }
         return Ok(Ok(format!(
             "{summary} (read back; no configuration in {dir} to validate)"
         )));
     };
-    let helm_schema = format!("{dir}/values.schema.json");
+    let helm_schema = targets::in_dir(&dir, "values.schema.json");
     let schema_path = match &ctx.environments.schema {
-        Some(p) => p.to_string_lossy().replace('\\', "/"),
+        Some(p) => {
+            let p = p.to_string_lossy().replace('\\', "/");
+            p.strip_prefix("./").unwrap_or(&p).to_string()
+        }
         None if layout == Layout::Helm && ctx.repo.file_at(base, &helm_schema)?.is_some() => {
             helm_schema
         }
-        None => format!("{dir}/schema.json"),
+        None => targets::in_dir(&dir, "schema.json"),
     };
     let schema = match ctx.repo.file_at(base, &schema_path)? {
         Some(bytes) => match Schema::compile(&schema_path, &String::from_utf8_lossy(&bytes)) {
@@ -719,25 +779,25 @@ fn check_configuration(
         None => None,
     };
     let report = shipgate_config::check::check(&set, schema.as_ref(), ctx.environments);
-    let bases: Vec<&str> = set
+    // What concerns `env`: an error about it (its merged configuration, its parity, its
+    // missing file), or one about no environment in particular in a file it reads (a syntax
+    // error, a secret) or in the schema; never one about another environment alone.
+    let reads: Vec<&str> = report
         .files
         .iter()
-        .filter(|(r, _)| *r == shipgate_config::layout::Role::Base)
-        .map(|(_, f)| f.name.as_str())
-        .collect();
+        .find(|(e, _)| e == env)
+        .map(|(_, f)| f.iter().map(String::as_str).collect())
+        .unwrap_or_default();
     let concerns = |d: &shipgate_config::Diagnostic| {
         if d.severity != shipgate_config::Severity::Error {
             return false;
         }
-        if edits.iter().any(|e| e.file == d.file) {
-            return true;
-        }
-        match d.message.rfind(" (in ") {
-            Some(i) => d.message[i + 5..]
-                .trim_end_matches(')')
-                .split(", ")
-                .any(|e| e == env),
-            None => bases.contains(&d.file.as_str()) || d.file == schema_path,
+        if d.environments.is_empty() {
+            reads.contains(&d.file.as_str())
+                || d.file == schema_path
+                || edits.iter().any(|e| e.file == d.file)
+        } else {
+            d.environments.iter().any(|e| e == env)
         }
     };
     let problems: Vec<String> = report
@@ -755,6 +815,8 @@ fn check_configuration(
             )
         })
         .collect();
+    let mut problems = problems;
+    problems.extend(target_problems(edits, Some(&set)));
     Ok(if problems.is_empty() {
         Ok(format!(
             "{summary}{}",
@@ -823,7 +885,14 @@ pub fn promote(
         notes.extend(clear_stale(ctx, &req.to, req.push, roll_back_stale)?);
     }
     let places = ctx.places(&req.to);
-    let file = places[0].file.clone();
+    let file = places
+        .first()
+        .ok_or_else(|| OpError::NoTargets {
+            env: req.to.clone(),
+            layout: ctx.environments.layout,
+        })?
+        .file
+        .clone();
     let on_skew = if req.dry_run {
         OnSkew::DryRun
     } else {
@@ -886,6 +955,7 @@ pub fn promote(
             ledger_commit: None,
             pushed: false,
             attempts: attempt,
+            new_commit: false,
             file: file.clone(),
             files: places
                 .iter()
@@ -932,6 +1002,7 @@ pub fn promote(
             p => outcome.pushed = p == Published::Pushed,
         }
         outcome.promoted = true;
+        outcome.new_commit = branch_move.is_some();
         outcome.commit = Some(commit.to_string());
         outcome.ledger_commit = Some(tip.to_string());
         outcome.notes.append(&mut ledger.notes);
@@ -1086,6 +1157,12 @@ fn rollback_target(
 
 fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<RollbackOutcome, OpError> {
     let places = ctx.places(&req.env);
+    if places.is_empty() {
+        return Err(OpError::NoTargets {
+            env: req.env.clone(),
+            layout: ctx.environments.layout,
+        });
+    }
     let (mut done, warnings) = with_retries(ctx, OnSkew::Record("rollback"), |ledger, attempt| {
         let state = ledger.state.environments.get(&req.env);
         let current = state
@@ -1568,7 +1645,7 @@ fn desired_version(ctx: &Context<'_>, commit: Oid, env: &str) -> Result<Option<S
     };
     let mut files = vec![place.file.clone()];
     if place.shorthand {
-        files.push(format!("{}/base.toml", ctx.dir()));
+        files.push(targets::in_dir(&ctx.dir(), "base.toml"));
     }
     for file in files {
         let found = ctx.repo.file_at(commit, &file)?.and_then(|bytes| {

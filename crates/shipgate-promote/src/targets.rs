@@ -21,7 +21,8 @@ pub struct Target {
     /// Where the value is: a dotted key path; list items chosen by a field
     /// (`images[name=storefront].newTag`) or by position (`images[0]`); a key with dots in
     /// quotes (`annotations["app.kubernetes.io/version"]`); the document of a multi-document
-    /// file by a leading `[field=value]`. It must select exactly one value.
+    /// file by a leading `[field=value]`, e.g. `[metadata.name=backend-{{env}}].spec…`. It
+    /// must select exactly one value; `{{env}}` is allowed.
     pub key: String,
     /// What is written there: `{{version}}` (the default), or text around it, e.g.
     /// `ghcr.io/acme/backend:{{version}}`; `{{env}}` is allowed too.
@@ -31,6 +32,10 @@ pub struct Target {
     /// Default: the environment's own name (each source names environments its own way).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub names: BTreeMap<String, String>,
+    /// Only promotions into these environments write this place (default: every
+    /// environment of `[environments] order`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environments: Vec<String>,
 }
 
 fn version_template() -> String {
@@ -100,36 +105,52 @@ impl TargetError {
     }
 }
 
-/// The places of `env`: each `[[promote.target]]` with the environment's name in that target
-/// filled in, or the shorthand (`dir/<name>.toml`, `version-key`) when there is none, whose
-/// name `file_names` gives (`[environments] names`, the configuration files' own).
+/// The places of `env`: each `[[promote.target]]` that applies to it, with the
+/// environment's name in that target filled in; or, without any target, the shorthand
+/// (`dir/<name>.toml`, `version-key`, its name from `file_names`: `[environments] names`,
+/// the configuration files' own) when `shorthand` (the overlays layout).
 pub fn places(
     targets: &[Target],
     version_key: &str,
     dir: &str,
     env: &str,
     file_names: &dyn Fn(&str) -> String,
+    shorthand: bool,
 ) -> Vec<Place> {
     if targets.is_empty() {
-        return vec![Place {
-            file: format!("{dir}/{}.toml", file_names(env)),
-            key: version_key.to_string(),
-            template: version_template(),
-            shorthand: true,
-        }];
+        return if shorthand {
+            vec![Place {
+                file: in_dir(dir, &format!("{}.toml", file_names(env))),
+                key: version_key.to_string(),
+                template: version_template(),
+                shorthand: true,
+            }]
+        } else {
+            Vec::new()
+        };
     }
     targets
         .iter()
+        .filter(|t| t.environments.is_empty() || t.environments.iter().any(|e| e == env))
         .map(|t| {
             let name = t.names.get(env).cloned().unwrap_or_else(|| env.to_string());
             Place {
                 file: t.file.replace("{{env}}", &name),
-                key: t.key.clone(),
+                key: t.key.replace("{{env}}", &name),
                 template: t.value.replace("{{env}}", &name),
                 shorthand: false,
             }
         })
         .collect()
+}
+
+/// `name` in the directory `dir` of a git tree (`""` is the root).
+pub fn in_dir(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
 }
 
 /// `text` (the file of `place`) with the place set to `version`'s value.
@@ -189,6 +210,7 @@ pub fn problems(targets: &[Target], order: &[String]) -> Vec<(String, String, Op
         }
         for (field, text, allowed) in [
             ("file", &t.file, &["env"][..]),
+            ("key", &t.key, &["env"][..]),
             ("value", &t.value, &["version", "env"][..]),
         ] {
             for name in placeholders(text) {
@@ -221,12 +243,37 @@ pub fn problems(targets: &[Target], order: &[String]) -> Vec<(String, String, Op
                 None,
             ));
         }
-        if let Err(e) = KeyPath::parse(&t.key) {
+        if let Err(e) = KeyPath::parse(&t.key.replace("{{env}}", "env")) {
             out.push((
                 at("key"),
                 format!("{}: {} (at character {})", t.key, e.message, e.at),
-                None,
+                Some(
+                    "write list items as [field=value], a value with dots or slashes in quotes ([name=\"ghcr.io/acme/shop\"], in a TOML 'literal string'), a document as [field=value].spec…".into(),
+                ),
             ));
+        }
+        let shared = !t.file.contains("{{env}}") && !t.key.contains("{{env}}");
+        if shared && t.environments.len() != 1 {
+            out.push((
+                at("file"),
+                format!(
+                    "`{}` holds no {{{{env}}}} in its file or key: every environment would write the same place",
+                    t.file
+                ),
+                Some("put {{env}} in `file` or `key`, or name the one environment with environments = [\"prod\"]".into()),
+            ));
+        }
+        for env in &t.environments {
+            if !order.iter().any(|e| e == env) {
+                out.push((
+                    at("environments"),
+                    format!(
+                        "`{env}` is not in [environments] order ({})",
+                        order.join(", ")
+                    ),
+                    None,
+                ));
+            }
         }
         for (env, name) in &t.names {
             if !order.iter().any(|e| e == env) {
@@ -274,6 +321,7 @@ mod tests {
             key: key.into(),
             value: value.into(),
             names: BTreeMap::new(),
+            environments: Vec::new(),
         }
     }
 
@@ -287,7 +335,14 @@ mod tests {
 
     #[test]
     fn the_shorthand_is_the_environment_file() {
-        let p = places(&[], "service.image.tag", "environments", "prod", &names);
+        let p = places(
+            &[],
+            "service.image.tag",
+            "environments",
+            "prod",
+            &names,
+            true,
+        );
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].file, "environments/production.toml");
         assert!(p[0].shorthand);
@@ -314,10 +369,18 @@ mod tests {
             "environments",
             "dev",
             &names,
+            true,
         );
         assert_eq!(p[0].file, "k8s/overlays/development/kustomization.yaml");
         assert_eq!(p[1].file, "gitops/backend-dev.yaml");
-        let prod = places(&[overlay, argo], "version", "environments", "prod", &names);
+        let prod = places(
+            &[overlay, argo],
+            "version",
+            "environments",
+            "prod",
+            &names,
+            true,
+        );
         assert_eq!(
             prod[1].file, "gitops/backend-prod.yaml",
             "a target's own names only"
@@ -341,6 +404,7 @@ mod tests {
             "e",
             "dev",
             &names,
+            true,
         );
         let e = set(&p[0], "images: []\n", "1.4.0").expect_err("nothing");
         assert_eq!(
@@ -369,11 +433,50 @@ mod tests {
                 "target[0].value",
                 "target[0].value",
                 "target[0].key",
+                "target[0].file",
                 "target[0].names.qa",
                 "target[0].names.qa"
             ]
         );
         assert_eq!(p[2].2.as_deref(), Some("did you mean `{{version}}`?"));
         assert!(problems(&[target("a/{{env}}.json", "a.b", "x:{{version}}")], &order).is_empty());
+        // One file for every environment is a mistake, unless it names its one environment.
+        let shared = target("values.yaml", "image.tag", "{{version}}");
+        assert_eq!(problems(std::slice::from_ref(&shared), &order).len(), 1);
+        let prod_only = Target {
+            environments: vec!["prod".into()],
+            ..shared
+        };
+        assert!(problems(std::slice::from_ref(&prod_only), &order).is_empty());
+        assert!(
+            places(
+                std::slice::from_ref(&prod_only),
+                "v",
+                "e",
+                "dev",
+                &names,
+                true
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            places(&[prod_only], "v", "e", "prod", &names, true).len(),
+            1
+        );
+        // {{env}} in a key picks the environment's document.
+        let doc = target(
+            "apps.yaml",
+            "[metadata.name=backend-{{env}}].spec.image",
+            "{{version}}",
+        );
+        assert!(problems(std::slice::from_ref(&doc), &order).is_empty());
+        assert_eq!(
+            places(&[doc], "v", "e", "prod", &names, true)[0].key,
+            "[metadata.name=backend-prod].spec.image"
+        );
+        assert!(
+            places(&[], "v", "e", "prod", &names, false).is_empty(),
+            "no shorthand for spring"
+        );
     }
 }

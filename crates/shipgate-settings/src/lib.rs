@@ -176,9 +176,22 @@ fn check_order(text: &str, settings: &Settings) -> Result<(), ParseProblem> {
     let Err(problem) = checked.check() else {
         return Ok(());
     };
+    // The key the problem is about: `names` for a name in files, else `order`.
+    let key = match problem {
+        shipgate_config::settings::SettingsProblem::BadFileName { .. }
+        | shipgate_config::settings::SettingsProblem::UnknownEnvironment {
+            section: "names", ..
+        } => "names",
+        _ => "order",
+    };
     let at = text
         .find("[environments]")
-        .and_then(|start| text[start..].find("order").map(|o| start + o))
+        .and_then(|start| {
+            text[start..]
+                .match_indices(key)
+                .map(|(o, _)| start + o)
+                .find(|&at| at == 0 || text[..at].ends_with('\n'))
+        })
         .unwrap_or(0);
     let (line, column) = line_col(text, at);
     Err(ParseProblem {
@@ -572,6 +585,16 @@ threshold = 0.01
     }
 
     #[test]
+    fn a_name_in_files_is_reported_at_names() {
+        check_err(
+            "[environments]\norder = [\"dev\", \"prod\"]\nnames = { prod = \"../prod\" }\n",
+            3,
+            "`../prod` (for `prod`) is not a valid name in files",
+            Some("use 1 to 63 letters, digits, `-` and `_` (several Spring profiles separated by `,`)"),
+        );
+    }
+
+    #[test]
     fn promote_problems_are_reported_at_their_section() {
         check_err(
             "[environments]\norder = [\"dev\", \"prod\"]\n\n[promote]\nversion-key = \"service.image.tag\"\n\n[promote.env.prdo]\napprovals = 1\n",
@@ -592,7 +615,7 @@ threshold = 0.01
             None,
         );
         check_err(
-            "[promote]\n\n[[promote.target]]\nfile = \"a.yaml\"\nkey = \"a\"\n\n[[promote.target]]\nfile = \"k/{{env}}/kustomization.yaml\"\nkey = \"images[name=shop].newTag\"\nvalue = \"{{versoin}}\"\n",
+            "[promote]\n\n[[promote.target]]\nfile = \"a/{{env}}.yaml\"\nkey = \"a\"\n\n[[promote.target]]\nfile = \"k/{{env}}/kustomization.yaml\"\nkey = \"images[name=shop].newTag\"\nvalue = \"{{versoin}}\"\n",
             10,
             "promote.target[1].value: `{{versoin}}` is not a placeholder here",
             Some("did you mean `{{version}}`?"),

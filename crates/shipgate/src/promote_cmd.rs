@@ -382,7 +382,15 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
             for w in &out.files {
                 outln!("file       {} {} = {}", w.file, w.key, w.value);
             }
-            outln!("commit     {}", short(commit));
+            if out.new_commit {
+                outln!("commit     {}", short(commit));
+            } else {
+                outln!(
+                    "commit     none: the files already said {} at {}",
+                    out.version,
+                    short(commit)
+                );
+            }
             ledger_line(ledger, out.pushed);
         }
         if let Some(url) = &out.pull_request {

@@ -1806,9 +1806,34 @@ fn a_pattern_on_a_lockfile_is_advised_against() {
     let out = repo.shipgate(&["release", "--dry-run"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("warning: package-lock.json: a `pattern` moves only its first match, and this lockfile holds the package's version in `version` and `packages[\"\"].version`; remove `pattern`"),
+        stderr(&out).contains("warning: package-lock.json: a `pattern` finds text, not the package: in a lockfile it also moves a dependency at the package's version, or misses `packages[\"\"].version`; remove `pattern`"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// podinfo's `cronjob-warm-cache.yaml` (two containers of one image), cut short, with a
+/// third container pinned to an older version of the image.
+const WARM_CACHE: &str = "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: warm-cache\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          initContainers:\n          - name: warm-cache-init\n            image: ghcr.io/stefanprodan/podinfo:6.14.1\n            imagePullPolicy: IfNotPresent\n          containers:\n          - name: warm-cache\n            image: ghcr.io/stefanprodan/podinfo:6.14.1\n            imagePullPolicy: IfNotPresent\n          - name: old-probe\n            image: ghcr.io/stefanprodan/podinfo:6.0.0 # pinned\n";
+
+#[test]
+fn a_pattern_moves_every_match_at_its_version_and_leaves_the_others() {
+    let repo = Repo::new();
+    repo.write("deploy/cronjob-warm-cache.yaml", WARM_CACHE);
+    released_as(
+        &repo,
+        "tag-format = \"{version}\"\n\n[[release.files]]\npath = \"deploy/cronjob-warm-cache.yaml\"\npattern = \"image: ghcr.io/stefanprodan/podinfo:{version}\"\n",
+        "6.14.1",
+    );
+    repo.commit("fix: warm the cache once");
+    let plan = repo.plan(&[]);
+    assert_eq!(s(&plan["next"]), Some("6.14.2"), "{plan}");
+    assert_eq!(plan["warnings"], serde_json::json!([]), "{plan}");
+    repo.release(&[]);
+    assert_eq!(
+        repo.read("deploy/cronjob-warm-cache.yaml"),
+        WARM_CACHE.replace("podinfo:6.14.1", "podinfo:6.14.2"),
+        "both containers at 6.14.1 move; the one pinned at 6.0.0 stays"
     );
 }
 

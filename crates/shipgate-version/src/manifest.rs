@@ -438,28 +438,29 @@ impl VersionPattern {
         Version::parse(caps.name("version")?.as_str()).ok()
     }
 
-    /// Where the version of the first match is written.
-    pub fn span(&self, text: &str) -> Option<std::ops::Range<usize>> {
-        let m = self.regex.captures(text)?.name("version")?;
-        Some(m.start()..m.end())
+    /// Where the file's version is written: the first match, and every other match that
+    /// holds the same text. The same reference written twice (two containers of one image, a
+    /// chart's version and its appVersion) is one version and moves together; a match at
+    /// another version is something else written with the same text around it (a
+    /// dependency's version) and stays. Empty when nothing matches.
+    pub fn spans(&self, text: &str) -> Vec<std::ops::Range<usize>> {
+        let mut first: Option<&str> = None;
+        let mut out = Vec::new();
+        for m in self
+            .regex
+            .captures_iter(text)
+            .filter_map(|c| c.name("version"))
+        {
+            if *first.get_or_insert(m.as_str()) == m.as_str() {
+                out.push(m.range());
+            }
+        }
+        out
     }
 
     /// The pattern as written.
     pub fn pattern(&self) -> &str {
         &self.pattern
-    }
-
-    /// Sets the version at the first match to `to`. Idempotent: a file already at `to`
-    /// comes back unchanged.
-    pub fn replace(&self, text: &str, to: &Version) -> Result<String, PatternError> {
-        let m = self
-            .regex
-            .captures(text)
-            .and_then(|c| c.name("version"))
-            .ok_or_else(|| PatternError::NotFound {
-                pattern: self.pattern.clone(),
-            })?;
-        Ok(format!("{}{}{}", &text[..m.start()], to, &text[m.end()..]))
     }
 }
 
@@ -582,13 +583,15 @@ mod tests {
             p.read("<artifactId>shops</artifactId><version>1.4.0</version>"),
             None
         );
-        let out = p.replace(pom, &v("1.5.0")).expect("ok");
-        assert_eq!(out, pom.replace("1.4.0", "1.5.0"));
-        assert_eq!(p.replace(&out, &v("1.5.0")).expect("idempotent"), out);
-        assert!(matches!(
-            p.replace("nothing", &v("1.1.0")),
-            Err(PatternError::NotFound { .. })
-        ));
+        let at = pom.find("1.4.0").expect("in the text");
+        assert_eq!(
+            p.spans(pom),
+            vec![std::ops::Range {
+                start: at,
+                end: at + 5
+            }]
+        );
+        assert!(p.spans("nothing").is_empty());
         let json = VersionPattern::new("\"version\": \"{version}\"").expect("ok");
         assert_eq!(
             json.read("{\n  \"version\": \"0.3.0-beta.1\"\n}"),

@@ -18,7 +18,8 @@ use crate::manifest::{PatternError, VersionPattern};
 /// How a release file's version is found.
 #[derive(Debug, Clone)]
 pub enum Format {
-    /// A `{version}` pattern: its first match.
+    /// A `{version}` pattern: its first match, and every other match at the same version
+    /// ([`VersionPattern::spans`]).
     Pattern(VersionPattern),
     /// `gradle.properties`: the `version` property.
     GradleProperties,
@@ -76,12 +77,13 @@ impl Format {
     pub fn find(&self, text: &str) -> Result<Vec<Found>, FileError> {
         match self {
             Format::Pattern(p) => {
-                let span = p.span(text).ok_or_else(|| {
-                    FileError::Pattern(PatternError::NotFound {
+                let spans = p.spans(text);
+                if spans.is_empty() {
+                    return Err(FileError::Pattern(PatternError::NotFound {
                         pattern: p.pattern().to_string(),
-                    })
-                })?;
-                Ok(vec![Found::at(text, span)?])
+                    }));
+                }
+                spans.into_iter().map(|s| Found::at(text, s)).collect()
             }
             Format::GradleProperties => gradle::properties(text),
             Format::GradleScript => gradle::script(text),
@@ -106,12 +108,13 @@ impl Format {
         Ok(out)
     }
 
-    /// Advice about using this format on `path`: a pattern on an npm lockfile moves only its
-    /// first match, while the lockfile holds the package's version twice.
+    /// Advice about using this format on `path`: a pattern on an npm lockfile finds the
+    /// text, not the package, so it moves a dependency at the package's version as well, or
+    /// misses `packages[""].version` when it is written otherwise.
     pub fn advice(&self, path: &str) -> Option<String> {
         match (self, Format::by_name(path)) {
             (Format::Pattern(_), Some(Format::NpmLock)) => Some(format!(
-                "{path}: a `pattern` moves only its first match, and this lockfile holds the package's version in `version` and `packages[\"\"].version`; remove `pattern` from its [[release.files]] entry and shipgate edits both (never a dependency's)"
+                "{path}: a `pattern` finds text, not the package: in a lockfile it also moves a dependency at the package's version, or misses `packages[\"\"].version`; remove `pattern` from its [[release.files]] entry and shipgate edits the package's two versions (never a dependency's)"
             )),
             _ => None,
         }
@@ -315,6 +318,23 @@ mod tests {
             f.find("<project/>"),
             Err(FileError::Pattern(PatternError::NotFound { .. }))
         ));
+    }
+
+    #[test]
+    fn a_pattern_finds_every_match_at_its_first_matchs_version() {
+        let f = Format::of("cronjob.yaml", Some("image: podinfo:{version}")).expect("ok");
+        let text = "- image: podinfo:6.14.1\n- image: podinfo:6.0.0\n- image: podinfo:6.14.1\n";
+        let found = f.find(text).expect("found");
+        assert_eq!(
+            found
+                .iter()
+                .map(|f| (f.version.to_string(), f.line))
+                .collect::<Vec<_>>(),
+            [("6.14.1".to_string(), 1), ("6.14.1".to_string(), 3)]
+        );
+        let set = f.set(text, &v("6.14.2")).expect("set");
+        assert_eq!(set, text.replace("6.14.1", "6.14.2"));
+        assert_eq!(f.set(&set, &v("6.14.2")).expect("idempotent"), set);
     }
 
     #[test]

@@ -1837,6 +1837,26 @@ fn a_pattern_moves_every_match_at_its_version_and_leaves_the_others() {
     );
 }
 
+/// cognigy-vg-helm-chart's Chart.yaml, cut short: quoted versions, a kubeVersion range and
+/// dependencies with versions of their own.
+const CHART: &str = "apiVersion: v2\nname: voicegateway\nversion: \"2026.15.2\"\nappVersion: \"2026.15.2\"\nkubeVersion: \"<v1.35.0-0\"\ndependencies:\n  - name: traefik\n    version: \"39.0.9\"\n    repository: \"https://helm.traefik.io/traefik\"\n  - name: keda\n    version: \"2026.15.2\" # the same number, another chart\n";
+
+#[test]
+fn a_helm_chart_is_known_by_its_name() {
+    let repo = Repo::new();
+    repo.write("Chart.yaml", CHART);
+    released_as(&repo, &release_files(&["Chart.yaml"]), "v2026.15.2");
+    repo.commit("fix: the feature server's probe");
+    let plan = repo.plan(&[]);
+    assert_eq!(plan["warnings"], serde_json::json!([]), "{plan}");
+    repo.release(&[]);
+    assert_eq!(
+        repo.read("Chart.yaml"),
+        CHART.replacen("\"2026.15.2\"", "\"2026.15.3\"", 2),
+        "version and appVersion move, quoted; no dependency's version does"
+    );
+}
+
 /// A Gradle service released as v1.0.0 whose gradle.properties holds `held`, with a `feat:`
 /// commit to release.
 fn gradle_service(held: &str) -> Repo {

@@ -122,7 +122,9 @@ impl Downgrade {
 fn located(e: &shipgate_version::files::FileError) -> String {
     use shipgate_version::files::FileError;
     match e {
-        FileError::NotSemver { .. } | FileError::Json { .. } => format!(":{e}"),
+        FileError::NotSemver { .. } | FileError::Json { .. } | FileError::Yaml { .. } => {
+            format!(":{e}")
+        }
         _ => format!(": {e}"),
     }
 }

@@ -15,10 +15,10 @@ pub enum Mode {
     PerCrate,
 }
 
-/// A file of another ecosystem to bump. Gradle's and npm's files are known by their names
-/// (`gradle.properties`, `build.gradle`, `build.gradle.kts`, `package.json`,
-/// `package-lock.json`, `npm-shrinkwrap.json`); any other needs a `pattern` with
-/// `{version}` where the version is.
+/// A file of another ecosystem to bump. Gradle's, npm's and Helm's files are known by their
+/// names (`gradle.properties`, `build.gradle`, `build.gradle.kts`, `package.json`,
+/// `package-lock.json`, `npm-shrinkwrap.json`, `Chart.yaml`); any other needs a `pattern`
+/// with `{version}` where the version is.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 #[schemars(extend("if" = { "not": { "properties": { "path": { "pattern": KNOWN_NAME } } } }, "then" = { "required": ["pattern"] }))]
@@ -38,7 +38,7 @@ pub struct ReleaseFile {
 }
 
 /// A path whose file name shipgate knows the format of (`Format::by_name`).
-const KNOWN_NAME: &str = r"(^|[/\\])(gradle\.properties|build\.gradle|build\.gradle\.kts|package\.json|package-lock\.json|npm-shrinkwrap\.json)$";
+const KNOWN_NAME: &str = r"(^|[/\\])(gradle\.properties|build\.gradle|build\.gradle\.kts|package\.json|package-lock\.json|npm-shrinkwrap\.json|Chart\.yaml)$";
 
 impl ReleaseFile {
     /// What is wrong with this entry, if anything: a path that leaves the repository, or a

@@ -1,11 +1,12 @@
 //! The version a release file holds, found and set by the file's format: Gradle
 //! (`gradle.properties`, `build.gradle`, `build.gradle.kts`), npm (`package.json`,
-//! `package-lock.json`, `npm-shrinkwrap.json`) by their names, any other file by a
-//! `{version}` pattern. Every place the file holds its own version is found, with its line,
+//! `package-lock.json`, `npm-shrinkwrap.json`) and Helm (`Chart.yaml`) by their names, any
+//! other file by a `{version}` pattern. Every place the file holds its own version is found, with its line,
 //! so that a release can say what each holds before it writes; an edit changes those
 //! versions and keeps every other byte.
 
 mod gradle;
+mod helm;
 mod npm;
 
 use std::ops::Range;
@@ -31,16 +32,19 @@ pub enum Format {
     /// `package-lock.json` / `npm-shrinkwrap.json` (lockfileVersion 1, 2, 3): the top-level
     /// `"version"` and `packages[""].version`, never a dependency's.
     NpmLock,
+    /// `Chart.yaml`: the top-level `version` and `appVersion`, never a dependency's.
+    HelmChart,
 }
 
 /// The file names whose format is known without a pattern.
-pub const KNOWN_NAMES: [&str; 6] = [
+pub const KNOWN_NAMES: [&str; 7] = [
     "gradle.properties",
     "build.gradle",
     "build.gradle.kts",
     "package.json",
     "package-lock.json",
     "npm-shrinkwrap.json",
+    "Chart.yaml",
 ];
 
 /// `path`'s last component, `/` or `\` separated.
@@ -56,6 +60,7 @@ impl Format {
             "build.gradle" | "build.gradle.kts" => Format::GradleScript,
             "package.json" => Format::NpmPackage,
             "package-lock.json" | "npm-shrinkwrap.json" => Format::NpmLock,
+            "Chart.yaml" => Format::HelmChart,
             _ => return None,
         })
     }
@@ -89,6 +94,7 @@ impl Format {
             Format::GradleScript => gradle::script(text),
             Format::NpmPackage => npm::package(text),
             Format::NpmLock => npm::lock(text),
+            Format::HelmChart => helm::chart(text),
         }
     }
 
@@ -232,6 +238,12 @@ pub enum FileError {
         column: usize,
         message: String,
     },
+    #[error("{line}:{column}: not YAML: {message}")]
+    Yaml {
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 impl FileError {
@@ -254,7 +266,7 @@ impl FileError {
                 )
             }
             FileError::NotFound { hint, .. } => hint.clone(),
-            FileError::Json { .. } => "fix the file, then re-run".into(),
+            FileError::Json { .. } | FileError::Yaml { .. } => "fix the file, then re-run".into(),
         }
     }
 }

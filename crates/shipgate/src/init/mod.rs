@@ -89,7 +89,9 @@ impl Manifest {
             Err(e) => {
                 self.version = None;
                 let problem = match e {
-                    FileError::NotSemver { .. } | FileError::Json { .. } => {
+                    FileError::NotSemver { .. }
+                    | FileError::Json { .. }
+                    | FileError::Yaml { .. } => {
                         format!("{}:{e}", self.path)
                     }
                     _ => format!("{}: {e}", self.path),

@@ -2,8 +2,11 @@
 //! project, Gradle projects, npm projects with their lockfiles and an empty repository each
 //! get a setup that validates and releases; a pom.xml on one line gets a pattern that finds
 //! its version, or a warning instead of a broken one; a release workflow of the
-//! repository's own is named, and replaced on request; re-runs keep every file;
-//! `--dry-run` writes nothing; a hostile `[environments] directory` is refused.
+//! repository's own is named, and replaced on request; re-runs keep every file (and write
+//! no skeleton into a Spring or Helm layout's directory); `--dry-run` writes nothing; a
+//! hostile `[environments] directory` is refused. Spring Boot profiles and Helm values files
+//! become the environments (JHipster's, cognigy's, podinfo's and prison-register's shapes),
+//! a chart's version is released, and the tag format follows the repository's tags.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -650,4 +653,362 @@ fn a_foreign_release_workflow_is_named_and_replaced_on_request() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A JHipster-style Spring Boot service (Gradle, `src/main/resources/config`): dev and prod
+/// profiles, and profiles that are not environments (tls, secret-samples).
+fn jhipster(repo: &Repo) {
+    repo.write("settings.gradle", "rootProject.name = 'jhipster-sample'\n");
+    repo.write("build.gradle", &build_gradle(false, "0.0.1-SNAPSHOT"));
+    let config = "src/main/resources/config";
+    repo.write(
+        &format!("{config}/application.yml"),
+        "# Spring Boot configuration shared by every profile.\nspring:\n  application:\n    name: jhipsterSampleApplication\n  profiles:\n    active: '@spring.profiles.active@'\nserver:\n  port: 8080\n",
+    );
+    for profile in ["dev", "prod"] {
+        repo.write(
+            &format!("{config}/application-{profile}.yml"),
+            &format!(
+                "# Spring Boot configuration for the \"{profile}\" profile.\nlogging:\n  level:\n    ROOT: {}\n",
+                if profile == "dev" { "DEBUG" } else { "INFO" }
+            ),
+        );
+    }
+    repo.write(
+        &format!("{config}/application-tls.yml"),
+        "server:\n  ssl:\n    enabled: true\n",
+    );
+    repo.write(
+        &format!("{config}/application-secret-samples.yml"),
+        "spring:\n  datasource:\n    username: sample\n",
+    );
+}
+
+/// Every file under `rel`, with its contents.
+fn files_under(repo: &Repo, rel: &str) -> Vec<(String, Vec<u8>)> {
+    tree(&repo.path(rel))
+}
+
+/// init's JSON `environments` for configuration it detected.
+fn detected(layout: &str, directory: &str, order: &[&str], names: Value, not: &[&str]) -> Value {
+    serde_json::json!({
+        "from": "detected",
+        "layout": layout,
+        "directory": directory,
+        "order": order,
+        "names": names,
+        "not_environments": not,
+    })
+}
+
+#[test]
+fn a_spring_boot_service_gets_its_profiles_as_environments_and_no_skeleton() {
+    let repo = Repo::new();
+    jhipster(&repo);
+    repo.commit("chore: start");
+    let config = files_under(&repo, "src/main/resources/config");
+    let answer = init(&repo, &[]);
+    assert_eq!(
+        answer["environments"],
+        detected(
+            "spring",
+            "src/main/resources/config",
+            &["dev", "prod"],
+            serde_json::json!({}),
+            &["secret-samples", "tls"]
+        ),
+        "{answer}"
+    );
+    let written = strings(&answer["written"]);
+    assert!(
+        written.iter().all(|f| !f.starts_with("environments/")),
+        "{written:?}"
+    );
+    assert!(!repo.path("environments").exists());
+    assert_eq!(files_under(&repo, "src/main/resources/config"), config);
+    let text = repo.read("shipgate.toml");
+    assert!(
+        text.contains(
+            "[environments]\nlayout = \"spring\"\ndirectory = \"src/main/resources/config\"\norder = [\"dev\", \"prod\"]\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("[promote.env.dev]\nverification = \"none\"\n")
+            && text.contains("[promote.env.prod]\nsoak = \"2h\"\n"),
+        "{text}"
+    );
+    assert!(!text.contains("version-key"), "{text}");
+    let out = repo.stdout(&["init", "--dry-run"]);
+    assert!(
+        out.contains("kept       [environments] layout = \"spring\" in src/main/resources/config (shipgate.toml)"),
+        "{out}"
+    );
+    check_setup(&repo);
+}
+
+#[test]
+fn a_rerun_with_a_spring_or_helm_layout_writes_no_skeleton_into_its_directory() {
+    for (layout, directory) in [
+        ("spring", "src/main/resources/config"),
+        ("helm", "src/main/resources/config"),
+    ] {
+        let repo = Repo::new();
+        jhipster(&repo);
+        repo.write(
+            "shipgate.toml",
+            &format!(
+                "[environments]\nlayout = \"{layout}\"\ndirectory = \"{directory}\"\norder = [\"dev\", \"prod\"]\n"
+            ),
+        );
+        let before = files_under(&repo, directory);
+        let answer = init(&repo, &[]);
+        let written = strings(&answer["written"]);
+        assert!(
+            written.iter().all(|f| !f.starts_with(directory)),
+            "{layout}: {written:?}"
+        );
+        assert_eq!(files_under(&repo, directory), before, "{layout}");
+        assert!(!repo.path("environments").exists(), "{layout}");
+        assert_eq!(
+            answer["environments"],
+            serde_json::json!({ "from": "shipgate.toml", "layout": layout, "directory": directory }),
+            "{layout}"
+        );
+    }
+}
+
+/// cognigy-vg-helm-chart's shape: the chart at the root, quoted versions, dependencies of
+/// its own, values per environment (`production` for prod).
+const COGNIGY_CHART: &str = "apiVersion: v2\nname: voicegateway\ndescription: A Helm Chart for Cognigy VoiceGateway\nversion: \"2026.15.2\"\nappVersion: \"2026.15.2\"\nkubeVersion: \"<v1.35.0-0\"\ndependencies:\n  - name: traefik\n    version: \"39.0.9\"\n    repository: \"https://helm.traefik.io/traefik\"\n";
+
+#[test]
+fn a_helm_chart_gets_its_values_files_as_environments_and_its_version_released() {
+    let repo = Repo::new();
+    repo.write("Chart.yaml", COGNIGY_CHART);
+    repo.write(
+        "values.yaml",
+        "replicaCount: 1\nimage:\n  tag: \"2026.15.2\"\n",
+    );
+    repo.write("values-dev.yaml", "replicaCount: 1\n");
+    repo.write("values-production.yaml", "replicaCount: 3\n");
+    repo.write("templates/deployment.yaml", "kind: Deployment\n");
+    repo.commit("feat: voice gateway");
+    repo.tag("v4.99.0");
+    repo.commit("feat: calendar versions");
+    repo.tag("v2026.15.2");
+    let answer = init(&repo, &[]);
+    assert_eq!(
+        strings(&answer["detected"]),
+        ["Chart.yaml".to_string()].into()
+    );
+    assert_eq!(
+        answer["environments"],
+        detected(
+            "helm",
+            ".",
+            &["dev", "prod"],
+            serde_json::json!({ "prod": "production" }),
+            &[]
+        ),
+        "{answer}"
+    );
+    let written = strings(&answer["written"]);
+    assert!(
+        !written.contains("VERSION") && written.iter().all(|f| !f.starts_with("environments/")),
+        "the tags say the version, the chart holds it: {written:?}"
+    );
+    let text = repo.read("shipgate.toml");
+    assert!(
+        text.contains("[environments]\nlayout = \"helm\"\ndirectory = \".\"\norder = [\"dev\", \"prod\"]\nnames = { prod = \"production\" }\n"),
+        "{text}"
+    );
+    assert!(text.contains(&known("Chart.yaml")), "{text}");
+    assert!(text.contains("\ntag-format = \"v{version}\"\n"), "{text}");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "chore: shipgate init"]);
+    repo.commit("fix: the feature server's probe");
+    let plan: Value =
+        serde_json::from_str(&repo.stdout(&["release", "--dry-run", "--json"])).expect("plan JSON");
+    assert_eq!(
+        (plan["current"].as_str(), plan["next"].as_str()),
+        (Some("2026.15.2"), Some("2026.15.3")),
+        "{plan}"
+    );
+    let out = repo.shipgate(&["release"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        repo.read("Chart.yaml"),
+        COGNIGY_CHART.replace("\"2026.15.2\"", "\"2026.15.3\"")
+    );
+}
+
+/// podinfo's history, cut short: v-tags until 1.8.0, then tags without one up to 6.14.1,
+/// and a newer v-tag on a branch HEAD does not reach.
+fn podinfo(repo: &Repo) {
+    repo.write(
+        "charts/podinfo/Chart.yaml",
+        "apiVersion: v1\nversion: 6.14.1\nappVersion: 6.14.1\nname: podinfo\n",
+    );
+    repo.write("charts/podinfo/values.yaml", "image:\n  tag: 6.14.1\n");
+    repo.write("charts/podinfo/values-prod.yaml", "replicaCount: 2\n");
+    repo.commit("feat: podinfo");
+    repo.tag("v1.8.0");
+    repo.commit("feat: drop the v");
+    repo.tag("6.14.0");
+    repo.git(&["checkout", "-q", "-b", "old-line"]);
+    repo.commit("fix: a backport");
+    repo.tag("v9.0.0");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.commit("fix: release 6.14.1");
+    repo.tag("6.14.1");
+}
+
+#[test]
+fn the_tag_format_is_the_newest_reachable_tags() {
+    let repo = Repo::new();
+    podinfo(&repo);
+    let answer = init(&repo, &[]);
+    assert_eq!(
+        answer["tag_format"],
+        serde_json::json!({
+            "format": "{version}",
+            "why": "6.14.1 is the newest release tag reachable from HEAD; 2 release tags are written without a `v`, 2 with one",
+        })
+    );
+    let text = repo.read("shipgate.toml");
+    assert!(text.contains("\ntag-format = \"{version}\"\n"), "{text}");
+    assert!(
+        !repo.path("VERSION").exists(),
+        "a repository with release tags needs no seeded version"
+    );
+    assert!(
+        text.contains("# set-weight = \"kubectl argo rollouts set weight podinfo "),
+        "the service is named after the chart: {text}"
+    );
+    let out = String::from_utf8_lossy(&repo.shipgate(&["init", "--dry-run"]).stdout).into_owned();
+    assert!(
+        out.contains("detected   charts/podinfo/Chart.yaml (6.14.1)"),
+        "{out}"
+    );
+    let plan = check_setup(&repo);
+    assert_eq!(
+        (
+            plan["current"].as_str(),
+            plan["next"].as_str(),
+            plan["tag"].as_str()
+        ),
+        (Some("6.14.1"), Some("6.15.0"), Some("6.15.0")),
+        "{plan}"
+    );
+    // the shipgate.toml an older init wrote is kept, and its format named
+    let repo = Repo::new();
+    podinfo(&repo);
+    repo.write("shipgate.toml", "[release]\ntag-format = \"v{version}\"\n");
+    let answer = init(&repo, &[]);
+    assert_eq!(
+        answer["warnings"],
+        serde_json::json!([
+            "shipgate.toml's tag-format is `v{version}`, but 6.14.1 is the newest release tag reachable from HEAD; 2 release tags are written without a `v`, 2 with one: set [release] tag-format = \"{version}\" if those are this project's releases"
+        ])
+    );
+}
+
+#[test]
+fn a_shallow_clone_says_its_tag_format_comes_from_the_tags_it_has() {
+    let repo = Repo::new();
+    podinfo(&repo);
+    let clone = repo.dir.parent().expect("tmp").join("shallow");
+    git_repo::git_in(
+        repo.dir.parent().expect("tmp"),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &format!("file://{}", repo.dir.display()),
+            "shallow",
+        ],
+    );
+    let shallow = Repo::at(&clone);
+    let answer = init(&shallow, &[]);
+    assert_eq!(answer["tag_format"]["format"], "{version}", "{answer}");
+    assert_eq!(
+        answer["warnings"],
+        serde_json::json!([
+            "this is a shallow clone: tag-format \"{version}\" was chosen from the tags it has; check it against the repository's release tags (`git fetch --unshallow --tags`, then `git tag --sort=-creatordate`)"
+        ])
+    );
+}
+
+#[test]
+fn a_manifest_off_the_tags_is_named() {
+    let repo = Repo::new();
+    jhipster(&repo);
+    repo.commit("chore: generated");
+    repo.tag("v9.1.0");
+    let answer = init(&repo, &[]);
+    assert_eq!(
+        answer["warnings"],
+        serde_json::json!([
+            "build.gradle holds 0.0.1-SNAPSHOT, but the newest release tag is v9.1.0: the next release continues from v9.1.0 and sets build.gradle to the version after it; if those tags are not this project's releases, set [release] tag-format to a format of its own (e.g. \"app-v{version}\")"
+        ])
+    );
+}
+
+#[test]
+fn a_service_deployed_by_a_shared_chart_takes_its_environments_from_the_values_files() {
+    // prison-register's shape: Spring profiles dev and localstack, Helm values per
+    // environment beside the chart, a chart versioned on its own line.
+    let repo = Repo::new();
+    repo.write(
+        "src/main/resources/application.yml",
+        "server:\n  port: 8080\n",
+    );
+    repo.write(
+        "src/main/resources/application-dev.yml",
+        "server:\n  port: 8081\n",
+    );
+    repo.write(
+        "src/main/resources/application-localstack.yml",
+        "hmpps.sqs:\n  provider: localstack\n",
+    );
+    repo.write(
+        "helm_deploy/prison-register/Chart.yaml",
+        "apiVersion: v2\nappVersion: '1.0'\ndescription: A Helm chart for Kubernetes\nname: prison-register\nversion: 0.1.1\n",
+    );
+    repo.write(
+        "helm_deploy/prison-register/values.yaml",
+        "generic-service:\n  replicaCount: 4\n",
+    );
+    for env in ["dev", "preprod", "prod"] {
+        repo.write(
+            &format!("helm_deploy/values-{env}.yaml"),
+            "generic-service:\n  replicaCount: 2\n",
+        );
+    }
+    let answer = init(&repo, &[]);
+    assert_eq!(
+        answer["environments"],
+        detected(
+            "spring",
+            "src/main/resources",
+            &["dev", "preprod", "prod"],
+            serde_json::json!({}),
+            &["localstack"]
+        ),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["warnings"],
+        serde_json::json!([
+            "helm_deploy/prison-register/Chart.yaml: the chart is versioned on its own line (at 2:14, `1.0` is not a semantic version), so shipgate.toml has no [[release.files]] entry for it: to release the chart with the application, set its version and appVersion to the application's version; then add one to shipgate.toml: [[release.files]] path = \"helm_deploy/prison-register/Chart.yaml\""
+        ])
+    );
+    let text = repo.read("shipgate.toml");
+    assert!(
+        text.contains("# file = \"helm_deploy/values-{{env}}.yaml\"\n"),
+        "{text}"
+    );
+    check_setup(&repo);
 }

@@ -1,6 +1,7 @@
 //! `shipgate init`: sets up a repository for the whole pipeline (shipgate.toml and its
-//! schema, an environments/ skeleton, the ci/release/deploy workflows) from the manifests
-//! it finds. Never overwrites a file: a release or deploy workflow of the repository's own
+//! schema, an environments/ skeleton unless the repository configures its environments
+//! already, the ci/release/deploy workflows) from the manifests, configuration and release
+//! tags it finds. Never overwrites a file: a release or deploy workflow of the repository's own
 //! is named with how to replace it, and `--replace-workflows` moves it aside first. Every
 //! write is atomic, so a run killed halfway is finished by the next one.
 
@@ -11,7 +12,9 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::cli::{Global, hinted};
-use crate::init::{Inputs, check_directory, current_branch, detect, files};
+use crate::init::{
+    Environments, Inputs, Manifest, check_directory, current_branch, detect, files, tags,
+};
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -54,25 +57,45 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
     }
     // A shipgate.toml already there is kept, and says where the environments go.
     let existing = shipgate_settings::default_path(root);
-    let environments = if existing.exists() {
-        shipgate_settings::load(root, None)
-            .context("cannot read the shipgate.toml that init would keep")?
-            .environments
+    let kept_toml = if existing.exists() {
+        Some(
+            shipgate_settings::load(root, None)
+                .context("cannot read the shipgate.toml that init would keep")?,
+        )
     } else {
-        shipgate_config::EnvironmentsSettings::default()
+        None
     };
-    let directory = check_directory(root, &environments.directory).map_err(|e| {
+    let outside = |e: crate::init::OutsideRepo| {
         hinted(
             e.to_string(),
             "set [environments] directory to a path inside the repository, e.g. \"environments\"",
         )
-    })?;
+    };
+    let environments = match &kept_toml {
+        Some(settings) => {
+            Environments::from_settings(root, &settings.environments).map_err(outside)?
+        }
+        None => match crate::init::environments::detect(root) {
+            Some(found) => Environments::Found(found),
+            None => {
+                Environments::from_settings(root, &shipgate_config::EnvironmentsSettings::default())
+                    .map_err(outside)?
+            }
+        },
+    };
+    let (scheme, shallow) = match shipgate_git::open(root) {
+        Ok(repo) => (
+            tags::scheme(&repo).context("cannot read the repository's tags")?,
+            repo.is_shallow(),
+        ),
+        Err(_) => (None, false),
+    };
     let manifests = detect(root);
     let branch = current_branch(root);
     let planned = files(&Inputs {
         manifests: &manifests,
-        directory: &directory,
-        order: &environments.order,
+        environments: &environments,
+        tags: scheme.as_ref(),
         branch: &branch,
     });
 
@@ -80,6 +103,36 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
     let mut kept = Vec::new();
     let mut replaced = Vec::new();
     let mut warnings: Vec<String> = manifests.iter().filter_map(|m| m.note.clone()).collect();
+    let tag_format = match (&kept_toml, &scheme) {
+        (Some(settings), scheme) => {
+            let format = settings.release.tag_format.clone();
+            // Only a format the tags could have been read as: one of the project's own
+            // (`app-v{version}`) was chosen on purpose.
+            let plain = ["v{version}", "{version}"].contains(&format.as_str());
+            if let Some(s) = scheme.as_ref().filter(|s| plain && s.format != format) {
+                warnings.push(format!(
+                    "shipgate.toml's tag-format is `{format}`, but {}: set [release] tag-format = \"{}\" if those are this project's releases",
+                    s.why(),
+                    s.format
+                ));
+            }
+            (format, "kept shipgate.toml's".to_string())
+        }
+        (None, Some(s)) => (s.format.to_string(), s.why()),
+        (None, None) => (
+            "v{version}".to_string(),
+            "no release tag reachable from HEAD yet".to_string(),
+        ),
+    };
+    if shallow && kept_toml.is_none() {
+        warnings.push(format!(
+            "this is a shallow clone: tag-format \"{}\" was chosen from the tags it has; check it against the repository's release tags (`git fetch --unshallow --tags`, then `git tag --sort=-creatordate`)",
+            tag_format.0
+        ));
+    }
+    if let Some(s) = scheme.as_ref().filter(|s| s.format == tag_format.0) {
+        warnings.extend(manifests.iter().filter_map(|m| off_the_tags(m, s)));
+    }
     for file in &planned {
         let path = root.join(&file.path);
         if path.symlink_metadata().is_ok() {
@@ -120,7 +173,7 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
         written.push(shown(&file.path));
     }
 
-    let detected: Vec<&str> = manifests.iter().map(|m| m.path).collect();
+    let detected: Vec<&str> = manifests.iter().map(|m| m.path.as_str()).collect();
     if global.json {
         let replaced: Vec<serde_json::Value> = replaced
             .iter()
@@ -128,6 +181,8 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
             .collect();
         let out = serde_json::json!({
             "detected": detected,
+            "environments": environments_json(&environments),
+            "tag_format": { "format": tag_format.0, "why": tag_format.1 },
             "written": written,
             "kept": kept,
             "replaced": replaced,
@@ -144,6 +199,10 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
                 Some(v) => crate::actions::outln!("detected   {} ({v})", m.path),
                 None => crate::actions::outln!("detected   {}", m.path),
             }
+        }
+        crate::actions::outln!("{}", environments_line(&environments, kept_toml.is_some()));
+        if kept_toml.is_none() {
+            crate::actions::outln!("tag format {}: {}", tag_format.0, tag_format.1);
         }
         let verb = if args.dry_run { "would write" } else { "wrote" };
         for path in &written {
@@ -170,6 +229,105 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What init did about the environments, for people.
+fn environments_line(environments: &Environments, kept: bool) -> String {
+    match environments {
+        Environments::Found(found) => {
+            let what = match found.layout {
+                shipgate_config::Layout::Spring => "Spring Boot configuration",
+                _ => "Helm chart values",
+            };
+            let mut line = format!(
+                "detected   {}/ ({what}: layout = \"{}\", environments {})",
+                found.directory,
+                found.layout.as_str(),
+                found.order.join(", ")
+            );
+            if let Some(from) = &found.also_from {
+                line.push_str(&format!(", some from {from}"));
+            }
+            if !found.not_environments.is_empty() {
+                line.push_str(&format!(
+                    "; not environments: {}",
+                    found.not_environments.join(", ")
+                ));
+            }
+            line
+        }
+        Environments::Kept { layout, directory } => format!(
+            "kept       [environments] layout = \"{}\" in {} (shipgate.toml): the files are the repository's own, no skeleton is written",
+            layout.as_str(),
+            shown(directory)
+        ),
+        Environments::Skeleton { directory, .. } if !kept => format!(
+            "skeleton   {}/ (no Spring Boot application-<env>.yml and no Helm chart with values-<env>.yaml found)",
+            shown(directory)
+        ),
+        Environments::Skeleton { directory, .. } => format!(
+            "skeleton   {}/ ([environments] of shipgate.toml)",
+            shown(directory)
+        ),
+    }
+}
+
+/// What init did about the environments, for `--json`.
+fn environments_json(environments: &Environments) -> serde_json::Value {
+    match environments {
+        Environments::Found(found) => serde_json::json!({
+            "from": "detected",
+            "layout": found.layout.as_str(),
+            "directory": found.directory,
+            "order": found.order,
+            "names": found.names,
+            "not_environments": found.not_environments,
+        }),
+        Environments::Kept { layout, directory } => serde_json::json!({
+            "from": "shipgate.toml",
+            "layout": layout.as_str(),
+            "directory": shown(directory),
+        }),
+        Environments::Skeleton { directory, order } => serde_json::json!({
+            "from": "skeleton",
+            "layout": "overlays",
+            "directory": shown(directory),
+            "order": order,
+        }),
+    }
+}
+
+/// A warning when a manifest's version does not follow the newest release tag: the next
+/// release continues from the tag (a manifest below it is moved up, with a warning; one
+/// above it stops the release), which is wrong when the tags are another project's (a
+/// generator's versions).
+fn off_the_tags(m: &Manifest, scheme: &tags::Scheme) -> Option<String> {
+    use shipgate_version::bump::{core, is_snapshot};
+    let version = m
+        .version
+        .as_ref()
+        .filter(|_| m.entry.is_some() || m.native)?;
+    let tag = &scheme.version;
+    if version == tag || (is_snapshot(version) && core(version) > *tag) {
+        return None;
+    }
+    let what = if core(version) > *tag || version > tag {
+        format!(
+            "a release would move it down, so it stops: if {version} is released, tag it (`git tag {}`)",
+            scheme
+                .format
+                .replace("{version}", &core(version).to_string())
+        )
+    } else {
+        format!(
+            "the next release continues from {} and sets {} to the version after it",
+            scheme.newest, m.path
+        )
+    };
+    Some(format!(
+        "{} holds {version}, but the newest release tag is {}: {what}; if those tags are not this project's releases, set [release] tag-format to a format of its own (e.g. \"app-v{{version}}\")",
+        m.path, scheme.newest
+    ))
 }
 
 /// A relative path as shown and reported: `/`-separated.

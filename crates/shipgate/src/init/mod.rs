@@ -1,12 +1,19 @@
 //! What `shipgate init` writes: the manifests it finds (Cargo.toml, pom.xml, package.json,
-//! VERSION), and the files of a whole pipeline made from them (shipgate.toml, its schema,
-//! an environments/ skeleton, three workflows). Templates are real files beside this
-//! module, so CI checks the workflows as they are shipped. Nothing found in a manifest is
-//! pasted into a file unchecked: names and versions are validated, TOML strings are
-//! written by the TOML serializer.
+//! Chart.yaml, VERSION), the environments the repository configures ([`environments`]) and
+//! the tags it releases with ([`tags`]), and the files of a whole pipeline made from them
+//! (shipgate.toml, its schema, an environments/ skeleton when there is no configuration to
+//! point at, three workflows). Templates are real files beside this module, so CI checks
+//! the workflows as they are shipped. Nothing found in a manifest is pasted into a file
+//! unchecked: names and versions are validated, TOML strings are written by the TOML
+//! serializer.
 
+pub mod environments;
+pub mod tags;
+
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+use shipgate_config::Layout;
 use shipgate_version::files::{FileError, Format};
 
 const SHIPGATE_TOML: &str = include_str!("shipgate.toml");
@@ -22,8 +29,8 @@ const ENV_SCHEMA: &str = include_str!("environments/schema.json");
 /// A manifest found at the repository's root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
-    /// Its path, relative to the root (`pom.xml`).
-    pub path: &'static str,
+    /// Its path, relative to the root, `/`-separated (`pom.xml`).
+    pub path: String,
     /// The version it holds, when one was found.
     pub version: Option<semver::Version>,
     /// The project's name, when one was found and is usable as a service name.
@@ -45,9 +52,9 @@ pub struct Entry {
 }
 
 impl Manifest {
-    fn new(path: &'static str) -> Manifest {
+    fn new(path: &str) -> Manifest {
         Manifest {
-            path,
+            path: path.to_string(),
             version: None,
             name: None,
             entry: None,
@@ -59,7 +66,7 @@ impl Manifest {
     /// This manifest with the entry `pattern` (None: the format its name says), when that
     /// entry finds `version` in `text` as a release would; else with a note saying why not.
     fn with_entry(mut self, text: &str, pattern: Option<String>) -> Manifest {
-        let found = Format::of(self.path, pattern.as_deref()).and_then(|format| format.find(text));
+        let found = Format::of(&self.path, pattern.as_deref()).and_then(|format| format.find(text));
         match found {
             Ok(found)
                 if found
@@ -82,7 +89,7 @@ impl Manifest {
                 self.note = Some(no_entry(
                     &problem,
                     "write a pattern that finds it",
-                    self.path,
+                    &self.path,
                     None,
                 ));
             }
@@ -96,7 +103,12 @@ impl Manifest {
                     }
                     _ => format!("{}: {e}", self.path),
                 };
-                self.note = Some(no_entry(&problem, &e.hint(), self.path, pattern.as_deref()));
+                self.note = Some(no_entry(
+                    &problem,
+                    &e.hint(),
+                    &self.path,
+                    pattern.as_deref(),
+                ));
             }
         }
         self
@@ -116,9 +128,9 @@ fn no_entry(problem: &str, hint: &str, path: &str, pattern: Option<&str>) -> Str
 }
 
 /// Reads the manifests at `root` (Cargo.toml, pom.xml, gradle.properties, build.gradle,
-/// build.gradle.kts, package.json, package-lock.json, npm-shrinkwrap.json, VERSION), in
-/// that order. A file that cannot be read or parsed is still listed, without a version and
-/// with a note.
+/// build.gradle.kts, package.json, package-lock.json, npm-shrinkwrap.json, the Helm charts'
+/// Chart.yaml below it ([`environments::charts`]), VERSION), in that order. A file that
+/// cannot be read or parsed is still listed, without a version and with a note.
 pub fn detect(root: &Path) -> Vec<Manifest> {
     let read = |name: &str| std::fs::read_to_string(root.join(name)).ok();
     let mut found = Vec::new();
@@ -169,6 +181,15 @@ pub fn detect(root: &Path) -> Vec<Manifest> {
             found.push(version_file(lock, &text, None));
         }
     }
+    for chart in environments::charts(root) {
+        let path = chart.join("Chart.yaml");
+        if let Some(text) = read(&path.to_string_lossy()) {
+            found.push(helm_chart(
+                &path.to_string_lossy().replace('\\', "/"),
+                &text,
+            ));
+        }
+    }
     if let Some(text) = read("VERSION") {
         let version = semver::Version::parse(text.trim()).ok();
         let mut m = Manifest::new("VERSION");
@@ -181,8 +202,50 @@ pub fn detect(root: &Path) -> Vec<Manifest> {
     found
 }
 
+/// A Helm chart's Chart.yaml: an entry when its `version` is its `appVersion` (the chart is
+/// released with the application, as podinfo's is); a chart versioned on its own line (the
+/// two differ, or the appVersion is not semver, as `helm create` writes `"1.0"`) gets a note
+/// instead, since a release would move its version to the application's.
+fn helm_chart(path: &str, text: &str) -> Manifest {
+    let own_line = match Format::HelmChart.find(text) {
+        Ok(found) => match found.as_slice() {
+            [chart, app] if chart.version != app.version => Some(format!(
+                "its version {} is not its appVersion {}",
+                chart.version, app.version
+            )),
+            _ => None,
+        },
+        Err(FileError::NotSemver {
+            line,
+            column,
+            value,
+        }) => Some(format!(
+            "at {line}:{column}, `{}` is not a semantic version",
+            value.escape_debug()
+        )),
+        Err(_) => None,
+    };
+    // The chart's top-level `name:` (never indented: a dependency's is), as a service name.
+    let name = text.lines().find_map(|line| {
+        let value = line.strip_prefix("name:")?.split(" #").next()?.trim();
+        service_name(value.trim_matches(|c| c == '"' || c == '\''))
+    });
+    let Some(why) = own_line else {
+        return version_file(path, text, name);
+    };
+    let mut m = Manifest::new(path);
+    m.name = name;
+    m.note = Some(no_entry(
+        &format!("{path}: the chart is versioned on its own line ({why})"),
+        "to release the chart with the application, set its version and appVersion to the application's version",
+        path,
+        None,
+    ));
+    m
+}
+
 /// A file whose format shipgate knows by its name: its entry is the file's own format.
-fn version_file(path: &'static str, text: &str, name: Option<String>) -> Manifest {
+fn version_file(path: &str, text: &str, name: Option<String>) -> Manifest {
     let version = Format::by_name(path)
         .and_then(|f| f.find(text).ok())
         .and_then(|found| found.first().map(|f| f.version.clone()));
@@ -346,23 +409,61 @@ pub struct File {
     pub contents: String,
 }
 
+/// Where the environments' configuration is, and so what init writes for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Environments {
+    /// None found: a TOML skeleton, `<directory>/base.toml` and one overlay per
+    /// environment of `order` (the directory checked by [`check_directory`]).
+    Skeleton {
+        directory: PathBuf,
+        order: Vec<String>,
+    },
+    /// The repository's own (Spring Boot's, a Helm chart's): shipgate.toml points at it and
+    /// nothing is written beside it.
+    Found(environments::Found),
+    /// A shipgate.toml that init keeps says `layout` is `spring` or `helm`: its files are the
+    /// repository's own, and nothing is written beside them.
+    Kept { layout: Layout, directory: PathBuf },
+}
+
+impl Environments {
+    /// From the `[environments]` of a shipgate.toml that init keeps: a skeleton for the
+    /// overlays layout (checked to stay inside the repository), nothing otherwise.
+    pub fn from_settings(
+        root: &Path,
+        settings: &shipgate_config::EnvironmentsSettings,
+    ) -> Result<Environments, OutsideRepo> {
+        Ok(match settings.layout {
+            Layout::Overlays => Environments::Skeleton {
+                directory: check_directory(root, &settings.directory)?,
+                order: settings.order.clone(),
+            },
+            layout => Environments::Kept {
+                layout,
+                directory: settings.directory.clone(),
+            },
+        })
+    }
+}
+
 /// What the files are made from.
 #[derive(Debug, Clone)]
 pub struct Inputs<'a> {
     pub manifests: &'a [Manifest],
-    /// The environments' directory, relative to the root (checked by [`check_directory`]).
-    pub directory: &'a Path,
-    /// The environments, in promotion order (checked names).
-    pub order: &'a [String],
+    pub environments: &'a Environments,
+    /// The repository's release tags, when it has some.
+    pub tags: Option<&'a tags::Scheme>,
     /// The branch promotions commit to.
     pub branch: &'a str,
 }
 
-/// The version the skeleton starts from: the first manifest's, else 0.1.0.
-pub fn start_version(manifests: &[Manifest]) -> semver::Version {
+/// The version the skeleton starts from: the first manifest's, else the newest release
+/// tag's, else 0.1.0.
+pub fn start_version(manifests: &[Manifest], tags: Option<&tags::Scheme>) -> semver::Version {
     manifests
         .iter()
         .find_map(|m| m.version.clone())
+        .or_else(|| tags.map(|t| t.version.clone()))
         .unwrap_or_else(|| semver::Version::new(0, 1, 0))
 }
 
@@ -374,14 +475,14 @@ pub fn files(inputs: &Inputs<'_>) -> Vec<File> {
         .iter()
         .find_map(|m| m.name.clone())
         .unwrap_or_else(|| "app".to_string());
-    let version = start_version(inputs.manifests).to_string();
+    let version = start_version(inputs.manifests, inputs.tags).to_string();
     let mut out = Vec::new();
     let has_version = inputs
         .manifests
         .iter()
         .any(|m| m.native || m.entry.is_some());
     // A project on -SNAPSHOT versions (Maven's, Gradle's way) goes back to one after each
-    // release; npm's files stay at the release.
+    // release; npm's files and a chart stay at the release.
     let snapshots = inputs.manifests.iter().any(|m| {
         m.entry.is_some()
             && m.version
@@ -398,24 +499,24 @@ pub fn files(inputs: &Inputs<'_>) -> Vec<File> {
                 String::new(),
             ),
         };
-        let npm = matches!(
-            Format::by_name(m.path),
-            Some(Format::NpmPackage | Format::NpmLock)
+        let stays_at_release = matches!(
+            Format::by_name(&m.path),
+            Some(Format::NpmPackage | Format::NpmLock | Format::HelmChart)
         );
-        let stays = if snapshots && npm {
+        let stays = if snapshots && stays_at_release {
             "next-snapshot = false # stays at the release\n"
         } else {
             ""
         };
         entries.push_str(&format!(
             "\n# The version in {path}{why}.\n[[release.files]]\npath = {}\n{pattern}{stays}",
-            toml_string(m.path),
+            toml_string(&m.path),
             path = m.path,
         ));
     }
-    if !has_version {
-        // Nothing holds a version yet: a VERSION file does, so the first release has one to
-        // start from.
+    if !has_version && inputs.tags.is_none() {
+        // Nothing holds a version yet, and no tag says which was released last: a VERSION
+        // file does, so the first release has one to start from.
         out.push(File {
             path: PathBuf::from("VERSION"),
             contents: format!("{version}\n"),
@@ -424,31 +525,14 @@ pub fn files(inputs: &Inputs<'_>) -> Vec<File> {
             "\n# The version in VERSION (no manifest held one).\n[[release.files]]\npath = \"VERSION\"\npattern = \"{version}\"\n",
         );
     }
-    let dir = inputs.directory;
-    out.push(File {
-        path: dir.join("schema.json"),
-        contents: ENV_SCHEMA.to_string(),
-    });
-    out.push(File {
-        path: dir.join("base.toml"),
-        contents: BASE_TOML
-            .replace("@NAME@", &name)
-            .replace("@VERSION@", &version),
-    });
-    let n = inputs.order.len();
-    for (i, env) in inputs.order.iter().enumerate() {
-        let template = if i + 1 == n {
-            LAST_TOML
-        } else if i + 2 == n {
-            MIDDLE_TOML
-        } else {
-            FIRST_TOML
-        };
-        out.push(File {
-            path: dir.join(format!("{env}.toml")),
-            contents: template.replace("@ENV@", env),
-        });
-    }
+    let order = match inputs.environments {
+        Environments::Skeleton { directory, order } => {
+            out.extend(skeleton(directory, order, &name, &version));
+            order.clone()
+        }
+        Environments::Found(found) => found.order.clone(),
+        Environments::Kept { .. } => Vec::new(),
+    };
     for (file, text) in [
         ("ci.yml", CI_YML),
         ("release.yml", RELEASE_YML),
@@ -463,15 +547,215 @@ pub fn files(inputs: &Inputs<'_>) -> Vec<File> {
         path: PathBuf::from(shipgate_settings::SCHEMA_FILE),
         contents: shipgate_settings::json_schema_text(),
     });
+    // With `Kept`, shipgate.toml exists and is kept: listed, never written.
     out.push(File {
         path: PathBuf::from("shipgate.toml"),
-        contents: SHIPGATE_TOML
-            .replace("@NEXT_SNAPSHOT@", if snapshots { "" } else { "# " })
-            .replace("@RELEASE_FILES@", &entries)
-            .replace("@NAME@", &name)
-            .replace("@BRANCH@", inputs.branch),
+        contents: shipgate_toml(inputs, &entries, snapshots, &order, &name),
     });
     out
+}
+
+/// The TOML skeleton of the overlays layout: schema.json, base.toml, one overlay per
+/// environment.
+fn skeleton(dir: &Path, order: &[String], name: &str, version: &str) -> Vec<File> {
+    let mut out = vec![
+        File {
+            path: dir.join("schema.json"),
+            contents: ENV_SCHEMA.to_string(),
+        },
+        File {
+            path: dir.join("base.toml"),
+            contents: BASE_TOML
+                .replace("@NAME@", name)
+                .replace("@VERSION@", version),
+        },
+    ];
+    let n = order.len();
+    for (i, env) in order.iter().enumerate() {
+        let template = if i + 1 == n {
+            LAST_TOML
+        } else if i + 2 == n {
+            MIDDLE_TOML
+        } else {
+            FIRST_TOML
+        };
+        out.push(File {
+            path: dir.join(format!("{env}.toml")),
+            contents: template.replace("@ENV@", env),
+        });
+    }
+    out
+}
+
+/// shipgate.toml: the template with the release files, the tag format, the environments
+/// and the promotion sections of `order`'s first and last environments.
+fn shipgate_toml(
+    inputs: &Inputs<'_>,
+    entries: &str,
+    snapshots: bool,
+    order: &[String],
+    name: &str,
+) -> String {
+    let (tag_comment, tag_format) = match inputs.tags {
+        Some(t) => (
+            comment(&format!(
+                "The format of the repository's tags: {}.",
+                t.why()
+            )),
+            t.format,
+        ),
+        None => (String::new(), "v{version}"),
+    };
+    let list = |items: &[String]| {
+        let items: Vec<String> = items.iter().map(|i| toml_string(i)).collect();
+        format!("[{}]", items.join(", "))
+    };
+    let (environments, written, where_key, target) = match inputs.environments {
+        Environments::Found(found) => (
+            format!(
+                "{}[environments]\nlayout = \"{}\"\ndirectory = {}\norder = {}\n{}",
+                found_comment(found),
+                found.layout.as_str(),
+                toml_string(&found.directory),
+                list(&found.order),
+                names_line(&found.names),
+            ),
+            "where the GitOps engine reads it ([[promote.target]], at the end)",
+            "",
+            target_example(found, name),
+        ),
+        Environments::Skeleton { directory, order } => (
+            format!(
+                "# The environments, in promotion order. Each has <directory>/<env>.toml on top of\n# base.toml, checked by `shipgate config validate` against <directory>/schema.json.\n[environments]\norder = {}\ndirectory = {}\n",
+                list(order),
+                toml_string(&directory.to_string_lossy().replace('\\', "/")),
+            ),
+            "at version-key of the environment's file",
+            "version-key = \"service.image.tag\"\n",
+            String::new(),
+        ),
+        Environments::Kept { .. } => (String::new(), "", "", String::new()),
+    };
+    let (first, last, verified) = match order {
+        [first, .., last] => (
+            format!(
+                "\n# {first} verifies nothing: being promoted there is enough for the next.\n[promote.env.{first}]\nverification = \"none\"\n"
+            ),
+            last.as_str(),
+            format!("verified in {}", order[order.len() - 2]),
+        ),
+        [only] => (String::new(), only.as_str(), "verified".to_string()),
+        [] => (String::new(), "prod", "verified".to_string()),
+    };
+    let last_comment = comment(&format!(
+        "{last}: {verified} two hours ago, one approval (`shipgate approve`), no promotions over the weekend (unless `--override-freeze --reason …`)."
+    ));
+    let mut text = SHIPGATE_TOML
+        .replace("@TAG_COMMENT@", &tag_comment)
+        .replace("@TAG_FORMAT@", &toml_string(tag_format))
+        .replace("@NEXT_SNAPSHOT@", if snapshots { "" } else { "# " })
+        .replace("@RELEASE_FILES@", entries)
+        .replace("@ENVIRONMENTS@", &environments)
+        .replace("@PROMOTE_INTRO@", &comment(&format!(
+            "`shipgate promote VERSION --to ENV`: the version is written {written}, through the gates below, and recorded in the ledger (refs/shipgate/ledger). An environment needs a passing canary or `shipgate verify VERSION --env ENV --result pass` unless its verification is \"none\"."
+        )))
+        .replace("@PROMOTE_WHERE@", where_key)
+        .replace("@PROMOTE_FIRST@", &first)
+        .replace("@LAST_COMMENT@", &last_comment)
+        .replace("@LAST@", last)
+        .replace("@NAME@", name)
+        .replace("@BRANCH@", inputs.branch);
+    text.push_str(&target);
+    text
+}
+
+/// `text` as TOML comment lines of at most 90 columns.
+fn comment(text: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from("#");
+    for word in text.split_whitespace() {
+        if line.len() > 1 && line.len() + 1 + word.len() > 90 {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from("#");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// The comment above `[environments]` for configuration init found.
+fn found_comment(found: &environments::Found) -> String {
+    let what = match found.layout {
+        Layout::Spring => format!(
+            "Spring Boot's configuration in {}: application.yml, then application-<profile>.yml, read as Spring Boot reads them",
+            found.directory
+        ),
+        _ => format!(
+            "the Helm chart in {}: values.yaml, then values-<env>.yaml, read as Helm reads them (the schema is the chart's values.schema.json when it has one)",
+            found.directory
+        ),
+    };
+    let mut text = format!(
+        "The environments, in promotion order, found by `shipgate init`: {what}; checked by `shipgate config validate`. shipgate writes nothing there."
+    );
+    if let Some(from) = &found.also_from {
+        text.push_str(&format!(
+            " Environments without a profile of their own are those of {from}/values-<env>.yaml."
+        ));
+    }
+    if !found.not_environments.is_empty() {
+        text.push_str(&format!(
+            " Not environments (add them to order if they are): {}.",
+            found.not_environments.join(", ")
+        ));
+    }
+    comment(&text)
+}
+
+/// A commented `[[promote.target]]` for configuration init found: promotions write the
+/// version where the GitOps engine reads it, not into the configuration.
+fn target_example(found: &environments::Found, name: &str) -> String {
+    let (file, key) = match (found.layout, &found.also_from) {
+        (Layout::Helm, _) => (
+            format!("{}/values-{{{{env}}}}.yaml", found.directory),
+            "image.tag".to_string(),
+        ),
+        (_, Some(from)) => (
+            format!("{from}/values-{{{{env}}}}.yaml"),
+            "image.tag".to_string(),
+        ),
+        _ => (
+            "deploy/overlays/{{env}}/kustomization.yaml".to_string(),
+            format!("images[name={name}].newTag"),
+        ),
+    };
+    let names = names_line(&found.names);
+    format!(
+        "\n# Where promotions write the version: the file and key your GitOps engine reads (a\n# Kustomize overlay, Helm values, an Argo CD Application); the key must exist in each\n# environment's file. Until a target is set, `shipgate promote` has nowhere to write.\n# [[promote.target]]\n# file = {}\n# key = {}\n{}",
+        toml_string(&file),
+        toml_string(&key),
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!("# {names}")
+        },
+    )
+}
+
+/// `names = { prod = "production" }` and a newline; empty for no names.
+fn names_line(names: &BTreeMap<String, String>) -> String {
+    if names.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = names
+        .iter()
+        .map(|(env, file)| format!("{env} = {}", toml_string(file)))
+        .collect();
+    format!("names = {{ {} }}\n", pairs.join(", "))
 }
 
 /// `text` as a TOML string literal, escaped by the TOML serializer.

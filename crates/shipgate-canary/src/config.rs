@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use shipgate_judge::{
-    ConfigProblem, Gates, HumanDuration, JudgeSettings, MetricConfig, OnInconclusive,
+    ConfigProblem, Gates, HumanDuration, JudgeSettings, MetricConfig, MetricKind, OnInconclusive,
     RolloutSettings, Steps,
 };
 
-use crate::actuator::CommandActuator;
+use crate::actuator::{CommandActuator, CommandProblem};
 use crate::alarms::AlarmsConfig;
 use crate::cloudwatch::CloudWatchConfig;
 use crate::provider::PrometheusConfig;
@@ -190,19 +190,66 @@ impl CanarySettings {
     /// without an override gets the base. Problems the override causes are keyed
     /// `env.<env>.…`; problems the base already has keep their plain key.
     pub fn for_env(&self, env: &str) -> Result<CanarySettings, Vec<ConfigProblem>> {
-        let effective = self.with_override(self.env.get(env));
-        let mut problems = effective.problems();
-        if self.env.contains_key(env) {
-            let base = self.problems();
-            for p in problems.iter_mut().filter(|p| !base.contains(p)) {
-                p.key = format!("env.{env}.{}", p.key);
-            }
-        }
+        let problems = self.env_keyed(env, CanarySettings::problems);
         if problems.is_empty() {
-            Ok(effective)
+            Ok(self.with_override(self.env.get(env)))
         } else {
             Err(problems)
         }
+    }
+
+    /// What `env`'s settings do not stop but should be told: [`CanarySettings::warnings`] of
+    /// its effective settings, keyed as [`CanarySettings::for_env`] keys its problems.
+    /// `canary run` prints them before it starts.
+    pub fn warnings_for_env(&self, env: &str) -> Vec<ConfigProblem> {
+        self.env_keyed(env, CanarySettings::own_warnings)
+    }
+
+    /// What these settings do not stop but should be told, each with a hint: every counts or
+    /// latency metric without a `pod-label` when Prometheus answers the queries
+    /// ([`JudgeSettings::warnings`]; CloudWatch does not split by pod), for the base and for
+    /// each environment overridden (keyed `env.<ENV>.…`, each reported once).
+    pub fn warnings(&self) -> Vec<ConfigProblem> {
+        self.across_envs(CanarySettings::own_warnings)
+    }
+
+    /// The warnings of these settings alone, overrides not looked at.
+    fn own_warnings(&self) -> Vec<ConfigProblem> {
+        match self.metrics_provider() {
+            MetricsProvider::Prometheus => self.gates.judge.warnings(),
+            MetricsProvider::Cloudwatch => Vec::new(),
+        }
+    }
+
+    /// `check` of `env`'s effective settings; what the base does not already report is
+    /// keyed `env.<env>.…`.
+    fn env_keyed(
+        &self,
+        env: &str,
+        check: fn(&CanarySettings) -> Vec<ConfigProblem>,
+    ) -> Vec<ConfigProblem> {
+        let mut found = check(&self.with_override(self.env.get(env)));
+        if self.env.contains_key(env) {
+            let base = check(self);
+            for p in found.iter_mut().filter(|p| !base.contains(p)) {
+                p.key = format!("env.{env}.{}", p.key);
+            }
+        }
+        found
+    }
+
+    /// `check` of the base, then of each environment overridden ([`Self::env_keyed`]), each
+    /// finding once.
+    fn across_envs(&self, check: fn(&CanarySettings) -> Vec<ConfigProblem>) -> Vec<ConfigProblem> {
+        let mut found = check(self);
+        for env in self.env.keys() {
+            for p in self.env_keyed(env, check) {
+                if !found.contains(&p) {
+                    found.push(p);
+                }
+            }
+        }
+        found
     }
 
     /// `env`'s settings with its override applied, unvalidated: for reading its alarms
@@ -265,17 +312,14 @@ impl CanarySettings {
     /// queries, template placeholders, unique names, a maximum duration that fits the
     /// holds), the provider and the actuator, the names of the environments overridden, and
     /// each environment's effective settings, keyed `env.<ENV>.…`. Returns every problem.
+    /// `canary run` ([`CanarySettings::for_env`]) and `config validate` both check through
+    /// here, so what one refuses the other reports.
     pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
-        let mut problems = self.problems();
+        let mut problems = self.across_envs(CanarySettings::problems);
         for env in self.env.keys() {
             if let Err(e) = shipgate_stdx::names::check_env(env) {
                 problems.push(ConfigProblem::new(format!("env.{env}"), e.to_string()));
             }
-        }
-        for (env, over) in &self.env {
-            let effective = self.with_override(Some(over));
-            let more = env_problems(env, &effective, &problems);
-            problems.extend(more);
         }
         if problems.is_empty() {
             Ok(())
@@ -284,11 +328,65 @@ impl CanarySettings {
         }
     }
 
-    /// The problems of these settings alone, overrides not looked at: the gates', then the
-    /// edges'.
+    /// The problems of these settings alone, overrides not looked at: the gates', the
+    /// queries' shapes, then the edges'.
     fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = self.gates.problems();
+        problems.extend(self.query_shape_problems());
         problems.extend(self.edge_problems());
+        problems
+    }
+
+    /// Prometheus queries whose outermost `sum` drops a label the answer must keep: the pod
+    /// label of a metric split by pod (`pod-label`), `le` of a histogram. Every answer to
+    /// such a query would be refused, so the canary could only fail safe; it is refused
+    /// before any traffic moves instead. Only a query that starts with `sum` is read
+    /// ([`sum_keeps`]); any other shape is left to the check of Prometheus's answers.
+    fn query_shape_problems(&self) -> Vec<ConfigProblem> {
+        if self.metrics_provider() != MetricsProvider::Prometheus {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        for (i, m) in self.gates.judge.metrics.iter().enumerate() {
+            let pod = m.pod_label.as_deref();
+            let (keys, le): (&[&str], bool) = match m.judged_as() {
+                MetricKind::Counts => (&["errors", "requests"], false),
+                MetricKind::Latency => (&["buckets"], true),
+                MetricKind::Gauge => continue,
+            };
+            let needed: Vec<&str> = pod.into_iter().chain(le.then_some("le")).collect();
+            let sides = [
+                ("canary", Some(&m.canary)),
+                ("baseline", m.baseline.as_ref()),
+            ];
+            for (side, q) in sides {
+                for (k, query) in q.into_iter().flat_map(|q| q.all()) {
+                    let Some(kept) = keys.contains(&k).then(|| sum_keeps(query)).flatten() else {
+                        continue;
+                    };
+                    let Some(missing) = needed.iter().find(|l| !kept.contains(l)) else {
+                        continue;
+                    };
+                    let (message, hint) = if Some(*missing) == pod {
+                        (
+                            format!(
+                                "its `sum` drops the label `{missing}` this metric is split by (pod-label): every answer would be refused"
+                            ),
+                            format!("sum by ({}) (…)", needed.join(", ")),
+                        )
+                    } else {
+                        (
+                            "its `sum` drops `le`, the histogram's bucket bounds: every answer would be refused".to_string(),
+                            format!("sum by ({}) (…)", needed.join(", ")),
+                        )
+                    };
+                    problems.push(
+                        ConfigProblem::new(format!("metrics[{i}].{side}.{k}"), message)
+                            .with_hint(format!("keep it: {hint}")),
+                    );
+                }
+            }
+        }
         problems
     }
 
@@ -296,7 +394,12 @@ impl CanarySettings {
     fn edge_problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         if let Some(Err(e)) = self.command.as_ref().map(CommandActuator::validate) {
-            problems.push(ConfigProblem::new("command", e.to_string()));
+            // Keyed by the template, so a problem is reported at its own line.
+            let (key, message) = match e {
+                CommandProblem::Empty { key } => (key, "must not be empty".to_string()),
+                CommandProblem::Template { key, error } => (key, error.to_string()),
+            };
+            problems.push(ConfigProblem::new(format!("command.{key}"), message));
         }
         if let Some(Err(e)) = self.webhook.as_ref().map(WebhookActuator::validate) {
             problems.push(ConfigProblem::new("webhook", e.to_string()));
@@ -405,6 +508,67 @@ impl CanarySettings {
     }
 }
 
+/// The labels the outermost `sum` of a PromQL `query` keeps: none for `sum(…)`, the list
+/// of `sum by (a, b) (…)` or `sum (…) by (a, b)`; `None` when the query does not start with
+/// `sum`, or keeps what `without (…)` leaves (unknown here). Parentheses inside strings are
+/// skipped.
+fn sum_keeps(query: &str) -> Option<Vec<&str>> {
+    /// `s` after the word `word` (any case) and the spaces after it.
+    fn word<'a>(s: &'a str, word: &str) -> Option<&'a str> {
+        let head = s.get(..word.len())?;
+        let rest = &s[word.len()..];
+        let whole = !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        (head.eq_ignore_ascii_case(word) && whole).then(|| rest.trim_start())
+    }
+    /// The labels of `(a, "b", c)` at the start of `s`.
+    fn labels(s: &str) -> Option<Vec<&str>> {
+        let inner = s.strip_prefix('(')?;
+        let end = inner.find(')')?;
+        Some(
+            inner[..end]
+                .split(',')
+                .map(|l| l.trim().trim_matches('"'))
+                .filter(|l| !l.is_empty())
+                .collect(),
+        )
+    }
+    /// The byte index of the `)` closing the `(` that `s` starts with.
+    fn closing(s: &str) -> Option<usize> {
+        let (mut depth, mut quote, mut escaped) = (0usize, None, false);
+        for (i, c) in s.char_indices() {
+            match (quote, c) {
+                (Some(_), _) if escaped => escaped = false,
+                (Some(q), '\\') if q != '`' => escaped = true,
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'' | '`') => quote = Some(c),
+                (None, '(') => depth += 1,
+                (None, ')') => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(i);
+                    }
+                }
+                (None, _) => {}
+            }
+        }
+        None
+    }
+    let rest = word(query.trim_start(), "sum")?;
+    if let Some(by) = word(rest, "by") {
+        return labels(by);
+    }
+    if word(rest, "without").is_some() || !rest.starts_with('(') {
+        return None;
+    }
+    let after = rest[closing(rest)? + 1..].trim_start();
+    match (word(after, "by"), word(after, "without")) {
+        (Some(by), _) => labels(by),
+        (None, Some(_)) => None,
+        (None, None) => Some(Vec::new()),
+    }
+}
+
 /// Which backend answers `[[canary.metrics]]`' queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -413,21 +577,6 @@ pub enum MetricsProvider {
     Prometheus,
     /// `[canary.cloudwatch]`: each query is the ID of a `[canary.cloudwatch.queries.<ID>]`.
     Cloudwatch,
-}
-
-/// The problems of `env`'s effective settings that `base` does not already report, keyed
-/// `env.<env>.…`.
-fn env_problems(
-    env: &str,
-    effective: &CanarySettings,
-    base: &[ConfigProblem],
-) -> Vec<ConfigProblem> {
-    effective
-        .problems()
-        .into_iter()
-        .filter(|p| !base.contains(p))
-        .map(|p| ConfigProblem::new(format!("env.{env}.{}", p.key), p.message))
-        .collect()
 }
 
 #[cfg(test)]
@@ -564,7 +713,7 @@ critical = false
         if let Some(c) = s.command.as_mut() {
             c.promote = "deploy {{versoin}}".into();
         }
-        check_invalid(&s, "command", "promote: unknown placeholder `{{versoin}}`");
+        check_invalid(&s, "command.promote", "unknown placeholder `{{versoin}}`");
         check_parse_err(
             "[canary.command]\nset-weight = \"x\"\npromote = \"x\"\nrollback = \"x\"\nabort = \"x\"\n",
             "unknown field `abort`",
@@ -840,5 +989,170 @@ threshold = 1.5
         assert!(!old.contains("\"env\""), "{old}");
         let back: CanarySettings = serde_json::from_str(&old).expect("deserializes");
         assert_eq!(back, CanarySettings::default());
+    }
+
+    #[test]
+    fn the_labels_an_outermost_sum_keeps_are_read() {
+        for (query, want) in [
+            ("sum(x)", Some(vec![])),
+            ("  sum (increase(x[1m]))", Some(vec![])),
+            ("sum by (pod, le) (x)", Some(vec!["pod", "le"])),
+            ("SUM BY(pod)(x)", Some(vec!["pod"])),
+            ("sum(x{a=\")(\"}) by (pod)", Some(vec!["pod"])),
+            ("sum(x{a='\\')'}) by (instance)", Some(vec!["instance"])),
+            ("sum by (\"pod\") (x)", Some(vec!["pod"])),
+            ("sum(x) / sum(y)", Some(vec![])),
+            ("sum without (instance) (x)", None),
+            ("sum(x) without (instance)", None),
+            ("sum_over_time(x[1m])", None),
+            ("increase(x[1m])", None),
+            ("(sum(x))", None),
+            ("sum(x", None),
+        ] {
+            assert_eq!(sum_keeps(query), want, "{query}");
+        }
+    }
+
+    /// FULL with `text` replacing the error-rate metric's canary errors query and
+    /// `pod-label = "pod"` on it when `pod` is set.
+    fn with_error_query(query: &str, pod: bool) -> CanarySettings {
+        let old = r#"errors = 'sum(increase(http_requests_total{version="{{version}}",code=~"5.."}[{{interval}}]))'"#;
+        assert!(FULL.contains(old));
+        let mut text = FULL.replacen(old, &format!("errors = '{query}'"), 1);
+        if pod {
+            text = text.replacen(
+                "min-requests = 500",
+                "min-requests = 500\npod-label = \"pod\"",
+                1,
+            );
+        }
+        parse(&text).expect("parses")
+    }
+
+    #[test]
+    fn a_query_whose_sum_drops_the_pod_label_or_le_is_refused() {
+        let s = with_error_query("sum(increase(e[{{interval}}]))", true);
+        let problems = s.validate().expect_err("the sum drops pod");
+        let p = problems
+            .iter()
+            .find(|p| p.key == "metrics[0].canary.errors")
+            .expect("at the query");
+        assert!(p.message.contains("drops the label `pod`"), "{p:?}");
+        assert_eq!(p.hint.as_deref(), Some("keep it: sum by (pod) (…)"));
+        // The other three queries of the metric have no `by (pod)` either.
+        assert_eq!(
+            problems
+                .iter()
+                .filter(|p| p.message.contains("drops the label `pod`"))
+                .count(),
+            4,
+            "{problems:?}"
+        );
+        // Without pod-label the same query is fine.
+        with_error_query("sum(increase(e[{{interval}}]))", false)
+            .validate()
+            .expect("valid");
+
+        let by_pod = |q: &str| q.replace("sum(", "sum by (pod) (");
+        let mut s = parse(&FULL.replacen(
+            "min-requests = 500",
+            "min-requests = 500\npod-label = \"pod\"",
+            1,
+        ))
+        .expect("parses");
+        let m = &mut s.gates.judge.metrics[0];
+        for q in [&mut m.canary, m.baseline.as_mut().expect("baseline")] {
+            q.errors = q.errors.as_deref().map(by_pod);
+            q.requests = q.requests.as_deref().map(by_pod);
+        }
+        s.validate().expect("every query keeps pod");
+
+        let mut s = parse(FULL).expect("parses");
+        s.gates.judge.metrics[1].canary.buckets =
+            Some("sum(increase(b[{{interval}}])) by (le)".into());
+        s.validate().expect("a postfix by keeps le");
+        s.gates.judge.metrics[1].pod_label = Some("pod".into());
+        check_invalid(&s, "metrics[1].canary.buckets", "drops the label `pod`");
+        s.gates.judge.metrics[1].canary.buckets =
+            Some("sum by (pod) (increase(b[{{interval}}]))".into());
+        let problems = s.validate().expect_err("drops le");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("drops `le`"), "{problems:?}");
+        assert_eq!(
+            problems[0].hint.as_deref(),
+            Some("keep it: sum by (pod, le) (…)")
+        );
+        // Queries that do not start with `sum` are left to Prometheus's answers.
+        s.gates.judge.metrics[1].canary.buckets = Some(
+            "label_replace(sum by (instance, le) (b), \"pod\", \"$1\", \"instance\", \"(.*)\")"
+                .into(),
+        );
+        s.validate().expect("not read");
+    }
+
+    #[test]
+    fn metrics_without_a_pod_label_are_warned_of_where_prometheus_answers() {
+        let s = parse(FULL).expect("parses");
+        let warnings = s.warnings();
+        assert_eq!(
+            warnings.iter().map(|w| w.key.as_str()).collect::<Vec<_>>(),
+            ["metrics[0].pod-label", "metrics[1].pod-label"],
+            "the gauge is not split by pod"
+        );
+        assert!(
+            warnings[0]
+                .message
+                .contains("metric `error-rate` has no pod-label"),
+            "{warnings:?}"
+        );
+        assert_eq!(
+            warnings[1].hint.as_deref(),
+            Some(
+                "set pod-label = \"pod\" (the label Kubernetes service discovery gives Prometheus) and keep it in every query: sum by (pod, le) (…)"
+            )
+        );
+
+        // Each environment's own metrics, once; an environment on CloudWatch has none.
+        let mut s = with_overrides();
+        s.env.get_mut("prod").expect("prod").provider = Some(MetricsProvider::Cloudwatch);
+        let keys = |w: Vec<ConfigProblem>| w.into_iter().map(|w| w.key).collect::<Vec<_>>();
+        assert_eq!(
+            keys(s.warnings()),
+            [
+                "metrics[0].pod-label",
+                "metrics[1].pod-label",
+                "env.staging.metrics[0].pod-label"
+            ]
+        );
+        assert_eq!(
+            keys(s.warnings_for_env("staging")),
+            ["env.staging.metrics[0].pod-label"]
+        );
+        assert_eq!(
+            keys(s.warnings_for_env("dev")),
+            ["metrics[0].pod-label", "metrics[1].pod-label"]
+        );
+        assert!(s.warnings_for_env("prod").is_empty());
+
+        let mut s = parse(FULL).expect("parses");
+        for m in &mut s.gates.judge.metrics {
+            m.pod_label = Some("pod".into());
+        }
+        s.gates.judge.metrics[2].pod_label = None;
+        assert!(s.warnings().is_empty());
+    }
+
+    #[test]
+    fn a_command_problem_is_keyed_by_its_template() {
+        let mut s = parse(FULL).expect("parses");
+        if let Some(c) = s.command.as_mut() {
+            c.set_weight = "kubectl argo rollouts set weight shop \"{{weight}}\"".into();
+        }
+        check_invalid(&s, "command.set-weight", "`{{weight}}` is inside quotes");
+        let mut s = parse(FULL).expect("parses");
+        if let Some(c) = s.command.as_mut() {
+            c.rollback = " ".into();
+        }
+        check_invalid(&s, "command.rollback", "must not be empty");
     }
 }

@@ -604,3 +604,237 @@ fn environments_not_in_the_order_list() {
         )]
     );
 }
+
+// ---- shipgate.toml's [canary]: what `canary run` would refuse, at its line.
+
+/// A `[canary]` with a typo in a query placeholder (line 13) and a quoted placeholder in a
+/// command (line 6); `pod-label` as `with_pod_label` says.
+fn canary_toml(with_pod_label: bool) -> String {
+    let by = if with_pod_label {
+        "sum by (pod) "
+    } else {
+        "sum"
+    };
+    format!(
+        r#"[environments]
+order = ["dev", "staging", "prod"]
+
+[canary.command]
+promote = "kubectl argo rollouts promote shop --full"
+set-weight = "kubectl argo rollouts set weight shop \"{{{{weight}}}}\""
+rollback = "kubectl argo rollouts abort shop"
+
+[[canary.metrics]]
+name = "error-rate"
+kind = "counts"
+threshold = 0.001
+canary = {{ errors = '{by}(increase(e{{v="{{{{versoin}}}}"}}[{{{{interval}}}}]))', requests = '{by}(increase(r{{v="{{{{version}}}}"}}[{{{{interval}}}}]))' }}
+{}"#,
+        if with_pod_label {
+            "pod-label = \"pod\"\n"
+        } else {
+            ""
+        }
+    )
+}
+
+/// `canary run --env dev` of 1.4.0 against 1.3.0 in `dir`.
+fn canary_run(dir: &Path) -> Run {
+    shipgate(
+        dir,
+        &[
+            "canary",
+            "run",
+            "--env",
+            "dev",
+            "--canary-version",
+            "1.4.0",
+            "--baseline-version",
+            "1.3.0",
+        ],
+    )
+}
+
+#[test]
+fn canary_problems_in_shipgate_toml_are_reported_at_their_key() {
+    let tmp = scratch(&[]);
+    std::fs::write(tmp.path().join("shipgate.toml"), canary_toml(true)).expect("write");
+    let run = shipgate(tmp.path(), &["config", "validate", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let v: Vec<Value> = serde_json::from_str(&run.stdout).expect("json");
+    let got: Vec<(&str, u64, u64, &str, &str)> = v
+        .iter()
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap_or(""),
+                d["line"].as_u64().unwrap_or(0),
+                d["column"].as_u64().unwrap_or(0),
+                d["rule"].as_str().unwrap_or(""),
+                d["severity"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("shipgate.toml", 6, 1, "canary-settings", "error"),
+            ("shipgate.toml", 13, 12, "canary-settings", "error"),
+        ]
+    );
+    let messages: Vec<&str> = v.iter().filter_map(|d| d["message"].as_str()).collect();
+    assert!(
+        messages[0].starts_with("canary.command.set-weight: `{{weight}}` is inside quotes"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].starts_with(
+            "canary.metrics[0].canary.errors: unknown placeholder `{{versoin}}`; did you mean `{{version}}`?"
+        ),
+        "{messages:?}"
+    );
+    assert!(
+        run.stderr.contains("2 error(s), 0 warning(s)"),
+        "{}",
+        run.stderr
+    );
+
+    let run = shipgate(tmp.path(), &["config", "validate", "--format", "github"]);
+    assert_eq!(run.code, 1);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert!(
+        lines[0].starts_with(
+            "::error file=shipgate.toml,line=6,col=1,title=canary-settings::canary.command.set-weight: `{{weight}}` is inside quotes"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[1].starts_with("::error file=shipgate.toml,line=13,col=12,title=canary-settings::")
+            && lines[1].contains("did you mean `{{version}}`?"),
+        "{}",
+        run.stdout
+    );
+
+    let human = shipgate(tmp.path(), &["config", "validate"]);
+    assert_eq!(human.code, 1);
+    assert!(
+        human
+            .stdout
+            .contains("error[canary-settings]: canary.metrics[0].canary.errors")
+            && human.stdout.contains("--> shipgate.toml:13:12")
+            && human.stdout.contains("canary = { errors = '"),
+        "{}",
+        human.stdout
+    );
+    let sarif = shipgate(tmp.path(), &["config", "validate", "--format", "sarif"]);
+    let log: Value = serde_json::from_str(&sarif.stdout).expect("sarif");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[1]["ruleId"], "canary-settings");
+    assert_eq!(
+        results[1]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        13
+    );
+    let junit = shipgate(tmp.path(), &["config", "validate", "--format", "junit"]);
+    assert!(
+        junit.stdout.contains("name=\"shipgate.toml\"") && junit.stdout.contains("canary-settings"),
+        "{}",
+        junit.stdout
+    );
+
+    // `canary run` refuses the same settings before anything moves.
+    let run = canary_run(tmp.path());
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("invalid [canary] settings")
+            && run.stderr.contains("did you mean `{{version}}`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_metric_without_a_pod_label_is_a_warning_in_validate_and_in_canary_run() {
+    let tmp = scratch(&[]);
+    let fixed = canary_toml(false)
+        .replace("{{versoin}}", "{{version}}")
+        .replace("\\\"{{weight}}\\\"", "{{weight}}");
+    std::fs::write(tmp.path().join("shipgate.toml"), &fixed).expect("write");
+    let run = shipgate(tmp.path(), &["config", "validate", "--format", "json"]);
+    assert_eq!(
+        run.code, 0,
+        "warnings do not fail: {}{}",
+        run.stdout, run.stderr
+    );
+    let v: Vec<Value> = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(v.len(), 1, "{v:?}");
+    let d = &v[0];
+    assert_eq!(
+        (
+            &d["file"],
+            &d["line"],
+            &d["column"],
+            &d["rule"],
+            &d["severity"]
+        ),
+        (
+            &Value::from("shipgate.toml"),
+            &Value::from(9),
+            &Value::from(1),
+            &Value::from("canary-settings"),
+            &Value::from("warning")
+        )
+    );
+    assert!(
+        d["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("metric `error-rate` has no pod-label")),
+        "{d}"
+    );
+    assert!(
+        d["hint"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("set pod-label = \"pod\"")),
+        "{d}"
+    );
+    let github = shipgate(tmp.path(), &["config", "validate", "--format", "github"]);
+    assert!(
+        github
+            .stdout
+            .starts_with("::warning file=shipgate.toml,line=9,col=1,title=canary-settings::"),
+        "{}",
+        github.stdout
+    );
+
+    // `canary run` prints the same warning, at the same place, before it starts (here it
+    // then stops: there is no [canary.prometheus]).
+    let run = canary_run(tmp.path());
+    assert!(
+        run.stderr.starts_with(
+            "warning: shipgate.toml:9:1: canary.metrics[0].pod-label: metric `error-rate` has no pod-label"
+        ) && run.stderr.contains("\nhint: set pod-label = \"pod\""),
+        "{}",
+        run.stderr
+    );
+
+    // With the label and `sum by (pod)`, nothing to say.
+    let with_label = canary_toml(true)
+        .replace("{{versoin}}", "{{version}}")
+        .replace("\\\"{{weight}}\\\"", "{{weight}}");
+    std::fs::write(tmp.path().join("shipgate.toml"), with_label).expect("write");
+    let (code, got, stderr) = validate_json(tmp.path());
+    assert_eq!((code, got), (0, vec![]), "{stderr}");
+}
+
+#[test]
+fn a_repository_without_canary_settings_gets_no_canary_diagnostics() {
+    let tmp = scratch(&[]);
+    std::fs::write(
+        tmp.path().join("shipgate.toml"),
+        "[environments]\norder = [\"dev\", \"staging\", \"prod\"]\n",
+    )
+    .expect("write");
+    let (code, got, stderr) = validate_json(tmp.path());
+    assert_eq!((code, got), (0, vec![]), "{stderr}");
+}

@@ -59,10 +59,13 @@ pub enum Rule {
     SecretLiteral,
     /// The platform's service-level objectives for production.
     Slo,
+    /// shipgate.toml's `[canary]`: what `canary run` would refuse (or warn of) before it
+    /// moves traffic.
+    CanarySettings,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 17] = [
+    pub const ALL: [Rule; 18] = [
         Rule::ReadError,
         Rule::FileTooLarge,
         Rule::Encoding,
@@ -80,6 +83,7 @@ impl Rule {
         Rule::Parity,
         Rule::SecretLiteral,
         Rule::Slo,
+        Rule::CanarySettings,
     ];
 
     pub fn id(self) -> &'static str {
@@ -101,6 +105,7 @@ impl Rule {
             Rule::Parity => "parity",
             Rule::SecretLiteral => "secret-literal",
             Rule::Slo => "slo",
+            Rule::CanarySettings => "canary-settings",
         }
     }
 
@@ -130,6 +135,9 @@ impl Rule {
             }
             Rule::SecretLiteral => "Credentials are secret references, never literals",
             Rule::Slo => "Production meets the platform's service-level objectives",
+            Rule::CanarySettings => {
+                "shipgate.toml's [canary] holds nothing `canary run` would refuse: known placeholders, no quoted command values, each metric's queries, one actuator"
+            }
         }
     }
 }

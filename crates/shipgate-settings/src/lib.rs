@@ -1,5 +1,10 @@
 //! Loads `shipgate.toml`, the pipeline's own configuration: every section typed by the
-//! crate that owns it, unknown keys reported at their line with a did-you-mean.
+//! crate that owns it, unknown keys reported at their line with a did-you-mean; what a
+//! command would refuse later ([`Settings::findings`]) found at its line too.
+
+mod findings;
+
+pub use findings::{Finding, Severity};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +39,10 @@ pub struct Settings {
     /// Where the settings came from (None: defaults, no file).
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// The text they were read from (empty: defaults, no file), for the places of
+    /// [`Settings::findings`].
+    #[serde(skip)]
+    pub text: String,
 }
 
 /// Why shipgate.toml could not be loaded. The message is what went wrong; the hint
@@ -160,7 +169,10 @@ pub fn parse(text: &str) -> Result<Settings, ParseProblem> {
     check_promote(text, &settings)?;
     check_remote(text, &settings)?;
     check_release_files(text, &settings)?;
-    Ok(settings)
+    Ok(Settings {
+        text: text.to_string(),
+        ..settings
+    })
 }
 
 /// `[environments] order`: every name is an environment name (it reaches file names,

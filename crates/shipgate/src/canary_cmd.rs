@@ -313,6 +313,7 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let all = global.settings()?;
     let settings = all.canary.for_env(&args.env).map_err(RunError::Settings)?;
+    crate::config_cmd::warn_canary(global, &all, all.canary.warnings_for_env(&args.env));
     let replay = args
         .replay
         .as_deref()

@@ -1,5 +1,6 @@
 //! `shipgate config validate|show`: arguments to a load request, the report rendered in the
-//! chosen format, and the exit code (0 clean, 1 problems found, 2 could not run).
+//! chosen format, and the exit code (0 clean, 1 problems found, 2 could not run). `validate`
+//! also reports what `canary run` would refuse in shipgate.toml, at its line.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -72,11 +73,12 @@ impl From<FormatArg> for Format {
 }
 
 pub fn run(global: &Global, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
-    let settings = global.settings()?.environments;
+    let all = global.settings()?;
+    let settings = &all.environments;
     settings.check().context("invalid shipgate.toml")?;
     match &args.command {
-        ConfigCommand::Validate(v) => validate(global, &settings, v),
-        ConfigCommand::Show(s) => show(global, &settings, s),
+        ConfigCommand::Validate(v) => validate(global, &all, v),
+        ConfigCommand::Show(s) => show(global, settings, s),
     }
 }
 
@@ -94,9 +96,10 @@ fn default_paths(
 
 fn validate(
     global: &Global,
-    settings: &EnvironmentsSettings,
+    all: &shipgate_settings::Settings,
     args: &ValidateArgs,
 ) -> anyhow::Result<ExitCode> {
+    let settings = &all.environments;
     let format = match (args.format, global.json) {
         (Some(f), _) => f.into(),
         (None, true) => Format::Json,
@@ -107,7 +110,15 @@ fn validate(
         paths: default_paths(global, settings, &args.paths),
         settings,
     };
-    let report = shipgate_config::validate(&request)?;
+    let mut report = shipgate_config::validate(&request)?;
+    if let (Some(source), Some(findings)) = (&all.source, all.findings()) {
+        let file = shipgate_config::load::display(&global.repo, source);
+        report
+            .diagnostics
+            .extend(findings.into_iter().map(|f| diagnostic(&file, f)));
+        shipgate_config::diagnostic::sort(&mut report.diagnostics);
+        report.files.push(file);
+    }
     let color = format == Format::Human
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -168,6 +179,54 @@ fn validate(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A problem of shipgate.toml as a diagnostic of the `canary-settings` rule.
+fn diagnostic(file: &str, f: shipgate_settings::Finding) -> shipgate_config::Diagnostic {
+    let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    shipgate_config::Diagnostic {
+        file: file.to_string(),
+        line: n(f.line),
+        column: n(f.column),
+        end_line: n(f.end_line),
+        end_column: n(f.end_column),
+        rule: shipgate_config::Rule::CanarySettings,
+        severity: match f.severity {
+            shipgate_settings::Severity::Error => shipgate_config::Severity::Error,
+            shipgate_settings::Severity::Warning => shipgate_config::Severity::Warning,
+        },
+        message: f.message,
+        hint: f.hint,
+        source_line: Some(f.source_line),
+    }
+}
+
+/// `canary run`'s warnings about its settings (`problems`, keyed below `[canary]`), each
+/// printed as `warning: shipgate.toml:L:C: …` with its hint, and in Actions an annotation
+/// at that line. `canary analyze` can print its own through here too.
+pub fn warn_canary(
+    global: &Global,
+    all: &shipgate_settings::Settings,
+    problems: Vec<shipgate_judge::ConfigProblem>,
+) {
+    for p in problems {
+        let f = all.canary_finding_at(shipgate_settings::Severity::Warning, p);
+        let location = all.source.as_ref().map(|source| actions::Location {
+            file: shipgate_config::load::display(&global.repo, source),
+            line: Some(f.line),
+            col: Some(f.column),
+        });
+        let text = match &location {
+            Some(at) => format!("{}:{}:{}: {}", at.file, f.line, f.column, f.message),
+            None => f.message,
+        };
+        actions::message(
+            actions::Level::Warning,
+            &text,
+            f.hint.as_deref(),
+            location.as_ref(),
+        );
+    }
 }
 
 /// The human report for the Actions log: one folded group per file, its lines inert.

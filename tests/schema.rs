@@ -108,6 +108,64 @@ fn readmes_shipgate_toml_examples_validate() {
     }
 }
 
+/// What `config validate` says about shipgate.toml `text`, as `line: message`, the findings
+/// `keep` keeps.
+fn findings(text: &str, keep: impl Fn(&shipgate_settings::Finding) -> bool) -> Vec<String> {
+    shipgate_settings::parse(text)
+        .expect("the loader accepts it")
+        .findings()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(keep)
+        .map(|f| format!("{}: {}", f.line, f.message))
+        .collect()
+}
+
+#[test]
+fn readmes_canary_metrics_are_split_by_pod_and_valid() {
+    let mut with_metrics = 0;
+    for (line, text) in readme_examples() {
+        if !text.contains("[[canary.metrics]]") {
+            continue;
+        }
+        with_metrics += 1;
+        // About the example's own metrics, not a default one.
+        let found = findings(&text, |f| {
+            f.key.contains("metrics[") && !f.message.contains("(a default metric")
+        });
+        // The CloudWatch example elides the baseline's queries (`# … the same three`).
+        let elided = text.contains("# … the same three");
+        assert!(
+            found
+                .iter()
+                .all(|f| elided && f.contains("is not a query of")),
+            "README.md:{line}: {found:#?}\n{text}"
+        );
+    }
+    assert!(with_metrics >= 4, "{with_metrics} examples with metrics");
+}
+
+#[test]
+fn inits_shipgate_toml_has_nothing_for_config_validate_to_say() {
+    let template = std::fs::read_to_string(root().join("crates/shipgate/src/init/shipgate.toml"))
+        .expect("the template");
+    let text = template
+        .replace("@NEXT_SNAPSHOT@", "")
+        .replace("@RELEASE_FILES@", "")
+        .replace("@NAME@", "orders")
+        .replace("@BRANCH@", "main");
+    assert!(text.contains("\n[canary]\n"));
+    assert_eq!(findings(&text, |_| true), Vec::<String>::new());
+    // The commented actuator too, once uncommented (README's adoption step).
+    let uncommented = text
+        .replace("\n# set-weight = ", "\nset-weight = ")
+        .replace("\n# promote = \"kubectl", "\npromote = \"kubectl")
+        .replace("\n# rollback = ", "\nrollback = ")
+        .replace("# [canary.command]", "[canary.command]");
+    assert!(uncommented.contains("\n[canary.command]\nset-weight = "));
+    assert_eq!(findings(&uncommented, |_| true), Vec::<String>::new());
+}
+
 /// `text`, accepted (true) or refused (false) by both the schema and the loader.
 fn check(validator: &jsonschema::Validator, text: &str, accepted: bool) {
     let schema = schema_errors(validator, text).expect("test cases are TOML");

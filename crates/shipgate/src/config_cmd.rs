@@ -198,6 +198,7 @@ fn diagnostic(file: &str, f: shipgate_settings::Finding) -> shipgate_config::Dia
         message: f.message,
         hint: f.hint,
         source_line: Some(f.source_line),
+        environments: Vec::new(),
     }
 }
 

@@ -442,7 +442,11 @@ fn a_syntax_error_in_an_environment_s_profile_refuses_that_environment_only() {
             .contains("app/src/main/resources/application-dev.yml:3:1"),
         "{dev}"
     );
-    assert_eq!(gate("prod")["passed"], true, "prod reads no application-dev.yml");
+    assert_eq!(
+        gate("prod")["passed"],
+        true,
+        "prod reads no application-dev.yml"
+    );
 }
 
 #[test]
@@ -473,13 +477,22 @@ fn a_helm_chart_at_the_root_promotes_through_its_values_files() {
         "shipgate.toml",
         "[environments]\nlayout = \"helm\"\ndirectory = \".\"\norder = [\"dev\", \"prod\"]\n\n[promote.env.dev]\nverification = \"none\"\n\n[[promote.target]]\nfile = \"values-{{env}}.yaml\"\nkey = \"image.tag\"\n",
     );
-    repo.write("Chart.yaml", "apiVersion: v2\nname: storefront\nversion: 0.3.0\n");
+    repo.write(
+        "Chart.yaml",
+        "apiVersion: v2\nname: storefront\nversion: 0.3.0\n",
+    );
     repo.write(
         "values.yaml",
         "replicaCount: 2\nimage:\n  repository: ghcr.io/acme/storefront\n  tag: \"1.3.0\" # the default\n",
     );
-    repo.write("values-dev.yaml", "image:\n  tag: \"1.3.0\"   # moved by shipgate\n");
-    repo.write("values-prod.yaml", "replicaCount: 3\nimage:\n  tag: 1.3.0\n");
+    repo.write(
+        "values-dev.yaml",
+        "image:\n  tag: \"1.3.0\"   # moved by shipgate\n",
+    );
+    repo.write(
+        "values-prod.yaml",
+        "replicaCount: 3\nimage:\n  tag: 1.3.0\n",
+    );
     repo.write(
         "values.schema.json",
         r#"{"type": "object", "properties": {"replicaCount": {"type": "integer", "minimum": 2}}}"#,
@@ -488,7 +501,10 @@ fn a_helm_chart_at_the_root_promotes_through_its_values_files() {
     repo.git(&["commit", "-q", "-m", "chore: the chart"]);
     repo.commit("feat: 1.4.0");
     repo.tag("v1.4.0");
-    let env = [("GITHUB_ACTOR", "alice"), ("SHIPGATE_NOW", "2026-12-01T09:00:00Z")];
+    let env = [
+        ("GITHUB_ACTOR", "alice"),
+        ("SHIPGATE_NOW", "2026-12-01T09:00:00Z"),
+    ];
     let out = repo.shipgate_env(&["--json", "promote", "1.4.0", "--to", "dev"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let o = json(&out);
@@ -501,7 +517,8 @@ fn a_helm_chart_at_the_root_promotes_through_its_values_files() {
         .unwrap_or_default()
         .to_string();
     assert!(
-        detail.starts_with("values-dev.yaml validates with image.tag = \"1.4.0\" (schema and rules)"),
+        detail
+            .starts_with("values-dev.yaml validates with image.tag = \"1.4.0\" (schema and rules)"),
         "{detail}"
     );
     assert_eq!(
@@ -509,11 +526,21 @@ fn a_helm_chart_at_the_root_promotes_through_its_values_files() {
         "image:\n  tag: \"1.4.0\"   # moved by shipgate\n"
     );
     // The chart's own schema refuses prod with one replica, at the values file's line.
-    repo.write("values-prod.yaml", "replicaCount: 1\nimage:\n  tag: 1.3.0\n");
+    repo.write(
+        "values-prod.yaml",
+        "replicaCount: 1\nimage:\n  tag: 1.3.0\n",
+    );
     repo.git(&["commit", "-q", "-am", "fix: fewer replicas"]);
-    let out = repo.shipgate_env(&["--json", "promote", "1.4.0", "--to", "prod", "--dry-run"], &env);
+    let out = repo.shipgate_env(
+        &["--json", "promote", "1.4.0", "--to", "prod", "--dry-run"],
+        &env,
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("values-prod.yaml:1:15"), "{}", text(&out));
+    assert!(
+        text(&out).contains("values-prod.yaml:1:15"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -523,8 +550,10 @@ fn a_key_set_twice_in_a_target_file_refuses_the_promotion() {
         "namespace: shop-development\n",
         "namespace: shop-development\nnamespace: shop-dev\n",
     );
-    p.repo
-        .write("infrastructure/k8s/overlays/development/kustomization.yaml", &twice);
+    p.repo.write(
+        "infrastructure/k8s/overlays/development/kustomization.yaml",
+        &twice,
+    );
     p.commit("chore: two namespaces");
     let out = p.run(&["--json", "promote", "1.4.0", "--to", "dev", "--dry-run"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

@@ -602,7 +602,9 @@ threshold = 0.01
             "[environments]\norder = [\"dev\", \"prod\"]\nnames = { prod = \"../prod\" }\n",
             3,
             "`../prod` (for `prod`) is not a valid name in files",
-            Some("use 1 to 63 letters, digits, `-` and `_` (several Spring profiles separated by `,`)"),
+            Some(
+                "use 1 to 63 letters, digits, `-` and `_` (several Spring profiles separated by `,`)",
+            ),
         );
     }
 

@@ -185,15 +185,26 @@ pub fn capture(
     window: Window,
 ) -> Result<Recording, CaptureError> {
     settings.validate().map_err(CaptureError::Settings)?;
+    let interval_text = settings.rollout.interval.to_string();
+    let vars = vars(req, &interval_text);
+    let intervals = capture_intervals(settings, &vars, source, window)?;
+    Ok(req.recording(settings, intervals))
+}
+
+/// The intervals of `window` (see [`capture`]) with the placeholders' values `vars`.
+pub fn capture_intervals(
+    settings: &Gates,
+    vars: &[(&str, &str)],
+    source: &dyn RangeMetrics,
+    window: Window,
+) -> Result<Vec<RecordedInterval>, CaptureError> {
     let points = points(settings.rollout.interval, window)?;
     let step = settings.rollout.interval.0;
     let step_s = step.as_secs_f64();
     let start = window.from + step_s;
-    let interval_text = settings.rollout.interval.to_string();
-    let vars = vars(req, &interval_text);
 
     let mut answers: HashMap<String, Vec<Vec<Sample>>> = HashMap::new();
-    for (metric, query) in rendered_queries(settings, &vars) {
+    for (metric, query) in rendered_queries(settings, vars) {
         if answers.contains_key(&query) {
             continue;
         }
@@ -207,7 +218,7 @@ pub fn capture(
         answers.insert(query, by_step);
     }
 
-    let intervals = (0..points as usize)
+    Ok((0..points as usize)
         .map(|k| RecordedInterval {
             t: step_s * (k + 1) as f64,
             weight: None,
@@ -217,15 +228,14 @@ pub fn capture(
                     answers: &answers,
                     step: k,
                 },
-                &vars,
+                vars,
             ),
         })
-        .collect();
-    Ok(req.recording(settings, intervals))
+        .collect())
 }
 
 /// The number of intervals in `window`, checked: at least one, at most [`MAX_POINTS`].
-fn points(interval: HumanDuration, window: Window) -> Result<u64, CaptureError> {
+pub(crate) fn points(interval: HumanDuration, window: Window) -> Result<u64, CaptureError> {
     let Window { from, to } = window;
     if from.partial_cmp(&to) != Some(std::cmp::Ordering::Less) {
         return Err(CaptureError::Empty { from, to });

@@ -15,6 +15,8 @@
 //! | [`webhook`] | the webhook actuator: JSON events over HTTP POST | network |
 //! | [`runner`] | checks queries, then loops: sample, judge, act; [`run_with_settings`] picks provider and actuator; [`replay_run`] drives the same loop from a recording on a simulated clock | through traits |
 //! | [`capture`](mod@capture) | a recording of a past window from range queries, sampled as the runner samples | through a trait |
+//! | [`analysis`] | the judge's verdict on a rollout another engine moves, replayed from range queries since it began | through a trait |
+//! | [`serve`] | `canary serve`: that verdict over HTTP for Argo Rollouts' Web metrics and Flagger's webhooks | network |
 //! | [`chart`] | an SVG chart per metric of a recording: canary vs baseline, threshold, steps, decision | none |
 //! | [`report`] | the Markdown step summary, the artifacts of a run (recording, charts), progress (bar or lines) | files, stderr |
 //!
@@ -31,6 +33,7 @@
 
 pub mod actuator;
 pub mod alarms;
+pub mod analysis;
 pub mod aws;
 pub mod capture;
 pub mod chart;
@@ -40,9 +43,11 @@ pub mod http;
 pub mod provider;
 pub mod report;
 pub mod runner;
+pub mod serve;
 pub mod webhook;
 
 pub use actuator::{ActuatorError, ActuatorVars, CommandActuator};
+pub use analysis::{Analysis, AnalysisError, Subject, analyze};
 pub use capture::{CaptureError, Coverage, Window, capture, capture_with_settings, coverage};
 pub use chart::{Chart, ChartError, Marker, charts};
 pub use config::{CanaryOverride, CanarySettings};

@@ -228,10 +228,17 @@ pub fn run_reported(
     result
 }
 
+/// Unregisters the handlers [`stop_on_signals`] returned.
+pub fn unregister(handlers: Vec<signal_hook::SigId>) {
+    for id in handlers {
+        signal_hook::low_level::unregister(id);
+    }
+}
+
 /// SIGINT, SIGTERM and SIGHUP (a cancelled CI job, Ctrl-C) set the returned flag, which the
 /// runner turns into a rollback before exiting; a second signal exits at once. Returns the
 /// handlers to unregister after the run.
-fn stop_on_signals() -> (crate::runner::StopFlag, Vec<signal_hook::SigId>) {
+pub fn stop_on_signals() -> (crate::runner::StopFlag, Vec<signal_hook::SigId>) {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let stop = crate::runner::StopFlag::default();
     let twice = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

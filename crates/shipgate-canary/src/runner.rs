@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use shipgate_stdx::names::{EnvName, InvalidName, Version};
+use shipgate_stdx::names::{EnvName, InvalidName, PodHash, Version};
 
 use crate::actuator::{ActuatorError, ActuatorVars, CommandActuator};
 use shipgate_judge::settings::render;
@@ -162,6 +162,11 @@ pub struct RunRequest {
     pub version: Version,
     /// The baseline's version.
     pub baseline_version: Version,
+    /// The canary's pod-template hash, when queries tell canary and baseline apart by it
+    /// (`{{canary_hash}}`).
+    pub canary_hash: Option<PodHash>,
+    /// The stable pods' pod-template hash (`{{stable_hash}}`).
+    pub stable_hash: Option<PodHash>,
 }
 
 impl RunRequest {
@@ -172,6 +177,8 @@ impl RunRequest {
             env: EnvName::parse(env)?,
             version: Version::parse(version)?,
             baseline_version: Version::parse(baseline_version)?,
+            canary_hash: None,
+            stable_hash: None,
         })
     }
 
@@ -204,6 +211,8 @@ impl RunRequest {
                 replay.and_then(|r| r.baseline_version.as_ref()),
                 "baseline",
             )?,
+            canary_hash: None,
+            stable_hash: None,
         })
     }
 }
@@ -380,6 +389,10 @@ pub enum RunError {
     /// The settings are invalid.
     #[error("invalid [canary] settings: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Settings(Vec<ConfigProblem>),
+    /// A query uses a placeholder that has no value (`{{canary_hash}}` without
+    /// `--canary-hash`); no traffic was moved.
+    #[error("metric `{}`'s query uses {{{{{}}}}}, which has no value; no traffic was moved", .0.metric, .0.placeholder)]
+    MissingValue(crate::analysis::Missing),
     /// A query failed its check; no traffic was moved.
     #[error("metric `{metric}`: {source}")]
     Query {
@@ -431,6 +444,7 @@ impl RunError {
                 "add [canary.command] (set-weight, promote and rollback commands) or [canary.webhook] (url = \"https://…\")".into(),
             ),
             RunError::BothActuators => Some("remove one of them".into()),
+            RunError::MissingValue(m) => Some(format!("give --{}", m.flag())),
             RunError::NoPrometheus => {
                 Some("add [canary.prometheus] with url = \"http://prometheus:9090\"".into())
             }
@@ -469,6 +483,10 @@ pub fn run_with_settings(
     progress: &mut dyn FnMut(&Judgement),
     stop: Option<StopFlag>,
 ) -> Result<RunOutcome, RunError> {
+    let known: Vec<&str> = vars(req, "").into_iter().map(|(k, _)| k).collect();
+    if let Some(m) = crate::analysis::missing(&settings.gates, &known) {
+        return Err(RunError::MissingValue(m));
+    }
     let vars = ActuatorVars {
         version: req.version.to_string(),
         baseline_version: req.baseline_version.to_string(),
@@ -608,13 +626,22 @@ fn queries_for(metric: &MetricConfig) -> Vec<(&'static str, &Queries)> {
 
 /// The values of the query placeholders; `interval` is the settings' interval as written
 /// (`settings.interval.to_string()`), the range of every query.
-pub(crate) fn vars<'a>(req: &'a RunRequest, interval: &'a str) -> [(&'static str, &'a str); 4] {
-    [
+pub(crate) fn vars<'a>(req: &'a RunRequest, interval: &'a str) -> Vec<(&'static str, &'a str)> {
+    let mut vars = vec![
         ("version", req.version.as_str()),
         ("baseline_version", req.baseline_version.as_str()),
         ("env", req.env.as_str()),
         ("interval", interval),
-    ]
+    ];
+    for (name, hash) in [
+        ("canary_hash", &req.canary_hash),
+        ("stable_hash", &req.stable_hash),
+    ] {
+        if let Some(h) = hash {
+            vars.push((name, h.as_str()));
+        }
+    }
+    vars
 }
 
 /// Queries one side of one metric. An empty `errors` answer while `requests` has data means

@@ -75,6 +75,36 @@ pub fn check_env(value: &str) -> Result<(), InvalidName> {
     }
 }
 
+/// The rule for pod-template hashes and the like, in words.
+pub const HASH_RULE: &str = "a pod selector value is 1 to 63 of [A-Za-z0-9_-], starting with a letter, digit or `_` (a rollouts-pod-template-hash, or a name part like `canary`)";
+
+/// Checks a pod-template hash (Argo Rollouts' `rollouts-pod-template-hash`, Kubernetes'
+/// `pod-template-hash`) or a name part that picks the canary's or the stable's pods: the
+/// same shape as an environment name, so it is safe in PromQL, a URL and a file name.
+pub fn check_hash(value: &str) -> Result<(), InvalidName> {
+    if is_tag_like(value, 63, false) {
+        Ok(())
+    } else {
+        Err(invalid("pod-template hash", value, HASH_RULE))
+    }
+}
+
+/// A value that passed [`check_hash`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PodHash(String);
+
+impl PodHash {
+    /// Checks `value` ([`check_hash`]).
+    pub fn parse(value: &str) -> Result<Self, InvalidName> {
+        check_hash(value).map(|()| Self(value.to_string()))
+    }
+
+    /// The value as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A version that passed [`check_version`]: safe as a shell word, a PromQL string, a file
 /// name or a ref component.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -140,6 +170,7 @@ macro_rules! text_like {
 }
 text_like!(Version);
 text_like!(EnvName);
+text_like!(PodHash);
 
 #[cfg(test)]
 mod tests {
@@ -176,6 +207,16 @@ mod tests {
             &"a".repeat(129),
         ] {
             assert!(check_version(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pod_hashes_are_short_tags() {
+        for ok in ["5d8c9f7b6", "canary", "primary", "7f9c-x"] {
+            assert_eq!(check_hash(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "a\"}", "x|y", ".*", "a b", &"a".repeat(64)] {
+            assert!(check_hash(bad).is_err(), "{bad:?}");
         }
     }
 

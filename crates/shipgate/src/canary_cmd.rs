@@ -34,6 +34,12 @@ pub enum CanaryCommand {
     Judge(JudgeArgs),
     /// Record a past window from Prometheus range queries, for `canary judge FILE`
     Capture(crate::capture_cmd::CaptureArgs),
+    /// Judge live metrics while Argo Rollouts or Flagger moves the traffic (an
+    /// AnalysisTemplate's Job): exit 0 pass, 1 fail or not enough evidence, 2 could not run
+    Analyze(crate::analyze_cmd::AnalyzeArgs),
+    /// Serve the judge's verdict over HTTP, for Argo Rollouts' Web metrics and Flagger's
+    /// webhooks
+    Serve(crate::analyze_cmd::ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +56,12 @@ pub struct RunArgs {
     /// with --replay)
     #[arg(long, value_name = "VERSION")]
     pub baseline_version: Option<String>,
+    /// The canary's pod-template hash (fills `{{canary_hash}}` in queries)
+    #[arg(long, value_name = "HASH")]
+    pub canary_hash: Option<String>,
+    /// The stable pods' pod-template hash (fills `{{stable_hash}}` in queries)
+    #[arg(long, value_name = "HASH")]
+    pub stable_hash: Option<String>,
     /// Rehearse: run the rollout (steps, judge, actuator) against a recording instead of
     /// Prometheus, on a simulated clock (no waiting)
     #[arg(long, value_name = "FILE")]
@@ -82,6 +94,8 @@ pub fn run(global: &Global, args: &CanaryArgs) -> anyhow::Result<ExitCode> {
         CanaryCommand::Judge(judge) => run_judge(global, judge),
         CanaryCommand::Run(run) => run_canary(global, run),
         CanaryCommand::Capture(capture) => crate::capture_cmd::run(global, capture),
+        CanaryCommand::Analyze(a) => crate::analyze_cmd::analyze_run(global, a),
+        CanaryCommand::Serve(s) => crate::analyze_cmd::serve_run(global, s),
     }
 }
 
@@ -336,12 +350,26 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         )?,
         None => (args.canary_version.clone(), args.baseline_version.clone()),
     };
-    let request = RunRequest::resolve(
+    let mut request = RunRequest::resolve(
         &args.env,
         canary_version.as_deref(),
         baseline_version.as_deref(),
         replay.as_ref(),
     )?;
+    let hash = |flag: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(|v| {
+                shipgate_stdx::names::PodHash::parse(v).map_err(|e| {
+                    crate::cli::hinted(
+                        format!("{flag}: {e}; no traffic was moved"),
+                        "use 1 to 63 letters, digits, `-` and `_`",
+                    )
+                })
+            })
+            .transpose()
+    };
+    request.canary_hash = hash("--canary-hash", &args.canary_hash)?;
+    request.stable_hash = hash("--stable-hash", &args.stable_hash)?;
     let source = replay.as_ref().map_or(Source::Prometheus, Source::Replay);
     let artifacts = Artifacts {
         record: args.record.clone(),

@@ -38,7 +38,7 @@ pub struct CaptureArgs {
 }
 
 /// Unix seconds from `text`: RFC 3339, Unix seconds, or (when `now` is given) `now`.
-fn parse_time(flag: &str, text: &str, now: Option<f64>) -> anyhow::Result<f64> {
+pub(crate) fn parse_time(flag: &str, text: &str, now: Option<f64>) -> anyhow::Result<f64> {
     if let (Some(now), "now") = (now, text) {
         return Ok(now);
     }

@@ -167,6 +167,8 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<CaptureError>() {
             e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_canary::AnalysisError>() {
+            e.hint()
         } else if let Some(e) = e.downcast_ref::<ProviderError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<MissingToken>() {

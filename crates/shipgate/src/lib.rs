@@ -6,6 +6,7 @@
 
 pub mod actions;
 mod alarm_gate;
+mod analyze_cmd;
 mod canary_cmd;
 mod canary_ledger;
 mod capture_cmd;

@@ -1012,3 +1012,176 @@ fn a_service_deployed_by_a_shared_chart_takes_its_environments_from_the_values_f
     );
     check_setup(&repo);
 }
+
+/// The schema of a manifest's kind, from the published CRDs and Kubernetes' OpenAPI.
+fn crd_schema(kind: &str) -> jsonschema::Validator {
+    let file = match kind {
+        "AnalysisTemplate" => "argo-rollouts-analysistemplate.json",
+        "Rollout" => "argo-rollouts-rollout.json",
+        "Canary" => "flagger-canary.json",
+        "MetricTemplate" => "flagger-metrictemplate.json",
+        "Deployment" => "k8s-deployment.json",
+        "Service" => "k8s-service.json",
+        "ServiceAccount" => "k8s-serviceaccount.json",
+        other => panic!("no schema for kind {other}"),
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/crds")
+        .join(file);
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("json");
+    jsonschema::validator_for(&schema).expect("a valid schema")
+}
+
+/// Every document of a manifest file, as JSON, each checked against its kind's schema.
+fn valid_manifests(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).expect("manifest");
+    let parsed = shipgate_doc::parse(
+        &text,
+        shipgate_doc::Format::Yaml(shipgate_doc::Dialect::Yaml12),
+        shipgate_doc::FileId(0),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    assert!(
+        parsed.problems.is_empty(),
+        "{}: {:?}",
+        path.display(),
+        parsed.problems
+    );
+    parsed
+        .documents
+        .iter()
+        .map(|d| {
+            let json = shipgate_doc::node::to_json(&d.root);
+            let kind = json["kind"].as_str().unwrap_or_default().to_string();
+            let errors: Vec<String> = crd_schema(&kind)
+                .iter_errors(&json)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{} ({kind}): {errors:#?}",
+                path.display()
+            );
+            json
+        })
+        .collect()
+}
+
+#[test]
+fn argo_rollouts_and_flagger_manifests_validate_against_the_published_schemas() {
+    let repo = Repo::new();
+    repo.write(
+        "Cargo.toml",
+        "[package]\nname = \"storefront\"\nversion = \"1.3.0\"\nedition = \"2024\"\n",
+    );
+    repo.write("src/main.rs", "fn main() {}\n");
+    let out = init(
+        &repo,
+        &["--argo-rollouts", "--flagger", "--namespace", "shop"],
+    );
+    let written = strings(&out["written"]);
+    for f in [
+        "deploy/shipgate/argo-rollouts.yaml",
+        "deploy/shipgate/flagger.yaml",
+        "deploy/shipgate/serve.yaml",
+    ] {
+        assert!(written.contains(f), "{f} in {out:#}");
+    }
+    let argo = valid_manifests(&repo.path("deploy/shipgate/argo-rollouts.yaml"));
+    // The schemas are strict: a misspelled field fails.
+    let mut typo = argo[0].clone();
+    typo["spec"]["metrics"][0]["provdier"] = typo["spec"]["metrics"][0]["provider"].take();
+    assert!(!crd_schema("AnalysisTemplate").is_valid(&typo));
+    let kinds: Vec<&str> = argo.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(kinds, ["AnalysisTemplate", "AnalysisTemplate", "Rollout"]);
+    // The Job runs `canary analyze` with the hashes the Rollout passes.
+    let job = &argo[0]["spec"]["metrics"][0]["provider"]["job"]["spec"]["template"]["spec"]["containers"]
+        [0];
+    let args: Vec<&str> = job["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        args,
+        [
+            "--config",
+            "/etc/shipgate/shipgate.toml",
+            "canary",
+            "analyze",
+            "--env",
+            "{{args.env}}",
+            "--canary-hash",
+            "{{args.canary-hash}}",
+            "--stable-hash",
+            "{{args.stable-hash}}",
+            "--duration",
+            "5m"
+        ]
+    );
+    assert_eq!(
+        job["image"],
+        format!("ghcr.io/shipgate/shipgate:{}", env!("CARGO_PKG_VERSION"))
+    );
+    let step_args = &argo[2]["spec"]["strategy"]["canary"]["steps"][1]["analysis"]["args"];
+    assert_eq!(step_args[1]["valueFrom"]["podTemplateHashValue"], "Latest");
+    assert_eq!(step_args[2]["valueFrom"]["podTemplateHashValue"], "Stable");
+    let web = argo[1]["spec"]["metrics"][0]["provider"]["web"]["url"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        web.starts_with("http://shipgate-storefront.shop.svc.cluster.local:8080/v1/verdict?env="),
+        "{web}"
+    );
+    let flagger = valid_manifests(&repo.path("deploy/shipgate/flagger.yaml"));
+    let hooks = &flagger[0]["spec"]["analysis"]["webhooks"];
+    assert_eq!(hooks[1]["type"], "confirm-promotion");
+    assert_eq!(hooks[1]["metadata"]["require"], "pass");
+    let serve = valid_manifests(&repo.path("deploy/shipgate/serve.yaml"));
+    let container = &serve[1]["spec"]["template"]["spec"]["containers"][0];
+    assert!(
+        container["args"].to_string().contains("--token-env"),
+        "{container}"
+    );
+
+    // Flagger alone: its webhooks send no token, so serve asks for none.
+    let flagger_only = Repo::new();
+    flagger_only.write(
+        "Cargo.toml",
+        "[package]\nname = \"orders\"\nversion = \"0.4.0\"\nedition = \"2024\"\n",
+    );
+    init(&flagger_only, &["--flagger"]);
+    assert!(
+        !flagger_only
+            .path("deploy/shipgate/argo-rollouts.yaml")
+            .exists()
+    );
+    let serve = valid_manifests(&flagger_only.path("deploy/shipgate/serve.yaml"));
+    let text = serve[1].to_string();
+    assert!(
+        !text.contains("SHIPGATE_TOKEN") && !text.contains("--token-env"),
+        "{text}"
+    );
+    assert_eq!(serve[1]["metadata"]["namespace"], "orders");
+}
+
+#[test]
+fn a_namespace_that_is_not_a_name_is_refused() {
+    let repo = Repo::new();
+    let out = shipgate_command(
+        &repo.dir,
+        &["init", "--argo-rollouts", "--namespace", "shop\n  x: y"],
+        &[],
+    )
+    .output()
+    .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a Kubernetes namespace name"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!repo.path("deploy").exists(), "nothing written");
+}

@@ -147,13 +147,27 @@ fn readmes_canary_metrics_are_split_by_pod_and_valid() {
 
 #[test]
 fn inits_shipgate_toml_has_nothing_for_config_validate_to_say() {
-    let template = std::fs::read_to_string(root().join("crates/shipgate/src/init/shipgate.toml"))
-        .expect("the template");
-    let text = template
-        .replace("@NEXT_SNAPSHOT@", "")
-        .replace("@RELEASE_FILES@", "")
-        .replace("@NAME@", "orders")
-        .replace("@BRANCH@", "main");
+    // What init writes, through init itself (every placeholder of the template filled).
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"orders\"\nversion = \"1.3.0\"\nedition = \"2024\"\n",
+    )
+    .expect("Cargo.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shipgate"))
+        .arg("--repo")
+        .arg(dir.path())
+        .arg("init")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .expect("init runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("shipgate.toml")).expect("written");
     assert!(text.contains("\n[canary]\n"));
     assert_eq!(findings(&text, |_| true), Vec::<String>::new());
     // The commented actuator too, once uncommented (README's adoption step).

@@ -481,10 +481,7 @@ pub struct PrometheusBackend {
 
 impl PrometheusBackend {
     /// From `[canary]`; `env` reads environment variables (Prometheus credentials).
-    pub fn new(
-        settings: crate::config::CanarySettings,
-        env: EnvReader,
-    ) -> Self {
+    pub fn new(settings: crate::config::CanarySettings, env: EnvReader) -> Self {
         PrometheusBackend {
             settings,
             env,

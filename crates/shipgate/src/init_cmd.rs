@@ -25,6 +25,17 @@ pub struct InitArgs {
     /// it as <file>.orig
     #[arg(long)]
     pub replace_workflows: bool,
+    /// Write Argo Rollouts manifests to deploy/shipgate/: AnalysisTemplates (Job and Web)
+    /// that ask shipgate's judge, a Rollout of the Deployment, and `canary serve`
+    #[arg(long)]
+    pub argo_rollouts: bool,
+    /// Write Flagger manifests to deploy/shipgate/: a Canary whose webhooks ask shipgate's
+    /// judge, a MetricTemplate, and `canary serve`
+    #[arg(long)]
+    pub flagger: bool,
+    /// The Kubernetes namespace of the service, for those manifests (default: its name)
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
 }
 
 /// The workflows whose job shipgate does: one that does not run shipgate competes with it.
@@ -45,6 +56,54 @@ fn backup_of(rel: &Path) -> PathBuf {
     let mut name = rel.as_os_str().to_owned();
     name.push(".orig");
     PathBuf::from(name)
+}
+
+/// What `--argo-rollouts` / `--flagger` write for: the namespace (checked: it reaches
+/// manifests and URLs), the environment the analysis names, Prometheus's address.
+fn engines(
+    args: &InitArgs,
+    manifests: &[crate::init::Manifest],
+    environments: &Environments,
+    kept: Option<&shipgate_settings::Settings>,
+) -> anyhow::Result<crate::init::Engines> {
+    let name = manifests
+        .iter()
+        .find_map(|m| m.name.clone())
+        .unwrap_or_else(|| "app".to_string());
+    let namespace = args.namespace.clone().unwrap_or_else(|| name.clone());
+    let dns = !namespace.is_empty()
+        && namespace.len() <= 63
+        && namespace
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !namespace.starts_with('-')
+        && !namespace.ends_with('-');
+    if !dns {
+        return Err(hinted(
+            format!(
+                "--namespace `{}` is not a Kubernetes namespace name",
+                namespace.escape_debug()
+            ),
+            "use 1 to 63 lower-case letters, digits and `-`",
+        ));
+    }
+    let order = match environments {
+        Environments::Skeleton { order, .. } => order.clone(),
+        Environments::Found(found) => found.order.clone(),
+        Environments::Kept { .. } => kept
+            .map(|k| k.environments.order.clone())
+            .unwrap_or_default(),
+    };
+    let prometheus = kept
+        .and_then(|k| k.canary.prometheus.as_ref().map(|p| p.url.clone()))
+        .unwrap_or_else(|| "http://prometheus.monitoring.svc.cluster.local:9090".to_string());
+    Ok(crate::init::Engines {
+        argo_rollouts: args.argo_rollouts,
+        flagger: args.flagger,
+        namespace,
+        env: order.last().cloned().unwrap_or_else(|| "prod".to_string()),
+        prometheus,
+    })
 }
 
 pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
@@ -92,11 +151,13 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
     };
     let manifests = detect(root);
     let branch = current_branch(root);
+    let engines = engines(args, &manifests, &environments, kept_toml.as_ref())?;
     let planned = files(&Inputs {
         manifests: &manifests,
         environments: &environments,
         tags: scheme.as_ref(),
         branch: &branch,
+        engines: &engines,
     });
 
     let mut written = Vec::new();

@@ -25,6 +25,79 @@ const FIRST_TOML: &str = include_str!("environments/first.toml");
 const MIDDLE_TOML: &str = include_str!("environments/middle.toml");
 const LAST_TOML: &str = include_str!("environments/last.toml");
 const ENV_SCHEMA: &str = include_str!("environments/schema.json");
+const ARGO_ROLLOUTS_YAML: &str = include_str!("engines/argo-rollouts.yaml");
+const FLAGGER_YAML: &str = include_str!("engines/flagger.yaml");
+const SERVE_YAML: &str = include_str!("engines/serve.yaml");
+
+/// The traffic engines init writes manifests for (`--argo-rollouts`, `--flagger`), in
+/// `deploy/shipgate/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Engines {
+    pub argo_rollouts: bool,
+    pub flagger: bool,
+    /// The Kubernetes namespace of the service (and of shipgate's Deployment).
+    pub namespace: String,
+    /// The environment the manifests' analysis names (the last of `order`).
+    pub env: String,
+    /// Prometheus's address, for Flagger's own MetricTemplate.
+    pub prometheus: String,
+}
+
+/// The image the manifests run: this shipgate's release.
+pub fn image() -> String {
+    format!("ghcr.io/shipgate/shipgate:{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The manifests of `engines` for the service `name`, each a file of `deploy/shipgate/`.
+pub fn engine_files(engines: &Engines, name: &str) -> Vec<File> {
+    if !engines.argo_rollouts && !engines.flagger {
+        return Vec::new();
+    }
+    let fill = |t: &str| {
+        t.replace("@NAME@", name)
+            .replace("@NAMESPACE@", &engines.namespace)
+            .replace("@ENV@", &engines.env)
+            .replace("@IMAGE@", &image())
+            // A URL from shipgate.toml: a JSON string is a YAML double-quoted scalar.
+            .replace(
+                "@PROMETHEUS@",
+                &serde_json::Value::from(engines.prometheus.as_str()).to_string(),
+            )
+    };
+    let mut out = Vec::new();
+    if engines.argo_rollouts {
+        out.push(File {
+            path: PathBuf::from("deploy/shipgate/argo-rollouts.yaml"),
+            contents: fill(ARGO_ROLLOUTS_YAML),
+        });
+    }
+    if engines.flagger {
+        out.push(File {
+            path: PathBuf::from("deploy/shipgate/flagger.yaml"),
+            contents: fill(FLAGGER_YAML),
+        });
+    }
+    // Argo Rollouts' Web metrics carry the bearer token; Flagger's webhooks carry none.
+    let serve = if engines.argo_rollouts {
+        SERVE_YAML.to_string()
+    } else {
+        SERVE_YAML
+            .replace("            - --token-env\n            - SHIPGATE_TOKEN\n", "")
+            .replace(
+                "          env:\n            - name: SHIPGATE_TOKEN\n              valueFrom:\n                secretKeyRef:\n                  name: shipgate-@NAME@\n                  key: token\n",
+                "",
+            )
+            .replace(
+                "#   kubectl -n @NAMESPACE@ create secret generic shipgate-@NAME@ --from-literal=token=\"$(openssl rand -hex 32)\"\n",
+                "# No token: Flagger's webhooks send none; let only Flagger reach it (a NetworkPolicy).\n",
+            )
+    };
+    out.push(File {
+        path: PathBuf::from("deploy/shipgate/serve.yaml"),
+        contents: fill(&serve),
+    });
+    out
+}
 
 /// A manifest found at the repository's root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -455,6 +528,8 @@ pub struct Inputs<'a> {
     pub tags: Option<&'a tags::Scheme>,
     /// The branch promotions commit to.
     pub branch: &'a str,
+    /// The traffic engines to write manifests for.
+    pub engines: &'a Engines,
 }
 
 /// The version the skeleton starts from: the first manifest's, else the newest release
@@ -533,6 +608,7 @@ pub fn files(inputs: &Inputs<'_>) -> Vec<File> {
         Environments::Found(found) => found.order.clone(),
         Environments::Kept { .. } => Vec::new(),
     };
+    out.extend(engine_files(inputs.engines, &name));
     for (file, text) in [
         ("ci.yml", CI_YML),
         ("release.yml", RELEASE_YML),

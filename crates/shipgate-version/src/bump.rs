@@ -174,6 +174,11 @@ impl NextVersionError {
 
 /// The next version, or `None` when there is nothing to release.
 pub fn next_version(input: &NextVersion<'_>) -> Result<Option<Version>, NextVersionError> {
+    // The label is checked first, whether a release is due or not: a bad one is an error
+    // today, not on the day something is released.
+    if let Some(label) = input.pre {
+        check_label(label)?;
+    }
     let pending_core = input.latest.filter(|l| !l.pre.is_empty()).map(core);
     let mut target = (input.bump != Bump::None).then(|| {
         let bumped = apply_to_base(input.base, input.bump);
@@ -219,6 +224,21 @@ pub fn next_version(input: &NextVersion<'_>) -> Result<Option<Version>, NextVers
         });
     }
     Ok(Some(next))
+}
+
+/// Checks a prerelease label (`rc`, `beta`): what `X.Y.Z-label.N` takes.
+pub fn check_label(label: &str) -> Result<(), NextVersionError> {
+    let ok = !label.is_empty()
+        && !label.starts_with('.')
+        && !label.contains("..")
+        && Prerelease::new(&format!("{label}.1")).is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err(NextVersionError::BadLabel(
+            label.escape_debug().take(100).collect(),
+        ))
+    }
 }
 
 /// The version without prerelease or build metadata.
@@ -586,6 +606,28 @@ mod tests {
             &["2.0.0-rc.1"],
             Some("2.0.0"),
         );
+    }
+
+    #[test]
+    fn a_bad_label_is_an_error_even_when_nothing_is_due() {
+        let latest = v("1.2.0");
+        for label in ["rc;rm", "", "a b", "rc..1", ".rc"] {
+            let input = NextVersion {
+                base: &latest,
+                latest: Some(&latest),
+                bump: Bump::None,
+                commits_since_latest: 0,
+                pre: Some(label),
+                existing: &[],
+                developing: None,
+            };
+            assert!(
+                matches!(next_version(&input), Err(NextVersionError::BadLabel(_))),
+                "{label:?}"
+            );
+        }
+        assert_eq!(check_label("rc"), Ok(()));
+        assert_eq!(check_label("beta-2"), Ok(()));
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! What promotion shows on GitHub, through shipgate-github: a deployment per promotion and
-//! rollback with its statuses, so the repository's Environments page shows what runs where,
-//! and the pull request `promote --pr` opens instead of pushing. Without a token nothing is
-//! sent and nothing fails; a GitHub error after the ledger was written is a note, never a
-//! different outcome (the promotion happened).
+//! What promotion shows on GitHub, through shipgate-github: deployments and their statuses
+//! (called by the pipeline's `github-deployments` listener, after the ledger entry), so the
+//! repository's Environments page shows what runs where, and the pull request `promote
+//! --pr` opens instead of pushing. Without a token nothing is sent and nothing fails; a
+//! GitHub error after the ledger was written is a warning, never a different outcome (the
+//! promotion happened).
 
 use shipgate_github::{
     Client, Config, DeploymentRequest, DeploymentState, PullRequest, Repository, block_on,
@@ -29,6 +30,7 @@ pub struct Deployment<'a> {
 
 /// A GitHub repository to report to, with a token. Each call makes its client on the
 /// runtime it runs on (octocrab's client belongs to the runtime that built it).
+#[derive(Clone)]
 pub struct Github {
     config: Config,
     repo: Repository,

@@ -39,7 +39,8 @@ pub struct Context<'a> {
     pub now: Timestamp,
     /// The CI run's address, when there is one.
     pub run_url: Option<String>,
-    /// GitHub, when a token and a repository are known: deployments and pull requests.
+    /// GitHub, when a token and a repository are known: the pull request of `--pr`
+    /// (deployments are a listener of the pipeline's events).
     pub github: Option<&'a crate::github::Github>,
 }
 
@@ -566,7 +567,7 @@ pub struct PromoteOutcome {
     pub file: String,
     /// Every place written: file, key, value.
     pub files: Vec<Written>,
-    /// The GitHub deployment created for it.
+    /// The GitHub deployment created for it (by the pipeline's listener, after the entry).
     pub deployment: Option<u64>,
     /// With `--pr`: the pull request opened with the change.
     pub pull_request: Option<String>,
@@ -1006,30 +1007,6 @@ pub fn promote(
         outcome.commit = Some(commit.to_string());
         outcome.ledger_commit = Some(tip.to_string());
         outcome.notes.append(&mut ledger.notes);
-        if let (Some(gh), true) = (ctx.github, outcome.pushed) {
-            let verifying =
-                ctx.settings.for_env(&req.to).verification == crate::settings::Verification::Canary;
-            let state = if verifying {
-                shipgate_github::DeploymentState::InProgress
-            } else {
-                shipgate_github::DeploymentState::Success
-            };
-            let production = ctx.order().last().is_some_and(|l| *l == req.to);
-            match gh.deploy(&crate::github::Deployment {
-                sha: &commit.to_string(),
-                env: &req.to,
-                version: &req.version,
-                production,
-                state,
-                description: &format!("promoted by {}", ctx.who),
-                log_url: ctx.run_url.as_deref(),
-            }) {
-                Ok(id) => outcome.deployment = Some(id),
-                Err(e) => outcome
-                    .notes
-                    .push(format!("the GitHub deployment was not created: {e}")),
-            }
-        }
         Ok(Ok(outcome))
     })?;
     done.warnings = warnings;
@@ -1078,6 +1055,9 @@ pub struct RollbackOutcome {
     pub pushed: bool,
     /// The version now blocked.
     pub blocked: String,
+    /// The branch commit of the version rolled back from (its deployment failed).
+    #[serde(skip)]
+    pub replaced_commit: Option<String>,
     /// Attempts.
     pub attempts: u32,
     /// Notes.
@@ -1230,36 +1210,7 @@ fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<Rollback
             Published::Moved { refs } => return Ok(Err(refs)),
             p => p == Published::Pushed,
         };
-        let mut notes = std::mem::take(&mut ledger.notes);
-        if let (Some(gh), true) = (ctx.github, pushed) {
-            let production = ctx.order().last().is_some_and(|l| *l == req.env);
-            if let Some(old) = &old_commit
-                && let Err(e) = gh.mark(
-                    old,
-                    &req.env,
-                    shipgate_github::DeploymentState::Failure,
-                    &format!("rolled back: {}", req.reason),
-                    ctx.run_url.as_deref(),
-                )
-            {
-                notes.push(format!(
-                    "the GitHub deployment of {current} was not marked failed: {e}"
-                ));
-            }
-            if let Err(e) = gh.deploy(&crate::github::Deployment {
-                sha: &commit.to_string(),
-                env: &req.env,
-                version: &to,
-                production,
-                state: shipgate_github::DeploymentState::Success,
-                description: &format!("rollback by {}", ctx.who),
-                log_url: ctx.run_url.as_deref(),
-            }) {
-                notes.push(format!(
-                    "the GitHub deployment of the rollback was not created: {e}"
-                ));
-            }
-        }
+        let notes = std::mem::take(&mut ledger.notes);
         Ok(Ok(RollbackOutcome {
             environment: req.env.clone(),
             from: current.clone(),
@@ -1271,6 +1222,7 @@ fn rollback_entries(ctx: &Context<'_>, req: &RollbackRequest) -> Result<Rollback
             ledger_commit: tip.to_string(),
             pushed,
             blocked: current,
+            replaced_commit: old_commit,
             attempts: attempt,
             notes,
             warnings: Vec::new(),
@@ -1289,6 +1241,9 @@ pub struct Recorded {
     pub ledger_commit: String,
     /// Whether they are on the remote.
     pub pushed: bool,
+    /// The branch commit the first entry's environment runs at (a deployment to mark).
+    #[serde(skip)]
+    pub commit: Option<String>,
     /// Attempts.
     pub attempts: u32,
     /// Notes.
@@ -1311,10 +1266,16 @@ fn record(
             Published::Moved { refs } => return Ok(Err(refs)),
             p => p == Published::Pushed,
         };
+        let commit = entries
+            .first()
+            .and_then(|e| e.environment.as_deref())
+            .and_then(|env| ledger.state.environments.get(env))
+            .and_then(|e| e.commit.clone());
         Ok(Ok(Recorded {
             entries,
             ledger_commit: tip.to_string(),
             pushed,
+            commit,
             attempts: attempt,
             notes: std::mem::take(&mut ledger.notes),
             warnings: Vec::new(),
@@ -1410,36 +1371,14 @@ pub fn record_canary_pass(
     env: &str,
     summary: CanarySummary,
 ) -> Result<Recorded, OpError> {
-    let mut done = record(ctx, ctx.remote().is_some(), OnSkew::Refuse, &|_| {
+    record(ctx, ctx.remote().is_some(), OnSkew::Refuse, &|_| {
         let mut e = ctx.entry(Kind::Verification, Some(env), Some(version));
         e.result = Some(VerifyResult::Pass);
         e.source = Some(Source::Canary);
         e.evidence = Some(summary.rule.clone());
         e.canary = Some(summary.clone());
         Ok(vec![e])
-    })?;
-    if let (Some(gh), true) = (ctx.github, done.pushed) {
-        let ledger = Ledger::open(ctx.repo, ctx.remote(), &ctx.settings.branch, false)?;
-        let commit = ledger
-            .state
-            .environments
-            .get(env)
-            .and_then(|e| e.commit.clone());
-        if let Some(c) = commit
-            && let Err(e) = gh.mark(
-                &c,
-                env,
-                shipgate_github::DeploymentState::Success,
-                &format!("canary passed: {}", summary.rule),
-                ctx.run_url.as_deref(),
-            )
-        {
-            done.notes.push(format!(
-                "the GitHub deployment was not marked successful: {e}"
-            ));
-        }
-    }
-    Ok(done)
+    })
 }
 
 /// `promote --pr`: the environment's change pushed to a branch of its own and a pull

@@ -138,6 +138,37 @@ impl EnvName {
     }
 }
 
+/// The rule for reasons, in words.
+pub const REASON_RULE: &str =
+    "a reason is 1 to 2000 characters of text with something besides spaces, and no NUL";
+
+/// Checks a reason (`--reason`): recorded in ledger entries and shown in notifications, so
+/// it has to say something and fit in a commit message; it is data everywhere (JSON in the
+/// ledger, escaped in Markdown and chat), so any other text is allowed, newlines included.
+pub fn check_reason(value: &str) -> Result<(), InvalidName> {
+    if !value.trim().is_empty() && value.chars().count() <= 2000 && !value.contains('\0') {
+        Ok(())
+    } else {
+        Err(invalid("reason", value, REASON_RULE))
+    }
+}
+
+/// A reason that passed [`check_reason`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Reason(String);
+
+impl Reason {
+    /// Checks `value` ([`check_reason`]).
+    pub fn parse(value: &str) -> Result<Self, InvalidName> {
+        check_reason(value).map(|()| Self(value.to_string()))
+    }
+
+    /// The reason as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 macro_rules! text_like {
     ($t:ty) => {
         impl fmt::Display for $t {
@@ -171,6 +202,7 @@ macro_rules! text_like {
 text_like!(Version);
 text_like!(EnvName);
 text_like!(PodHash);
+text_like!(Reason);
 
 #[cfg(test)]
 mod tests {
@@ -239,6 +271,22 @@ mod tests {
         ] {
             assert!(check_env(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn reasons_say_something_and_fit_a_commit() {
+        for ok in [
+            "p95 over 2 s",
+            "line one\nline two",
+            "\"} or vector(1) #",
+            "$(id)",
+        ] {
+            assert_eq!(check_reason(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "   ", "\n\t", "a\0b", &"x".repeat(2001)] {
+            assert!(check_reason(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(Reason::parse("incident 42").expect("valid"), "incident 42");
     }
 
     #[test]

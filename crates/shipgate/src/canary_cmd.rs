@@ -307,7 +307,10 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
 
 fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
     use shipgate_canary::report::{ArtifactError, Artifacts, Reporter, run_reported};
-    use shipgate_canary::{RunError, RunRequest, RunResult, Source};
+    use shipgate_canary::{RunError, RunRequest, Source};
+    use shipgate_pipeline::canary::{CanaryRun, Notice};
+    use shipgate_pipeline::store::GitStore;
+    use shipgate_pipeline::{Bus, Pipeline};
 
     // Names are checked before any query, command, path or ledger read is built from them.
     shipgate_stdx::names::EnvName::parse(&args.env)
@@ -334,20 +337,28 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         .map(shipgate_canary::load_recording)
         .transpose()?;
     // A live run with [promote] judges the environment's latest promotion against what it
-    // replaced, as the ledger says; a replay is a rehearsal of the recording's versions.
-    // One setup (settings, repository, who and when) and one fetch serve both the versions
-    // and the hold.
-    let setup = match (&all.promote, &replay) {
-        (Some(_), None) => Some(crate::promote_cmd::Setup::new(global)?),
+    // replaced, as the ledger says, and holds the environment while it runs; a replay is a
+    // rehearsal of the recording's versions and records nothing. One pipeline (settings,
+    // repository, who and when) and one fetch serve both the versions and the hold.
+    let pipeline = match (&all.promote, &replay) {
+        (Some(_), None) => Some(Pipeline::open(
+            &global.repo,
+            global.settings()?,
+            crate::promote_cmd::caller()?,
+        )?),
         _ => None,
     };
-    let (canary_version, baseline_version) = match &setup {
-        Some(setup) => crate::canary_ledger::versions(
-            setup,
-            &args.env,
-            args.canary_version.as_deref(),
-            args.baseline_version.as_deref(),
-        )?,
+    let mut store = pipeline.as_ref().map(|p| GitStore::new(p.context()));
+    let (canary_version, baseline_version) = match store.as_mut() {
+        Some(store) => {
+            let (c, b) = shipgate_pipeline::canary::versions(
+                store,
+                &args.env,
+                args.canary_version.as_deref(),
+                args.baseline_version.as_deref(),
+            )?;
+            (Some(c), Some(b))
+        }
         None => (args.canary_version.clone(), args.baseline_version.clone()),
     };
     let mut request = RunRequest::resolve(
@@ -376,45 +387,87 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         charts: args.charts.clone(),
         step_summary: actions::summary_path(),
     };
-    // With [promote], a live run holds the environment, and its verdict (and rollback) are
-    // recorded. A replay is a rehearsal: it records nothing.
-    let mut ledger = setup
-        .map(|setup| crate::canary_ledger::CanaryLedger::start(setup, &request))
-        .transpose()?;
-    let mut renew = |j: &shipgate_canary::Judgement<'_>| {
-        if let Some(l) = ledger.as_mut() {
-            l.renew(j.t);
-        }
-    };
     let report = Reporter {
         line: &|line: &str| errln!("{line}"),
         artifact_failed: &|e: &ArtifactError| {
             actions::warning(&e.to_string(), e.hint().as_deref());
         },
     };
-    let judgements = actions::Group::stderr(&format!(
-        "canary {} in {}: judgements",
-        request.version, request.env
-    ));
-    let result = run_reported(
-        &settings,
-        &request,
-        source,
-        &artifacts,
-        &write_atomically,
-        &mut renew,
-        report,
-    );
-    drop(judgements);
-    let recorded = match (&mut ledger, &result) {
-        (Some(l), Ok(outcome)) => Some(l.finish(outcome)),
-        (Some(l), Err(_)) => {
-            l.leave_held();
-            None
+    let stamp = match &pipeline {
+        Some(p) => p.stamp.clone(),
+        None => {
+            let caller = crate::promote_cmd::caller()?;
+            shipgate_pipeline::Stamp {
+                who: caller.actor.unwrap_or_default(),
+                now: caller.now,
+                run_url: caller.run_url,
+            }
         }
-        _ => None,
     };
-    let outcome = result?;
+    let default_promote = shipgate_promote::PromoteSettings::default();
+    let facts = shipgate_pipeline::context::EnvFacts {
+        order: &all.environments.order,
+        promote: pipeline.as_ref().map_or(&default_promote, |p| &p.promote),
+    };
+    let mut traffic = |hold: &shipgate_promote::lock::Hold| roll_back_traffic(&all.canary, hold);
+    let mut notice = |n: Notice| match n {
+        Notice::Progress(line) => errln!("{line}"),
+        Notice::Note(text) => actions::note(&text),
+        Notice::Warning(text) => actions::warning(&text, None),
+    };
+    let clock = shipgate_pipeline::canary::Monotonic::start();
+    let (host, pid) = pipeline
+        .as_ref()
+        .map_or((String::new(), 0), |p| (p.host.clone(), p.pid));
+    let mut bus = Bus::new();
+    if actions::active() {
+        bus.inline(Box::new(crate::actions_listener::ActionsListener::new(&[
+            "canary-verdict",
+        ])));
+    }
+    if let Some(gh) = pipeline.as_ref().and_then(|p| p.github.clone()) {
+        bus.remote(Box::new(shipgate_pipeline::github::GithubDeployments::new(
+            gh,
+        )));
+    }
+    let run = CanaryRun {
+        store: store
+            .as_mut()
+            .map(|s| s as &mut dyn shipgate_pipeline::store::Store),
+        traffic: &mut traffic,
+        stamp: &stamp,
+        facts,
+        clock: &clock,
+        host,
+        pid,
+        replay: replay.is_some(),
+        notice: &mut notice,
+    };
+    let steps = settings.gates.rollout.steps.as_slice().len();
+    let told = shipgate_pipeline::canary::run(
+        run,
+        &request,
+        steps,
+        |judged| {
+            // The judgements' lines are one group; the verdict's annotation follows it.
+            let _group = actions::Group::stderr(&format!(
+                "canary {} in {}: judgements",
+                request.version, request.env
+            ));
+            run_reported(
+                &settings,
+                &request,
+                source,
+                &artifacts,
+                &write_atomically,
+                judged,
+                report,
+            )
+        },
+        bus,
+    )?;
+    crate::promote_cmd::delivered(&told.delivered);
+    let outcome = told.outcome;
     if global.json {
         outln!(
             "{}",
@@ -430,38 +483,6 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
                 metric_into_stdout(m);
             }
         }
-    }
-    if actions::active() {
-        let verdict = match &outcome.result {
-            RunResult::Promoted => "promoted",
-            RunResult::RolledBack { .. } => "rolled-back",
-            RunResult::Paused { .. } => "paused",
-        };
-        if !matches!(outcome.result, RunResult::Promoted) {
-            actions::annotate(
-                actions::Level::Error,
-                &format!(
-                    "canary {} in {}: {}",
-                    request.version,
-                    request.env,
-                    outcome.result.describe()
-                ),
-                None,
-            );
-        }
-        actions::set_outputs(&[
-            ("verdict", verdict.to_string()),
-            ("version", request.version.to_string()),
-            ("environment", request.env.to_string()),
-        ]);
-    }
-    if let Some(Err(e)) = recorded {
-        // Traffic went where the verdict sent it; the ledger does not know: loudly, exit 2.
-        return Err(e.context(format!(
-            "the canary {} ({}), but its ledger entry could not be written",
-            request.version,
-            outcome.result.describe()
-        )));
     }
     Ok(ExitCode::from(outcome.result.exit_code()))
 }

@@ -191,6 +191,8 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<shipgate_config::settings::SettingsProblem>() {
             e.hint()
+        } else if let Some(e) = e.downcast_ref::<shipgate_pipeline::PipelineError>() {
+            e.hint()
         } else if let Some(e) = e.downcast_ref::<shipgate_promote::ops::OpError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<shipgate_promote::ledger::LedgerError>() {
@@ -211,6 +213,16 @@ pub fn env_arg(value: &str) -> anyhow::Result<shipgate_stdx::names::EnvName> {
 pub fn version_arg(value: &str) -> anyhow::Result<shipgate_stdx::names::Version> {
     shipgate_stdx::names::Version::parse(value)
         .map_err(|e| hinted(e.to_string(), "pass the version as released, e.g. 1.4.0"))
+}
+
+/// A reason from `--reason`, checked before it is recorded.
+pub fn reason_arg(value: &str) -> anyhow::Result<shipgate_stdx::names::Reason> {
+    shipgate_stdx::names::Reason::parse(value).map_err(|e| {
+        hinted(
+            e.to_string(),
+            "say why in a few words, e.g. --reason \"p95 over 2 s after 1.5.0\"",
+        )
+    })
 }
 
 /// True when colour may be used on stderr: a terminal, and `NO_COLOR` unset or empty.

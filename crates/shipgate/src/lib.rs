@@ -5,10 +5,9 @@
 //! No pipeline logic lives here.
 
 pub mod actions;
-mod alarm_gate;
+mod actions_listener;
 mod analyze_cmd;
 mod canary_cmd;
-mod canary_ledger;
 mod capture_cmd;
 mod changelog_cmd;
 pub mod cli;

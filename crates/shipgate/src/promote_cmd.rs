@@ -8,11 +8,16 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use jiff::Timestamp;
-use shipgate_promote::ops::{self, Context, PromoteRequest, RollbackRequest};
+use shipgate_pipeline::alarms::ProviderAlarms;
+use shipgate_pipeline::github::GithubDeployments;
+use shipgate_pipeline::promotion::{self, Promote, Record, Rollback, Scope};
+use shipgate_pipeline::store::GitStore;
+use shipgate_pipeline::{Bus, Caller, Delivered, Pipeline, PipelineError};
+use shipgate_promote::ops;
 use shipgate_promote::{Gate, VerifyResult};
 
 use crate::actions::{self, outln, outp};
-use crate::cli::{EXIT_NO, Global, env_arg, version_arg};
+use crate::cli::{EXIT_NO, Global, env_arg, reason_arg, version_arg};
 
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
@@ -187,21 +192,6 @@ fn parse_time(what: &str, text: &str) -> anyhow::Result<Timestamp> {
     ))
 }
 
-/// Who: `GITHUB_ACTOR`, else the git identity's e-mail.
-fn who(repo: &shipgate_git::Repo) -> anyhow::Result<String> {
-    if let Ok(actor) = std::env::var("GITHUB_ACTOR")
-        && !actor.trim().is_empty()
-    {
-        return Ok(actor.trim().to_string());
-    }
-    repo.identity_email().ok_or_else(|| {
-        crate::cli::hinted(
-            "no one to record as the author: GITHUB_ACTOR is not set and git has no user.email",
-            "git config user.email you@example.com",
-        )
-    })
-}
-
 /// `GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID`, when all are set.
 fn run_url() -> Option<String> {
     let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
@@ -213,54 +203,75 @@ fn run_url() -> Option<String> {
     ))
 }
 
-/// Everything a promotion command needs, owned.
-pub struct Setup {
-    pub repo: shipgate_git::Repo,
-    pub settings: shipgate_settings::Settings,
-    pub promote: shipgate_promote::PromoteSettings,
-    pub who: String,
-    pub now: Timestamp,
-    pub run_url: Option<String>,
-    pub github: Option<shipgate_promote::github::Github>,
+/// Who and where this process runs, as its environment says: `GITHUB_ACTOR`,
+/// `SHIPGATE_NOW` (else the clock), the CI run, the host name and the process.
+pub fn caller() -> anyhow::Result<Caller> {
+    Ok(Caller {
+        actor: std::env::var("GITHUB_ACTOR").ok(),
+        now: now()?,
+        run_url: run_url(),
+        host: std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "unknown".into()),
+        pid: std::process::id(),
+    })
 }
 
-impl Setup {
-    pub fn new(global: &Global) -> anyhow::Result<Self> {
-        let settings = global.settings()?;
-        let repo = shipgate_git::open(&global.repo)?;
-        let who = who(&repo)?;
-        let github =
-            shipgate_promote::github::Github::from_env(repo.remote_url(&settings.release.remote));
-        Ok(Setup {
-            github,
-            promote: settings.promote.clone().unwrap_or_default(),
-            repo,
-            settings,
-            who,
-            now: now()?,
-            run_url: run_url(),
-        })
-    }
+/// The pipeline of the repository and settings `global` names.
+pub fn open(global: &Global) -> anyhow::Result<Pipeline> {
+    let settings = global.settings()?;
+    Ok(Pipeline::open(&global.repo, settings, caller()?)?)
+}
 
-    pub fn context(&self) -> Context<'_> {
-        Context {
-            repo: &self.repo,
-            settings: &self.promote,
-            environments: &self.settings.environments,
-            release: &self.settings.release,
-            who: self.who.clone(),
-            now: self.now,
-            run_url: self.run_url.clone(),
-            github: self.github.as_ref(),
-        }
+/// The listeners of a command's events: the Actions step summary, outputs and annotations
+/// (in Actions, for the events of `kinds`), and GitHub deployments (with a token).
+pub fn bus(pipeline: &Pipeline, kinds: &'static [&'static str]) -> Bus {
+    let mut bus = Bus::new();
+    if actions::active() {
+        bus.inline(Box::new(crate::actions_listener::ActionsListener::new(
+            kinds,
+        )));
     }
+    if let Some(gh) = &pipeline.github {
+        bus.remote(Box::new(GithubDeployments::new(gh.clone())));
+    }
+    bus
+}
 
-    /// Traffic of a canary that died, back to its baseline through `[canary]`'s actuator.
-    pub fn roll_back_stale(
-        &self,
-    ) -> impl FnMut(&shipgate_promote::lock::Hold) -> Result<(), String> + '_ {
-        move |hold| crate::canary_cmd::roll_back_traffic(&self.settings.canary, hold)
+/// A dead canary's traffic back to its baseline, through `[canary]`'s actuator.
+pub fn stale_traffic(
+    pipeline: &Pipeline,
+) -> impl FnMut(&shipgate_promote::lock::Hold) -> Result<(), String> + '_ {
+    move |hold| crate::canary_cmd::roll_back_traffic(&pipeline.settings.canary, hold)
+}
+
+/// What listeners said: notes, and warnings for the ones that failed or were late.
+pub fn delivered(d: &Delivered) {
+    notes(&d.notes);
+    for w in &d.warnings {
+        actions::warning(w, None);
     }
+}
+
+/// Runs a promotion workflow with the git ledger, `[canary]`'s actuator for stale holds and
+/// the providers' alarms.
+fn scoped<T>(
+    pipeline: &Pipeline,
+    work: impl FnOnce(Scope<'_>) -> Result<T, PipelineError>,
+) -> anyhow::Result<T> {
+    let mut store = GitStore::new(pipeline.context());
+    let mut traffic = stale_traffic(pipeline);
+    let alarms = ProviderAlarms {
+        canary: &pipeline.settings.canary,
+        promote: &pipeline.promote,
+    };
+    Ok(work(Scope {
+        store: &mut store,
+        traffic: &mut traffic,
+        alarms: &alarms,
+        stamp: &pipeline.stamp,
+        facts: pipeline.facts(),
+    })?)
 }
 
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
@@ -297,7 +308,7 @@ fn notes(notes: &[String]) {
 
 /// The command's warnings (a clock behind the ledger); and, when it pushed an entry dated
 /// by `SHIPGATE_NOW` ahead of the clock, until when that refuses everyone's writes.
-pub fn warnings(setup: &Setup, warnings: &[String], pushed: bool) {
+pub fn warnings(pipeline: &Pipeline, warnings: &[String], pushed: bool) {
     for w in warnings {
         actions::warning(
             w,
@@ -305,12 +316,13 @@ pub fn warnings(setup: &Setup, warnings: &[String], pushed: bool) {
         );
     }
     let clock = Timestamp::now();
-    let until = ops::skew_refused_until(&setup.promote, setup.now, clock);
+    let now = pipeline.stamp.now;
+    let until = ops::skew_refused_until(&pipeline.promote, now, clock);
     if let (true, Some(until)) = (pushed, until) {
         actions::warning(
             &format!(
                 "SHIPGATE_NOW ({}) is more than max-clock-skew ({}) ahead of this clock ({clock}), and this entry was pushed: until {until}, writes at the real time are refused on clock skew (freeze, rollback and --dry-run excepted)",
-                setup.now, setup.promote.max_clock_skew
+                now, pipeline.promote.max_clock_skew
             ),
             Some("rehearse without --push, or on a ledger of its own (a clone without the remote)"),
         );
@@ -336,11 +348,9 @@ fn short(id: &str) -> &str {
 
 pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> {
     // Names are checked first: the alarms gate renders them into queries.
-    let (version, to) = (version_arg(&args.version)?, env_arg(&args.to)?);
-    let setup = Setup::new(global)?;
-    let req = PromoteRequest {
-        version: version.to_string(),
-        to: to.to_string(),
+    let req = Promote {
+        version: version_arg(&args.version)?,
+        to: env_arg(&args.to)?,
         package: args.package.clone(),
         dry_run: args.dry_run,
         at: args
@@ -348,19 +358,20 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
             .as_deref()
             .map(|t| parse_time("--at", t))
             .transpose()?,
-        override_freeze: if args.override_freeze {
-            args.reason.clone()
-        } else {
-            None
+        override_freeze: match (&args.reason, args.override_freeze) {
+            (Some(reason), true) => Some(reason_arg(reason)?),
+            _ => None,
         },
         push: args.push,
         pr: args.pr,
-        alarms: crate::alarm_gate::fact(&setup.settings.canary, &setup.promote, &to, &version),
     };
-    let mut stale = setup.roll_back_stale();
-    let out = ops::promote(&setup.context(), &req, &mut stale)?;
+    let pipeline = open(global)?;
+    let bus = bus(&pipeline, PROMOTE_EVENTS);
+    let told = scoped(&pipeline, |scope| promotion::promote(scope, &req, bus))?;
+    let out = told.outcome;
     notes(&out.notes);
-    warnings(&setup, &out.warnings, out.pushed);
+    delivered(&told.delivered);
+    warnings(&pipeline, &out.warnings, out.pushed);
     if global.json {
         print_json(&out)?;
     } else {
@@ -411,7 +422,6 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
         }
     }
     let refused = !out.gates.iter().all(|g| g.passed);
-    promote_to_actions(&out, refused);
     Ok(if refused {
         ExitCode::from(EXIT_NO)
     } else {
@@ -420,20 +430,19 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
 }
 
 pub fn rollback(global: &Global, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
-    env_arg(&args.env)?;
-    args.to.as_deref().map(version_arg).transpose()?;
-    let setup = Setup::new(global)?;
-    let req = RollbackRequest {
-        env: args.env.clone(),
-        to: args.to.clone(),
-        reason: args.reason.clone(),
+    let req = Rollback {
+        env: env_arg(&args.env)?,
+        to: args.to.as_deref().map(version_arg).transpose()?,
+        reason: reason_arg(&args.reason)?,
         push: args.push,
-        ..RollbackRequest::default()
     };
-    let mut stale = setup.roll_back_stale();
-    let out = ops::rollback(&setup.context(), &req, &mut stale)?;
+    let pipeline = open(global)?;
+    let bus = bus(&pipeline, ROLLBACK_EVENTS);
+    let told = scoped(&pipeline, |scope| promotion::rollback(scope, &req, bus))?;
+    let out = told.outcome;
     notes(&out.notes);
-    warnings(&setup, &out.warnings, out.pushed);
+    delivered(&told.delivered);
+    warnings(&pipeline, &out.warnings, out.pushed);
     if global.json {
         print_json(&out)?;
     } else {
@@ -455,127 +464,32 @@ pub fn rollback(global: &Global, args: &RollbackArgs) -> anyhow::Result<ExitCode
         }
         ledger_line(&out.ledger_commit, out.pushed);
     }
-    if actions::active() {
-        actions::set_outputs(&[
-            ("environment", out.environment.clone()),
-            ("version", out.to.clone()),
-            ("from", out.from.clone()),
-        ]);
-        actions::summary(&rollback_summary(&out));
-    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// In GitHub Actions: a refused promotion's `::error`, the outputs and the step summary.
-fn promote_to_actions(out: &ops::PromoteOutcome, refused: bool) {
-    if !actions::active() {
-        return;
-    }
-    if refused {
-        let failed: Vec<&str> = out
-            .gates
-            .iter()
-            .filter(|g| !g.passed)
-            .map(|g| g.name.as_str())
-            .collect();
-        let dry = if out.dry_run { " (dry run)" } else { "" };
-        actions::annotate(
-            actions::Level::Error,
-            &format!(
-                "promotion of {} to {} refused{dry}: {} did not pass",
-                out.version,
-                out.environment,
-                failed.join(", ")
-            ),
-            out.gates
-                .iter()
-                .find(|g| !g.passed)
-                .map(|g| g.detail.as_str()),
-        );
-    }
-    actions::set_outputs(&[
-        ("version", out.version.clone()),
-        ("environment", out.environment.clone()),
-        ("from", out.from.clone().unwrap_or_default()),
-        ("promoted", actions::flag(out.promoted)),
-        ("dry-run", actions::flag(out.dry_run)),
-    ]);
-    actions::summary(&promote_summary(out));
-}
+/// The events whose Actions summary and outputs are `promote`'s.
+const PROMOTE_EVENTS: &[&str] = &[
+    "promoted",
+    "promotion-refused",
+    "promotion-rehearsed",
+    "promotion-proposed",
+];
 
-/// The step summary of a promotion: what, where, from, the answer, and every gate.
-fn promote_summary(out: &ops::PromoteOutcome) -> String {
-    let md = actions::md;
-    let passed = out.gates.iter().all(|g| g.passed);
-    let answer = match (out.dry_run, passed, out.promoted) {
-        (true, true, _) => "would be promoted (dry run)",
-        (true, false, _) => "would be **refused** (dry run)",
-        (false, _, true) => "promoted",
-        (false, _, false) => "**refused**",
-    };
-    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
-    let mut s = format!(
-        "### shipgate promote {} to {}: {answer}\n\n",
-        md(&out.version),
-        md(&out.environment)
-    );
-    s.push_str(&actions::md_table(
-        &["version", "environment", "from", "promoted", "dry run"],
-        &[vec![
-            md(&out.version),
-            md(&out.environment),
-            out.from.as_deref().map_or("nothing".to_string(), md),
-            yes_no(out.promoted),
-            yes_no(out.dry_run),
-        ]],
-    ));
-    let gates: Vec<Vec<String>> = out
-        .gates
-        .iter()
-        .map(|g| {
-            vec![
-                md(&g.name),
-                if g.passed { "yes" } else { "**no**" }.to_string(),
-                md(&g.detail),
-            ]
-        })
-        .collect();
-    s.push_str(&actions::md_table(&["gate", "passed", "detail"], &gates));
-    s
-}
+/// The events whose Actions summary and outputs are `rollback`'s.
+const ROLLBACK_EVENTS: &[&str] = &["rolled-back"];
 
-/// The step summary of a rollback: from, to, why.
-fn rollback_summary(out: &ops::RollbackOutcome) -> String {
-    let md = actions::md;
-    let mut s = format!(
-        "### shipgate rollback of {}: {} → {}\n\n",
-        md(&out.environment),
-        md(&out.from),
-        md(&out.to)
-    );
-    s.push_str(&actions::md_table(
-        &["environment", "from", "to", "by", "reason"],
-        &[vec![
-            md(&out.environment),
-            md(&out.from),
-            md(&out.to),
-            md(&out.by),
-            md(&out.reason),
-        ]],
-    ));
-    let _ = writeln!(
-        s,
-        "{} stays blocked until `shipgate unblock` lifts it.\n",
-        md(&out.blocked)
-    );
-    s
-}
-
-fn recorded(global: &Global, setup: &Setup, out: &ops::Recorded) -> anyhow::Result<ExitCode> {
+/// Runs a command that only writes entries, then prints what it wrote.
+fn recorded(global: &Global, req: &Record) -> anyhow::Result<ExitCode> {
+    let pipeline = open(global)?;
+    let mut store = GitStore::new(pipeline.context());
+    let bus = bus(&pipeline, &[]);
+    let told = promotion::record(&mut store, &pipeline.stamp, req, bus)?;
+    let out = told.outcome;
     notes(&out.notes);
-    warnings(setup, &out.warnings, out.pushed);
+    delivered(&told.delivered);
+    warnings(&pipeline, &out.warnings, out.pushed);
     if global.json {
-        print_json(out)?;
+        print_json(&out)?;
     } else {
         for e in &out.entries {
             outln!("{}", e.summary());
@@ -586,49 +500,52 @@ fn recorded(global: &Global, setup: &Setup, out: &ops::Recorded) -> anyhow::Resu
 }
 
 pub fn approve(global: &Global, args: &ApproveArgs) -> anyhow::Result<ExitCode> {
-    let (_, _) = (version_arg(&args.version)?, env_arg(&args.env)?);
-    let setup = Setup::new(global)?;
-    let out = ops::approve(&setup.context(), &args.version, &args.env, args.push)?;
-    recorded(global, &setup, &out)
+    let req = Record::Approve {
+        version: version_arg(&args.version)?,
+        env: env_arg(&args.env)?,
+        push: args.push,
+    };
+    recorded(global, &req)
 }
 
 pub fn verify(global: &Global, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    let (_, _) = (version_arg(&args.version)?, env_arg(&args.env)?);
-    let setup = Setup::new(global)?;
-    let result = match args.result {
-        ResultArg::Pass => VerifyResult::Pass,
-        ResultArg::Fail => VerifyResult::Fail,
+    let req = Record::Verify {
+        version: version_arg(&args.version)?,
+        env: env_arg(&args.env)?,
+        result: match args.result {
+            ResultArg::Pass => VerifyResult::Pass,
+            ResultArg::Fail => VerifyResult::Fail,
+        },
+        evidence: args.evidence.clone(),
+        push: args.push,
     };
-    let out = ops::verify(
-        &setup.context(),
-        &args.version,
-        &args.env,
-        result,
-        args.evidence.as_deref(),
-        args.push,
-    )?;
-    recorded(global, &setup, &out)
+    recorded(global, &req)
 }
 
 pub fn freeze(global: &Global, args: &FreezeArgs) -> anyhow::Result<ExitCode> {
-    env_arg(&args.env)?;
-    let setup = Setup::new(global)?;
-    let out = ops::freeze(&setup.context(), &args.env, &args.reason, args.push)?;
-    recorded(global, &setup, &out)
+    let req = Record::Freeze {
+        env: env_arg(&args.env)?,
+        reason: reason_arg(&args.reason)?,
+        push: args.push,
+    };
+    recorded(global, &req)
 }
 
 pub fn unfreeze(global: &Global, args: &UnfreezeArgs) -> anyhow::Result<ExitCode> {
-    env_arg(&args.env)?;
-    let setup = Setup::new(global)?;
-    let out = ops::unfreeze(&setup.context(), &args.env, args.push)?;
-    recorded(global, &setup, &out)
+    let req = Record::Unfreeze {
+        env: env_arg(&args.env)?,
+        push: args.push,
+    };
+    recorded(global, &req)
 }
 
 pub fn unblock(global: &Global, args: &UnblockArgs) -> anyhow::Result<ExitCode> {
-    version_arg(&args.version)?;
-    let setup = Setup::new(global)?;
-    let out = ops::unblock(&setup.context(), &args.version, &args.reason, args.push)?;
-    recorded(global, &setup, &out)
+    let req = Record::Unblock {
+        version: version_arg(&args.version)?,
+        reason: reason_arg(&args.reason)?,
+        push: args.push,
+    };
+    recorded(global, &req)
 }
 
 fn or_dash(v: Option<&str>) -> &str {
@@ -637,8 +554,8 @@ fn or_dash(v: Option<&str>) -> &str {
 
 pub fn status(global: &Global, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     args.env.as_deref().map(env_arg).transpose()?;
-    let setup = Setup::new(global)?;
-    let out = ops::status(&setup.context(), args.env.as_deref(), true)?;
+    let pipeline = open(global)?;
+    let out = ops::status(&pipeline.context(), args.env.as_deref(), true)?;
     notes(&out.notes);
     if let (Some(env), true) = (args.env.as_deref(), actions::active()) {
         let version = out
@@ -746,9 +663,9 @@ pub fn render_status(out: &ops::Status) -> String {
 
 pub fn history(global: &Global, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     args.env.as_deref().map(env_arg).transpose()?;
-    let setup = Setup::new(global)?;
+    let pipeline = open(global)?;
     let limit = (args.limit > 0).then_some(args.limit);
-    let out = ops::history(&setup.context(), args.env.as_deref(), limit, true)?;
+    let out = ops::history(&pipeline.context(), args.env.as_deref(), limit, true)?;
     if global.json {
         print_json(&out)?;
         return Ok(ExitCode::SUCCESS);
@@ -784,16 +701,16 @@ pub fn render_history(out: &ops::History) -> String {
 
 pub fn metrics(global: &Global, args: &MetricsArgs) -> anyhow::Result<ExitCode> {
     args.env.as_deref().map(env_arg).transpose()?;
-    let setup = Setup::new(global)?;
+    let pipeline = open(global)?;
     let since = match args.since.as_deref() {
         None => None,
         Some(text) => Some(match shipgate_stdx::duration::HumanDuration::parse(text) {
-            Ok(d) => Timestamp::from_second(setup.now.as_second() - d.0.as_secs() as i64)
+            Ok(d) => Timestamp::from_second(pipeline.stamp.now.as_second() - d.0.as_secs() as i64)
                 .context("--since reaches before the year -9999")?,
             Err(_) => parse_time("--since", text)?,
         }),
     };
-    let out = ops::metrics(&setup.context(), args.env.as_deref(), since, true)?;
+    let out = ops::metrics(&pipeline.context(), args.env.as_deref(), since, true)?;
     if global.json {
         print_json(&out)?;
         return Ok(ExitCode::SUCCESS);

@@ -1,0 +1,32 @@
+//! Each command's workflow, between the command line and the libraries: typed requests in
+//! (names checked once, where the binary builds them), typed outcomes back, and every
+//! decision an [`event::Event`] to listeners (the Actions step summary, GitHub deployments,
+//! notifications). The binary parses, builds requests, calls and prints; the libraries
+//! below know nothing of one another's workflows.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`event`] | the events, their stamp, the listeners and the bus that delivers to them with a time limit |
+//! | [`context`] | [`Pipeline`]: the repository, the settings, who, when, which run |
+//! | [`store`] | the ledger port ([`store::Store`]) and the git ledger behind it |
+//! | [`alarms`] | the promotion `alarms` gate's edge: the providers asked with checked names |
+//! | [`promotion`] | promote, rollback, approve, verify, freeze, unfreeze, unblock |
+//! | [`canary`] | `canary run` around the rollout: versions from the ledger, the hold, the verdict's entry |
+//! | [`github`] | the `github-deployments` listener |
+//! | [`error`] | [`PipelineError`], with its hint as data |
+
+pub mod alarms;
+pub mod canary;
+pub mod context;
+pub mod error;
+pub mod event;
+pub mod github;
+pub mod promotion;
+pub mod store;
+
+pub use context::{Caller, Pipeline, Stamp};
+pub use error::PipelineError;
+pub use event::{Bus, Delivered, Event, Heard, Listener, Record};
+
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,9 @@ use std::process::Output;
 #[path = "support/git_repo.rs"]
 mod git_repo;
 use git_repo::{Repo, shipgate_in};
+#[path = "support/outputs.rs"]
+mod outputs;
+use outputs::parse_outputs;
 
 /// This repository's environments: the promotion fixture's configuration.
 const ENVIRONMENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../environments");
@@ -91,21 +94,6 @@ fn commands(stream: &str) -> Vec<String> {
         }
     }
     found
-}
-
-/// `name<<DELIM\nvalue\nDELIM` entries (and `name=value` lines) as name → value.
-fn parse_outputs(text: &str) -> BTreeMap<String, String> {
-    let mut map = BTreeMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some((name, delim)) = line.split_once("<<") {
-            let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delim).collect();
-            map.insert(name.to_string(), value.join("\n"));
-        } else if let Some((name, value)) = line.split_once('=') {
-            map.insert(name.to_string(), value.to_string());
-        }
-    }
-    map
 }
 
 /// Runs shipgate in `dir`; with `actions`, as a GitHub Actions step with its own output

@@ -46,7 +46,7 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
 }
 
 /// The release binary when it was built, else the debug one; and which it is.
-fn binary(target_dir: &Path) -> anyhow::Result<(PathBuf, &'static str)> {
+pub(crate) fn binary(target_dir: &Path) -> anyhow::Result<(PathBuf, &'static str)> {
     for profile in ["release", "debug"] {
         let bin = target_dir.join(profile).join("shipgate");
         if bin.is_file() {

@@ -7,6 +7,7 @@ mod bench_config;
 mod bench_history;
 mod bench_install;
 mod bench_ledger;
+mod bench_serve;
 mod canary;
 mod checks;
 mod dist;
@@ -31,7 +32,9 @@ const USAGE: &str =
   dist [--target TRIPLE] [--binary FILE] [--out DIR]   the release archive and its .sha256
   bench history|changelog [--commits N] [--tail N] [--runs N] [--peer]
   bench config | bench judge [--json] | bench ledger [--entries N] [--runs N] [--json]
-  bench install [--runs N] [--peer]   the GitHub Action's install step, cold and warm";
+  bench install [--runs N] [--peer]   the GitHub Action's install step, cold and warm
+  bench serve [--requests N] [--concurrency N] [--max-concurrent N] [--rate N] [--prometheus-ms MS] [--runs N] [--binary FILE] [--json]
+              `canary serve` under concurrent load on loopback, against a fake Prometheus";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -85,10 +88,11 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
                 "judge" => bench_canary::run(rest)?,
                 "ledger" => bench_ledger::run(rest)?,
                 "install" => bench_install::run(rest)?,
+                "serve" => bench_serve::run(rest)?,
                 other => {
                     return Err(hinted(
                         format!("unknown benchmark `{other}`"),
-                        "history, changelog, config, judge, ledger or install",
+                        "history, changelog, config, judge, ledger, install or serve",
                     ));
                 }
             }

@@ -1,12 +1,17 @@
-//! Actuators: how traffic moves and how a rollback happens. `command` runs a templated
-//! shell command per action (e.g. `kubectl argo rollouts set weight …`); a failing
-//! rollback is retried and then reported as an error, never swallowed.
+//! Actuators: how traffic moves and how a rollback happens. [`Actuator::from_settings`] is
+//! the one place that picks the actuator `[canary]` configures: `command` (a templated
+//! shell command per action, e.g. `kubectl patch` of an Istio VirtualService's weights),
+//! `webhook` ([`crate::webhook`]), `argo-rollouts` ([`crate::argo_rollouts`]: a Rollout
+//! driven step by step with the plugin's `promote` and `abort`) or `alb`
+//! ([`crate::alb`]: an AWS load balancer's weighted target groups). A failing rollback is
+//! retried and then reported as an error, never swallowed.
 //!
-//! Values are data, never shell syntax: each `{{placeholder}}` becomes one shell-quoted
-//! word (`'1.4.0'`), and every value is also in the command's environment
-//! (`SHIPGATE_VERSION`, `SHIPGATE_BASELINE_VERSION`, `SHIPGATE_WEIGHT`, `SHIPGATE_ENV`,
-//! `SHIPGATE_STEP`, `SHIPGATE_ACTION`). A placeholder inside quotes is refused when the
-//! settings are validated: quoting a quoted value would undo the quoting.
+//! Values are data, never shell syntax: each `{{placeholder}}` of a `command` becomes one
+//! shell-quoted word (`'1.4.0'`), and every value is also in the command's environment
+//! (`SHIPGATE_VERSION`, `SHIPGATE_BASELINE_VERSION`, `SHIPGATE_WEIGHT`,
+//! `SHIPGATE_BASELINE_WEIGHT`, `SHIPGATE_ENV`, `SHIPGATE_STEP`, `SHIPGATE_ACTION`). A
+//! placeholder inside quotes is refused when the settings are validated: quoting a quoted
+//! value would undo the quoting.
 
 use std::process::Command;
 use std::time::Duration;
@@ -15,9 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use shipgate_judge::settings::{TemplateError, check_placeholders, placeholders, render_with};
 
-/// `[canary.command]`: templated commands, run with `sh -c`. Placeholders: `{{weight}}`,
-/// `{{version}}`, `{{baseline_version}}`, `{{env}}`, `{{step}}`, each replaced by its
-/// shell-quoted value; the same values are exported as `SHIPGATE_*` variables.
+/// `[canary.command]`: templated commands, run with `sh -c`. Placeholders: `{{weight}}`
+/// (the canary's percent), `{{baseline_weight}}` (100 − weight), `{{version}}`,
+/// `{{baseline_version}}`, `{{env}}`, `{{step}}`, each replaced by its shell-quoted value;
+/// the same values are exported as `SHIPGATE_*` variables.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CommandActuator {
@@ -37,8 +43,14 @@ fn default_attempts() -> u32 {
 }
 
 /// The actuator's templates' placeholders.
-pub const ACTUATOR_PLACEHOLDERS: [&str; 5] =
-    ["weight", "version", "baseline_version", "env", "step"];
+pub const ACTUATOR_PLACEHOLDERS: [&str; 6] = [
+    "weight",
+    "baseline_weight",
+    "version",
+    "baseline_version",
+    "env",
+    "step",
+];
 
 /// An action that failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -177,10 +189,14 @@ fn command_for(
     vars: &ActuatorVars,
     weight: Option<u8>,
 ) -> (String, Vec<(&'static str, String)>) {
+    let baseline_weight = weight
+        .map(|w| 100u8.saturating_sub(w).to_string())
+        .unwrap_or_default();
     let weight = weight.map(|w| w.to_string()).unwrap_or_default();
     let step = vars.step.to_string();
     let values = [
         ("weight", weight.as_str()),
+        ("baseline_weight", baseline_weight.as_str()),
         ("version", vars.version.as_str()),
         ("baseline_version", vars.baseline_version.as_str()),
         ("env", vars.env.as_str()),
@@ -190,6 +206,7 @@ fn command_for(
     let env = vec![
         ("SHIPGATE_ACTION", action.to_string()),
         ("SHIPGATE_WEIGHT", weight.clone()),
+        ("SHIPGATE_BASELINE_WEIGHT", baseline_weight.clone()),
         ("SHIPGATE_VERSION", vars.version.clone()),
         ("SHIPGATE_BASELINE_VERSION", vars.baseline_version.clone()),
         ("SHIPGATE_ENV", vars.env.clone()),
@@ -206,47 +223,164 @@ fn run(
     attempts: u32,
 ) -> Result<(), ActuatorError> {
     let (command, env) = command_for(action, template, vars, weight);
-    let mut message = String::new();
-    for attempt in 1..=attempts {
+    retrying(action, &command, attempts, || {
         match Command::new("sh")
             .arg("-c")
             .arg(&command)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .output()
         {
-            Ok(out) if out.status.success() => return Ok(()),
-            Ok(out) => {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                let tail: String = stderr
-                    .trim()
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-                    .chars()
-                    .take(200)
-                    .collect();
-                message = format!(
-                    "{}{}",
-                    out.status,
-                    if tail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {tail}")
-                    }
-                );
-            }
-            Err(e) => message = format!("cannot start sh: {e}"),
+            Ok(out) if out.status.success() => Ok(()),
+            Ok(out) => Err(failure_message(&out)),
+            Err(e) => Err(format!("cannot start sh: {e}")),
         }
-        if attempt < attempts {
-            std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
+    })
+}
+
+/// Runs `attempt` up to `attempts` times, with a short growing pause between tries, until
+/// it succeeds; its last message becomes the error, with `command` as what was run.
+pub(crate) fn retrying<T>(
+    action: &'static str,
+    command: &str,
+    attempts: u32,
+    mut attempt: impl FnMut() -> Result<T, String>,
+) -> Result<T, ActuatorError> {
+    let attempts = attempts.max(1);
+    let mut message = String::new();
+    for n in 1..=attempts {
+        match attempt() {
+            Ok(value) => return Ok(value),
+            Err(m) => message = m,
+        }
+        if n < attempts {
+            std::thread::sleep(Duration::from_millis(200 * u64::from(n)));
         }
     }
     Err(ActuatorError {
         action,
-        command,
+        command: command.to_string(),
         attempts,
         message,
     })
+}
+
+/// A failed process in a few words: its exit status and the last line of its stderr.
+pub(crate) fn failure_message(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let tail: String = stderr
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    if tail.is_empty() {
+        out.status.to_string()
+    } else {
+        format!("{}: {tail}", out.status)
+    }
+}
+
+/// The actuator `[canary]` configures, ready to move traffic: the runner's `Traffic`.
+pub enum Actuator<'a> {
+    /// `[canary.command]`.
+    Command(crate::runner::CommandTraffic<'a>),
+    /// `[canary.webhook]`.
+    Webhook(crate::webhook::WebhookTraffic<'a>),
+    /// `[canary.argo-rollouts]`.
+    ArgoRollouts(crate::argo_rollouts::ArgoRolloutsTraffic),
+    /// `[canary.alb]`.
+    Alb(Box<crate::alb::AlbTraffic>),
+}
+
+/// An actuator that cannot be set up; nothing was moved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    /// `[canary.argo-rollouts]`: a name that is not one once `{{env}}` is filled in.
+    #[error("[canary.argo-rollouts] {0}")]
+    ArgoRollouts(String),
+    /// `[canary.alb]`: the AWS session.
+    #[error("[canary.alb]: {0}")]
+    Alb(crate::aws::AwsSetupError),
+}
+
+impl SetupError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SetupError::ArgoRollouts(_) => Some(
+                "write the Kubernetes name in [canary.argo-rollouts] (or in [canary.env.<ENV>.argo-rollouts] for this environment)".into(),
+            ),
+            SetupError::Alb(e) => e.hint().map(|h| h.replace("[canary.cloudwatch]", "[canary.alb]")),
+        }
+    }
+}
+
+impl<'a> Actuator<'a> {
+    /// The one place that picks how traffic moves: the actuator `settings` configure (an
+    /// error when none or several are), with `vars` for its values; `env` reads
+    /// environment variables (the webhook's token). Nothing is sent or run here.
+    pub fn from_settings(
+        settings: &'a crate::CanarySettings,
+        vars: ActuatorVars,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, crate::RunError> {
+        use crate::RunError;
+        let configured = settings.actuators();
+        if configured.len() > 1 {
+            return Err(RunError::SeveralActuators(configured));
+        }
+        let steps = settings.gates.rollout.steps.as_slice();
+        if let Some(actuator) = &settings.command {
+            return Ok(Actuator::Command(crate::runner::CommandTraffic {
+                actuator,
+                vars,
+            }));
+        }
+        if let Some(webhook) = &settings.webhook {
+            let authorization = webhook.authorization(env)?;
+            return crate::webhook::WebhookTraffic::new(webhook, vars, steps.len(), authorization)
+                .map(Actuator::Webhook)
+                .map_err(RunError::Client);
+        }
+        if let Some(argo) = &settings.argo_rollouts {
+            let weights: Vec<u8> = steps.iter().map(|s| s.weight).collect();
+            return crate::argo_rollouts::ArgoRolloutsTraffic::new(argo, &vars, &weights)
+                .map(Actuator::ArgoRollouts)
+                .map_err(|e| RunError::ActuatorSetup(SetupError::ArgoRollouts(e)));
+        }
+        if let Some(alb) = &settings.alb {
+            return crate::alb::AlbTraffic::new(alb)
+                .map(|t| Actuator::Alb(Box::new(t)))
+                .map_err(|e| RunError::ActuatorSetup(SetupError::Alb(e)));
+        }
+        Err(RunError::NoActuator)
+    }
+
+    fn traffic(&mut self) -> &mut dyn crate::runner::Traffic {
+        match self {
+            Actuator::Command(t) => t,
+            Actuator::Webhook(t) => t,
+            Actuator::ArgoRollouts(t) => t,
+            Actuator::Alb(t) => t.as_mut(),
+        }
+    }
+}
+
+impl crate::runner::Traffic for Actuator<'_> {
+    fn confirm(&mut self, step: usize, weight: u8) -> Result<(), String> {
+        self.traffic().confirm(step, weight)
+    }
+    fn set_weight(&mut self, weight: u8) -> Result<(), ActuatorError> {
+        self.traffic().set_weight(weight)
+    }
+    fn promote(&mut self) -> Result<(), ActuatorError> {
+        self.traffic().promote()
+    }
+    fn rollback(&mut self) -> Result<(), ActuatorError> {
+        self.traffic().rollback()
+    }
 }
 
 #[cfg(test)]
@@ -363,15 +497,16 @@ mod tests {
     fn every_value_is_also_in_the_environment() {
         let (command, env) = command_for(
             "set-weight",
-            "deploy {{version}} {{weight}}",
+            "deploy {{version}} {{weight}} {{baseline_weight}}",
             &vars(),
             Some(25),
         );
-        assert_eq!(command, "deploy '1.4.0' '25'");
+        assert_eq!(command, "deploy '1.4.0' '25' '75'");
         let env: std::collections::BTreeMap<_, _> = env.into_iter().collect();
         assert_eq!(env["SHIPGATE_VERSION"], "1.4.0");
         assert_eq!(env["SHIPGATE_BASELINE_VERSION"], "1.3.2");
         assert_eq!(env["SHIPGATE_WEIGHT"], "25");
+        assert_eq!(env["SHIPGATE_BASELINE_WEIGHT"], "75");
         assert_eq!(env["SHIPGATE_ENV"], "prod");
         assert_eq!(env["SHIPGATE_STEP"], "2");
         assert_eq!(env["SHIPGATE_ACTION"], "set-weight");
@@ -403,7 +538,7 @@ mod tests {
     #[test]
     fn unknown_placeholders_are_refused() {
         let a = CommandActuator {
-            set_weight: "kubectl argo rollouts set weight app {{wieght}}".into(),
+            set_weight: "kubectl patch httproute app --type=json -p {{wieght}}".into(),
             promote: "true".into(),
             rollback: "true".into(),
             rollback_attempts: 3,

@@ -1,7 +1,8 @@
 //! `[canary]` in shipgate.toml: the gates (the judge's and the rollout's settings, from
 //! `shipgate-judge`), and the edges' settings that only `canary run` and `canary capture`
-//! need: where the metrics are queried (`[canary.prometheus]`), how traffic moves
-//! (`[canary.command]` or `[canary.webhook]`), and per-environment overrides
+//! need: where the metrics are queried (`[canary.prometheus]`), how traffic moves (one of
+//! `[canary.command]`, `[canary.webhook]`, `[canary.argo-rollouts]`, `[canary.alb]`), and
+//! per-environment overrides
 //! (`[canary.env.<ENV>]`). The file keeps one flat `[canary]` table; the types are split by
 //! who reads them.
 
@@ -15,6 +16,8 @@ use shipgate_judge::{
 
 use crate::actuator::{CommandActuator, CommandProblem};
 use crate::alarms::AlarmsConfig;
+use crate::alb::AlbActuator;
+use crate::argo_rollouts::ArgoRolloutsActuator;
 use crate::cloudwatch::CloudWatchConfig;
 use crate::provider::PrometheusConfig;
 use crate::webhook::WebhookActuator;
@@ -36,8 +39,12 @@ pub struct CanarySettings {
     pub alarms: Option<AlarmsConfig>,
     /// `[canary.command]`: the command actuator (needed by `canary run`).
     pub command: Option<CommandActuator>,
-    /// `[canary.webhook]`: the webhook actuator (the alternative to `[canary.command]`).
+    /// `[canary.webhook]`: the webhook actuator.
     pub webhook: Option<WebhookActuator>,
+    /// `[canary.argo-rollouts]`: an Argo Rollout driven step by step.
+    pub argo_rollouts: Option<ArgoRolloutsActuator>,
+    /// `[canary.alb]`: an AWS load balancer's weighted target groups.
+    pub alb: Option<AlbActuator>,
     /// `[canary.env.<ENV>]`: per-environment overrides, applied by
     /// [`CanarySettings::for_env`]. Empty in effective settings.
     pub env: BTreeMap<String, CanaryOverride>,
@@ -75,6 +82,10 @@ struct CanaryFile {
     command: Option<CommandActuator>,
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook: Option<WebhookActuator>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    argo_rollouts: Option<ArgoRolloutsActuator>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alb: Option<AlbActuator>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     env: BTreeMap<String, CanaryOverride>,
 }
@@ -107,6 +118,8 @@ impl From<CanaryFile> for CanarySettings {
             alarms: f.alarms,
             command: f.command,
             webhook: f.webhook,
+            argo_rollouts: f.argo_rollouts,
+            alb: f.alb,
             env: f.env,
         }
     }
@@ -129,6 +142,8 @@ impl From<CanarySettings> for CanaryFile {
             alarms: s.alarms,
             command: s.command,
             webhook: s.webhook,
+            argo_rollouts: s.argo_rollouts,
+            alb: s.alb,
             env: s.env,
         }
     }
@@ -137,9 +152,9 @@ impl From<CanarySettings> for CanaryFile {
 /// `[canary.env.<ENV>]`: the `[canary]` keys one environment sets differently.
 ///
 /// Every key set here replaces the base key wholesale: `steps` or `[[…metrics]]` replace
-/// the whole list, `[….prometheus]` the whole table; nothing is merged. `command` and
-/// `webhook` are the two forms of the one actuator: an override that sets either replaces
-/// the base actuator, whichever form it had.
+/// the whole list, `[….prometheus]` the whole table; nothing is merged. `command`,
+/// `webhook`, `argo-rollouts` and `alb` are the forms of the one actuator: an override that
+/// sets any of them replaces the base actuator, whichever form it had.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CanaryOverride {
@@ -176,12 +191,18 @@ pub struct CanaryOverride {
     /// `[canary.env.<ENV>.alarms]`: replaces the whole `[canary.alarms]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarms: Option<AlarmsConfig>,
-    /// `[canary.env.<ENV>.command]`: replaces the actuator (command or webhook).
+    /// `[canary.env.<ENV>.command]`: replaces the actuator, whichever form it had.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<CommandActuator>,
-    /// `[canary.env.<ENV>.webhook]`: replaces the actuator (command or webhook).
+    /// `[canary.env.<ENV>.webhook]`: replaces the actuator, whichever form it had.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<WebhookActuator>,
+    /// `[canary.env.<ENV>.argo-rollouts]`: replaces the actuator, whichever form it had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argo_rollouts: Option<ArgoRolloutsActuator>,
+    /// `[canary.env.<ENV>.alb]`: replaces the actuator, whichever form it had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alb: Option<AlbActuator>,
 }
 
 impl CanarySettings {
@@ -301,9 +322,15 @@ impl CanarySettings {
         if o.alarms.is_some() {
             s.alarms = o.alarms;
         }
-        if o.command.is_some() || o.webhook.is_some() {
+        if o.command.is_some()
+            || o.webhook.is_some()
+            || o.argo_rollouts.is_some()
+            || o.alb.is_some()
+        {
             s.command = o.command;
             s.webhook = o.webhook;
+            s.argo_rollouts = o.argo_rollouts;
+            s.alb = o.alb;
         }
         s
     }
@@ -404,10 +431,35 @@ impl CanarySettings {
         if let Some(Err(e)) = self.webhook.as_ref().map(WebhookActuator::validate) {
             problems.push(ConfigProblem::new("webhook", e.to_string()));
         }
-        if self.command.is_some() && self.webhook.is_some() {
+        if let Some(alb) = &self.alb {
+            for (key, message) in alb.problems() {
+                problems.push(ConfigProblem::new(key, message));
+            }
+        }
+        if self
+            .argo_rollouts
+            .as_ref()
+            .is_some_and(|a| a.rollback_attempts == 0)
+        {
             problems.push(ConfigProblem::new(
-                "webhook",
-                "both [canary.command] and [canary.webhook] are set; exactly one actuator must move traffic",
+                "argo-rollouts.rollback-attempts",
+                "must be at least 1",
+            ));
+        }
+        let actuators = self.actuators();
+        if let [_, later @ ..] = actuators.as_slice()
+            && let Some(key) = later.last()
+        {
+            problems.push(ConfigProblem::new(
+                *key,
+                format!(
+                    "several actuators are set ({}); exactly one must move traffic",
+                    actuators
+                        .iter()
+                        .map(|a| format!("[canary.{a}]"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ));
         }
         problems.extend(self.cloudwatch_problems());
@@ -424,6 +476,20 @@ impl CanarySettings {
 }
 
 impl CanarySettings {
+    /// The actuators configured, by their table's name (`command`, `webhook`,
+    /// `argo-rollouts`, `alb`); exactly one is valid.
+    pub fn actuators(&self) -> Vec<&'static str> {
+        [
+            ("command", self.command.is_some()),
+            ("webhook", self.webhook.is_some()),
+            ("argo-rollouts", self.argo_rollouts.is_some()),
+            ("alb", self.alb.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+
     /// The backend that answers `[[canary.metrics]]`' queries: `provider` when set, else
     /// CloudWatch when only `[canary.cloudwatch]` is configured, else Prometheus.
     pub fn metrics_provider(&self) -> MetricsProvider {
@@ -630,7 +696,7 @@ retries = 2
 bearer-token-env = "PROMETHEUS_TOKEN"
 
 [canary.command]
-set-weight = "kubectl argo rollouts set weight shop {{weight}}"
+set-weight = "kubectl patch httproute shop --type=json -p '[{\"op\":\"replace\",\"path\":\"/spec/rules/0/backendRefs/1/weight\",\"value\":'{{weight}}'}]'"
 promote = "kubectl argo rollouts promote shop --full"
 rollback = "kubectl argo rollouts abort shop"
 
@@ -740,11 +806,77 @@ critical = false
             rollback_attempts: 1,
             bearer_token_env: None,
         });
-        check_invalid(&s, "webhook", "exactly one actuator");
+        check_invalid(&s, "webhook", "exactly one must move traffic");
         check_parse_err(
             "[canary.webhook]\nurl = \"http://x\"\nheaders = 1\n",
             "unknown field `headers`",
         );
+    }
+
+    #[test]
+    fn the_argo_rollouts_and_alb_actuators_parse_and_exclude_the_others() {
+        let s = parse(
+            "[canary.argo-rollouts]\nrollout = \"storefront\"\nnamespace = \"shop-{{env}}\"\n",
+        )
+        .expect("parses");
+        s.validate().expect("valid");
+        let a = s.argo_rollouts.as_ref().expect("argo");
+        assert_eq!(
+            (
+                a.rollout.as_str(),
+                a.step_timeout.secs(),
+                a.rollback_attempts
+            ),
+            ("storefront", 300.0, 3)
+        );
+        assert_eq!(s.actuators(), ["argo-rollouts"]);
+        check_parse_err(
+            "[canary.argo-rollouts]\nrollout = \"storefront;id\"\n",
+            "`storefront;id` is not a valid name",
+        );
+        check_parse_err(
+            "[canary.argo-rollouts]\nrollout = \"shop\"\nnamespace = \"shop-{{version}}\"\n",
+            "unknown placeholder `{{version}}`",
+        );
+        check_parse_err(
+            "[canary.argo-rollouts]\nrollout = \"shop\"\nweight = 5\n",
+            "unknown field `weight`, expected one of `rollout`",
+        );
+
+        let alb = "[canary.alb]\nlistener-arn = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/1/2\"\n\
+            canary-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/canary/1\"\n\
+            baseline-target-group = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/stable/2\"\n";
+        let s = parse(alb).expect("parses");
+        s.validate().expect("valid");
+        assert_eq!(s.actuators(), ["alb"]);
+        let both = parse(&format!(
+            "{alb}\n[canary.argo-rollouts]\nrollout = \"shop\"\n"
+        ))
+        .expect("parses");
+        check_invalid(
+            &both,
+            "alb",
+            "several actuators are set ([canary.argo-rollouts], [canary.alb])",
+        );
+        let rule = alb.replace(
+            "listener-arn = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/",
+            "rule-arn = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/",
+        );
+        check_invalid(
+            &parse(&rule).expect("parses"),
+            "alb.rule-arn",
+            "is not a listener-rule ARN",
+        );
+        check_parse_err(
+            &alb.replace("targetgroup/canary/1", "targetgroup/canary 1"),
+            "is not an Elastic Load Balancing ARN",
+        );
+        // An override of any form replaces the base actuator.
+        let text = format!("{FULL}\n[canary.env.prod.argo-rollouts]\nrollout = \"shop\"\n");
+        let base = parse(&text).expect("parses");
+        let prod = base.for_env("prod").expect("valid");
+        assert_eq!(prod.actuators(), ["argo-rollouts"]);
+        assert_eq!(base.for_env("dev").expect("valid").actuators(), ["command"]);
     }
 
     #[test]

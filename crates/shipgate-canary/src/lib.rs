@@ -11,9 +11,11 @@
 //! | [`cloudwatch`] | CloudWatch `GetMetricData` (metric stats, metric math) and `DescribeAlarms`, through the AWS SDK | network |
 //! | [`aws`] | the one AWS session: the standard credential chain, region, endpoint, a current-thread runtime | network |
 //! | [`alarms`] | the alarm gates: CloudWatch alarms and Prometheus alerts read, then judged | through a trait |
-//! | [`actuator`] | templated shell commands, values shell-quoted | processes |
+//! | [`actuator`] | [`Actuator::from_settings`], the one place an actuator is picked; templated shell commands, values shell-quoted | processes |
 //! | [`webhook`] | the webhook actuator: JSON events over HTTP POST | network |
-//! | [`runner`] | checks queries, then loops: sample, judge, act; [`run_with_settings`] picks provider and actuator; [`replay_run`] drives the same loop from a recording on a simulated clock | through traits |
+//! | [`argo_rollouts`] | the Argo Rollouts actuator: a Rollout's `setWeight` + `pause: {}` steps driven with the plugin's `promote` and `abort` | processes (kubectl) |
+//! | [`alb`] | the ALB actuator: a listener's or rule's forward weights, through the AWS SDK | network |
+//! | [`runner`] | checks queries, then loops: sample, judge, act; [`run_with_settings`] picks the provider (and the actuator, through [`Actuator::from_settings`]); [`replay_run`] drives the same loop from a recording on a simulated clock | through traits |
 //! | [`capture`](mod@capture) | a recording of a past window from range queries, sampled as the runner samples | through a trait |
 //! | [`analysis`] | the judge's verdict on a rollout another engine moves, replayed from range queries since it began | through a trait |
 //! | [`serve`] | `canary serve`: that verdict over HTTP for Argo Rollouts' Web metrics and Flagger's webhooks | network |
@@ -33,7 +35,9 @@
 
 pub mod actuator;
 pub mod alarms;
+pub mod alb;
 pub mod analysis;
+pub mod argo_rollouts;
 pub mod aws;
 pub mod capture;
 pub mod chart;
@@ -46,8 +50,10 @@ pub mod runner;
 pub mod serve;
 pub mod webhook;
 
-pub use actuator::{ActuatorError, ActuatorVars, CommandActuator};
+pub use actuator::{Actuator, ActuatorError, ActuatorVars, CommandActuator};
+pub use alb::AlbActuator;
 pub use analysis::{Analysis, AnalysisError, Subject, analyze};
+pub use argo_rollouts::ArgoRolloutsActuator;
 pub use capture::{CaptureError, Coverage, Window, capture, capture_with_settings, coverage};
 pub use chart::{Chart, ChartError, Marker, charts};
 pub use config::{CanaryOverride, CanarySettings};

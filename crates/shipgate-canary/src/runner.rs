@@ -19,7 +19,6 @@ use crate::alarms::{AlarmCheck, AlarmReader, AlarmSource};
 use crate::cloudwatch::CloudWatch;
 use crate::config::{CanarySettings, MetricsProvider};
 use crate::provider::{Prometheus, ProviderError, Sample, histogram_of};
-use crate::webhook::WebhookTraffic;
 
 /// Where measurements come from.
 pub trait Metrics {
@@ -407,11 +406,15 @@ pub enum RunError {
     /// No actuator is configured.
     #[error("no actuator in the configuration: traffic cannot move")]
     NoActuator,
-    /// Both actuators are configured.
+    /// Several actuators are configured.
     #[error(
-        "both [canary.command] and [canary.webhook] are configured; exactly one actuator must move traffic"
+        "several actuators are configured ({}); exactly one must move traffic",
+        .0.iter().map(|a| format!("[canary.{a}]")).collect::<Vec<_>>().join(", ")
     )]
-    BothActuators,
+    SeveralActuators(Vec<&'static str>),
+    /// The actuator could not be set up; nothing was moved.
+    #[error(transparent)]
+    ActuatorSetup(crate::actuator::SetupError),
     /// A live run without `[canary.prometheus]`.
     #[error("no [canary.prometheus] in the configuration")]
     NoPrometheus,
@@ -441,9 +444,10 @@ impl RunError {
                 None => "no traffic was moved".into(),
             }),
             RunError::NoActuator => Some(
-                "add [canary.command] (set-weight, promote and rollback commands) or [canary.webhook] (url = \"https://…\")".into(),
+                "add one of [canary.argo-rollouts] (rollout = \"NAME\"), [canary.alb] (listener-arn and the two target groups), [canary.command] (set-weight, promote and rollback commands) or [canary.webhook] (url = \"https://…\")".into(),
             ),
-            RunError::BothActuators => Some("remove one of them".into()),
+            RunError::SeveralActuators(_) => Some("keep one of them".into()),
+            RunError::ActuatorSetup(e) => e.hint(),
             RunError::MissingValue(m) => Some(format!("give --{}", m.flag())),
             RunError::NoPrometheus => {
                 Some("add [canary.prometheus] with url = \"http://prometheus:9090\"".into())
@@ -493,30 +497,8 @@ pub fn run_with_settings(
         env: req.env.to_string(),
         step: 0,
     };
-    let mut command_traffic;
-    let mut webhook_traffic;
-    let traffic: &mut dyn Traffic = match (&settings.command, &settings.webhook) {
-        (Some(actuator), None) => {
-            command_traffic = CommandTraffic { actuator, vars };
-            &mut command_traffic
-        }
-        (None, Some(webhook)) => {
-            webhook_traffic = WebhookTraffic::new(
-                webhook,
-                vars,
-                settings.gates.rollout.steps.as_slice().len(),
-                webhook.authorization(env)?,
-            )
-            .map_err(RunError::Client)?;
-            &mut webhook_traffic
-        }
-        (None, None) => {
-            return Err(RunError::NoActuator);
-        }
-        (Some(_), Some(_)) => {
-            return Err(RunError::BothActuators);
-        }
-    };
+    let mut actuator = crate::actuator::Actuator::from_settings(settings, vars, env)?;
+    let traffic: &mut dyn Traffic = &mut actuator;
     match source {
         Source::Replay(recording) => replay_run(&settings.gates, req, recording, traffic, progress),
         Source::Prometheus => {

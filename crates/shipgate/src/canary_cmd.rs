@@ -493,7 +493,7 @@ pub fn roll_back_traffic(
     canary: &shipgate_canary::CanarySettings,
     hold: &shipgate_promote::lock::Hold,
 ) -> Result<(), String> {
-    use shipgate_canary::runner::{CommandTraffic, Traffic};
+    use shipgate_canary::runner::Traffic;
     let settings = canary.for_env(&hold.environment).map_err(|p| {
         format!(
             "invalid [canary] settings: {}",
@@ -513,26 +513,10 @@ pub fn roll_back_traffic(
         shipgate_stdx::names::check_version(v).map_err(|e| e.to_string())?;
     }
     shipgate_stdx::names::check_env(&hold.environment).map_err(|e| e.to_string())?;
-    match (&settings.command, &settings.webhook) {
-        (Some(actuator), None) => CommandTraffic { actuator, vars }
-            .rollback()
-            .map_err(|e| e.to_string()),
-        (None, Some(webhook)) => {
-            let authorization = webhook
-                .authorization(&|name| std::env::var(name).ok())
-                .map_err(|e| e.to_string())?;
-            shipgate_canary::WebhookTraffic::new(
-                webhook,
-                vars,
-                settings.gates.rollout.steps.as_slice().len(),
-                authorization,
-            )
-            .map_err(|e| e.to_string())?
-            .rollback()
-            .map_err(|e| e.to_string())
-        }
-        _ => Err("no single actuator in [canary] to move traffic with".into()),
-    }
+    shipgate_canary::Actuator::from_settings(&settings, vars, &|name| std::env::var(name).ok())
+        .map_err(|e| e.to_string())?
+        .rollback()
+        .map_err(|e| e.to_string())
 }
 
 /// The one-line result of a run, for stdout: `canary 1.4.0 in prod: rolled back: … (after

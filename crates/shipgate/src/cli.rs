@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(
             hint_of(&err).as_deref(),
             Some(
-                "add [canary.command] (set-weight, promote and rollback commands) or [canary.webhook] (url = \"https://…\")"
+                "add one of [canary.argo-rollouts] (rollout = \"NAME\"), [canary.alb] (listener-arn and the two target groups), [canary.command] (set-weight, promote and rollback commands) or [canary.webhook] (url = \"https://…\")"
             )
         );
         let plain = anyhow::anyhow!("no hint here");

@@ -1,0 +1,598 @@
+//! The `alb` actuator: an AWS Application Load Balancer's weighted target groups. A
+//! listener's default actions (`ModifyListener`) or one of its rules (`ModifyRule`) forward
+//! to two target groups, the baseline's and the canary's; each step writes their weights
+//! (`100 − weight` and `weight`), a promotion 0 and 100, a rollback 100 and 0.
+//!
+//! Every write reads the actions first (`DescribeListeners` / `DescribeRules`) and changes
+//! only the `forward` action's target groups, so an authentication action before it and
+//! the forward's stickiness settings stay as they were. The forward must already name the
+//! two target groups, or one of them (a listener that sends everything to the baseline):
+//! one that forwards anywhere else is refused before anything is written.
+//!
+//! The calls go through the AWS SDK on the one AWS session ([`crate::aws`]): the standard
+//! credential chain, the region (default: the listener's or the rule's ARN's), an endpoint
+//! override. IAM: `elasticloadbalancing:DescribeListeners` and `ModifyListener`, or
+//! `DescribeRules` and `ModifyRule`.
+
+use std::fmt;
+use std::time::Duration;
+
+use aws_sdk_elasticloadbalancingv2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
+};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use shipgate_judge::HumanDuration;
+
+use crate::actuator::{ActuatorError, retrying};
+use crate::aws::{AwsSession, AwsSettings, AwsSetupError};
+
+/// `[canary.alb]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AlbActuator {
+    /// The listener whose default actions forward to the two target groups (or
+    /// `rule-arn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listener_arn: Option<ElbArn>,
+    /// The listener rule whose actions forward to the two target groups (or
+    /// `listener-arn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_arn: Option<ElbArn>,
+    /// The canary's target group.
+    pub canary_target_group: ElbArn,
+    /// The baseline's (stable) target group.
+    pub baseline_target_group: ElbArn,
+    /// The region (default: the listener's or the rule's ARN's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Another endpoint (a VPC endpoint, a test server); default: `AWS_ENDPOINT_URL`, then
+    /// AWS's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+    /// The shared profile (default: `AWS_PROFILE`, then `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Per-attempt timeout (default 10s).
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+    /// Retries after throttling or a transient error, with backoff (default 3).
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Attempts for a rollback before giving up loudly (default 3).
+    #[serde(default = "default_attempts")]
+    pub rollback_attempts: u32,
+}
+
+fn default_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_attempts() -> u32 {
+    3
+}
+
+/// An Elastic Load Balancing ARN, `arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:…`,
+/// checked when parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElbArn(String);
+
+impl ElbArn {
+    /// Checks `text`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.splitn(6, ':').collect();
+        let ok = parts.len() == 6
+            && parts[0] == "arn"
+            && parts[1].starts_with("aws")
+            && parts[2] == "elasticloadbalancing"
+            && crate::aws::is_region(parts[3])
+            && parts[4].len() == 12
+            && parts[4].bytes().all(|b| b.is_ascii_digit())
+            && !parts[5].is_empty()
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_./:".contains(&b));
+        if ok {
+            Ok(Self(text.to_string()))
+        } else {
+            Err(format!(
+                "`{}` is not an Elastic Load Balancing ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/…, listener-rule/… or targetgroup/…)",
+                text.escape_debug()
+            ))
+        }
+    }
+
+    /// The ARN.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its region.
+    pub fn region(&self) -> &str {
+        self.0.split(':').nth(3).unwrap_or_default()
+    }
+
+    /// Its resource type: `listener`, `listener-rule`, `targetgroup`, `loadbalancer`.
+    pub fn resource(&self) -> &str {
+        self.0
+            .splitn(6, ':')
+            .nth(5)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_default()
+    }
+}
+
+impl<'de> Deserialize<'de> for ElbArn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        ElbArn::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for ElbArn {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl fmt::Display for ElbArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl schemars::JsonSchema for ElbArn {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ElbArn".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_./:-]+$",
+            "description": "An Elastic Load Balancing ARN: arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/…, listener-rule/… or targetgroup/…",
+        })
+    }
+}
+
+impl AlbActuator {
+    /// Problems the types cannot see, as (key, message): exactly one of `listener-arn` and
+    /// `rule-arn`, each ARN of its kind, two different target groups, an http(s) endpoint,
+    /// a region, at least one rollback attempt.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        match (&self.listener_arn, &self.rule_arn) {
+            (None, None) => problems.push((
+                "alb",
+                "needs listener-arn (the listener's default actions) or rule-arn (one of its rules)".to_string(),
+            )),
+            (Some(_), Some(_)) => problems.push((
+                "alb.rule-arn",
+                "set listener-arn or rule-arn, not both".to_string(),
+            )),
+            _ => {}
+        }
+        let kinds = [
+            ("alb.listener-arn", self.listener_arn.as_ref(), "listener"),
+            ("alb.rule-arn", self.rule_arn.as_ref(), "listener-rule"),
+            (
+                "alb.canary-target-group",
+                Some(&self.canary_target_group),
+                "targetgroup",
+            ),
+            (
+                "alb.baseline-target-group",
+                Some(&self.baseline_target_group),
+                "targetgroup",
+            ),
+        ];
+        for (key, arn, kind) in kinds {
+            if let Some(arn) = arn.filter(|a| a.resource() != kind) {
+                problems.push((key, format!("`{arn}` is not a {kind} ARN (…:{kind}/…)")));
+            }
+        }
+        if self.canary_target_group == self.baseline_target_group {
+            problems.push((
+                "alb.canary-target-group",
+                "the canary's and the baseline's target groups are the same".to_string(),
+            ));
+        }
+        if let Some(r) = self.region.as_deref().filter(|r| !crate::aws::is_region(r)) {
+            problems.push((
+                "alb.region",
+                format!("`{r}` is not an AWS region (like eu-west-1)"),
+            ));
+        }
+        if let Some(u) = self
+            .endpoint_url
+            .as_deref()
+            .filter(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+        {
+            problems.push((
+                "alb.endpoint-url",
+                format!("`{u}` is not an http:// or https:// URL"),
+            ));
+        }
+        if self.rollback_attempts == 0 {
+            problems.push(("alb.rollback-attempts", "must be at least 1".to_string()));
+        }
+        problems
+    }
+
+    /// The listener's or the rule's ARN (validation makes sure there is exactly one).
+    fn target(&self) -> Target<'_> {
+        match (&self.listener_arn, &self.rule_arn) {
+            (_, Some(rule)) => Target::Rule(rule),
+            (Some(listener), None) => Target::Listener(listener),
+            (None, None) => Target::Listener(&self.canary_target_group),
+        }
+    }
+
+    /// The AWS session's settings: the region defaults to the listener's or rule's.
+    fn aws_settings(&self) -> AwsSettings {
+        let region = self.region.clone().or_else(|| {
+            self.listener_arn
+                .as_ref()
+                .or(self.rule_arn.as_ref())
+                .map(|a| a.region().to_string())
+        });
+        AwsSettings {
+            region,
+            endpoint_url: self.endpoint_url.clone(),
+            profile: self.profile.clone(),
+            timeout: self.timeout.0,
+            retries: self.retries,
+        }
+    }
+}
+
+/// What the weights are written on.
+#[derive(Debug, Clone, Copy)]
+enum Target<'a> {
+    Listener(&'a ElbArn),
+    Rule(&'a ElbArn),
+}
+
+/// The IAM actions the ALB actuator's calls need.
+pub const IAM_ACTIONS: &str = "elasticloadbalancing:DescribeListeners and elasticloadbalancing:ModifyListener (listener-arn), or elasticloadbalancing:DescribeRules and elasticloadbalancing:ModifyRule (rule-arn)";
+
+/// The ALB actuator with its client, as the runner's `Traffic`.
+pub struct AlbTraffic {
+    config: AlbActuator,
+    session: AwsSession,
+    client: aws_sdk_elasticloadbalancingv2::Client,
+}
+
+impl fmt::Debug for AlbTraffic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AlbTraffic")
+            .field("target", &self.config.target())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AlbTraffic {
+    /// The actuator for `config`: the AWS session is set up, nothing is sent yet.
+    pub fn new(config: &AlbActuator) -> Result<Self, AwsSetupError> {
+        let session = AwsSession::load(&config.aws_settings())?;
+        let client = aws_sdk_elasticloadbalancingv2::Client::new(session.config());
+        Ok(Self {
+            config: config.clone(),
+            session,
+            client,
+        })
+    }
+
+    /// What a failed call ran, for its error.
+    fn command(&self, verb: &str) -> String {
+        match self.config.target() {
+            Target::Listener(arn) => format!("{verb}Listener {arn}"),
+            Target::Rule(arn) => format!("{verb}Rule {arn}"),
+        }
+    }
+
+    /// The listener's default actions or the rule's actions.
+    fn actions(&self) -> Result<Vec<Action>, String> {
+        match self.config.target() {
+            Target::Listener(arn) => {
+                let out = self
+                    .session
+                    .block_on(
+                        self.client
+                            .describe_listeners()
+                            .listener_arns(arn.as_str())
+                            .send(),
+                    )
+                    .map_err(|e| error(&e))?;
+                let listener = out.listeners().first().ok_or("no such listener")?;
+                Ok(listener.default_actions().to_vec())
+            }
+            Target::Rule(arn) => {
+                let out = self
+                    .session
+                    .block_on(self.client.describe_rules().rule_arns(arn.as_str()).send())
+                    .map_err(|e| error(&e))?;
+                let rule = out.rules().first().ok_or("no such rule")?;
+                Ok(rule.actions().to_vec())
+            }
+        }
+    }
+
+    /// Writes `actions` back.
+    fn write(&self, actions: Vec<Action>) -> Result<(), String> {
+        match self.config.target() {
+            Target::Listener(arn) => self
+                .session
+                .block_on(
+                    self.client
+                        .modify_listener()
+                        .listener_arn(arn.as_str())
+                        .set_default_actions(Some(actions))
+                        .send(),
+                )
+                .map(drop)
+                .map_err(|e| error(&e)),
+            Target::Rule(arn) => self
+                .session
+                .block_on(
+                    self.client
+                        .modify_rule()
+                        .rule_arn(arn.as_str())
+                        .set_actions(Some(actions))
+                        .send(),
+                )
+                .map(drop)
+                .map_err(|e| error(&e)),
+        }
+    }
+
+    /// Reads the actions, sets the forward's weights (`weight` on the canary), writes them.
+    fn set(&self, action: &'static str, weight: u8, attempts: u32) -> Result<(), ActuatorError> {
+        let command = format!(
+            "{} (canary {weight}, baseline {})",
+            self.command("Modify"),
+            100 - weight
+        );
+        retrying(action, &command, attempts, || {
+            let actions = self.actions()?;
+            let actions = weighted(
+                actions,
+                self.config.canary_target_group.as_str(),
+                self.config.baseline_target_group.as_str(),
+                weight,
+            )?;
+            self.write(actions)
+        })
+    }
+}
+
+/// An SDK error in words: AWS's code and message when AWS answered, else the transport's
+/// error with its causes (`dispatch failure: … connection refused`).
+fn error<E, R>(e: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug + 'static,
+{
+    match e {
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            format!(
+                "{}: {}",
+                err.code().unwrap_or("error"),
+                err.message().unwrap_or_default()
+            )
+        }
+        _ => crate::aws::error_text(e),
+    }
+}
+
+/// `actions` with the one `forward` action sending `weight` % to `canary` and the rest to
+/// `baseline`; refused when there is no forward, more than one, or one that sends traffic
+/// to another target group.
+pub fn weighted(
+    mut actions: Vec<Action>,
+    canary: &str,
+    baseline: &str,
+    weight: u8,
+) -> Result<Vec<Action>, String> {
+    let forwards: Vec<usize> = actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.r#type() == Some(&ActionTypeEnum::Forward))
+        .map(|(i, _)| i)
+        .collect();
+    let [at] = forwards[..] else {
+        return Err(format!(
+            "{} forward actions where one is needed (forwarding to {baseline} and {canary})",
+            forwards.len()
+        ));
+    };
+    let forward = &mut actions[at];
+    let mut named: Vec<String> = forward
+        .forward_config()
+        .map(|c| {
+            c.target_groups()
+                .iter()
+                .filter_map(|t| t.target_group_arn().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    named.extend(forward.target_group_arn().map(str::to_string));
+    if let Some(other) = named.iter().find(|a| *a != canary && *a != baseline) {
+        return Err(format!(
+            "its forward action also sends traffic to {other}, which is neither the canary's nor the baseline's target group"
+        ));
+    }
+    let stickiness = forward
+        .forward_config()
+        .and_then(|c| c.target_group_stickiness_config())
+        .cloned();
+    let config = ForwardActionConfig::builder()
+        .target_groups(
+            TargetGroupTuple::builder()
+                .target_group_arn(baseline)
+                .weight(i32::from(100 - weight.min(100)))
+                .build(),
+        )
+        .target_groups(
+            TargetGroupTuple::builder()
+                .target_group_arn(canary)
+                .weight(i32::from(weight.min(100)))
+                .build(),
+        )
+        .set_target_group_stickiness_config(stickiness)
+        .build();
+    forward.target_group_arn = None;
+    forward.forward_config = Some(config);
+    Ok(actions)
+}
+
+impl crate::runner::Traffic for AlbTraffic {
+    fn set_weight(&mut self, weight: u8) -> Result<(), ActuatorError> {
+        self.set("set-weight", weight, 1)
+    }
+    fn promote(&mut self) -> Result<(), ActuatorError> {
+        self.set("promote", 100, 1)
+    }
+    fn rollback(&mut self) -> Result<(), ActuatorError> {
+        self.set("rollback", 0, self.config.rollback_attempts.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_elasticloadbalancingv2::types::TargetGroupStickinessConfig;
+
+    const TG_CANARY: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/shop-canary/73e2d6bc24d8a067";
+    const TG_BASE: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/shop-base/2f1c9e0b8a7d6c54";
+    const LISTENER: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2";
+
+    fn weights(actions: &[Action]) -> Vec<(String, i32)> {
+        actions
+            .iter()
+            .filter_map(|a| a.forward_config())
+            .flat_map(|c| c.target_groups())
+            .map(|t| {
+                (
+                    t.target_group_arn().unwrap_or_default().to_string(),
+                    t.weight().unwrap_or(-1),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_forward_to_the_baseline_becomes_a_weighted_forward_and_keeps_its_neighbours() {
+        let auth = Action::builder()
+            .r#type(ActionTypeEnum::AuthenticateOidc)
+            .order(1)
+            .build();
+        let forward = Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .order(2)
+            .target_group_arn(TG_BASE)
+            .forward_config(
+                ForwardActionConfig::builder()
+                    .target_groups(
+                        TargetGroupTuple::builder()
+                            .target_group_arn(TG_BASE)
+                            .weight(1)
+                            .build(),
+                    )
+                    .target_group_stickiness_config(
+                        TargetGroupStickinessConfig::builder()
+                            .enabled(true)
+                            .duration_seconds(60)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        let out = weighted(vec![auth.clone(), forward], TG_CANARY, TG_BASE, 25).expect("weighted");
+        assert_eq!(out[0], auth);
+        assert_eq!(out[1].target_group_arn(), None);
+        assert_eq!(out[1].order(), Some(2));
+        assert_eq!(
+            weights(&out),
+            [(TG_BASE.to_string(), 75), (TG_CANARY.to_string(), 25)]
+        );
+        let stickiness = out[1]
+            .forward_config()
+            .and_then(|c| c.target_group_stickiness_config())
+            .expect("kept");
+        assert_eq!(
+            (stickiness.enabled(), stickiness.duration_seconds()),
+            (Some(true), Some(60))
+        );
+    }
+
+    #[test]
+    fn a_forward_elsewhere_or_none_is_refused() {
+        let elsewhere = Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .target_group_arn(
+                "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/other/1",
+            )
+            .build();
+        let err = weighted(vec![elsewhere], TG_CANARY, TG_BASE, 5).expect_err("elsewhere");
+        assert!(
+            err.contains("targetgroup/other/1, which is neither"),
+            "{err}"
+        );
+        let fixed = Action::builder()
+            .r#type(ActionTypeEnum::FixedResponse)
+            .build();
+        let err = weighted(vec![fixed], TG_CANARY, TG_BASE, 5).expect_err("none");
+        assert!(err.starts_with("0 forward actions"), "{err}");
+    }
+
+    #[test]
+    fn arns_are_checked_when_parsed_and_by_kind() {
+        assert!(ElbArn::parse(LISTENER).is_ok());
+        for bad in [
+            "",
+            "arn:aws:s3:::bucket",
+            "arn:aws:elasticloadbalancing:eu-west-1:1234:listener/x",
+            "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/x y",
+            "$(id)",
+        ] {
+            assert!(ElbArn::parse(bad).is_err(), "{bad}");
+        }
+        let arn = |s: &str| ElbArn::parse(s).expect("arn");
+        assert_eq!(
+            (arn(LISTENER).region(), arn(LISTENER).resource()),
+            ("eu-west-1", "listener")
+        );
+        let alb = AlbActuator {
+            listener_arn: Some(arn(TG_BASE)),
+            rule_arn: None,
+            canary_target_group: arn(TG_CANARY),
+            baseline_target_group: arn(TG_CANARY),
+            region: None,
+            endpoint_url: Some("localhost:5000".into()),
+            profile: None,
+            timeout: default_timeout(),
+            retries: 3,
+            rollback_attempts: 3,
+        };
+        let keys: Vec<&str> = alb.problems().iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [
+                "alb.listener-arn",
+                "alb.canary-target-group",
+                "alb.endpoint-url"
+            ]
+        );
+        let ok = AlbActuator {
+            listener_arn: Some(arn(LISTENER)),
+            baseline_target_group: arn(TG_BASE),
+            endpoint_url: None,
+            ..alb
+        };
+        assert_eq!(ok.problems(), []);
+        assert_eq!(ok.aws_settings().region.as_deref(), Some("eu-west-1"));
+    }
+}

@@ -2,7 +2,7 @@
 //! "Adopt shipgate in a Java service" tells it: a Spring Boot / Maven repository with a
 //! bare origin gets `shipgate init`; a `feat:` commit is released (pom.xml's own version
 //! 1.3.0 → 1.4.0, the Spring Boot parent's untouched, tag v1.4.0 pushed); 1.4.0 is promoted
-//! to dev, its canary rehearsed on a recording through Argo Rollouts' kubectl commands,
+//! to dev, its canary rehearsed on a recording through the Argo Rollouts actuator,
 //! verified, promoted to staging; a fresh clone of origin shows the ledger, and a dry run
 //! to prod names the gates still missing. A SNAPSHOT pom and a Gradle build of Spring
 //! Initializr are released at their versions, the next SNAPSHOT prepared after the tag.
@@ -15,6 +15,10 @@ use serde_json::Value;
 #[path = "support/git_repo.rs"]
 mod git_repo;
 use git_repo::{Repo, git_in as git, shipgate_in, stderr};
+#[allow(dead_code)] // FakeKube::envs: `sg` sets the same variables from `bin`
+#[path = "support/kubectl.rs"]
+mod kubectl;
+use kubectl::{FakeKube, rollout};
 #[path = "support/spring.rs"]
 mod spring;
 use spring::{APP, POM};
@@ -28,27 +32,15 @@ fn at(minutes: i64) -> String {
         .to_string()
 }
 
-/// A stand-in for `kubectl` on PATH: it appends its arguments to `kubectl.log` beside it.
-fn fake_kubectl(bin: &Path) {
-    std::fs::create_dir_all(bin).expect("mkdir");
-    let path = bin.join("kubectl");
-    let log = bin.join("kubectl.log");
-    std::fs::write(
-        &path,
-        format!("#!/bin/sh\necho \"$@\" >> '{}'\n", log.display()),
-    )
-    .expect("write");
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
-/// shipgate in `dir` as `who` at `now`, with the fake kubectl first on PATH.
+/// shipgate in `dir` as `who` at `now`, with the stand-in kubectl installed beside `bin`
+/// ([`FakeKube::install`]) first on PATH.
 fn sg(dir: &Path, bin: &Path, who: &str, now: &str, args: &[&str]) -> Output {
     let path = format!(
         "{}:{}",
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    let beside = |name: &str| bin.parent().unwrap_or(bin).join(name).display().to_string();
     shipgate_in(
         dir,
         args,
@@ -56,6 +48,8 @@ fn sg(dir: &Path, bin: &Path, who: &str, now: &str, args: &[&str]) -> Output {
             ("SHIPGATE_NOW", now),
             ("GITHUB_ACTOR", who),
             ("PATH", &path),
+            ("FAKE_KUBE_STATE", &beside("kube-state.json")),
+            ("FAKE_KUBE_LOG", &beside("kube.log")),
         ],
     )
 }
@@ -73,14 +67,13 @@ fn ok(dir: &Path, bin: &Path, who: &str, now: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// README's step 4: the Argo Rollouts commands uncommented, and dev's canary judged on the
+/// README's step 4: the Argo Rollouts actuator uncommented, and dev's canary judged on the
 /// error rate the recording holds, with the recording's steps.
 fn adopt_canary(shipgate_toml: &str) -> String {
     let commands = shipgate_toml
-        .replace("# [canary.command]", "[canary.command]")
-        .replace("# set-weight = ", "set-weight = ")
-        .replace("# promote = \"kubectl", "promote = \"kubectl")
-        .replace("# rollback = ", "rollback = ");
+        .replace("# [canary.argo-rollouts]", "[canary.argo-rollouts]")
+        .replace("# rollout = ", "rollout = ")
+        .replace("# namespace = ", "namespace = ");
     let q = |metric: &str, v: &str| {
         format!(
             "sum(increase({metric}{{version=\"{{{{{v}}}}}\",status=~\"5..\"}}[{{{{interval}}}}]))"
@@ -134,8 +127,18 @@ fn release_a_feature(repo: &Repo, bin: &Path) -> Value {
 fn a_spring_service_adopts_shipgate_from_init_to_staging() {
     let repo = Repo::with_clock(1_764_000_000, 60);
     let tmp: PathBuf = repo.dir.parent().expect("tmp").to_path_buf();
-    let bin = tmp.join("bin");
-    fake_kubectl(&bin);
+    // dev's Rollout, as README's step 4 has it for the recording's 10 % and 50 %.
+    let steps = serde_json::json!([
+        {"pause": {}}, {"setWeight": 10}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}
+    ]);
+    let kube = FakeKube::install(
+        &tmp,
+        serde_json::json!({
+            "rollouts.argoproj.io/orders-dev/orders": rollout("orders-dev", "orders", steps, 0, 0)
+        }),
+        false,
+    );
+    let bin = kube.bin.clone();
     let dir = repo.dir.clone();
 
     // The service as it is before shipgate: released 1.3.0 by hand.
@@ -245,13 +248,23 @@ fn a_spring_service_adopts_shipgate_from_init_to_staging() {
         ],
     );
     assert!(out.contains("promoted"), "{out}");
-    let kubectl = std::fs::read_to_string(bin.join("kubectl.log")).expect("kubectl ran");
     assert_eq!(
-        kubectl.lines().collect::<Vec<_>>(),
+        kube.traffic(),
         [
-            "argo rollouts set weight orders 10 -n orders-dev",
-            "argo rollouts set weight orders 50 -n orders-dev",
-            "argo rollouts promote orders --full -n orders-dev",
+            "rollout orders weight 10",
+            "rollout orders weight 50",
+            "rollout orders weight 100",
+        ]
+    );
+    assert_eq!(
+        kube.commands()
+            .iter()
+            .filter(|c| c.starts_with("argo rollouts"))
+            .collect::<Vec<_>>(),
+        [
+            "argo rollouts promote orders --namespace=orders-dev",
+            "argo rollouts promote orders --namespace=orders-dev",
+            "argo rollouts promote orders --full --namespace=orders-dev",
         ]
     );
 

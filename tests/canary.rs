@@ -1658,7 +1658,7 @@ fn exactly_one_actuator_must_be_configured() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("both [canary.command] and [canary.webhook]"),
+        stderr.contains("several actuators are set ([canary.command], [canary.webhook])"),
         "{stderr}"
     );
 }

@@ -6,6 +6,8 @@
 
 #[path = "support/git_repo.rs"]
 mod git_repo;
+#[path = "support/moto.rs"]
+mod moto;
 #[path = "support/prometheus.rs"]
 mod prometheus;
 
@@ -19,37 +21,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 const REGION: &str = "eu-west-1";
 
+use moto::http;
 use prometheus::free_port;
-
-/// One HTTP exchange on loopback: the status and the body, or None when nothing answers.
-fn http(port: u16, method: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let mut head = format!(
-        "{method} / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    write!(s, "{head}\r\n{body}").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    Some((status, text.split_once("\r\n\r\n")?.1.to_string()))
-}
-
-fn encode(v: &str) -> String {
-    let mut out = String::new();
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 /// RFC 3339 UTC with milliseconds.
 fn rfc3339(t: SystemTime) -> String {
@@ -92,32 +65,10 @@ struct Api {
 impl Moto {
     fn start() -> Moto {
         let port = free_port();
-        let spawn = |program: &str, pre: &[&str]| {
-            Command::new(program)
-                .args(pre)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-        };
-        let child = spawn("moto_server", &[])
-            .or_else(|_| spawn("python3", &["-m", "moto.server"]))
-            .expect(
-                "moto's server runs (pip install 'moto[server]'; `cargo xtask test` installs it)",
-            );
-        let moto = Moto {
+        Moto {
             api: Api { port },
-            child,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while http(port, "GET", &[], "").is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not answer within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+            child: moto::spawn(port),
         }
-        moto
     }
 
     fn stop(&mut self) {
@@ -133,27 +84,7 @@ impl Api {
 
     /// One call.
     fn call(&self, params: &[(&str, String)]) -> String {
-        let body = params
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .chain(["Version=2010-08-01".to_string()])
-            .collect::<Vec<_>>()
-            .join("&");
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/monitoring/aws4_request, SignedHeaders=host, Signature=0"
-        );
-        let (status, text) = http(
-            self.port,
-            "POST",
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ],
-            &body,
-        )
-        .expect("moto answers");
-        assert_eq!(status, 200, "{body}: {text}");
-        text
+        moto::query(self.port, REGION, "monitoring", "2010-08-01", params)
     }
 
     fn put_alarm(&self, name: &str) {

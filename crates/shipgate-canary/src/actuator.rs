@@ -549,5 +549,12 @@ mod tests {
                 .to_string()
                 .contains("set-weight: unknown placeholder `{{wieght}}`")
         );
+        let both = CommandActuator {
+            set_weight: "route --stable {{baseline_weight}} --canary {{weight}}".into(),
+            ..a
+        };
+        assert_eq!(both.validate(), Ok(()));
+        let (command, _) = command_for("rollback", &both.set_weight, &vars(), Some(0));
+        assert_eq!(command, "route --stable '100' --canary '0'");
     }
 }

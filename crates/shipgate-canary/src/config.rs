@@ -696,7 +696,7 @@ retries = 2
 bearer-token-env = "PROMETHEUS_TOKEN"
 
 [canary.command]
-set-weight = "kubectl patch httproute shop --type=json -p '[{\"op\":\"replace\",\"path\":\"/spec/rules/0/backendRefs/1/weight\",\"value\":'{{weight}}'}]'"
+set-weight = "kubectl argo rollouts promote shop -n shop-{{env}}"
 promote = "kubectl argo rollouts promote shop --full"
 rollback = "kubectl argo rollouts abort shop"
 

@@ -883,7 +883,7 @@ fn the_tag_format_is_the_newest_reachable_tags() {
         "a repository with release tags needs no seeded version"
     );
     assert!(
-        text.contains("# set-weight = \"kubectl argo rollouts set weight podinfo "),
+        text.contains("# rollout = \"podinfo\"\n"),
         "the service is named after the chart: {text}"
     );
     let out = String::from_utf8_lossy(&repo.shipgate(&["init", "--dry-run"]).stdout).into_owned();

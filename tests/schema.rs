@@ -172,11 +172,10 @@ fn inits_shipgate_toml_has_nothing_for_config_validate_to_say() {
     assert_eq!(findings(&text, |_| true), Vec::<String>::new());
     // The commented actuator too, once uncommented (README's adoption step).
     let uncommented = text
-        .replace("\n# set-weight = ", "\nset-weight = ")
-        .replace("\n# promote = \"kubectl", "\npromote = \"kubectl")
-        .replace("\n# rollback = ", "\nrollback = ")
-        .replace("# [canary.command]", "[canary.command]");
-    assert!(uncommented.contains("\n[canary.command]\nset-weight = "));
+        .replace("# [canary.argo-rollouts]", "[canary.argo-rollouts]")
+        .replace("\n# rollout = ", "\nrollout = ")
+        .replace("\n# namespace = ", "\nnamespace = ");
+    assert!(uncommented.contains("\n[canary.argo-rollouts]\nrollout = \"orders\"\nnamespace = "));
     assert_eq!(findings(&uncommented, |_| true), Vec::<String>::new());
 }
 

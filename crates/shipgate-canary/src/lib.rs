@@ -63,3 +63,16 @@ pub use runner::{
     load_recording, replay_run, run_with_settings,
 };
 pub use webhook::{Event, MissingToken, WebhookActuator, WebhookTraffic};
+
+shipgate_stdx::hints!(
+    RunError,
+    RequestError,
+    LoadError,
+    CaptureError,
+    AnalysisError,
+    ProviderError,
+    MissingToken,
+    report::ArtifactError,
+    aws::AwsSetupError,
+    actuator::SetupError,
+);

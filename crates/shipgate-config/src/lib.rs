@@ -28,6 +28,8 @@ pub use schema::Schema;
 pub use secrets::Redactor;
 pub use settings::{EnvironmentsSettings, Layout};
 
+shipgate_stdx::hints!(LoadError, settings::SettingsProblem);
+
 /// The outcome of validating every set of a workspace.
 #[derive(Debug, Default)]
 pub struct Report {

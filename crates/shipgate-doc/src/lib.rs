@@ -20,6 +20,8 @@ pub use path::{KeyPath, PathError};
 pub use scalar::Dialect;
 pub use yaml::Document;
 
+shipgate_stdx::hints!(EditError);
+
 /// A syntax error at a span of the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {

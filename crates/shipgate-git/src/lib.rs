@@ -76,6 +76,8 @@ impl GitError {
     }
 }
 
+shipgate_stdx::hints!(GitError);
+
 fn ctx(context: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
     let context = context.into();
     move |source| GitError::Git { context, source }

@@ -71,6 +71,8 @@ impl GitHubError {
     }
 }
 
+shipgate_stdx::hints!(GitHubError);
+
 /// Runs a future to completion on a fresh single-threaded runtime: for synchronous callers
 /// (the binary, xtask).
 pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, GitHubError> {

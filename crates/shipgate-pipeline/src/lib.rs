@@ -30,3 +30,5 @@ pub use event::{Bus, Delivered, Event, Heard, Listener, Record};
 
 #[cfg(test)]
 mod tests;
+
+shipgate_stdx::hints!(PipelineError);

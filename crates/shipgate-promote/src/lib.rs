@@ -35,3 +35,5 @@ pub use entry::{Entry, EntryError, Gate, Kind, LEDGER_REF, Source, VerifyResult}
 pub use gates::{AlarmFact, GateInput, LockFact, evaluate};
 pub use settings::{EnvPromote, PromoteProblem, PromoteSettings, Verification};
 pub use state::{Indexes, LedgerState};
+
+shipgate_stdx::hints!(ops::OpError, ledger::LedgerError, targets::TargetError);

@@ -105,7 +105,8 @@ pub struct Downgrade {
 }
 
 impl Downgrade {
-    fn hint(&self) -> String {
+    /// What to do about it.
+    pub(crate) fn hint(&self) -> String {
         let release = shipgate_version::bump::core(&self.found);
         let back = self
             .current

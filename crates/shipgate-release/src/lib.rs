@@ -66,6 +66,8 @@ impl DateError {
     }
 }
 
+shipgate_stdx::hints!(ReleaseError, DateError, error::Downgrade);
+
 /// The release date, `YYYY-MM-DD`: `SOURCE_DATE_EPOCH` when set (reproducible builds),
 /// else today in UTC. The one place the release reads the clock.
 pub fn release_date() -> Result<String, DateError> {

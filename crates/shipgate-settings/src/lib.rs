@@ -78,6 +78,8 @@ impl SettingsError {
     }
 }
 
+shipgate_stdx::hints!(SettingsError);
+
 /// The JSON Schema of shipgate.toml, generated from the settings types (what `shipgate
 /// schema` prints and `shipgate.schema.json` holds).
 pub fn json_schema() -> schemars::Schema {

@@ -7,6 +7,7 @@
 //! | [`alarms`] | the alarms that stop a canary or a promotion, one setting for both |
 //! | [`duration`] | `90s`, `2m`, `1h30m` durations in settings and output |
 //! | [`fs`] | atomic writes: a temp file in the same directory, fsync, rename |
+//! | [`hint`] | the hint an error carries as data, found in an error chain |
 //! | [`text`] | line:col of a byte offset, did-you-mean |
 //! | [`num`] | numbers for people |
 //! | [`shell`] | POSIX shell quoting |
@@ -15,6 +16,7 @@
 pub mod alarms;
 pub mod duration;
 pub mod fs;
+pub mod hint;
 pub mod names;
 pub mod num;
 pub mod shell;

@@ -9,3 +9,5 @@ pub mod revert;
 
 pub use bump::{Bump, BumpRules, NextVersion, next_version};
 pub use commit::{ConventionalCommit, Message, parse_message};
+
+shipgate_stdx::hints!(bump::NextVersionError, files::FileError);

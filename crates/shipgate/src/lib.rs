@@ -26,6 +26,10 @@ use clap::{CommandFactory, FromArgMatches};
 
 pub use cli::Cli;
 
+/// The binary's own errors that carry a hint ([`cli::Hinted`]), for [`cli::hint_of`].
+pub const HINTS_OF_BINARY: &[shipgate_stdx::hint::HintLookup] =
+    &[shipgate_stdx::hint::lookup::<cli::Hinted>];
+
 /// Parses `args` (without the program's name) as the `shipgate` command line, naming the
 /// program `bin` in usage and errors, then runs it. Bad arguments print clap's error and
 /// give exit code 2; `--help` and `--version` print and give 0.

@@ -281,10 +281,11 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
         crate::actions::warning(w, None);
     }
     if !global.json {
+        // A dry run says so where its answer is, on stdout, as every command's dry run does.
         if args.dry_run {
-            eprintln!("dry run: nothing was written");
+            crate::actions::outln!("dry run: nothing was written");
         } else if !written.is_empty() {
-            eprintln!(
+            crate::actions::errln!(
                 "next: `shipgate config validate` and `shipgate release --dry-run`, then commit the files"
             );
         }

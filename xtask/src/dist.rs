@@ -138,7 +138,7 @@ fn contents(target: &str, exe: Vec<u8>) -> anyhow::Result<BTreeMap<String, File>
         files.insert(
             format!("{top}/completions/{}", completions_cmd::file_name(shell)),
             File {
-                bytes: completions_cmd::script(shell),
+                bytes: completions_cmd::script(shipgate::Cli::command(), shell),
                 mode: 0o644,
             },
         );

@@ -18,7 +18,7 @@ use shipgate_judge::Verdict;
 use shipgate_promote::VerifyResult;
 use shipgate_promote::entry::{CanarySummary, Kind};
 use shipgate_promote::lock::{Hold, LockState, Taken};
-use shipgate_promote::ops::{OpError, RollBackTraffic, RollbackRequest};
+use shipgate_promote::ops::{OpError, RollBackTraffic, RollbackRequest, TrafficError};
 
 use crate::context::{EnvFacts, Stamp};
 use crate::error::PipelineError;
@@ -57,6 +57,33 @@ pub enum Notice {
     Note(String),
     /// Something that needs a person's eye.
     Warning(String),
+}
+
+/// A dead canary's traffic back to its baseline, through `[canary]`'s actuator for its
+/// environment (the one `Actuator::from_settings` picks): what the next command for an
+/// environment does when it finds a stale hold. The hold's names are checked again (it was
+/// read from the ledger: outside text) before any command is built from them.
+pub fn actuator_rollback(
+    canary: &shipgate_canary::CanarySettings,
+    hold: &Hold,
+    env_var: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), TrafficError> {
+    use shipgate_canary::runner::Traffic;
+    shipgate_stdx::names::check_env(&hold.environment)?;
+    for v in [&hold.version, &hold.baseline_version] {
+        shipgate_stdx::names::check_version(v)?;
+    }
+    let settings = canary
+        .for_env(&hold.environment)
+        .map_err(RunError::Settings)?;
+    let vars = shipgate_canary::ActuatorVars {
+        version: hold.version.clone(),
+        baseline_version: hold.baseline_version.clone(),
+        env: hold.environment.clone(),
+        step: 0,
+    };
+    shipgate_canary::Actuator::from_settings(&settings, vars, env_var)?.rollback()?;
+    Ok(())
 }
 
 /// The canary's and the baseline's versions for a live run with `[promote]`: the

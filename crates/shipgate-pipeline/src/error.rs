@@ -15,6 +15,9 @@ pub enum PipelineError {
     /// The repository could not be read.
     #[error(transparent)]
     Git(#[from] shipgate_git::GitError),
+    /// The release could not be planned or made.
+    #[error(transparent)]
+    Release(#[from] shipgate_release::ReleaseError),
     /// The canary's rollout could not run (or could not finish).
     #[error(transparent)]
     Run(#[from] shipgate_canary::RunError),
@@ -69,6 +72,7 @@ impl PipelineError {
             PipelineError::Op(e) => e.hint(),
             PipelineError::Git(e) => e.hint(),
             PipelineError::Run(e) => e.hint(),
+            PipelineError::Release(e) => e.hint(),
             PipelineError::NoPromotion { env, .. } => Some(format!(
                 "promote the version first: shipgate promote VERSION --to {env}"
             )),

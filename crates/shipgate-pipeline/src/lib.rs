@@ -11,7 +11,9 @@
 //! | [`store`] | the ledger port ([`store::Store`]) and the git ledger behind it |
 //! | [`alarms`] | the promotion `alarms` gate's edge: the providers asked with checked names |
 //! | [`promotion`] | promote, rollback, approve, verify, freeze, unfreeze, unblock |
+//! | [`release`] | `release`: the plan, or the release made, then its events |
 //! | [`canary`] | `canary run` around the rollout: versions from the ledger, the hold, the verdict's entry |
+//! | [`views`] | `status`, `history`, `metrics`: the ledger read after a fetch |
 //! | [`github`] | the `github-deployments` listener |
 //! | [`error`] | [`PipelineError`], with its hint as data |
 
@@ -22,7 +24,9 @@ pub mod error;
 pub mod event;
 pub mod github;
 pub mod promotion;
+pub mod release;
 pub mod store;
+pub mod views;
 
 pub use context::{Caller, Pipeline, Stamp};
 pub use error::PipelineError;

@@ -15,7 +15,7 @@ use shipgate_promote::entry::{CanarySummary, Entry, Kind};
 use shipgate_promote::lock::{Hold, LockState, Taken};
 use shipgate_promote::ops::{
     OpError, PromoteOutcome, PromoteRequest, Recorded, RollBackTraffic, RollbackOutcome,
-    RollbackRequest,
+    RollbackRequest, TrafficError,
 };
 use shipgate_promote::{AlarmFact, Gate, PromoteSettings, VerifyResult};
 use shipgate_stdx::names::{EnvName, Reason, Version};
@@ -337,10 +337,10 @@ impl Store for MemStore {
         let LockState::Stale { hold, commit } = self.hold_state(env) else {
             return Ok(Vec::new());
         };
-        stale(&hold).map_err(|message| OpError::StaleRollback {
+        stale(&hold).map_err(|source| OpError::StaleRollback {
             env: env.into(),
             holder: hold.describe(),
-            message,
+            source,
         })?;
         self.rollback_entries(&RollbackRequest {
             env: env.into(),
@@ -450,7 +450,7 @@ fn order() -> Vec<String> {
 }
 
 /// The actuator: writes the rollback it was asked for, or fails.
-fn traffic(journal: &Journal, works: bool) -> impl FnMut(&Hold) -> Result<(), String> + '_ {
+fn traffic(journal: &Journal, works: bool) -> impl FnMut(&Hold) -> Result<(), TrafficError> + '_ {
     move |hold: &Hold| {
         if works {
             write(
@@ -462,7 +462,11 @@ fn traffic(journal: &Journal, works: bool) -> impl FnMut(&Hold) -> Result<(), St
             );
             Ok(())
         } else {
-            Err("kubectl: connection refused".into())
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "kubectl: connection refused",
+            )
+            .into())
         }
     }
 }
@@ -1060,4 +1064,20 @@ fn the_ledger_names_the_canary_and_its_baseline() {
         err.hint().as_deref(),
         Some("promote it first (shipgate promote 1.6.0 --to prod), or run the canary of 1.5.0")
     );
+}
+
+#[test]
+fn a_stale_hold_with_hostile_names_never_reaches_an_actuator() {
+    // A hold is read from the ledger: outside text. Its names are checked before the
+    // actuator is even chosen (the settings here have none, which would be the next error).
+    let canary = shipgate_canary::CanarySettings::default();
+    for (env, version) in [("prod;id", "1.5.0"), ("prod", "1.5.0$(id)"), ("..", "1.5.0")] {
+        let mut hold = dead_hold(env);
+        hold.version = version.into();
+        let err = canary::actuator_rollback(&canary, &hold, &|_| None).expect_err("refused");
+        assert!(err.to_string().contains("is not a valid"), "{env} {version}: {err}");
+    }
+    let err = canary::actuator_rollback(&canary, &dead_hold("prod"), &|_| None)
+        .expect_err("no actuator");
+    assert!(err.to_string().contains("no actuator"), "{err}");
 }

@@ -109,7 +109,7 @@ pub enum OpError {
     },
     /// The stale canary could not be rolled back.
     #[error(
-        "{env} was held by a canary that died ({holder}), and rolling it back failed: {message}"
+        "{env} was held by a canary that died ({holder}), and rolling it back failed: {source}"
     )]
     StaleRollback {
         /// The environment.
@@ -117,7 +117,7 @@ pub enum OpError {
         /// The dead run's hold.
         holder: String,
         /// The actuator's error.
-        message: String,
+        source: TrafficError,
     },
     /// The environment's file is not on the branch.
     #[error("{path} is not on {branch}")]
@@ -589,8 +589,11 @@ pub struct Written {
     pub value: String,
 }
 
-/// What a stale hold's rollback must do to traffic (the canary's actuator, from the binary).
-pub type RollBackTraffic<'f> = dyn FnMut(&Hold) -> Result<(), String> + 'f;
+/// Why traffic could not be moved back: the actuator's error, whole (its chain and hint).
+pub type TrafficError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What a stale hold's rollback must do to traffic (the canary's actuator, from the caller).
+pub type RollBackTraffic<'f> = dyn FnMut(&Hold) -> Result<(), TrafficError> + 'f;
 
 /// Clears a stale hold of `env`: traffic back through `roll_back`, a rollback entry (when
 /// the ledger says the dead canary's version runs), the hold released. What every command
@@ -621,10 +624,10 @@ fn clear_stale(
     let LockState::Stale { hold, commit } = ctx.hold_fact(env)? else {
         return Ok(Vec::new());
     };
-    roll_back(&hold).map_err(|message| OpError::StaleRollback {
+    roll_back(&hold).map_err(|source| OpError::StaleRollback {
         env: env.to_string(),
         holder: hold.describe(),
-        message,
+        source,
     })?;
     let mut notes = vec![format!(
         "{env} was held by {}, which stopped renewing it: its traffic went back to {}",

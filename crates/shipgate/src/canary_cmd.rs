@@ -344,7 +344,7 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         (Some(_), None) => Some(Pipeline::open(
             &global.repo,
             global.settings()?,
-            crate::promote_cmd::caller()?,
+            crate::pipeline_io::caller()?,
         )?),
         _ => None,
     };
@@ -396,7 +396,7 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let stamp = match &pipeline {
         Some(p) => p.stamp.clone(),
         None => {
-            let caller = crate::promote_cmd::caller()?;
+            let caller = crate::pipeline_io::caller()?;
             shipgate_pipeline::Stamp {
                 who: caller.actor.unwrap_or_default(),
                 now: caller.now,
@@ -409,7 +409,7 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         order: &all.environments.order,
         promote: pipeline.as_ref().map_or(&default_promote, |p| &p.promote),
     };
-    let mut traffic = |hold: &shipgate_promote::lock::Hold| roll_back_traffic(&all.canary, hold);
+    let mut traffic = crate::pipeline_io::stale_traffic(&all.canary);
     let mut notice = |n: Notice| match n {
         Notice::Progress(line) => errln!("{line}"),
         Notice::Note(text) => actions::note(&text),
@@ -466,7 +466,7 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         },
         bus,
     )?;
-    crate::promote_cmd::delivered(&told.delivered);
+    crate::pipeline_io::delivered(&told.delivered);
     let outcome = told.outcome;
     if global.json {
         outln!(
@@ -485,38 +485,6 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::from(outcome.result.exit_code()))
-}
-
-/// A dead canary's traffic back to its baseline, through `[canary]`'s actuator for its
-/// environment: for the next command that finds its stale hold.
-pub fn roll_back_traffic(
-    canary: &shipgate_canary::CanarySettings,
-    hold: &shipgate_promote::lock::Hold,
-) -> Result<(), String> {
-    use shipgate_canary::runner::Traffic;
-    let settings = canary.for_env(&hold.environment).map_err(|p| {
-        format!(
-            "invalid [canary] settings: {}",
-            p.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    })?;
-    let vars = shipgate_canary::ActuatorVars {
-        version: hold.version.clone(),
-        baseline_version: hold.baseline_version.clone(),
-        env: hold.environment.clone(),
-        step: 0,
-    };
-    for v in [&hold.version, &hold.baseline_version] {
-        shipgate_stdx::names::check_version(v).map_err(|e| e.to_string())?;
-    }
-    shipgate_stdx::names::check_env(&hold.environment).map_err(|e| e.to_string())?;
-    shipgate_canary::Actuator::from_settings(&settings, vars, &|name| std::env::var(name).ok())
-        .map_err(|e| e.to_string())?
-        .rollback()
-        .map_err(|e| e.to_string())
 }
 
 /// The one-line result of a run, for stdout: `canary 1.4.0 in prod: rolled back: … (after

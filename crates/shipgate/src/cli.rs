@@ -1,24 +1,12 @@
-//! Command-line surface: global flags, subcommands, and the one way errors are printed.
+//! What every command shares: the global flags, the checks of names from the command line,
+//! and the one way errors are printed. The subcommands themselves are `crate::Cli`'s.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
 /// Exit code 1: the answer is "no" (validation errors, a refused gate, a failed canary).
 pub const EXIT_NO: u8 = 1;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "shipgate",
-    version,
-    about = "Release, validate, promote and canary: a deployment pipeline in one binary"
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub global: Global,
-    #[command(subcommand)]
-    pub command: Command,
-}
 
 /// Flags every subcommand takes.
 #[derive(Debug, Args)]
@@ -39,44 +27,6 @@ impl Global {
     pub fn settings(&self) -> anyhow::Result<shipgate_settings::Settings> {
         Ok(shipgate_settings::load(&self.repo, self.config.as_deref())?)
     }
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Compute the next version from Conventional Commits, bump manifests, write the changelog, commit and tag
-    Release(crate::release_cmd::ReleaseArgs),
-    /// Render release notes: the whole history, the unreleased changes, or a range
-    Changelog(crate::changelog_cmd::ChangelogArgs),
-    /// Validate and show the environments' configuration
-    Config(crate::config_cmd::ConfigArgs),
-    /// Run or judge a canary
-    Canary(crate::canary_cmd::CanaryArgs),
-    /// Move a released version into an environment through its gates, recorded in the ledger
-    Promote(crate::promote_cmd::PromoteArgs),
-    /// Put an environment back on an earlier version (explicit, recorded, never frozen)
-    Rollback(crate::promote_cmd::RollbackArgs),
-    /// Approve a version for an environment
-    Approve(crate::promote_cmd::ApproveArgs),
-    /// Record a verification done by another tool (smoke tests, a load test, a manual check)
-    Verify(crate::promote_cmd::VerifyArgs),
-    /// Freeze an environment now (an emergency freeze, recorded)
-    Freeze(crate::promote_cmd::FreezeArgs),
-    /// End an emergency freeze
-    Unfreeze(crate::promote_cmd::UnfreezeArgs),
-    /// Let a version that was rolled back be promoted again
-    Unblock(crate::promote_cmd::UnblockArgs),
-    /// What runs where, since when, who put it there, on what evidence
-    Status(crate::promote_cmd::StatusArgs),
-    /// The ledger's entries, newest first
-    History(crate::promote_cmd::HistoryArgs),
-    /// Delivery metrics (the four DORA keys) per environment, from the ledger
-    Metrics(crate::promote_cmd::MetricsArgs),
-    /// Print the JSON Schema of shipgate.toml
-    Schema(crate::schema_cmd::SchemaArgs),
-    /// Set up a repository for the pipeline: shipgate.toml, its schema, environments/, workflows
-    Init(crate::init_cmd::InitArgs),
-    /// Print the completion script for a shell (bash, zsh, fish, powershell, elvish)
-    Completions(crate::completions_cmd::CompletionsArgs),
 }
 
 /// Prints an error as one line of what went wrong (its message and those of its causes

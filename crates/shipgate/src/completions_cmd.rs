@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Args, CommandFactory as _};
+use clap::Args;
 pub use clap_complete::Shell;
 
 #[derive(Debug, Args)]
@@ -24,10 +24,11 @@ pub const SHELLS: [Shell; 5] = [
     Shell::Elvish,
 ];
 
-/// The completion script of `shipgate` for `shell`.
-pub fn script(shell: Shell) -> Vec<u8> {
+/// The completion script of `shipgate` (the command line `cli`, `shipgate::Cli::command()`)
+/// for `shell`.
+pub fn script(mut cli: clap::Command, shell: Shell) -> Vec<u8> {
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut crate::Cli::command(), "shipgate", &mut out);
+    clap_complete::generate(shell, &mut cli, "shipgate", &mut out);
     out
 }
 
@@ -38,10 +39,10 @@ pub fn file_name(shell: Shell) -> String {
     shell.file_name("shipgate")
 }
 
-pub fn run(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &CompletionsArgs, cli: clap::Command) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     stdout
-        .write_all(&script(args.shell))
+        .write_all(&script(cli, args.shell))
         .and_then(|()| stdout.flush())
         .context("cannot write the completion script to stdout")?;
     Ok(ExitCode::SUCCESS)
@@ -54,7 +55,8 @@ mod tests {
     #[test]
     fn every_shell_gets_a_script_naming_the_subcommands() {
         for shell in SHELLS {
-            let text = String::from_utf8(script(shell)).expect("utf-8");
+            let cli = <crate::Cli as clap::CommandFactory>::command();
+            let text = String::from_utf8(script(cli, shell)).expect("utf-8");
             for sub in ["promote", "release", "canary", "completions"] {
                 assert!(text.contains(sub), "{shell}: no `{sub}` in\n{text}");
             }

@@ -15,6 +15,7 @@ pub mod completions_cmd;
 mod config_cmd;
 mod init;
 mod init_cmd;
+mod pipeline_io;
 mod promote_cmd;
 mod release_cmd;
 mod schema_cmd;
@@ -24,7 +25,58 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
-pub use cli::Cli;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shipgate",
+    version,
+    about = "Release, validate, promote and canary: a deployment pipeline in one binary"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: cli::Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute the next version from Conventional Commits, bump manifests, write the changelog, commit and tag
+    Release(crate::release_cmd::ReleaseArgs),
+    /// Render release notes: the whole history, the unreleased changes, or a range
+    Changelog(crate::changelog_cmd::ChangelogArgs),
+    /// Validate and show the environments' configuration
+    Config(crate::config_cmd::ConfigArgs),
+    /// Run or judge a canary
+    Canary(crate::canary_cmd::CanaryArgs),
+    /// Move a released version into an environment through its gates, recorded in the ledger
+    Promote(crate::promote_cmd::PromoteArgs),
+    /// Put an environment back on an earlier version (explicit, recorded, never frozen)
+    Rollback(crate::promote_cmd::RollbackArgs),
+    /// Approve a version for an environment
+    Approve(crate::promote_cmd::ApproveArgs),
+    /// Record a verification done by another tool (smoke tests, a load test, a manual check)
+    Verify(crate::promote_cmd::VerifyArgs),
+    /// Freeze an environment now (an emergency freeze, recorded)
+    Freeze(crate::promote_cmd::FreezeArgs),
+    /// End an emergency freeze
+    Unfreeze(crate::promote_cmd::UnfreezeArgs),
+    /// Let a version that was rolled back be promoted again
+    Unblock(crate::promote_cmd::UnblockArgs),
+    /// What runs where, since when, who put it there, on what evidence
+    Status(crate::promote_cmd::StatusArgs),
+    /// The ledger's entries, newest first
+    History(crate::promote_cmd::HistoryArgs),
+    /// Delivery metrics (the four DORA keys) per environment, from the ledger
+    Metrics(crate::promote_cmd::MetricsArgs),
+    /// Print the JSON Schema of shipgate.toml
+    Schema(crate::schema_cmd::SchemaArgs),
+    /// Set up a repository for the pipeline: shipgate.toml, its schema, environments/, workflows
+    Init(crate::init_cmd::InitArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, powershell, elvish)
+    Completions(crate::completions_cmd::CompletionsArgs),
+}
 
 /// The binary's own errors that carry a hint ([`cli::Hinted`]), for [`cli::hint_of`].
 pub const HINTS_OF_BINARY: &[shipgate_stdx::hint::HintLookup] =
@@ -56,23 +108,23 @@ pub fn run_args(bin: &'static str, args: impl IntoIterator<Item = OsString>) -> 
 /// could not run), errors printed as one line and a hint.
 pub fn run(cli: &Cli) -> ExitCode {
     let result = match &cli.command {
-        cli::Command::Release(args) => release_cmd::run(&cli.global, args),
-        cli::Command::Changelog(args) => changelog_cmd::run(&cli.global, args),
-        cli::Command::Config(args) => config_cmd::run(&cli.global, args),
-        cli::Command::Canary(args) => canary_cmd::run(&cli.global, args),
-        cli::Command::Promote(args) => promote_cmd::promote(&cli.global, args),
-        cli::Command::Rollback(args) => promote_cmd::rollback(&cli.global, args),
-        cli::Command::Approve(args) => promote_cmd::approve(&cli.global, args),
-        cli::Command::Verify(args) => promote_cmd::verify(&cli.global, args),
-        cli::Command::Freeze(args) => promote_cmd::freeze(&cli.global, args),
-        cli::Command::Unfreeze(args) => promote_cmd::unfreeze(&cli.global, args),
-        cli::Command::Unblock(args) => promote_cmd::unblock(&cli.global, args),
-        cli::Command::Status(args) => promote_cmd::status(&cli.global, args),
-        cli::Command::History(args) => promote_cmd::history(&cli.global, args),
-        cli::Command::Metrics(args) => promote_cmd::metrics(&cli.global, args),
-        cli::Command::Schema(args) => schema_cmd::run(&cli.global, args),
-        cli::Command::Init(args) => init_cmd::run(&cli.global, args),
-        cli::Command::Completions(args) => completions_cmd::run(args),
+        Command::Release(args) => release_cmd::run(&cli.global, args),
+        Command::Changelog(args) => changelog_cmd::run(&cli.global, args),
+        Command::Config(args) => config_cmd::run(&cli.global, args),
+        Command::Canary(args) => canary_cmd::run(&cli.global, args),
+        Command::Promote(args) => promote_cmd::promote(&cli.global, args),
+        Command::Rollback(args) => promote_cmd::rollback(&cli.global, args),
+        Command::Approve(args) => promote_cmd::approve(&cli.global, args),
+        Command::Verify(args) => promote_cmd::verify(&cli.global, args),
+        Command::Freeze(args) => promote_cmd::freeze(&cli.global, args),
+        Command::Unfreeze(args) => promote_cmd::unfreeze(&cli.global, args),
+        Command::Unblock(args) => promote_cmd::unblock(&cli.global, args),
+        Command::Status(args) => promote_cmd::status(&cli.global, args),
+        Command::History(args) => promote_cmd::history(&cli.global, args),
+        Command::Metrics(args) => promote_cmd::metrics(&cli.global, args),
+        Command::Schema(args) => schema_cmd::run(&cli.global, args),
+        Command::Init(args) => init_cmd::run(&cli.global, args),
+        Command::Completions(args) => completions_cmd::run(args, Cli::command()),
     };
     match result {
         Ok(code) => code,

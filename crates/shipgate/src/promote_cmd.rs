@@ -9,15 +9,16 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use jiff::Timestamp;
 use shipgate_pipeline::alarms::ProviderAlarms;
-use shipgate_pipeline::github::GithubDeployments;
 use shipgate_pipeline::promotion::{self, Promote, Record, Rollback, Scope};
 use shipgate_pipeline::store::GitStore;
-use shipgate_pipeline::{Bus, Caller, Delivered, Pipeline, PipelineError};
+use shipgate_pipeline::views;
+use shipgate_pipeline::{Pipeline, PipelineError};
 use shipgate_promote::ops;
 use shipgate_promote::{Gate, VerifyResult};
 
 use crate::actions::{self, outln, outp};
 use crate::cli::{EXIT_NO, Global, env_arg, reason_arg, version_arg};
+use crate::pipeline_io::{bus, delivered, open, parse_time, stale_traffic};
 
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
@@ -169,90 +170,6 @@ pub struct MetricsArgs {
     pub since: Option<String>,
 }
 
-/// When: `SHIPGATE_NOW` (RFC 3339) when set, else the clock.
-pub fn now() -> anyhow::Result<Timestamp> {
-    match std::env::var("SHIPGATE_NOW") {
-        Ok(text) if !text.trim().is_empty() => parse_time("SHIPGATE_NOW", text.trim()),
-        _ => Ok(Timestamp::now()),
-    }
-}
-
-fn parse_time(what: &str, text: &str) -> anyhow::Result<Timestamp> {
-    if let Ok(t) = text.parse::<Timestamp>() {
-        return Ok(t);
-    }
-    if let Ok(d) = text.parse::<jiff::civil::Date>()
-        && let Ok(t) = d.to_zoned_datetime(jiff::tz::TimeZone::UTC)
-    {
-        return Ok(t.timestamp());
-    }
-    Err(crate::cli::hinted(
-        format!("{what} `{text}` is not a time"),
-        "write RFC 3339 like 2026-12-04T17:00:00+01:00, or a date like 2026-12-04",
-    ))
-}
-
-/// `GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID`, when all are set.
-fn run_url() -> Option<String> {
-    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
-    Some(format!(
-        "{}/{}/actions/runs/{}",
-        var("GITHUB_SERVER_URL")?.trim_end_matches('/'),
-        var("GITHUB_REPOSITORY")?,
-        var("GITHUB_RUN_ID")?
-    ))
-}
-
-/// Who and where this process runs, as its environment says: `GITHUB_ACTOR`,
-/// `SHIPGATE_NOW` (else the clock), the CI run, the host name and the process.
-pub fn caller() -> anyhow::Result<Caller> {
-    Ok(Caller {
-        actor: std::env::var("GITHUB_ACTOR").ok(),
-        now: now()?,
-        run_url: run_url(),
-        host: std::fs::read_to_string("/etc/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "unknown".into()),
-        pid: std::process::id(),
-    })
-}
-
-/// The pipeline of the repository and settings `global` names.
-pub fn open(global: &Global) -> anyhow::Result<Pipeline> {
-    let settings = global.settings()?;
-    Ok(Pipeline::open(&global.repo, settings, caller()?)?)
-}
-
-/// The listeners of a command's events: the Actions step summary, outputs and annotations
-/// (in Actions, for the events of `kinds`), and GitHub deployments (with a token).
-pub fn bus(pipeline: &Pipeline, kinds: &'static [&'static str]) -> Bus {
-    let mut bus = Bus::new();
-    if actions::active() {
-        bus.inline(Box::new(crate::actions_listener::ActionsListener::new(
-            kinds,
-        )));
-    }
-    if let Some(gh) = &pipeline.github {
-        bus.remote(Box::new(GithubDeployments::new(gh.clone())));
-    }
-    bus
-}
-
-/// A dead canary's traffic back to its baseline, through `[canary]`'s actuator.
-pub fn stale_traffic(
-    pipeline: &Pipeline,
-) -> impl FnMut(&shipgate_promote::lock::Hold) -> Result<(), String> + '_ {
-    move |hold| crate::canary_cmd::roll_back_traffic(&pipeline.settings.canary, hold)
-}
-
-/// What listeners said: notes, and warnings for the ones that failed or were late.
-pub fn delivered(d: &Delivered) {
-    notes(&d.notes);
-    for w in &d.warnings {
-        actions::warning(w, None);
-    }
-}
-
 /// Runs a promotion workflow with the git ledger, `[canary]`'s actuator for stale holds and
 /// the providers' alarms.
 fn scoped<T>(
@@ -260,7 +177,7 @@ fn scoped<T>(
     work: impl FnOnce(Scope<'_>) -> Result<T, PipelineError>,
 ) -> anyhow::Result<T> {
     let mut store = GitStore::new(pipeline.context());
-    let mut traffic = stale_traffic(pipeline);
+    let mut traffic = stale_traffic(&pipeline.settings.canary);
     let alarms = ProviderAlarms {
         canary: &pipeline.settings.canary,
         promote: &pipeline.promote,
@@ -553,9 +470,9 @@ fn or_dash(v: Option<&str>) -> &str {
 }
 
 pub fn status(global: &Global, args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    args.env.as_deref().map(env_arg).transpose()?;
+    let env = args.env.as_deref().map(env_arg).transpose()?;
     let pipeline = open(global)?;
-    let out = ops::status(&pipeline.context(), args.env.as_deref(), true)?;
+    let out = views::status(&pipeline, env.as_ref())?;
     notes(&out.notes);
     if let (Some(env), true) = (args.env.as_deref(), actions::active()) {
         let version = out
@@ -662,10 +579,10 @@ pub fn render_status(out: &ops::Status) -> String {
 }
 
 pub fn history(global: &Global, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
-    args.env.as_deref().map(env_arg).transpose()?;
+    let env = args.env.as_deref().map(env_arg).transpose()?;
     let pipeline = open(global)?;
     let limit = (args.limit > 0).then_some(args.limit);
-    let out = ops::history(&pipeline.context(), args.env.as_deref(), limit, true)?;
+    let out = views::history(&pipeline, env.as_ref(), limit)?;
     if global.json {
         print_json(&out)?;
         return Ok(ExitCode::SUCCESS);
@@ -700,7 +617,7 @@ pub fn render_history(out: &ops::History) -> String {
 }
 
 pub fn metrics(global: &Global, args: &MetricsArgs) -> anyhow::Result<ExitCode> {
-    args.env.as_deref().map(env_arg).transpose()?;
+    let env = args.env.as_deref().map(env_arg).transpose()?;
     let pipeline = open(global)?;
     let since = match args.since.as_deref() {
         None => None,
@@ -710,7 +627,7 @@ pub fn metrics(global: &Global, args: &MetricsArgs) -> anyhow::Result<ExitCode> 
             Err(_) => parse_time("--since", text)?,
         }),
     };
-    let out = ops::metrics(&pipeline.context(), args.env.as_deref(), since, true)?;
+    let out = views::metrics(&pipeline, env.as_ref(), since)?;
     if global.json {
         print_json(&out)?;
         return Ok(ExitCode::SUCCESS);

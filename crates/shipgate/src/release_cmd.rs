@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
+use shipgate_pipeline::{Bus, PipelineError, Stamp};
 use shipgate_release::{Plan, ReleaseError, ReleaseRequest};
 
 use crate::actions::{self, outln, outp};
@@ -51,8 +52,8 @@ pub fn run(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
         // A history that breaks `strict = true` is a "no", not a failure to run.
         Err(err)
             if matches!(
-                err.downcast_ref::<ReleaseError>(),
-                Some(ReleaseError::Strict { .. })
+                err.downcast_ref::<PipelineError>(),
+                Some(PipelineError::Release(ReleaseError::Strict { .. }))
             ) =>
         {
             crate::cli::report_error(&err);
@@ -65,7 +66,7 @@ pub fn run(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
 fn release(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
     let req = request(global, args)?;
     if args.dry_run {
-        let plan = shipgate_release::plan(&req)?;
+        let plan = shipgate_pipeline::release::plan(&req)?;
         warn(&plan.warnings);
         if global.json {
             let mut value = serde_json::to_value(&plan)?;
@@ -78,7 +79,14 @@ fn release(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
         to_actions(&plan, true, false);
         return Ok(ExitCode::SUCCESS);
     }
-    let outcome = shipgate_release::run(&req)?;
+    let stamp = Stamp {
+        who: std::env::var("GITHUB_ACTOR").unwrap_or_default(),
+        now: jiff::Timestamp::now(),
+        run_url: crate::pipeline_io::run_url(),
+    };
+    let told = shipgate_pipeline::release::release(&req, &stamp, Bus::new())?;
+    crate::pipeline_io::delivered(&told.delivered);
+    let outcome = told.outcome;
     warn(&outcome.plan.warnings);
     if global.json {
         outln!(

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use shipgate_doc::{Document, Format, ProblemKind};
 
+pub use crate::finding::Finding;
+
 use crate::diagnostic::{self, Diagnostic, Rule, Severity};
 use crate::layout::{self, Role};
 use crate::rules::{self, Merged};
@@ -76,65 +78,6 @@ impl ConfigSet {
 
     fn format(&self, id: FileId) -> Format {
         layout::format(self.layout, &self.file(id).name)
-    }
-}
-
-/// A problem found in a set, before it is placed at a line and column.
-#[derive(Debug, Clone)]
-pub struct Finding {
-    pub file: FileId,
-    pub span: Span,
-    pub rule: Rule,
-    pub message: String,
-    pub hint: Option<String>,
-    /// The environment whose merged configuration shows it (schema problems).
-    pub env: Option<String>,
-    /// The environments it is about without saying so in its message (ordering, parity,
-    /// SLOs): see [`Diagnostic::environments`].
-    pub concerns: Vec<String>,
-    pub severity: Severity,
-}
-
-impl Finding {
-    /// An error at `span` of `file`.
-    pub fn at(
-        file: FileId,
-        span: Span,
-        rule: Rule,
-        message: String,
-        hint: Option<String>,
-    ) -> Finding {
-        Finding {
-            file,
-            span,
-            rule,
-            message,
-            hint,
-            env: None,
-            concerns: Vec::new(),
-            severity: Severity::Error,
-        }
-    }
-
-    /// The same finding, about `env`.
-    pub fn about(mut self, env: &str) -> Finding {
-        self.concerns.push(env.to_string());
-        self
-    }
-
-    /// At a node's value.
-    pub fn value(node: &Node, rule: Rule, message: String, hint: Option<String>) -> Finding {
-        Finding::at(node.file, node.span, rule, message, hint)
-    }
-
-    /// At a node's key.
-    pub fn key(node: &Node, rule: Rule, message: String, hint: Option<String>) -> Finding {
-        Finding::at(node.file, node.key, rule, message, hint)
-    }
-
-    fn warning(mut self) -> Finding {
-        self.severity = Severity::Warning;
-        self
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod diagnostic;
+pub mod finding;
 pub mod layout;
 pub mod load;
 pub mod placeholder;

@@ -1,8 +1,8 @@
 //! The rules beyond JSON Schema: cross-environment ordering and key parity, secrets, and the
 //! platform's service-level objectives. Pure functions of the parsed and merged trees.
 
-use crate::check::Finding;
 use crate::diagnostic::Rule;
+use crate::finding::Finding;
 use crate::secrets;
 use crate::settings::{EnvironmentsSettings, path_matches};
 use crate::source::Span;

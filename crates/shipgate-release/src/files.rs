@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use semver::Version;
-use serde::{Deserialize, Serialize};
 use shipgate_version::bump::{core, is_snapshot, next_snapshot};
 use shipgate_version::files::{Format, Found, Holds, holds};
 
 use crate::error::Downgrade;
-use crate::plan::FileChange;
+use crate::model::FileChange;
+pub use crate::model::{Developing, SnapshotPlan};
 use crate::settings::ReleaseSettings;
 use crate::{ReleaseError, fsutil};
 
@@ -25,25 +25,6 @@ pub(crate) struct ReleaseFileText {
     pub found: Vec<Found>,
     /// Whether it gets the next development version.
     snapshot: bool,
-}
-
-/// A release file's `-SNAPSHOT`, which raised the release to its version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Developing {
-    pub path: String,
-    pub version: Version,
-}
-
-/// The commit after the release and its tag that sets the next development version.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SnapshotPlan {
-    /// `1.3.1-SNAPSHOT` after `1.3.0`.
-    pub version: Version,
-    pub message: String,
-    pub files: Vec<FileChange>,
-    /// When finishing an interrupted release: the commit, already made.
-    #[serde(default)]
-    pub commit: Option<String>,
 }
 
 /// The message of the commit that prepares `version`.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use shipgate_git::{CommitInfo, Oid, Repo};
 
-use crate::plan::{FileChange, Plan};
+use crate::model::{FileChange, Plan};
 use crate::{ReleaseError, fsutil};
 
 #[derive(Debug, Serialize, Deserialize)]

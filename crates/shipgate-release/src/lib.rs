@@ -14,6 +14,7 @@ mod fsutil;
 mod github;
 mod history;
 mod journal;
+mod model;
 mod packages;
 mod per_crate;
 mod plan;
@@ -21,14 +22,16 @@ mod recover;
 mod run;
 mod runlock;
 mod settings;
+mod steps;
 
 pub use changelog::{ChangelogRequest, Span, collect as collect_changelog};
 pub use error::ReleaseError;
-pub use files::{Developing, SnapshotPlan};
 pub use github::{Published, enrich as enrich_from_github, publish as publish_github_release};
 pub use history::released;
+pub use model::{Developing, SnapshotPlan};
 
-pub use plan::{FileChange, LeftOut, PackagePlan, Plan, plan};
+pub use model::{FileChange, LeftOut, PackagePlan, Plan};
+pub use plan::plan;
 pub use run::{Outcome, run};
 pub use settings::{Mode, ReleaseFile, ReleaseSettings};
 pub use shipgate_changelog::ChangelogSettings;

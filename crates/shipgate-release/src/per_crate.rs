@@ -14,10 +14,10 @@ use shipgate_version::Bump;
 
 use crate::decide::{self, CrateBump, Member, classify};
 use crate::history::{self, History, TagFormat, TagSource};
+use crate::model::{FileChange, LeftOut, PackagePlan, Plan};
 use crate::packages::{Manifest, Workspace};
-use crate::plan::{
-    FileChange, LeftOut, PackagePlan, Plan, cargo_changes, changelog_change, changelog_section,
-    check_strict, next_for, rel_str,
+use crate::steps::{
+    cargo_changes, changelog_change, changelog_section, check_strict, next_for, rel_str,
 };
 use crate::{ReleaseError, ReleaseRequest, fsutil};
 

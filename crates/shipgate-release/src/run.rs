@@ -13,7 +13,8 @@ use shipgate_version::bump::next_snapshot;
 
 use crate::files::snapshot_message;
 use crate::github::{Published, publish};
-use crate::plan::{Plan, plan_fresh};
+use crate::model::Plan;
+use crate::plan::plan_fresh;
 use crate::recover::{self, Interrupted, Scope};
 use crate::runlock::{self, RunLock};
 use crate::settings::Mode;

@@ -1071,13 +1071,20 @@ fn a_stale_hold_with_hostile_names_never_reaches_an_actuator() {
     // A hold is read from the ledger: outside text. Its names are checked before the
     // actuator is even chosen (the settings here have none, which would be the next error).
     let canary = shipgate_canary::CanarySettings::default();
-    for (env, version) in [("prod;id", "1.5.0"), ("prod", "1.5.0$(id)"), ("..", "1.5.0")] {
+    for (env, version) in [
+        ("prod;id", "1.5.0"),
+        ("prod", "1.5.0$(id)"),
+        ("..", "1.5.0"),
+    ] {
         let mut hold = dead_hold(env);
         hold.version = version.into();
         let err = canary::actuator_rollback(&canary, &hold, &|_| None).expect_err("refused");
-        assert!(err.to_string().contains("is not a valid"), "{env} {version}: {err}");
+        assert!(
+            err.to_string().contains("is not a valid"),
+            "{env} {version}: {err}"
+        );
     }
-    let err = canary::actuator_rollback(&canary, &dead_hold("prod"), &|_| None)
-        .expect_err("no actuator");
+    let err =
+        canary::actuator_rollback(&canary, &dead_hold("prod"), &|_| None).expect_err("no actuator");
     assert!(err.to_string().contains("no actuator"), "{err}");
 }

@@ -8,31 +8,7 @@ use serde::Serialize;
 use crate::cloudwatch::{AlarmState, CloudWatch};
 use crate::provider::{Prometheus, ProviderError};
 
-pub use shipgate_stdx::alarms::{AlarmsConfig, InsufficientData};
-
-/// The problems of an alarms section, keyed `key`.
-pub fn problems(config: &AlarmsConfig, key: &str) -> Vec<(String, String)> {
-    let mut problems = Vec::new();
-    if config.is_empty() {
-        problems.push((
-            key.to_string(),
-            "names no alarm: give cloudwatch = [names], cloudwatch-prefix or prometheus".into(),
-        ));
-    }
-    let texts = config
-        .cloudwatch
-        .iter()
-        .chain(&config.cloudwatch_prefix)
-        .chain(&config.prometheus);
-    for t in texts {
-        if t.trim().is_empty() {
-            problems.push((key.to_string(), "an empty alarm name or query".into()));
-        } else if let Err(e) = shipgate_judge::settings::check_template(t) {
-            problems.push((key.to_string(), e.to_string()));
-        }
-    }
-    problems
-}
+pub use shipgate_canary_settings::alarms::{AlarmsConfig, InsufficientData, problems};
 
 /// A Prometheus alert that fires: its `alertname` and its other labels.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -15,235 +15,40 @@
 //! `DescribeRules` and `ModifyRule`.
 
 use std::fmt;
-use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
 };
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use shipgate_judge::HumanDuration;
 
 use crate::actuator::{ActuatorError, retrying};
 use crate::aws::{AwsSession, AwsSettings, AwsSetupError};
 
-/// `[canary.alb]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct AlbActuator {
-    /// The listener whose default actions forward to the two target groups (or
-    /// `rule-arn`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub listener_arn: Option<ElbArn>,
-    /// The listener rule whose actions forward to the two target groups (or
-    /// `listener-arn`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule_arn: Option<ElbArn>,
-    /// The canary's target group.
-    pub canary_target_group: ElbArn,
-    /// The baseline's (stable) target group.
-    pub baseline_target_group: ElbArn,
-    /// The region (default: the listener's or the rule's ARN's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Another endpoint (a VPC endpoint, a test server); default: `AWS_ENDPOINT_URL`, then
-    /// AWS's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint_url: Option<String>,
-    /// The shared profile (default: `AWS_PROFILE`, then `default`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<String>,
-    /// Per-attempt timeout (default 10s).
-    #[serde(default = "default_timeout")]
-    pub timeout: HumanDuration,
-    /// Retries after throttling or a transient error, with backoff (default 3).
-    #[serde(default = "default_retries")]
-    pub retries: u32,
-    /// Attempts for a rollback before giving up loudly (default 3).
-    #[serde(default = "default_attempts")]
-    pub rollback_attempts: u32,
-}
+pub use shipgate_canary_settings::alb::{AlbActuator, ElbArn};
 
-fn default_timeout() -> HumanDuration {
-    HumanDuration(Duration::from_secs(10))
-}
-fn default_retries() -> u32 {
-    3
-}
-fn default_attempts() -> u32 {
-    3
-}
-
-/// An Elastic Load Balancing ARN, `arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:…`,
-/// checked when parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ElbArn(String);
-
-impl ElbArn {
-    /// Checks `text`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = text.splitn(6, ':').collect();
-        let ok = parts.len() == 6
-            && parts[0] == "arn"
-            && parts[1].starts_with("aws")
-            && parts[2] == "elasticloadbalancing"
-            && crate::aws::is_region(parts[3])
-            && parts[4].len() == 12
-            && parts[4].bytes().all(|b| b.is_ascii_digit())
-            && !parts[5].is_empty()
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_./:".contains(&b));
-        if ok {
-            Ok(Self(text.to_string()))
-        } else {
-            Err(format!(
-                "`{}` is not an Elastic Load Balancing ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/…, listener-rule/… or targetgroup/…)",
-                text.escape_debug()
-            ))
-        }
-    }
-
-    /// The ARN.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Its region.
-    pub fn region(&self) -> &str {
-        self.0.split(':').nth(3).unwrap_or_default()
-    }
-
-    /// Its resource type: `listener`, `listener-rule`, `targetgroup`, `loadbalancer`.
-    pub fn resource(&self) -> &str {
-        self.0
-            .splitn(6, ':')
-            .nth(5)
-            .and_then(|r| r.split('/').next())
-            .unwrap_or_default()
+/// The listener's or the rule's ARN of `alb` (validation makes sure there is exactly one).
+fn target(alb: &AlbActuator) -> Target<'_> {
+    match (&alb.listener_arn, &alb.rule_arn) {
+        (_, Some(rule)) => Target::Rule(rule),
+        (Some(listener), None) => Target::Listener(listener),
+        (None, None) => Target::Listener(&alb.canary_target_group),
     }
 }
 
-impl<'de> Deserialize<'de> for ElbArn {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        ElbArn::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
-
-impl Serialize for ElbArn {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl fmt::Display for ElbArn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl schemars::JsonSchema for ElbArn {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "ElbArn".into()
-    }
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "pattern": r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_./:-]+$",
-            "description": "An Elastic Load Balancing ARN: arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/…, listener-rule/… or targetgroup/…",
-        })
-    }
-}
-
-impl AlbActuator {
-    /// Problems the types cannot see, as (key, message): exactly one of `listener-arn` and
-    /// `rule-arn`, each ARN of its kind, two different target groups, an http(s) endpoint,
-    /// a region, at least one rollback attempt.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
-        let mut problems = Vec::new();
-        match (&self.listener_arn, &self.rule_arn) {
-            (None, None) => problems.push((
-                "alb",
-                "needs listener-arn (the listener's default actions) or rule-arn (one of its rules)".to_string(),
-            )),
-            (Some(_), Some(_)) => problems.push((
-                "alb.rule-arn",
-                "set listener-arn or rule-arn, not both".to_string(),
-            )),
-            _ => {}
-        }
-        let kinds = [
-            ("alb.listener-arn", self.listener_arn.as_ref(), "listener"),
-            ("alb.rule-arn", self.rule_arn.as_ref(), "listener-rule"),
-            (
-                "alb.canary-target-group",
-                Some(&self.canary_target_group),
-                "targetgroup",
-            ),
-            (
-                "alb.baseline-target-group",
-                Some(&self.baseline_target_group),
-                "targetgroup",
-            ),
-        ];
-        for (key, arn, kind) in kinds {
-            if let Some(arn) = arn.filter(|a| a.resource() != kind) {
-                problems.push((key, format!("`{arn}` is not a {kind} ARN (…:{kind}/…)")));
-            }
-        }
-        if self.canary_target_group == self.baseline_target_group {
-            problems.push((
-                "alb.canary-target-group",
-                "the canary's and the baseline's target groups are the same".to_string(),
-            ));
-        }
-        if let Some(r) = self.region.as_deref().filter(|r| !crate::aws::is_region(r)) {
-            problems.push((
-                "alb.region",
-                format!("`{r}` is not an AWS region (like eu-west-1)"),
-            ));
-        }
-        if let Some(u) = self
-            .endpoint_url
-            .as_deref()
-            .filter(|u| !(u.starts_with("http://") || u.starts_with("https://")))
-        {
-            problems.push((
-                "alb.endpoint-url",
-                format!("`{u}` is not an http:// or https:// URL"),
-            ));
-        }
-        if self.rollback_attempts == 0 {
-            problems.push(("alb.rollback-attempts", "must be at least 1".to_string()));
-        }
-        problems
-    }
-
-    /// The listener's or the rule's ARN (validation makes sure there is exactly one).
-    fn target(&self) -> Target<'_> {
-        match (&self.listener_arn, &self.rule_arn) {
-            (_, Some(rule)) => Target::Rule(rule),
-            (Some(listener), None) => Target::Listener(listener),
-            (None, None) => Target::Listener(&self.canary_target_group),
-        }
-    }
-
-    /// The AWS session's settings: the region defaults to the listener's or rule's.
-    fn aws_settings(&self) -> AwsSettings {
-        let region = self.region.clone().or_else(|| {
-            self.listener_arn
-                .as_ref()
-                .or(self.rule_arn.as_ref())
-                .map(|a| a.region().to_string())
-        });
-        AwsSettings {
-            region,
-            endpoint_url: self.endpoint_url.clone(),
-            profile: self.profile.clone(),
-            timeout: self.timeout.0,
-            retries: self.retries,
-        }
+/// The AWS session's settings of `alb`: the region defaults to the listener's or rule's.
+fn aws_settings(alb: &AlbActuator) -> AwsSettings {
+    let region = alb.region.clone().or_else(|| {
+        alb.listener_arn
+            .as_ref()
+            .or(alb.rule_arn.as_ref())
+            .map(|a| a.region().to_string())
+    });
+    AwsSettings {
+        region,
+        endpoint_url: alb.endpoint_url.clone(),
+        profile: alb.profile.clone(),
+        timeout: alb.timeout.0,
+        retries: alb.retries,
     }
 }
 
@@ -267,7 +72,7 @@ pub struct AlbTraffic {
 impl fmt::Debug for AlbTraffic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AlbTraffic")
-            .field("target", &self.config.target())
+            .field("target", &target(&self.config))
             .finish_non_exhaustive()
     }
 }
@@ -275,7 +80,7 @@ impl fmt::Debug for AlbTraffic {
 impl AlbTraffic {
     /// The actuator for `config`: the AWS session is set up, nothing is sent yet.
     pub fn new(config: &AlbActuator) -> Result<Self, AwsSetupError> {
-        let session = AwsSession::load(&config.aws_settings())?;
+        let session = AwsSession::load(&aws_settings(config))?;
         let client = aws_sdk_elasticloadbalancingv2::Client::new(session.config());
         Ok(Self {
             config: config.clone(),
@@ -286,7 +91,7 @@ impl AlbTraffic {
 
     /// What a failed call ran, for its error.
     fn command(&self, verb: &str) -> String {
-        match self.config.target() {
+        match target(&self.config) {
             Target::Listener(arn) => format!("{verb}Listener {arn}"),
             Target::Rule(arn) => format!("{verb}Rule {arn}"),
         }
@@ -294,7 +99,7 @@ impl AlbTraffic {
 
     /// The listener's default actions or the rule's actions.
     fn actions(&self) -> Result<Vec<Action>, String> {
-        match self.config.target() {
+        match target(&self.config) {
             Target::Listener(arn) => {
                 let out = self
                     .session
@@ -321,7 +126,7 @@ impl AlbTraffic {
 
     /// Writes `actions` back.
     fn write(&self, actions: Vec<Action>) -> Result<(), String> {
-        match self.config.target() {
+        match target(&self.config) {
             Target::Listener(arn) => self
                 .session
                 .block_on(
@@ -463,6 +268,8 @@ impl crate::runner::Traffic for AlbTraffic {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shipgate_judge::HumanDuration;
+    use std::time::Duration;
     use aws_sdk_elasticloadbalancingv2::types::TargetGroupStickinessConfig;
 
     const TG_CANARY: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/shop-canary/73e2d6bc24d8a067";
@@ -573,7 +380,7 @@ mod tests {
             region: None,
             endpoint_url: Some("localhost:5000".into()),
             profile: None,
-            timeout: default_timeout(),
+            timeout: HumanDuration(Duration::from_secs(10)),
             retries: 3,
             rollback_attempts: 3,
         };
@@ -593,6 +400,6 @@ mod tests {
             ..alb
         };
         assert_eq!(ok.problems(), []);
-        assert_eq!(ok.aws_settings().region.as_deref(), Some("eu-west-1"));
+        assert_eq!(aws_settings(&ok).region.as_deref(), Some("eu-west-1"));
     }
 }

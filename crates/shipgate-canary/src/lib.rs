@@ -6,7 +6,7 @@
 //!
 //! | module | job | I/O |
 //! |---|---|---|
-//! | [`config`] | `[canary]`: the gates plus provider, actuator and per-environment overrides | none |
+//! | [`config`] | `[canary]`: the gates plus provider, actuator and per-environment overrides (`shipgate-canary-settings`'s, re-exported) | none |
 //! | [`provider`] | Prometheus HTTP API | network |
 //! | [`cloudwatch`] | CloudWatch `GetMetricData` (metric stats, metric math) and `DescribeAlarms`, through the AWS SDK | network |
 //! | [`aws`] | the one AWS session: the standard credential chain, region, endpoint, a current-thread runtime | network |
@@ -42,7 +42,6 @@ pub mod aws;
 pub mod capture;
 pub mod chart;
 pub mod cloudwatch;
-pub mod config;
 pub mod http;
 pub mod provider;
 pub mod report;
@@ -56,7 +55,8 @@ pub use analysis::{Analysis, AnalysisError, Subject, analyze};
 pub use argo_rollouts::ArgoRolloutsActuator;
 pub use capture::{CaptureError, Coverage, Window, capture, capture_with_settings, coverage};
 pub use chart::{Chart, ChartError, Marker, charts};
-pub use config::{CanaryOverride, CanarySettings};
+pub use shipgate_canary_settings::settings as config;
+pub use shipgate_canary_settings::{CanaryOverride, CanarySettings};
 pub use provider::{Prometheus, PrometheusConfig, ProviderError};
 pub use runner::{
     Judgement, LoadError, RequestError, RunError, RunOutcome, RunRequest, RunResult, Source,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use shipgate_stdx::names::{EnvName, InvalidName, PodHash, Version};
 
-use crate::actuator::{ActuatorError, ActuatorVars, CommandActuator};
+use crate::actuator::{ActuatorError, ActuatorVars, CommandActions, CommandActuator};
 use shipgate_judge::settings::render;
 use shipgate_judge::{Action, ByPod, Counts, MetricSample, Num, Observation, Rollout, Side};
 use shipgate_judge::{

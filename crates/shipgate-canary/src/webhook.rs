@@ -15,49 +15,11 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::actuator::{ActuatorError, ActuatorVars};
-use shipgate_judge::HumanDuration;
 
-/// `[canary.webhook]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct WebhookActuator {
-    /// Where the events are POSTed (http:// or https://).
-    pub url: String,
-    /// Per-request timeout (default 10s).
-    #[serde(default = "default_timeout")]
-    pub timeout: HumanDuration,
-    /// Attempts for a rollback before giving up loudly (default 3).
-    #[serde(default = "default_attempts")]
-    pub rollback_attempts: u32,
-    /// Name of the environment variable holding a bearer token, sent as
-    /// `Authorization: Bearer …` with every event (the token never reaches recordings).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bearer_token_env: Option<String>,
-}
-
-fn default_timeout() -> HumanDuration {
-    HumanDuration(Duration::from_secs(10))
-}
-fn default_attempts() -> u32 {
-    3
-}
-
-/// A `[canary.webhook]` that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WebhookProblem {
-    /// The URL is not http(s).
-    #[error("url: `{url}` is not an http:// or https:// URL")]
-    NotHttp {
-        /// The URL as written.
-        url: String,
-    },
-    /// `rollback-attempts = 0`.
-    #[error("rollback-attempts: must be at least 1")]
-    NoAttempts,
-}
+pub use shipgate_canary_settings::webhook::{WebhookActuator, WebhookProblem};
 
 /// `bearer-token-env` names a variable that is not set (or is empty).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,48 +59,30 @@ pub struct Event<'a> {
     pub steps: usize,
 }
 
-impl WebhookActuator {
-    /// Checks the URL and the attempts.
-    pub fn validate(&self) -> Result<(), WebhookProblem> {
-        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-            return Err(WebhookProblem::NotHttp {
-                url: self.url.clone(),
-            });
-        }
-        if self.rollback_attempts == 0 {
-            return Err(WebhookProblem::NoAttempts);
-        }
-        Ok(())
+/// The `Authorization` header value from `webhook`'s `bearer-token-env`, read through
+/// `env`; an error when the variable is named but not set (before any traffic moves).
+pub fn authorization(
+    webhook: &WebhookActuator,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>, MissingToken> {
+    let Some(name) = &webhook.bearer_token_env else {
+        return Ok(None);
+    };
+    match env(name) {
+        Some(token) if !token.trim().is_empty() => Ok(Some(format!("Bearer {}", token.trim()))),
+        _ => Err(MissingToken { name: name.clone() }),
     }
+}
 
-    /// The `Authorization` header value from `bearer-token-env`, read through `env`; an
-    /// error when the variable is named but not set (before any traffic moves).
-    pub fn authorization(
-        &self,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<String>, MissingToken> {
-        let Some(name) = &self.bearer_token_env else {
-            return Ok(None);
-        };
-        match env(name) {
-            Some(token) if !token.trim().is_empty() => Ok(Some(format!("Bearer {}", token.trim()))),
-            _ => Err(MissingToken { name: name.clone() }),
-        }
-    }
-
+impl WebhookTraffic<'_> {
     /// POSTs `event` up to `attempts` times until a 2xx answer.
-    fn post(
-        &self,
-        client: &reqwest::blocking::Client,
-        event: &Event<'_>,
-        attempts: u32,
-        authorization: Option<&str>,
-    ) -> Result<(), ActuatorError> {
+    fn post(&self, event: &Event<'_>, attempts: u32) -> Result<(), ActuatorError> {
+        let (client, authorization) = (&self.client, self.authorization.as_deref());
         let body = serde_json::to_string(event).unwrap_or_default();
         let mut message = String::new();
         for attempt in 1..=attempts {
             let mut request = client
-                .post(&self.url)
+                .post(&self.webhook.url)
                 .header("Content-Type", "application/json")
                 .body(body.clone());
             if let Some(value) = authorization {
@@ -166,7 +110,7 @@ impl WebhookActuator {
         }
         Err(ActuatorError {
             action: event.event,
-            command: format!("POST {}", self.url),
+            command: format!("POST {}", self.webhook.url),
             attempts,
             message,
         })
@@ -186,7 +130,7 @@ pub struct WebhookTraffic<'a> {
 
 impl<'a> WebhookTraffic<'a> {
     /// The webhook's traffic for a rollout of `steps` steps with `vars`; `authorization`
-    /// is [`WebhookActuator::authorization`]'s answer.
+    /// is [`authorization`]'s answer.
     pub fn new(
         webhook: &'a WebhookActuator,
         vars: ActuatorVars,
@@ -219,13 +163,7 @@ impl<'a> WebhookTraffic<'a> {
 impl crate::runner::Traffic for WebhookTraffic<'_> {
     fn confirm(&mut self, step: usize, weight: u8) -> Result<(), String> {
         self.step = step + 1;
-        self.webhook
-            .post(
-                &self.client,
-                &self.event("confirm", weight, Some(self.step)),
-                1,
-                self.authorization.as_deref(),
-            )
+        self.post(&self.event("confirm", weight, Some(self.step)), 1)
             .map_err(|e| {
                 format!(
                     "the webhook did not confirm step {} (weight {weight}%): {}",
@@ -234,34 +172,21 @@ impl crate::runner::Traffic for WebhookTraffic<'_> {
             })
     }
     fn set_weight(&mut self, weight: u8) -> Result<(), ActuatorError> {
-        self.webhook.post(
-            &self.client,
-            &self.event("set-weight", weight, Some(self.step)),
-            1,
-            self.authorization.as_deref(),
-        )
+        self.post(&self.event("set-weight", weight, Some(self.step)), 1)
     }
     fn promote(&mut self) -> Result<(), ActuatorError> {
-        self.webhook.post(
-            &self.client,
-            &self.event("promote", 100, Some(self.step)),
-            1,
-            self.authorization.as_deref(),
-        )
+        self.post(&self.event("promote", 100, Some(self.step)), 1)
     }
     fn rollback(&mut self) -> Result<(), ActuatorError> {
-        self.webhook.post(
-            &self.client,
-            &self.event("rollback", 0, None),
-            self.webhook.rollback_attempts.max(1),
-            self.authorization.as_deref(),
-        )
+        self.post(&self.event("rollback", 0, None), self.webhook.rollback_attempts.max(1))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shipgate_judge::HumanDuration;
+    use std::time::Duration;
 
     #[test]
     fn events_serialize_flat() {
@@ -284,13 +209,13 @@ mod tests {
     fn the_token_comes_from_the_named_variable_and_must_be_set() {
         let w = WebhookActuator {
             url: "https://hooks.example.com/canary".into(),
-            timeout: default_timeout(),
+            timeout: HumanDuration(Duration::from_secs(10)),
             rollback_attempts: 3,
             bearer_token_env: Some("HOOK_TOKEN".into()),
         };
         let set = |name: &str| (name == "HOOK_TOKEN").then(|| "s3cret\n".to_string());
-        assert_eq!(w.authorization(&set), Ok(Some("Bearer s3cret".into())));
-        let err = w.authorization(&|_| None).expect_err("unset");
+        assert_eq!(authorization(&w, &set), Ok(Some("Bearer s3cret".into())));
+        let err = authorization(&w, &|_| None).expect_err("unset");
         assert!(
             err.to_string().contains("`HOOK_TOKEN`, which is not set"),
             "{err}"
@@ -304,14 +229,14 @@ mod tests {
             bearer_token_env: None,
             ..w
         };
-        assert_eq!(none.authorization(&|_| None), Ok(None));
+        assert_eq!(authorization(&none, &|_| None), Ok(None));
     }
 
     #[test]
     fn the_url_is_checked() {
         let w = WebhookActuator {
             url: "hooks.example.com".into(),
-            timeout: default_timeout(),
+            timeout: HumanDuration(Duration::from_secs(10)),
             rollback_attempts: 3,
             bearer_token_env: None,
         };

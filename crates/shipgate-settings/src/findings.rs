@@ -46,8 +46,8 @@ pub struct Finding {
 
 impl Settings {
     /// Every problem `canary run` would refuse these settings for, and every warning it
-    /// would print, in any environment ([`shipgate_canary::CanarySettings::validate`] and
-    /// [`shipgate_canary::CanarySettings::warnings`]), each at its place in
+    /// would print, in any environment ([`shipgate_canary_settings::CanarySettings::validate`] and
+    /// [`shipgate_canary_settings::CanarySettings::warnings`]), each at its place in
     /// [`Settings::text`]. None when the file has no `[canary]` table (nothing was
     /// checked): the defaults are valid, and a repository that does not use the canary is
     /// not told about it.

@@ -30,7 +30,7 @@ pub struct Settings {
     pub environments: shipgate_config::EnvironmentsSettings,
     /// `[canary]`: rollout steps, judging, failure policy and metrics.
     #[serde(default)]
-    pub canary: shipgate_canary::CanarySettings,
+    pub canary: shipgate_canary_settings::CanarySettings,
     /// `[promote]`: the version key, the branch, each environment's gates. Absent: no
     /// promotion is configured (`canary run` records nothing); the promotion commands use
     /// the defaults.

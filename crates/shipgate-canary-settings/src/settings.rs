@@ -14,12 +14,12 @@ use shipgate_judge::{
     RolloutSettings, Steps,
 };
 
-use crate::actuator::{CommandActuator, CommandProblem};
 use crate::alarms::AlarmsConfig;
 use crate::alb::AlbActuator;
 use crate::argo_rollouts::ArgoRolloutsActuator;
 use crate::cloudwatch::CloudWatchConfig;
-use crate::provider::PrometheusConfig;
+use crate::command::{CommandActuator, CommandProblem};
+use crate::prometheus::PrometheusConfig;
 use crate::webhook::WebhookActuator;
 
 /// `[canary]`: how traffic moves and how the canary is judged.

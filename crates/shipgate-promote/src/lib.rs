@@ -14,7 +14,14 @@
 //! | [`envfile`] | the desired version in an environment's file (toml_edit) | none |
 //! | [`targets`] | `[[promote.target]]`: the places a promotion writes, edited by span (TOML, YAML, JSON) | none |
 //! | [`lock`] | one canary in flight per environment: holds, renewals, stale holds | git |
-//! | [`ops`] | the commands: promote, rollback, approve, verify, freeze, unblock, status, history, metrics | git, through `ledger` |
+//! | [`ops`] | the commands, each on the ledger as just fetched, retried on a lost race: `Context`, `OpError`, the clock-skew check and the retry loop | git, through `ledger` |
+//! | `ops::promote` | `promote` in named steps: resolve, read the facts, evaluate the gates, commit the edits, write the entry and publish, the outcome | git |
+//! | `ops::configuration` | the configuration gate's evidence: the environment's configuration with the promotion's edits | git (reads) |
+//! | `ops::pull_request` | `promote --pr`: the branch and the pull request with the gates | git, GitHub |
+//! | `ops::rollback` | `rollback`, its default target, clearing a stale hold | git |
+//! | `ops::record` | approve, verify, freeze, unfreeze, unblock, a canary's pass | git |
+//! | `ops::read` | status, history, metrics, the latest move | git (reads) |
+//! | `ops::files`, `ops::releases` | the places' edits and their commit; a version's release and the commits a promotion brings | git |
 //! | [`github`] | deployments and their statuses, the pull request of `--pr` | GitHub, through shipgate-github |
 //! | [`ledger`] | the ledger in git: read, check what arrives, append, publish with compare-and-swap | git |
 

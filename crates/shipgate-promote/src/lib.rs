@@ -5,8 +5,8 @@
 //!
 //! | module | job | I/O |
 //! |---|---|---|
-//! | [`settings`] | `[promote]`: the version key, the branch, each environment's gates | none |
-//! | [`freeze`] | freeze windows: weekly in a time zone, a day, a span; DST-correct, tz database bundled | none |
+//! | [`settings`] | `[promote]`: the version key, the branch, each environment's gates (`shipgate-settings`', re-exported) | none |
+//! | [`freeze`] | freeze windows: weekly in a time zone, a day, a span; DST-correct, tz database bundled (`shipgate-settings`', re-exported) | none |
 //! | [`entry`] | ledger entries and their commit messages | none |
 //! | [`state`] | the indexes the entries add up to (state, per version, per month) | none |
 //! | [`gates`] | every gate of a promotion, with its evidence | none |
@@ -27,16 +27,16 @@
 
 pub mod entry;
 pub mod envfile;
-pub mod freeze;
 pub mod gates;
 pub mod github;
 pub mod ledger;
 pub mod lock;
 pub mod metrics;
 pub mod ops;
-pub mod settings;
 pub mod state;
 pub mod targets;
+
+pub use shipgate_settings::{freeze, promote as settings};
 
 pub use entry::{Entry, EntryError, Gate, Kind, LEDGER_REF, Source, VerifyResult};
 pub use gates::{AlarmFact, GateInput, LockFact, evaluate};

@@ -12,7 +12,7 @@ use shipgate_version::files::{Format, Found, Holds, holds};
 use crate::error::Downgrade;
 use crate::model::FileChange;
 pub use crate::model::{Developing, SnapshotPlan};
-use crate::settings::ReleaseSettings;
+use shipgate_settings::release::ReleaseSettings;
 use crate::{ReleaseError, fsutil};
 
 /// One `[[release.files]]` entry as the work tree has it.

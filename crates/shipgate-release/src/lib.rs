@@ -21,7 +21,6 @@ mod plan;
 mod recover;
 mod run;
 mod runlock;
-mod settings;
 mod steps;
 
 pub use changelog::{ChangelogRequest, Span, collect as collect_changelog};
@@ -33,7 +32,7 @@ pub use model::{Developing, SnapshotPlan};
 pub use model::{FileChange, LeftOut, PackagePlan, Plan};
 pub use plan::plan;
 pub use run::{Outcome, run};
-pub use settings::{Mode, ReleaseFile, ReleaseSettings};
+pub use shipgate_settings::release::{Mode, ReleaseFile, ReleaseSettings};
 pub use shipgate_changelog::ChangelogSettings;
 
 use std::path::PathBuf;

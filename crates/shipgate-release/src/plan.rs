@@ -13,7 +13,7 @@ use crate::files::{self, ReleaseFileText};
 use crate::history::{self, TagFormat, TagSource};
 use crate::model::{PackagePlan, Plan};
 use crate::packages::{self, Workspace};
-use crate::settings::Mode;
+use shipgate_settings::release::Mode;
 use crate::steps::{
     cargo_changes, changelog_change, changelog_section, check_strict, next_for, rel_str,
 };

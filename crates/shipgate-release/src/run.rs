@@ -17,7 +17,7 @@ use crate::model::Plan;
 use crate::plan::plan_fresh;
 use crate::recover::{self, Interrupted, Scope};
 use crate::runlock::{self, RunLock};
-use crate::settings::Mode;
+use shipgate_settings::release::Mode;
 use crate::{ReleaseError, ReleaseRequest, failpoint, fsutil, journal};
 
 /// How long a run waits for the push of a killed run to end.

@@ -1,8 +1,19 @@
-//! Loads `shipgate.toml`, the pipeline's own configuration: every section typed by the
-//! crate that owns it, unknown keys reported at their line with a did-you-mean; what a
-//! command would refuse later ([`Settings::findings`]) found at its line too.
+//! Loads `shipgate.toml`, the pipeline's own configuration: every section typed, unknown
+//! keys reported at their line with a did-you-mean; what a command would refuse later
+//! ([`Settings::findings`]) found at its line too.
+//!
+//! Plain data and its checks, no I/O beyond reading the file: `[release]` ([`release`]) and
+//! `[promote]` ([`promote`], with its [`freeze`] windows and [`target`] places) are typed
+//! here, `[canary]` in `shipgate-canary-settings`, `[changelog]` and `[environments]` by the
+//! crates that own them, none of which talks to a network. The crates that act on a
+//! section (`shipgate-release`, `shipgate-promote`) depend on this one, never the other way
+//! round, so parsing shipgate.toml builds no HTTP client, AWS SDK or git library.
 
 mod findings;
+pub mod freeze;
+pub mod promote;
+pub mod release;
+pub mod target;
 
 pub use findings::{Finding, Severity};
 
@@ -21,7 +32,7 @@ use serde::Deserialize;
 pub struct Settings {
     /// `[release]`: versioning, tags, manifests, commit and push.
     #[serde(default)]
-    pub release: shipgate_release::ReleaseSettings,
+    pub release: release::ReleaseSettings,
     /// `[changelog]`: sections, skip rules, templates.
     #[serde(default)]
     pub changelog: shipgate_changelog::ChangelogSettings,
@@ -35,7 +46,7 @@ pub struct Settings {
     /// promotion is configured (`canary run` records nothing); the promotion commands use
     /// the defaults.
     #[serde(default)]
-    pub promote: Option<shipgate_promote::PromoteSettings>,
+    pub promote: Option<promote::PromoteSettings>,
     /// Where the settings came from (None: defaults, no file).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -266,7 +277,7 @@ fn check_canary_envs(text: &str, settings: &Settings) -> Result<(), ParseProblem
     })
 }
 
-/// `[promote]`'s problems ([`shipgate_promote::PromoteSettings::problems`]: environments not
+/// `[promote]`'s problems ([`promote::PromoteSettings::problems`]: environments not
 /// in `[environments] order`, a version key that is not a dotted key…), the first one
 /// reported at its section's line.
 fn check_promote(text: &str, settings: &Settings) -> Result<(), ParseProblem> {

@@ -32,7 +32,7 @@ pub struct PromoteSettings {
     /// CD Applications, Helm values, any TOML, YAML or JSON file), all in one commit. Without
     /// any, `version-key` in the environment's own file.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub target: Vec<crate::targets::Target>,
+    pub target: Vec<crate::target::Target>,
 }
 
 impl Default for PromoteSettings {
@@ -178,7 +178,7 @@ impl PromoteSettings {
                 );
             }
         }
-        for (key, message, hint) in crate::targets::problems(&self.target, order) {
+        for (key, message, hint) in crate::target::problems(&self.target, order) {
             bad(key, message, hint);
         }
         out

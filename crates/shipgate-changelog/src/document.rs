@@ -8,8 +8,7 @@ use crate::model::{Changelog, ChangelogInput, build_changelog};
 use crate::settings::ChangelogSettings;
 use crate::template::Template;
 
-/// The Keep a Changelog introduction of a new file.
-pub const HEADER: &str = "# Changelog\n\nAll notable changes to this project are documented in this file.\n\nThe format is based on [Keep a Changelog](https://keepachangelog.com/en/1.1.0/),\nand this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0.html).\n";
+pub use crate::model::HEADER;
 
 /// Renders a whole document: the header, every release (newest first, the unreleased one
 /// first), then the link definitions (`[1.4.0]: compare URL`) when the remote is known. A

@@ -13,6 +13,9 @@ use shipgate_version::{Message, parse_message, revert};
 use crate::links;
 use crate::settings::{ChangelogSettings, CommitParser, Subject};
 
+/// The Keep a Changelog introduction of a new file.
+pub const HEADER: &str = "# Changelog\n\nAll notable changes to this project are documented in this file.\n\nThe format is based on [Keep a Changelog](https://keepachangelog.com/en/1.1.0/),\nand this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0.html).\n";
+
 /// One commit as history gives it. Messages are already lossy UTF-8.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CommitInput {
@@ -628,7 +631,7 @@ pub fn build_changelog(input: &ChangelogInput, settings: &ChangelogSettings) -> 
         header: settings
             .header
             .clone()
-            .unwrap_or_else(|| crate::document::HEADER.to_string()),
+            .unwrap_or_else(|| HEADER.to_string()),
         remote_url: rules.remote.clone(),
         releases,
         links,

@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 
 use crate::model::Release;
-use crate::template::indent;
 
 /// Appends one release rendered like `templates/keep-a-changelog.hbs`.
 pub(crate) fn keep_a_changelog(release: &Release, out: &mut String) {
@@ -40,4 +39,19 @@ pub(crate) fn keep_a_changelog(release: &Release, out: &mut String) {
             }
         }
     }
+}
+
+/// `text` with every line after the first indented by `prefix` (blank lines stay bare).
+pub(crate) fn indent(text: &str, prefix: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            s.push('\n');
+            if !line.is_empty() {
+                s.push_str(prefix);
+            }
+        }
+        s.push_str(line);
+    }
+    s
 }

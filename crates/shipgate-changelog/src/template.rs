@@ -10,6 +10,7 @@ use handlebars::{
 
 use crate::ChangelogError;
 use crate::model::{CommitInput, Contributor, Release, ReleaseInput, build_release};
+use crate::native::indent;
 use crate::settings::ChangelogSettings;
 
 /// The built-in Keep a Changelog 1.1.0 release section.
@@ -149,20 +150,6 @@ fn indent_helper(
     let prefix = h.param(1).and_then(|p| p.value().as_str()).unwrap_or("  ");
     out.write(&indent(text, prefix))?;
     Ok(())
-}
-
-pub(crate) fn indent(text: &str, prefix: &str) -> String {
-    let mut s = String::with_capacity(text.len());
-    for (i, line) in text.lines().enumerate() {
-        if i > 0 {
-            s.push('\n');
-            if !line.is_empty() {
-                s.push_str(prefix);
-            }
-        }
-        s.push_str(line);
-    }
-    s
 }
 
 /// A release that fills every field a template can use, to check templates at load time.

@@ -1,219 +1,34 @@
 //! Actuators: how traffic moves and how a rollback happens. [`Actuator::from_settings`] is
-//! the one place that picks the actuator `[canary]` configures: `command` (a templated
-//! shell command per action, e.g. `kubectl patch` of an Istio VirtualService's weights),
-//! `webhook` ([`crate::webhook`]), `argo-rollouts` ([`crate::argo_rollouts`]: a Rollout
-//! driven step by step with the plugin's `promote` and `abort`) or `alb`
-//! ([`crate::alb`]: an AWS load balancer's weighted target groups). A failing rollback is
-//! retried and then reported as an error, never swallowed.
-//!
-//! Values are data, never shell syntax: each `{{placeholder}}` of a `command` becomes one
-//! shell-quoted word (`'1.4.0'`), and every value is also in the command's environment
-//! (`SHIPGATE_VERSION`, `SHIPGATE_BASELINE_VERSION`, `SHIPGATE_WEIGHT`,
-//! `SHIPGATE_BASELINE_WEIGHT`, `SHIPGATE_ENV`, `SHIPGATE_STEP`, `SHIPGATE_ACTION`). A
-//! placeholder inside quotes is refused when the settings are validated: quoting a quoted
-//! value would undo the quoting.
+//! the one place that picks the actuator `[canary]` configures: `command`
+//! ([`crate::command`]: a templated shell command per action, e.g. `kubectl patch` of an
+//! Istio VirtualService's weights), `webhook` ([`crate::webhook`]), `argo-rollouts`
+//! ([`crate::argo_rollouts`]: a Rollout driven step by step with the plugin's `promote` and
+//! `abort`) or `alb` ([`crate::alb`]: an AWS load balancer's weighted target groups). What
+//! they share (the [`Traffic`] port, [`ActuatorVars`], [`ActuatorError`], [`SetupError`])
+//! is in [`crate::traffic`], below them all; this module sits on top of them.
 
-use std::process::Command;
-use std::time::Duration;
+use crate::alb::AlbTraffic;
+use crate::argo_rollouts::ArgoRolloutsTraffic;
+use crate::run_error::RunError;
+use crate::webhook::WebhookTraffic;
 
-use shipgate_judge::settings::render_with;
-
-pub use shipgate_canary_settings::command::{
-    ACTUATOR_PLACEHOLDERS, CommandActuator, CommandProblem, check_unquoted,
+pub use crate::command::{
+    ACTUATOR_PLACEHOLDERS, CommandActions, CommandActuator, CommandProblem, CommandTraffic,
+    check_unquoted,
 };
-
-/// An action that failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{action} failed after {attempts} attempt(s): `{command}`: {message}")]
-pub struct ActuatorError {
-    /// `set-weight`, `promote` or `rollback`.
-    pub action: &'static str,
-    /// The rendered command.
-    pub command: String,
-    /// Attempts made.
-    pub attempts: u32,
-    /// Exit status and the end of stderr.
-    pub message: String,
-}
-
-/// Values for the templates.
-#[derive(Debug, Clone, Default)]
-pub struct ActuatorVars {
-    /// The canary's version.
-    pub version: String,
-    /// The baseline's version.
-    pub baseline_version: String,
-    /// The environment.
-    pub env: String,
-    /// The current step, 1-based (0 before the first).
-    pub step: usize,
-}
-
-/// Running `[canary.command]`'s commands (its settings, [`CommandActuator`], are data): each
-/// with its placeholders filled in, through `sh -c`.
-pub trait CommandActions {
-    /// Sets the canary's weight.
-    fn set_weight(&self, vars: &ActuatorVars, weight: u8) -> Result<(), ActuatorError>;
-    /// Promotes the canary.
-    fn promote(&self, vars: &ActuatorVars) -> Result<(), ActuatorError>;
-    /// Rolls back, retrying with a short backoff.
-    fn rollback(&self, vars: &ActuatorVars) -> Result<(), ActuatorError>;
-}
-
-impl CommandActions for CommandActuator {
-    fn set_weight(&self, vars: &ActuatorVars, weight: u8) -> Result<(), ActuatorError> {
-        run("set-weight", &self.set_weight, vars, Some(weight), 1)
-    }
-
-    fn promote(&self, vars: &ActuatorVars) -> Result<(), ActuatorError> {
-        run("promote", &self.promote, vars, Some(100), 1)
-    }
-
-    fn rollback(&self, vars: &ActuatorVars) -> Result<(), ActuatorError> {
-        run(
-            "rollback",
-            &self.rollback,
-            vars,
-            Some(0),
-            self.rollback_attempts.max(1),
-        )
-    }
-}
-
-/// The command for `template` with every placeholder replaced by its shell-quoted value,
-/// and the `SHIPGATE_*` variables that carry the same values.
-fn command_for(
-    action: &'static str,
-    template: &str,
-    vars: &ActuatorVars,
-    weight: Option<u8>,
-) -> (String, Vec<(&'static str, String)>) {
-    let baseline_weight = weight
-        .map(|w| 100u8.saturating_sub(w).to_string())
-        .unwrap_or_default();
-    let weight = weight.map(|w| w.to_string()).unwrap_or_default();
-    let step = vars.step.to_string();
-    let values = [
-        ("weight", weight.as_str()),
-        ("baseline_weight", baseline_weight.as_str()),
-        ("version", vars.version.as_str()),
-        ("baseline_version", vars.baseline_version.as_str()),
-        ("env", vars.env.as_str()),
-        ("step", step.as_str()),
-    ];
-    let command = render_with(template, &values, shipgate_stdx::shell::quote);
-    let env = vec![
-        ("SHIPGATE_ACTION", action.to_string()),
-        ("SHIPGATE_WEIGHT", weight.clone()),
-        ("SHIPGATE_BASELINE_WEIGHT", baseline_weight.clone()),
-        ("SHIPGATE_VERSION", vars.version.clone()),
-        ("SHIPGATE_BASELINE_VERSION", vars.baseline_version.clone()),
-        ("SHIPGATE_ENV", vars.env.clone()),
-        ("SHIPGATE_STEP", step.clone()),
-    ];
-    (command, env)
-}
-
-fn run(
-    action: &'static str,
-    template: &str,
-    vars: &ActuatorVars,
-    weight: Option<u8>,
-    attempts: u32,
-) -> Result<(), ActuatorError> {
-    let (command, env) = command_for(action, template, vars, weight);
-    retrying(action, &command, attempts, || {
-        match Command::new("sh")
-            .arg("-c")
-            .arg(&command)
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .output()
-        {
-            Ok(out) if out.status.success() => Ok(()),
-            Ok(out) => Err(failure_message(&out)),
-            Err(e) => Err(format!("cannot start sh: {e}")),
-        }
-    })
-}
-
-/// Runs `attempt` up to `attempts` times, with a short growing pause between tries, until
-/// it succeeds; its last message becomes the error, with `command` as what was run.
-pub(crate) fn retrying<T>(
-    action: &'static str,
-    command: &str,
-    attempts: u32,
-    mut attempt: impl FnMut() -> Result<T, String>,
-) -> Result<T, ActuatorError> {
-    let attempts = attempts.max(1);
-    let mut message = String::new();
-    for n in 1..=attempts {
-        match attempt() {
-            Ok(value) => return Ok(value),
-            Err(m) => message = m,
-        }
-        if n < attempts {
-            std::thread::sleep(Duration::from_millis(200 * u64::from(n)));
-        }
-    }
-    Err(ActuatorError {
-        action,
-        command: command.to_string(),
-        attempts,
-        message,
-    })
-}
-
-/// A failed process in a few words: its exit status and the last line of its stderr.
-pub(crate) fn failure_message(out: &std::process::Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let tail: String = stderr
-        .trim()
-        .lines()
-        .last()
-        .unwrap_or("")
-        .chars()
-        .take(200)
-        .collect();
-    if tail.is_empty() {
-        out.status.to_string()
-    } else {
-        format!("{}: {tail}", out.status)
-    }
-}
+use crate::traffic::Traffic;
+pub use crate::traffic::{ActuatorError, ActuatorVars, SetupError};
 
 /// The actuator `[canary]` configures, ready to move traffic: the runner's `Traffic`.
 pub enum Actuator<'a> {
     /// `[canary.command]`.
-    Command(crate::runner::CommandTraffic<'a>),
+    Command(CommandTraffic<'a>),
     /// `[canary.webhook]`.
-    Webhook(crate::webhook::WebhookTraffic<'a>),
+    Webhook(WebhookTraffic<'a>),
     /// `[canary.argo-rollouts]`.
-    ArgoRollouts(crate::argo_rollouts::ArgoRolloutsTraffic),
+    ArgoRollouts(ArgoRolloutsTraffic),
     /// `[canary.alb]`.
-    Alb(Box<crate::alb::AlbTraffic>),
-}
-
-/// An actuator that cannot be set up; nothing was moved.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SetupError {
-    /// `[canary.argo-rollouts]`: a name that is not one once `{{env}}` is filled in.
-    #[error("[canary.argo-rollouts] {0}")]
-    ArgoRollouts(String),
-    /// `[canary.alb]`: the AWS session.
-    #[error("[canary.alb]: {0}")]
-    Alb(crate::aws::AwsSetupError),
-}
-
-impl SetupError {
-    /// What to do about it.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            SetupError::ArgoRollouts(_) => Some(
-                "write the Kubernetes name in [canary.argo-rollouts] (or in [canary.env.<ENV>.argo-rollouts] for this environment)".into(),
-            ),
-            SetupError::Alb(e) => e.hint().map(|h| h.replace("[canary.cloudwatch]", "[canary.alb]")),
-        }
-    }
+    Alb(Box<AlbTraffic>),
 }
 
 impl<'a> Actuator<'a> {
@@ -224,40 +39,36 @@ impl<'a> Actuator<'a> {
         settings: &'a crate::CanarySettings,
         vars: ActuatorVars,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, crate::RunError> {
-        use crate::RunError;
+    ) -> Result<Self, RunError> {
         let configured = settings.actuators();
         if configured.len() > 1 {
             return Err(RunError::SeveralActuators(configured));
         }
         let steps = settings.gates.rollout.steps.as_slice();
         if let Some(actuator) = &settings.command {
-            return Ok(Actuator::Command(crate::runner::CommandTraffic {
-                actuator,
-                vars,
-            }));
+            return Ok(Actuator::Command(CommandTraffic { actuator, vars }));
         }
         if let Some(webhook) = &settings.webhook {
             let authorization = crate::webhook::authorization(webhook, env)?;
-            return crate::webhook::WebhookTraffic::new(webhook, vars, steps.len(), authorization)
+            return WebhookTraffic::new(webhook, vars, steps.len(), authorization)
                 .map(Actuator::Webhook)
                 .map_err(RunError::Client);
         }
         if let Some(argo) = &settings.argo_rollouts {
             let weights: Vec<u8> = steps.iter().map(|s| s.weight).collect();
-            return crate::argo_rollouts::ArgoRolloutsTraffic::new(argo, &vars, &weights)
+            return ArgoRolloutsTraffic::new(argo, &vars, &weights)
                 .map(Actuator::ArgoRollouts)
                 .map_err(|e| RunError::ActuatorSetup(SetupError::ArgoRollouts(e)));
         }
         if let Some(alb) = &settings.alb {
-            return crate::alb::AlbTraffic::new(alb)
+            return AlbTraffic::new(alb)
                 .map(|t| Actuator::Alb(Box::new(t)))
                 .map_err(|e| RunError::ActuatorSetup(SetupError::Alb(e)));
         }
         Err(RunError::NoActuator)
     }
 
-    fn traffic(&mut self) -> &mut dyn crate::runner::Traffic {
+    fn traffic(&mut self) -> &mut dyn Traffic {
         match self {
             Actuator::Command(t) => t,
             Actuator::Webhook(t) => t,
@@ -267,7 +78,7 @@ impl<'a> Actuator<'a> {
     }
 }
 
-impl crate::runner::Traffic for Actuator<'_> {
+impl Traffic for Actuator<'_> {
     fn confirm(&mut self, step: usize, weight: u8) -> Result<(), String> {
         self.traffic().confirm(step, weight)
     }
@@ -285,6 +96,7 @@ impl crate::runner::Traffic for Actuator<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::command_for;
 
     fn actuator(dir: &std::path::Path, rollback: &str) -> CommandActuator {
         let log = dir.join("log").display().to_string();

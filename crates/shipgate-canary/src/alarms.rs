@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::cloudwatch::{AlarmState, CloudWatch};
+use crate::cloudwatch::{AlarmState, CloudWatch, owned};
 use crate::provider::{Prometheus, ProviderError};
 
 pub use shipgate_canary_settings::alarms::{AlarmsConfig, InsufficientData, problems};
@@ -200,13 +200,6 @@ pub fn read_now(
         vars: owned(vars),
     }
     .read()
-}
-
-/// Placeholder values, owned.
-pub(crate) fn owned(vars: &[(&str, &str)]) -> Vec<(String, String)> {
-    vars.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 #[cfg(test)]

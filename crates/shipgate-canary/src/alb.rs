@@ -21,8 +21,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
 };
 
-use crate::actuator::{ActuatorError, retrying};
 use crate::aws::{AwsSession, AwsSettings, AwsSetupError};
+use crate::traffic::{ActuatorError, Traffic, retrying};
 
 pub use shipgate_canary_settings::alb::{AlbActuator, ElbArn};
 
@@ -253,7 +253,7 @@ pub fn weighted(
     Ok(actions)
 }
 
-impl crate::runner::Traffic for AlbTraffic {
+impl Traffic for AlbTraffic {
     fn set_weight(&mut self, weight: u8) -> Result<(), ActuatorError> {
         self.set("set-weight", weight, 1)
     }
@@ -268,9 +268,9 @@ impl crate::runner::Traffic for AlbTraffic {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_elasticloadbalancingv2::types::TargetGroupStickinessConfig;
     use shipgate_judge::HumanDuration;
     use std::time::Duration;
-    use aws_sdk_elasticloadbalancingv2::types::TargetGroupStickinessConfig;
 
     const TG_CANARY: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/shop-canary/73e2d6bc24d8a067";
     const TG_BASE: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/shop-base/2f1c9e0b8a7d6c54";

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use shipgate_judge::HumanDuration;
 
-use crate::actuator::{ActuatorError, ActuatorVars, failure_message, retrying};
+use crate::traffic::{ActuatorError, ActuatorVars, Traffic, failure_message, retrying};
 
 pub use shipgate_canary_settings::argo_rollouts::{ArgoRolloutsActuator, KubeContext, KubeName};
 
@@ -293,7 +293,7 @@ impl ArgoRolloutsTraffic {
     }
 }
 
-impl crate::runner::Traffic for ArgoRolloutsTraffic {
+impl Traffic for ArgoRolloutsTraffic {
     /// "Set weight N": from the pause before `setWeight: N` (none for a Rollout that sets
     /// its first weight by itself), `promote` one step, then wait for the pause after it.
     fn set_weight(&mut self, weight: u8) -> Result<(), ActuatorError> {

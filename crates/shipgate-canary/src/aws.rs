@@ -188,6 +188,10 @@ pub struct CredentialsUnavailable(pub String);
 /// What to do when the chain finds no credentials.
 pub const CREDENTIALS_HINT: &str = "give credentials in one of the chain's places: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE), web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN; in GitHub Actions aws-actions/configure-aws-credentials), or container/instance metadata";
 
+/// The IAM actions shipgate's CloudWatch calls need (the hint of a denied call, in
+/// [`crate::provider`], names them; [`crate::cloudwatch`] re-exports them).
+pub const CLOUDWATCH_IAM_ACTIONS: &str = "cloudwatch:GetMetricData, cloudwatch:DescribeAlarms";
+
 /// An error and its causes on one line (the SDK's errors say little at the top).
 pub fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
     crate::http::with_causes(e.to_string(), e.source())

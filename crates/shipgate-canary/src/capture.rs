@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use crate::config::CanarySettings;
 use crate::provider::{Prometheus, ProviderError, Sample, Series, histogram_of, one_value};
-use crate::runner::{Metrics, RunRequest, observe, rendered_queries, vars};
+use crate::request::{RunRequest, vars};
+use crate::sampling::{Metrics, observe, rendered_queries};
 use shipgate_judge::Histogram;
 use shipgate_judge::{ConfigProblem, Gates, HumanDuration};
 use shipgate_judge::{RecordedInterval, Recording};

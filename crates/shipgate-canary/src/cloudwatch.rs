@@ -20,6 +20,7 @@ use shipgate_judge::settings::render;
 
 use crate::aws::{AwsSession, AwsSettings};
 use crate::provider::ProviderError;
+use crate::sampling::Metrics;
 
 pub use shipgate_canary_settings::cloudwatch::{
     CloudWatchConfig, CloudWatchQuery, is_period, is_query_id, references,
@@ -66,8 +67,15 @@ pub fn aws_settings(config: &CloudWatchConfig) -> AwsSettings {
     }
 }
 
+/// Placeholder values, owned.
+pub(crate) fn owned(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    vars.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// The IAM actions shipgate's CloudWatch calls need.
-pub const IAM_ACTIONS: &str = "cloudwatch:GetMetricData, cloudwatch:DescribeAlarms";
+pub use crate::aws::CLOUDWATCH_IAM_ACTIONS as IAM_ACTIONS;
 
 impl CloudWatch {
     /// A client for `config`; `vars` fill the queries' placeholders, `interval` is the
@@ -83,7 +91,7 @@ impl CloudWatch {
             session,
             client,
             config: config.clone(),
-            vars: crate::alarms::owned(vars),
+            vars: owned(vars),
             interval,
             answered: Mutex::new(BTreeMap::new()),
         })
@@ -401,7 +409,7 @@ impl CloudWatch {
     }
 }
 
-impl crate::runner::Metrics for CloudWatch {
+impl Metrics for CloudWatch {
     fn check(&self, query: &str) -> Result<(), ProviderError> {
         let (start, end) = self.window();
         self.fetch(query, start, end).map(|_| ())

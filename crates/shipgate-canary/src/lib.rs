@@ -11,10 +11,15 @@
 //! | [`cloudwatch`] | CloudWatch `GetMetricData` (metric stats, metric math) and `DescribeAlarms`, through the AWS SDK | network |
 //! | [`aws`] | the one AWS session: the standard credential chain, region, endpoint, a current-thread runtime | network |
 //! | [`alarms`] | the alarm gates: CloudWatch alarms and Prometheus alerts read, then judged | through a trait |
-//! | [`actuator`] | [`Actuator::from_settings`], the one place an actuator is picked; templated shell commands, values shell-quoted | processes |
+//! | [`traffic`] | what every actuator shares: the runner's `Traffic` port, [`ActuatorVars`], [`ActuatorError`], retrying an action | none |
+//! | [`command`] | the command actuator: templated shell commands, values shell-quoted | processes |
+//! | [`actuator`] | [`Actuator::from_settings`], the one place an actuator is picked, over the four actuators | through a trait |
 //! | [`webhook`] | the webhook actuator: JSON events over HTTP POST | network |
 //! | [`argo_rollouts`] | the Argo Rollouts actuator: a Rollout's `setWeight` + `pause: {}` steps driven with the plugin's `promote` and `abort` | processes (kubectl) |
 //! | [`alb`] | the ALB actuator: a listener's or rule's forward weights, through the AWS SDK | network |
+//! | [`request`] | what a run is about ([`RunRequest`]: environment, versions, pod hashes, checked) and the query placeholders' values | none |
+//! | [`sampling`] | one interval's measurements: the `Metrics` port, the queries rendered, the judge's samples | through a trait |
+//! | [`run_error`] | why a run could not complete: [`RunError`], a failed traffic move and its rollback | none |
 //! | [`runner`] | checks queries, then loops: sample, judge, act; [`run_with_settings`] picks the provider (and the actuator, through [`Actuator::from_settings`]); [`replay_run`] drives the same loop from a recording on a simulated clock | through traits |
 //! | [`capture`](mod@capture) | a recording of a past window from range queries, sampled as the runner samples | through a trait |
 //! | [`analysis`] | the judge's verdict on a rollout another engine moves, replayed from range queries since it began | through a trait |
@@ -42,11 +47,16 @@ pub mod aws;
 pub mod capture;
 pub mod chart;
 pub mod cloudwatch;
+pub mod command;
 pub mod http;
 pub mod provider;
 pub mod report;
+pub mod request;
+pub mod run_error;
 pub mod runner;
+pub mod sampling;
 pub mod serve;
+pub mod traffic;
 pub mod webhook;
 
 pub use actuator::{Actuator, ActuatorError, ActuatorVars, CommandActuator};
@@ -55,13 +65,15 @@ pub use analysis::{Analysis, AnalysisError, Subject, analyze};
 pub use argo_rollouts::ArgoRolloutsActuator;
 pub use capture::{CaptureError, Coverage, Window, capture, capture_with_settings, coverage};
 pub use chart::{Chart, ChartError, Marker, charts};
+pub use provider::{Prometheus, PrometheusConfig, ProviderError};
+pub use request::{RequestError, RunRequest};
+pub use run_error::RunError;
+pub use runner::{
+    Judgement, LoadError, RunOutcome, RunResult, Source, load_recording, replay_run,
+    run_with_settings,
+};
 pub use shipgate_canary_settings::settings as config;
 pub use shipgate_canary_settings::{CanaryOverride, CanarySettings};
-pub use provider::{Prometheus, PrometheusConfig, ProviderError};
-pub use runner::{
-    Judgement, LoadError, RequestError, RunError, RunOutcome, RunRequest, RunResult, Source,
-    load_recording, replay_run, run_with_settings,
-};
 pub use webhook::{Event, MissingToken, WebhookActuator, WebhookTraffic};
 
 shipgate_stdx::hints!(

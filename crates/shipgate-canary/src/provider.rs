@@ -203,7 +203,7 @@ impl ProviderError {
             }
             ProviderError::AccessDenied { .. } => format!(
                 "grant the role or user these IAM actions: {}",
-                crate::cloudwatch::IAM_ACTIONS
+                crate::aws::CLOUDWATCH_IAM_ACTIONS
             ),
             ProviderError::Throttled { .. } => {
                 "CloudWatch's API limit was hit; raise retries in [canary.cloudwatch], lengthen the interval, or ask AWS for a higher GetMetricData quota".into()

@@ -5,92 +5,24 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use shipgate_stdx::names::{EnvName, InvalidName, PodHash, Version};
-
-use crate::actuator::{ActuatorError, ActuatorVars, CommandActions, CommandActuator};
-use shipgate_judge::settings::render;
-use shipgate_judge::{Action, ByPod, Counts, MetricSample, Num, Observation, Rollout, Side};
 use shipgate_judge::{
-    ConfigProblem, FORMAT, Gates, Judge, MetricConfig, MetricKind, Queries, RecordedInterval,
-    Recording, Report, Verdict,
+    Action, Gates, Judge, MetricSample, Observation, RecordedInterval, Recording, Report, Rollout,
+    Verdict,
 };
 
 use crate::alarms::{AlarmCheck, AlarmReader, AlarmSource};
 use crate::cloudwatch::CloudWatch;
 use crate::config::{CanarySettings, MetricsProvider};
-use crate::provider::{Prometheus, ProviderError, Sample, histogram_of};
+use crate::provider::Prometheus;
+use crate::request::vars;
+use crate::sampling::{observe, rendered_queries};
+use crate::traffic::{ActuatorError, ActuatorVars};
 
-/// Where measurements come from.
-pub trait Metrics {
-    /// Checks a query before traffic moves.
-    fn check(&self, query: &str) -> Result<(), ProviderError>;
-    /// One value (None: no series).
-    fn value(&self, query: &str) -> Result<Option<f64>, ProviderError>;
-    /// A histogram by `le` (None: no series).
-    fn histogram(&self, query: &str) -> Result<Option<shipgate_judge::Histogram>, ProviderError>;
-    /// Every series of the answer, for metrics split by pod (`pod-label`).
-    fn vector(&self, query: &str) -> Result<Vec<Sample>, ProviderError> {
-        Err(ProviderError::Shape {
-            query: query.into(),
-            message: "this source cannot split a metric by pod".into(),
-        })
-    }
-}
-
-impl Metrics for Prometheus {
-    fn check(&self, query: &str) -> Result<(), ProviderError> {
-        Prometheus::check(self, query)
-    }
-    fn value(&self, query: &str) -> Result<Option<f64>, ProviderError> {
-        Prometheus::value(self, query)
-    }
-    fn histogram(&self, query: &str) -> Result<Option<shipgate_judge::Histogram>, ProviderError> {
-        Prometheus::histogram(self, query)
-    }
-    fn vector(&self, query: &str) -> Result<Vec<Sample>, ProviderError> {
-        self.instant(query, None)
-    }
-}
-
-/// How traffic moves.
-pub trait Traffic {
-    /// Asks before step `step` (0-based) at `weight` starts, the promotion included; an
-    /// `Err` (its reason) halts the rollout: a pause. Default: always confirmed.
-    fn confirm(&mut self, step: usize, weight: u8) -> Result<(), String> {
-        let _ = (step, weight);
-        Ok(())
-    }
-    /// Sets the canary's share.
-    fn set_weight(&mut self, weight: u8) -> Result<(), ActuatorError>;
-    /// Completes the rollout.
-    fn promote(&mut self) -> Result<(), ActuatorError>;
-    /// Sends everything back to the baseline.
-    fn rollback(&mut self) -> Result<(), ActuatorError>;
-}
-
-/// The command actuator with its template values.
-pub struct CommandTraffic<'a> {
-    /// The commands.
-    pub actuator: &'a CommandActuator,
-    /// The values for their placeholders.
-    pub vars: ActuatorVars,
-}
-
-impl Traffic for CommandTraffic<'_> {
-    fn confirm(&mut self, step: usize, _weight: u8) -> Result<(), String> {
-        self.vars.step = step + 1;
-        Ok(())
-    }
-    fn set_weight(&mut self, weight: u8) -> Result<(), ActuatorError> {
-        self.actuator.set_weight(&self.vars, weight)
-    }
-    fn promote(&mut self) -> Result<(), ActuatorError> {
-        self.actuator.promote(&self.vars)
-    }
-    fn rollback(&mut self) -> Result<(), ActuatorError> {
-        self.actuator.rollback(&self.vars)
-    }
-}
+pub use crate::command::CommandTraffic;
+pub use crate::request::{RequestError, RunRequest};
+pub use crate::run_error::{ActuatorFailure, RunError};
+pub use crate::sampling::Metrics;
+pub use crate::traffic::Traffic;
 
 /// Time since the start, and waiting.
 pub trait Clock {
@@ -147,132 +79,6 @@ impl Clock for WallClock {
             2 => Some("SIGINT".into()),
             15 => Some("SIGTERM".into()),
             n => Some(format!("signal {n}")),
-        }
-    }
-}
-
-/// What a run is about. The versions and the environment are checked values
-/// ([`shipgate_stdx::names`]): they reach shell commands, PromQL and file names.
-#[derive(Debug, Clone)]
-pub struct RunRequest {
-    /// The environment.
-    pub env: EnvName,
-    /// The canary's version.
-    pub version: Version,
-    /// The baseline's version.
-    pub baseline_version: Version,
-    /// The canary's pod-template hash, when queries tell canary and baseline apart by it
-    /// (`{{canary_hash}}`).
-    pub canary_hash: Option<PodHash>,
-    /// The stable pods' pod-template hash (`{{stable_hash}}`).
-    pub stable_hash: Option<PodHash>,
-}
-
-impl RunRequest {
-    /// A request from unchecked text: each value is checked, the first invalid one is the
-    /// error, naming it.
-    pub fn new(env: &str, version: &str, baseline_version: &str) -> Result<Self, InvalidName> {
-        Ok(Self {
-            env: EnvName::parse(env)?,
-            version: Version::parse(version)?,
-            baseline_version: Version::parse(baseline_version)?,
-            canary_hash: None,
-            stable_hash: None,
-        })
-    }
-
-    /// The request for `canary run`: versions from the flags, else (when replaying) from the
-    /// recording; a live run needs both flags. Every value is checked before anything runs.
-    pub fn resolve(
-        env: &str,
-        canary_version: Option<&str>,
-        baseline_version: Option<&str>,
-        replay: Option<&Recording>,
-    ) -> Result<Self, RequestError> {
-        let pick = |flag: Option<&str>, recorded: Option<&String>, side: &'static str| {
-            let (value, from) = match (flag, recorded) {
-                (Some(v), _) => (v.to_string(), format!("--{side}-version")),
-                (None, Some(v)) => (v.clone(), format!("the recording's {side} version")),
-                (None, None) if replay.is_some() => return Err(RequestError::NotRecorded { side }),
-                (None, None) => return Err(RequestError::MissingFlag { side }),
-            };
-            Version::parse(&value).map_err(|source| RequestError::InvalidVersion { from, source })
-        };
-        Ok(Self {
-            env: EnvName::parse(env).map_err(|source| RequestError::InvalidEnv { source })?,
-            version: pick(
-                canary_version,
-                replay.and_then(|r| r.version.as_ref()),
-                "canary",
-            )?,
-            baseline_version: pick(
-                baseline_version,
-                replay.and_then(|r| r.baseline_version.as_ref()),
-                "baseline",
-            )?,
-            canary_hash: None,
-            stable_hash: None,
-        })
-    }
-}
-
-/// Why a run's environment and versions are not usable; nothing has run.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RequestError {
-    /// A live run without `--canary-version` or `--baseline-version`.
-    #[error("--{side}-version is required for a live run")]
-    MissingFlag {
-        /// `canary` or `baseline`.
-        side: &'static str,
-    },
-    /// A replay of a recording that names no such version, and no flag.
-    #[error("the recording names no {side} version")]
-    NotRecorded {
-        /// `canary` or `baseline`.
-        side: &'static str,
-    },
-    /// A version that could be read as syntax somewhere.
-    #[error("{from}: {source}; no traffic was moved")]
-    InvalidVersion {
-        /// Where it came from (`--canary-version`, the recording's…).
-        from: String,
-        /// What is wrong with it.
-        source: InvalidName,
-    },
-    /// An environment name that could be read as syntax somewhere.
-    #[error("--env: {source}; no traffic was moved")]
-    InvalidEnv {
-        /// What is wrong with it.
-        source: InvalidName,
-    },
-}
-
-impl RequestError {
-    /// What to do about it.
-    pub fn hint(&self) -> String {
-        match self {
-            RequestError::MissingFlag { side } | RequestError::NotRecorded { side } => {
-                format!("pass --{side}-version VERSION")
-            }
-            RequestError::InvalidVersion { .. } => {
-                "pass the version as released, e.g. 1.4.0".into()
-            }
-            RequestError::InvalidEnv { .. } => "use a name from [environments] order".into(),
-        }
-    }
-}
-
-impl RunRequest {
-    /// A recording of this request's run with `settings` and `intervals`.
-    pub fn recording(&self, settings: &Gates, intervals: Vec<RecordedInterval>) -> Recording {
-        Recording {
-            format: FORMAT.into(),
-            env: Some(self.env.to_string()),
-            version: Some(self.version.to_string()),
-            baseline_version: Some(self.baseline_version.to_string()),
-            started_at: None,
-            settings: settings.clone(),
-            intervals,
         }
     }
 }
@@ -382,90 +188,6 @@ pub struct RunOutcome {
     pub recording: Recording,
 }
 
-/// Why a run could not complete normally.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The settings are invalid.
-    #[error("invalid [canary] settings: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-    Settings(Vec<ConfigProblem>),
-    /// A query uses a placeholder that has no value (`{{canary_hash}}` without
-    /// `--canary-hash`); no traffic was moved.
-    #[error("metric `{}`'s query uses {{{{{}}}}}, which has no value; no traffic was moved", .0.metric, .0.placeholder)]
-    MissingValue(crate::analysis::Missing),
-    /// A query failed its check; no traffic was moved.
-    #[error("metric `{metric}`: {source}")]
-    Query {
-        /// The metric.
-        metric: String,
-        /// Prometheus's answer.
-        source: ProviderError,
-    },
-    /// Moving traffic failed; a rollback was attempted.
-    #[error("{0}")]
-    Actuator(Box<ActuatorFailure>),
-    /// No actuator is configured.
-    #[error("no actuator in the configuration: traffic cannot move")]
-    NoActuator,
-    /// Several actuators are configured.
-    #[error(
-        "several actuators are configured ({}); exactly one must move traffic",
-        .0.iter().map(|a| format!("[canary.{a}]")).collect::<Vec<_>>().join(", ")
-    )]
-    SeveralActuators(Vec<&'static str>),
-    /// The actuator could not be set up; nothing was moved.
-    #[error(transparent)]
-    ActuatorSetup(crate::actuator::SetupError),
-    /// A live run without `[canary.prometheus]`.
-    #[error("no [canary.prometheus] in the configuration")]
-    NoPrometheus,
-    /// The Prometheus client could not be set up (credentials, TLS).
-    #[error(transparent)]
-    Provider(ProviderError),
-    /// The alarms of `[canary.alarms]` could not be read before traffic moved.
-    #[error("alarm gate: {0}")]
-    Alarms(ProviderError),
-    /// An alarm fires before any traffic moved: the environment is already in trouble.
-    #[error("alarm gate: {0}; no traffic was moved")]
-    AlarmFiring(String),
-    /// The webhook's token is not set.
-    #[error(transparent)]
-    Token(#[from] crate::webhook::MissingToken),
-    /// The webhook's HTTP client could not be set up.
-    #[error(transparent)]
-    Client(#[from] crate::http::ClientSetupError),
-}
-
-impl RunError {
-    /// What to do about it, when there is something to say.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            RunError::Query { source, .. } => Some(match source.hint() {
-                Some(h) => format!("no traffic was moved; {h}"),
-                None => "no traffic was moved".into(),
-            }),
-            RunError::NoActuator => Some(
-                "add one of [canary.argo-rollouts] (rollout = \"NAME\"), [canary.alb] (listener-arn and the two target groups), [canary.command] (set-weight, promote and rollback commands) or [canary.webhook] (url = \"https://…\")".into(),
-            ),
-            RunError::SeveralActuators(_) => Some("keep one of them".into()),
-            RunError::ActuatorSetup(e) => e.hint(),
-            RunError::MissingValue(m) => Some(format!("give --{}", m.flag())),
-            RunError::NoPrometheus => {
-                Some("add [canary.prometheus] with url = \"http://prometheus:9090\"".into())
-            }
-            RunError::Provider(e) => e.hint(),
-            RunError::Alarms(e) => Some(match e.hint() {
-                Some(h) => format!("no traffic was moved; {h}"),
-                None => "no traffic was moved".into(),
-            }),
-            RunError::AlarmFiring(_) => Some(
-                "deploy once the alarms are back to OK (an alarm already firing would roll back any canary)".into(),
-            ),
-            RunError::Token(e) => Some(e.hint()),
-            RunError::Settings(_) | RunError::Actuator(_) | RunError::Client(_) => None,
-        }
-    }
-}
-
 /// Where `run_with_settings` takes its measurements from.
 #[derive(Debug, Clone, Copy)]
 pub enum Source<'a> {
@@ -531,7 +253,7 @@ pub fn run_with_settings(
                 config: config.clone(),
                 cloudwatch: cloudwatch.as_ref(),
                 prometheus: prometheus.as_ref(),
-                vars: crate::alarms::owned(&vars),
+                vars: crate::cloudwatch::owned(&vars),
             });
             run_gated(
                 &settings.gates,
@@ -544,32 +266,6 @@ pub fn run_with_settings(
             )
         }
     }
-}
-
-impl RunError {
-    /// What was observed before the error, when traffic had started to move.
-    pub fn recording(&self) -> Option<&Recording> {
-        match self {
-            RunError::Actuator(failure) => Some(&failure.recording),
-            _ => None,
-        }
-    }
-}
-
-/// A failed traffic move and what the rollback after it did.
-#[derive(Debug, thiserror::Error)]
-#[error("{source}{}", match (.source.action, .rollback) {
-    ("rollback", _) => String::new(),
-    (_, None) => "; the rollback after it succeeded".to_string(),
-    (_, Some(e)) => format!("; the rollback after it ALSO FAILED: {e}"),
-})]
-pub struct ActuatorFailure {
-    /// The failed action.
-    pub source: ActuatorError,
-    /// The rollback's error, if it failed too (or was the failed action).
-    pub rollback: Option<ActuatorError>,
-    /// What was observed so far.
-    pub recording: Recording,
 }
 
 /// One judgement, for progress output.
@@ -595,291 +291,6 @@ impl std::fmt::Display for Judgement<'_> {
             self.report.verdict.as_str(),
             self.report.rule
         )
-    }
-}
-
-fn queries_for(metric: &MetricConfig) -> Vec<(&'static str, &Queries)> {
-    let mut out = vec![("canary", &metric.canary)];
-    if let Some(b) = &metric.baseline {
-        out.push(("baseline", b));
-    }
-    out
-}
-
-/// The values of the query placeholders; `interval` is the settings' interval as written
-/// (`settings.interval.to_string()`), the range of every query.
-pub(crate) fn vars<'a>(req: &'a RunRequest, interval: &'a str) -> Vec<(&'static str, &'a str)> {
-    let mut vars = vec![
-        ("version", req.version.as_str()),
-        ("baseline_version", req.baseline_version.as_str()),
-        ("env", req.env.as_str()),
-        ("interval", interval),
-    ];
-    for (name, hash) in [
-        ("canary_hash", &req.canary_hash),
-        ("stable_hash", &req.stable_hash),
-    ] {
-        if let Some(h) = hash {
-            vars.push((name, h.as_str()));
-        }
-    }
-    vars
-}
-
-/// Queries one side of one metric. An empty `errors` answer while `requests` has data means
-/// no errors (Prometheus has no series for a status that never happened); an empty
-/// `requests` answer is no data.
-fn side(
-    metrics: &dyn Metrics,
-    kind: MetricKind,
-    q: &Queries,
-    vars: &[(&str, &str)],
-) -> Result<Option<Side>, ProviderError> {
-    let get = |t: &Option<String>| t.as_ref().map(|t| render(t, vars));
-    match kind {
-        MetricKind::Counts => {
-            let (Some(rq), Some(eq)) = (get(&q.requests), get(&q.errors)) else {
-                return Ok(None);
-            };
-            let Some(requests) = metrics.value(&rq)? else {
-                return Ok(None);
-            };
-            let errors = metrics.value(&eq)?.unwrap_or(0.0);
-            Ok(Some(Side::Counts(Counts {
-                requests: Num(requests),
-                errors: Num(errors),
-            })))
-        }
-        MetricKind::Latency => {
-            if let Some(vq) = get(&q.value) {
-                // One percentile per interval (CloudWatch's p95), judged like a gauge.
-                return Ok(metrics.value(&vq)?.map(|v| Side::Gauge(Num(v))));
-            }
-            let Some(bq) = get(&q.buckets) else {
-                return Ok(None);
-            };
-            Ok(metrics.histogram(&bq)?.map(Side::Histogram))
-        }
-        MetricKind::Gauge => {
-            let Some(vq) = get(&q.value) else {
-                return Ok(None);
-            };
-            Ok(metrics.value(&vq)?.map(|v| Side::Gauge(Num(v))))
-        }
-    }
-}
-
-/// Every query of every metric (both sides, every template it has) rendered with `vars`,
-/// with its metric's name, in the order of the settings.
-pub(crate) fn rendered_queries<'a>(
-    settings: &'a Gates,
-    vars: &[(&str, &str)],
-) -> Vec<(&'a str, String)> {
-    let mut out = Vec::new();
-    for m in &settings.judge.metrics {
-        for (_, q) in queries_for(m) {
-            for t in [&q.errors, &q.requests, &q.buckets, &q.value]
-                .into_iter()
-                .flatten()
-            {
-                out.push((m.name.as_str(), render(t, vars)));
-            }
-        }
-    }
-    out
-}
-
-/// One interval's measurements of every metric, as `metrics` answers now. Live runs and
-/// `canary capture` (a view of range results at one time) share it.
-pub(crate) fn observe(
-    settings: &Gates,
-    metrics: &dyn Metrics,
-    vars: &[(&str, &str)],
-) -> Observation {
-    settings
-        .judge
-        .metrics
-        .iter()
-        .map(|m| (m.name.clone(), sample(metrics, m, vars)))
-        .collect()
-}
-
-/// The series of `query`'s answer by the value of `label` (a series without it is an
-/// error: the query must keep the label, e.g. `sum by (pod) (...)`).
-fn by_label<'a>(
-    query: &str,
-    label: &str,
-    samples: &'a [Sample],
-) -> Result<std::collections::BTreeMap<String, Vec<&'a Sample>>, ProviderError> {
-    let mut out: std::collections::BTreeMap<String, Vec<&Sample>> = Default::default();
-    for s in samples {
-        let pod = s.labels.get(label).ok_or_else(|| ProviderError::Shape {
-            query: query.into(),
-            message: format!(
-                "a series without the pod label `{label}`; use sum by ({label}) (...)"
-            ),
-        })?;
-        out.entry(pod.clone()).or_default().push(s);
-    }
-    Ok(out)
-}
-
-/// Each pod's measurement, by pod name.
-type Pods = std::collections::BTreeMap<String, Side>;
-
-/// One side of a metric split by `label`: the totals and each pod's measurement. Empty
-/// `requests` (or buckets) is no data; a pod without an `errors` series has no errors.
-fn side_by_pod(
-    metrics: &dyn Metrics,
-    kind: MetricKind,
-    q: &Queries,
-    label: &str,
-    vars: &[(&str, &str)],
-) -> Result<Option<(Side, Pods)>, ProviderError> {
-    let get = |t: &Option<String>| t.as_ref().map(|t| render(t, vars));
-    match kind {
-        MetricKind::Counts => {
-            let (Some(rq), Some(eq)) = (get(&q.requests), get(&q.errors)) else {
-                return Ok(None);
-            };
-            let requests = metrics.vector(&rq)?;
-            if requests.is_empty() {
-                return Ok(None);
-            }
-            let errors = metrics.vector(&eq)?;
-            let one = |query: &str, v: &[&Sample]| {
-                crate::provider::one_value(
-                    query,
-                    &v.iter().map(|s| (*s).clone()).collect::<Vec<_>>(),
-                )
-            };
-            let errors_by = by_label(&eq, label, &errors)?;
-            let mut pods = std::collections::BTreeMap::new();
-            let (mut n, mut x) = (0.0, 0.0);
-            for (pod, rs) in by_label(&rq, label, &requests)? {
-                let r = one(&rq, &rs)?.unwrap_or(0.0);
-                let e = match errors_by.get(&pod) {
-                    Some(es) => one(&eq, es)?.unwrap_or(0.0),
-                    None => 0.0,
-                };
-                n += r;
-                x += e;
-                pods.insert(
-                    pod,
-                    Side::Counts(Counts {
-                        requests: Num(r),
-                        errors: Num(e),
-                    }),
-                );
-            }
-            // Errors of a pod that served no requests still count in the totals (the judge
-            // then finds them inconsistent, as it should).
-            x += errors_by
-                .iter()
-                .filter(|(pod, _)| !pods.contains_key(*pod))
-                .flat_map(|(_, es)| es.iter().map(|s| s.value))
-                .sum::<f64>();
-            let total = Side::Counts(Counts {
-                requests: Num(n),
-                errors: Num(x),
-            });
-            Ok(Some((total, pods)))
-        }
-        MetricKind::Latency => {
-            let Some(bq) = get(&q.buckets) else {
-                return Ok(None);
-            };
-            let samples = metrics.vector(&bq)?;
-            if samples.is_empty() {
-                return Ok(None);
-            }
-            let mut pods = std::collections::BTreeMap::new();
-            let mut total: Option<shipgate_judge::Histogram> = None;
-            for (pod, ss) in by_label(&bq, label, &samples)? {
-                let owned: Vec<Sample> = ss.into_iter().cloned().collect();
-                let Some(h) = histogram_of(&bq, &owned)? else {
-                    continue;
-                };
-                total = Some(match total {
-                    None => h.clone(),
-                    Some(mut t) => {
-                        let same = t.buckets.len() == h.buckets.len()
-                            && t.buckets.iter().zip(&h.buckets).all(|(a, b)| a.0 == b.0);
-                        if !same {
-                            return Err(ProviderError::Shape {
-                                query: bq.clone(),
-                                message: format!("pods have different bucket bounds ({pod})"),
-                            });
-                        }
-                        for (a, b) in t.buckets.iter_mut().zip(&h.buckets) {
-                            a.1 = Num(a.1.0 + b.1.0);
-                        }
-                        t
-                    }
-                });
-                pods.insert(pod, Side::Histogram(h));
-            }
-            Ok(total.map(|t| (Side::Histogram(t), pods)))
-        }
-        MetricKind::Gauge => Ok(None),
-    }
-}
-
-/// A metric split by pod: the totals as usual, and the pods beside them.
-fn sample_by_pod(
-    metrics: &dyn Metrics,
-    m: &MetricConfig,
-    label: &str,
-    vars: &[(&str, &str)],
-) -> MetricSample {
-    let canary = side_by_pod(metrics, m.kind, &m.canary, label, vars);
-    let baseline = m
-        .baseline
-        .as_ref()
-        .map(|b| side_by_pod(metrics, m.kind, b, label, vars))
-        .transpose();
-    match (canary, baseline) {
-        (Ok(canary), Ok(baseline)) => {
-            let baseline = baseline.flatten();
-            let by_pod = ByPod {
-                canary: canary.as_ref().map(|c| c.1.clone()).unwrap_or_default(),
-                baseline: baseline.as_ref().map(|b| b.1.clone()).unwrap_or_default(),
-            };
-            MetricSample {
-                canary: canary.map(|c| c.0),
-                baseline: baseline.map(|b| b.0),
-                error: None,
-                by_pod: Some(by_pod),
-            }
-        }
-        (Err(e), _) | (_, Err(e)) => MetricSample {
-            error: Some(e.to_string()),
-            ..MetricSample::default()
-        },
-    }
-}
-
-fn sample(metrics: &dyn Metrics, m: &MetricConfig, vars: &[(&str, &str)]) -> MetricSample {
-    if let (Some(label), MetricKind::Counts | MetricKind::Latency) = (&m.pod_label, m.kind) {
-        return sample_by_pod(metrics, m, label, vars);
-    }
-    let canary = side(metrics, m.kind, &m.canary, vars);
-    let baseline = m
-        .baseline
-        .as_ref()
-        .map(|b| side(metrics, m.kind, b, vars))
-        .transpose();
-    match (canary, baseline) {
-        (Ok(canary), Ok(baseline)) => MetricSample {
-            canary,
-            baseline: baseline.flatten(),
-            error: None,
-            by_pod: None,
-        },
-        (Err(e), _) | (_, Err(e)) => MetricSample {
-            error: Some(e.to_string()),
-            ..MetricSample::default()
-        },
     }
 }
 
@@ -1177,7 +588,9 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use shipgate_judge::{HumanDuration, Step, Steps};
+    use crate::provider::{ProviderError, Sample};
+    use crate::sampling::sample;
+    use shipgate_judge::{HumanDuration, MetricConfig, MetricKind, Queries, Side, Step, Steps};
 
     /// Metrics from a function of the rendered query and the call count.
     struct Fake {

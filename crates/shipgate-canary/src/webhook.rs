@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::actuator::{ActuatorError, ActuatorVars};
+use crate::traffic::{ActuatorError, ActuatorVars, Traffic};
 
 pub use shipgate_canary_settings::webhook::{WebhookActuator, WebhookProblem};
 
@@ -160,7 +160,7 @@ impl<'a> WebhookTraffic<'a> {
     }
 }
 
-impl crate::runner::Traffic for WebhookTraffic<'_> {
+impl Traffic for WebhookTraffic<'_> {
     fn confirm(&mut self, step: usize, weight: u8) -> Result<(), String> {
         self.step = step + 1;
         self.post(&self.event("confirm", weight, Some(self.step)), 1)
@@ -178,7 +178,10 @@ impl crate::runner::Traffic for WebhookTraffic<'_> {
         self.post(&self.event("promote", 100, Some(self.step)), 1)
     }
     fn rollback(&mut self) -> Result<(), ActuatorError> {
-        self.post(&self.event("rollback", 0, None), self.webhook.rollback_attempts.max(1))
+        self.post(
+            &self.event("rollback", 0, None),
+            self.webhook.rollback_attempts.max(1),
+        )
     }
 }
 

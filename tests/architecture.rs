@@ -274,8 +274,31 @@ fn modules(src: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// The modules `text` names as `crate::m` or inside `crate::{…}`.
-fn uses(text: &str, names: &BTreeSet<String>) -> BTreeSet<String> {
+/// What the crate root re-exports from its modules (`pub use m::{A, B};` in `lib.rs`):
+/// `crate::A` is a use of `m` as much as `crate::m::A` is.
+fn reexports(lib: &str, names: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (i, _) in lib.match_indices("pub use ") {
+        let rest = &lib[i + "pub use ".len()..];
+        let statement = &rest[..rest.find(';').unwrap_or(rest.len())];
+        let Some((module, items)) = statement.split_once("::") else {
+            continue;
+        };
+        if !names.contains(module.trim()) {
+            continue;
+        }
+        for item in items.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if !item.is_empty() && item != "self" && item != "as" {
+                out.insert(item.to_string(), module.trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The modules `text` names as `crate::m` or inside `crate::{…}`, or through a root
+/// re-export (`crate::Item`).
+fn uses(text: &str, names: &BTreeSet<String>, root: &BTreeMap<String, String>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for (i, _) in text.match_indices("crate::") {
         let rest = &text[i + "crate::".len()..];
@@ -289,12 +312,13 @@ fn uses(text: &str, names: &BTreeSet<String>) -> BTreeSet<String> {
         } else {
             words.take(1).collect()
         };
-        out.extend(
-            words
-                .into_iter()
-                .filter(|w| names.contains(*w))
-                .map(str::to_string),
-        );
+        for word in words {
+            if names.contains(word) {
+                out.insert(word.to_string());
+            } else if let Some(module) = root.get(word) {
+                out.insert(module.clone());
+            }
+        }
     }
     out
 }
@@ -351,10 +375,17 @@ fn no_crate_has_a_circle_of_modules() {
     for src in dirs {
         let modules = modules(&src);
         let names: BTreeSet<String> = modules.keys().cloned().collect();
+        let lib = ["lib.rs", "main.rs"]
+            .iter()
+            .map(|f| src.join(f))
+            .find(|p| p.exists())
+            .map(|p| read(&p))
+            .unwrap_or_default();
+        let root = reexports(&lib, &names);
         let graph: BTreeMap<String, BTreeSet<String>> = modules
             .iter()
             .map(|(name, text)| {
-                let mut used = uses(text, &names);
+                let mut used = uses(text, &names, &root);
                 used.remove(name);
                 (name.clone(), used)
             })
@@ -374,8 +405,12 @@ fn no_crate_has_a_circle_of_modules() {
 fn a_circle_of_modules_is_found() {
     let names: BTreeSet<String> = ["a", "b", "c", "d"].map(String::from).into();
     assert_eq!(
-        uses("use crate::{a, b::X};\nfn f() { crate::c::g() }", &names),
-        ["a", "b", "c"].map(String::from).into()
+        uses(
+            "use crate::{a, b::X, Y};\nfn f() { crate::c::g() }",
+            &names,
+            &reexports("pub use d::{Y, Z as W};", &names)
+        ),
+        ["a", "b", "c", "d"].map(String::from).into()
     );
     let graph: BTreeMap<String, BTreeSet<String>> = [
         ("a", vec!["b"]),

@@ -109,7 +109,10 @@ pub fn is_period(seconds: u64) -> bool {
 }
 
 /// The IDs an expression names that are queries of `known`.
-pub fn references<'a>(expression: &'a str, known: &BTreeMap<String, CloudWatchQuery>) -> Vec<&'a str> {
+pub fn references<'a>(
+    expression: &'a str,
+    known: &BTreeMap<String, CloudWatchQuery>,
+) -> Vec<&'a str> {
     expression
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| known.contains_key(*w))

@@ -12,8 +12,8 @@ use shipgate_version::files::{Format, Found, Holds, holds};
 use crate::error::Downgrade;
 use crate::model::FileChange;
 pub use crate::model::{Developing, SnapshotPlan};
-use shipgate_settings::release::ReleaseSettings;
 use crate::{ReleaseError, fsutil};
+use shipgate_settings::release::ReleaseSettings;
 
 /// One `[[release.files]]` entry as the work tree has it.
 pub(crate) struct ReleaseFileText {

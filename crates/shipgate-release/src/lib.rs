@@ -32,8 +32,8 @@ pub use model::{Developing, SnapshotPlan};
 pub use model::{FileChange, LeftOut, PackagePlan, Plan};
 pub use plan::plan;
 pub use run::{Outcome, run};
-pub use shipgate_settings::release::{Mode, ReleaseFile, ReleaseSettings};
 pub use shipgate_changelog::ChangelogSettings;
+pub use shipgate_settings::release::{Mode, ReleaseFile, ReleaseSettings};
 
 use std::path::PathBuf;
 

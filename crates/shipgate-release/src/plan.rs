@@ -13,11 +13,11 @@ use crate::files::{self, ReleaseFileText};
 use crate::history::{self, TagFormat, TagSource};
 use crate::model::{PackagePlan, Plan};
 use crate::packages::{self, Workspace};
-use shipgate_settings::release::Mode;
 use crate::steps::{
     cargo_changes, changelog_change, changelog_section, check_strict, next_for, rel_str,
 };
 use crate::{ReleaseError, ReleaseRequest, journal, per_crate};
+use shipgate_settings::release::Mode;
 
 /// Plans the release that `run` would make. Reads only (a shallow clone may be deepened).
 pub fn plan(req: &ReleaseRequest) -> Result<Plan, ReleaseError> {

@@ -17,8 +17,8 @@ use crate::model::Plan;
 use crate::plan::plan_fresh;
 use crate::recover::{self, Interrupted, Scope};
 use crate::runlock::{self, RunLock};
-use shipgate_settings::release::Mode;
 use crate::{ReleaseError, ReleaseRequest, failpoint, fsutil, journal};
+use shipgate_settings::release::Mode;
 
 /// How long a run waits for the push of a killed run to end.
 const PUSH_WAIT: Duration = Duration::from_secs(300);

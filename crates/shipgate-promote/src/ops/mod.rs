@@ -48,7 +48,9 @@ pub use read::{
     EnvStatus, History, HistoryEntry, Metrics, Status, history, latest_move, metrics, status,
 };
 pub use record::{Recorded, approve, freeze, record_canary_pass, unblock, unfreeze, verify};
-pub use rollback::{RollBackTraffic, TrafficError, RollbackOutcome, RollbackRequest, clear_stale_hold, rollback};
+pub use rollback::{
+    RollBackTraffic, RollbackOutcome, RollbackRequest, TrafficError, clear_stale_hold, rollback,
+};
 
 /// What every command needs: the repository, the settings, who and when.
 pub struct Context<'a> {

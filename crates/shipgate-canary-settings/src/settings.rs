@@ -10,8 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use shipgate_judge::{
-    ConfigProblem, Gates, HumanDuration, JudgeSettings, MetricConfig, MetricKind, OnInconclusive,
-    RolloutSettings, Steps,
+    ConfigProblem, Gates, HumanDuration, MetricConfig, MetricKind, OnInconclusive, Steps,
 };
 
 use crate::alarms::AlarmsConfig;
@@ -50,44 +49,32 @@ pub struct CanarySettings {
     pub env: BTreeMap<String, CanaryOverride>,
 }
 
-/// `[canary]` as written: one flat table. Unknown keys are refused here, with serde's list
-/// of the known ones (the settings loader turns it into a did-you-mean).
-#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct CanaryFile {
-    /// Traffic steps, strictly increasing weights ending at 100.
-    steps: Steps,
-    /// How often the metrics are queried and judged.
-    interval: HumanDuration,
-    /// The whole rollout's limit; still undecided then = inconclusive.
-    max_duration: HumanDuration,
-    /// The overall false-rollback bound, split among metrics and their tests.
-    alpha: f64,
-    /// Consecutive inconclusive intervals a metric may have; one more fails safe.
-    consecutive_error_limit: u32,
-    /// What an undecided canary at `max-duration` does.
-    on_inconclusive: OnInconclusive,
-    /// The metrics to judge.
-    metrics: Vec<MetricConfig>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    prometheus: Option<PrometheusConfig>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cloudwatch: Option<CloudWatchConfig>,
-    /// Which backend answers the metrics' queries.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    provider: Option<MetricsProvider>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    alarms: Option<AlarmsConfig>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    command: Option<CommandActuator>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    webhook: Option<WebhookActuator>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    argo_rollouts: Option<ArgoRolloutsActuator>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    alb: Option<AlbActuator>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    env: BTreeMap<String, CanaryOverride>,
+shipgate_judge::flat_gates! {
+    /// `[canary]` as written: one flat table. Unknown keys are refused here, with serde's list
+    /// of the known ones (the settings loader turns it into a did-you-mean).
+    #[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
+    #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+    struct CanaryFile {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        prometheus: Option<PrometheusConfig>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cloudwatch: Option<CloudWatchConfig>,
+        /// Which backend answers the metrics' queries.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        provider: Option<MetricsProvider>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        alarms: Option<AlarmsConfig>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        command: Option<CommandActuator>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        webhook: Option<WebhookActuator>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        argo_rollouts: Option<ArgoRolloutsActuator>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        alb: Option<AlbActuator>,
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        env: BTreeMap<String, CanaryOverride>,
+}
 }
 
 impl Default for CanaryFile {
@@ -97,21 +84,9 @@ impl Default for CanaryFile {
 }
 
 impl From<CanaryFile> for CanarySettings {
-    fn from(f: CanaryFile) -> Self {
+    fn from(mut f: CanaryFile) -> Self {
         CanarySettings {
-            gates: Gates {
-                judge: JudgeSettings {
-                    alpha: f.alpha,
-                    consecutive_error_limit: f.consecutive_error_limit,
-                    metrics: f.metrics,
-                },
-                rollout: RolloutSettings {
-                    steps: f.steps,
-                    interval: f.interval,
-                    max_duration: f.max_duration,
-                    on_inconclusive: f.on_inconclusive,
-                },
-            },
+            gates: f.take_gates(),
             prometheus: f.prometheus,
             cloudwatch: f.cloudwatch,
             provider: f.provider,
@@ -127,25 +102,18 @@ impl From<CanaryFile> for CanarySettings {
 
 impl From<CanarySettings> for CanaryFile {
     fn from(s: CanarySettings) -> Self {
-        let Gates { judge, rollout } = s.gates;
-        CanaryFile {
-            steps: rollout.steps,
-            interval: rollout.interval,
-            max_duration: rollout.max_duration,
-            alpha: judge.alpha,
-            consecutive_error_limit: judge.consecutive_error_limit,
-            on_inconclusive: rollout.on_inconclusive,
-            metrics: judge.metrics,
-            prometheus: s.prometheus,
-            cloudwatch: s.cloudwatch,
-            provider: s.provider,
-            alarms: s.alarms,
-            command: s.command,
-            webhook: s.webhook,
-            argo_rollouts: s.argo_rollouts,
-            alb: s.alb,
-            env: s.env,
-        }
+        CanaryFile::with_gates(
+            s.gates,
+            s.prometheus,
+            s.cloudwatch,
+            s.provider,
+            s.alarms,
+            s.command,
+            s.webhook,
+            s.argo_rollouts,
+            s.alb,
+            s.env,
+        )
     }
 }
 

@@ -89,25 +89,92 @@ pub struct Gates {
     pub rollout: RolloutSettings,
 }
 
-/// [`Gates`] as written in a recording.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
-struct GatesFile {
-    steps: Steps,
-    interval: HumanDuration,
-    max_duration: HumanDuration,
-    alpha: f64,
-    consecutive_error_limit: u32,
-    on_inconclusive: OnInconclusive,
-    metrics: Vec<MetricConfig>,
-    /// Recordings written before the settings were split (shipgate 0.1) also held the
-    /// edges' settings; they are read and ignored, never written.
-    #[serde(skip_serializing)]
-    prometheus: Option<serde::de::IgnoredAny>,
-    #[serde(skip_serializing)]
-    command: Option<serde::de::IgnoredAny>,
-    #[serde(skip_serializing)]
-    webhook: Option<serde::de::IgnoredAny>,
+/// Declares a struct whose first fields are the gates' flat keys, the `[canary]` key names
+/// (`steps`, `interval`, `max-duration`, `alpha`, `consecutive-error-limit`,
+/// `on-inconclusive`, `metrics`), followed by the fields given, and two functions:
+/// `with_gates(gates, field, …)` builds it from [`Gates`] and the other fields' values in
+/// their order, `take_gates(&mut self)` moves the gates out. A recording ([`Gates`]' own
+/// format) and shipgate.toml's `[canary]` (`shipgate-canary-settings`) both write the gates
+/// flat; the keys and their conversions are written here once. (Not `#[serde(flatten)]`:
+/// serde refuses unknown keys of a flattened struct only without `deny_unknown_fields`.)
+#[macro_export]
+macro_rules! flat_gates {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            /// Traffic steps, strictly increasing weights ending at 100.
+            steps: $crate::Steps,
+            /// How often the metrics are queried and judged.
+            interval: $crate::HumanDuration,
+            /// The whole rollout's limit; still undecided then = inconclusive.
+            max_duration: $crate::HumanDuration,
+            /// The overall false-rollback bound, split among metrics and their tests.
+            alpha: f64,
+            /// Consecutive inconclusive intervals a metric may have; one more fails safe.
+            consecutive_error_limit: u32,
+            /// What an undecided canary at `max-duration` does.
+            on_inconclusive: $crate::OnInconclusive,
+            /// The metrics to judge.
+            metrics: Vec<$crate::MetricConfig>,
+            $($(#[$fmeta])* $field: $ty,)*
+        }
+
+        impl $name {
+            /// The struct of `gates` and the other fields' values, in their order.
+            #[allow(clippy::too_many_arguments)]
+            fn with_gates(gates: $crate::Gates, $($field: $ty),*) -> Self {
+                let $crate::Gates { judge, rollout } = gates;
+                $name {
+                    steps: rollout.steps,
+                    interval: rollout.interval,
+                    max_duration: rollout.max_duration,
+                    alpha: judge.alpha,
+                    consecutive_error_limit: judge.consecutive_error_limit,
+                    on_inconclusive: rollout.on_inconclusive,
+                    metrics: judge.metrics,
+                    $($field,)*
+                }
+            }
+
+            /// The gates its flat keys say, moved out (the struct keeps defaults).
+            fn take_gates(&mut self) -> $crate::Gates {
+                $crate::Gates {
+                    judge: $crate::JudgeSettings {
+                        alpha: self.alpha,
+                        consecutive_error_limit: self.consecutive_error_limit,
+                        metrics: std::mem::take(&mut self.metrics),
+                    },
+                    rollout: $crate::RolloutSettings {
+                        steps: self.steps.clone(),
+                        interval: self.interval,
+                        max_duration: self.max_duration,
+                        on_inconclusive: self.on_inconclusive,
+                    },
+                }
+            }
+        }
+    };
+}
+
+flat_gates! {
+    /// [`Gates`] as written in a recording.
+    #[derive(Debug, Clone, Deserialize, Serialize)]
+    #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+    struct GatesFile {
+        /// Recordings written before the settings were split (shipgate 0.1) also held the
+        /// edges' settings; they are read and ignored, never written.
+        #[serde(skip_serializing)]
+        prometheus: Option<serde::de::IgnoredAny>,
+        #[serde(skip_serializing)]
+        command: Option<serde::de::IgnoredAny>,
+        #[serde(skip_serializing)]
+        webhook: Option<serde::de::IgnoredAny>,
+    }
 }
 
 impl Default for GatesFile {
@@ -117,37 +184,14 @@ impl Default for GatesFile {
 }
 
 impl From<GatesFile> for Gates {
-    fn from(f: GatesFile) -> Self {
-        Gates {
-            judge: JudgeSettings {
-                alpha: f.alpha,
-                consecutive_error_limit: f.consecutive_error_limit,
-                metrics: f.metrics,
-            },
-            rollout: RolloutSettings {
-                steps: f.steps,
-                interval: f.interval,
-                max_duration: f.max_duration,
-                on_inconclusive: f.on_inconclusive,
-            },
-        }
+    fn from(mut f: GatesFile) -> Self {
+        f.take_gates()
     }
 }
 
 impl From<Gates> for GatesFile {
     fn from(g: Gates) -> Self {
-        GatesFile {
-            steps: g.rollout.steps,
-            interval: g.rollout.interval,
-            max_duration: g.rollout.max_duration,
-            alpha: g.judge.alpha,
-            consecutive_error_limit: g.judge.consecutive_error_limit,
-            on_inconclusive: g.rollout.on_inconclusive,
-            metrics: g.judge.metrics,
-            prometheus: None,
-            command: None,
-            webhook: None,
-        }
+        GatesFile::with_gates(g, None, None, None)
     }
 }
 

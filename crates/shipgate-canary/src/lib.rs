@@ -48,7 +48,7 @@ pub mod capture;
 pub mod chart;
 pub mod cloudwatch;
 pub mod command;
-pub mod http;
+pub use shipgate_http as http;
 pub mod provider;
 pub mod report;
 pub mod request;

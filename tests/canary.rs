@@ -2209,3 +2209,53 @@ fn live_per_pod_series_are_judged_recorded_and_replayed() {
     let (dir, log) = live::repo(prom.port, FAST, &pod_metric());
     live::rolled_back(dir.path(), &log, &[]);
 }
+
+#[test]
+fn live_a_failed_canary_reaches_slack_with_its_metric_values_and_bound() {
+    let slack = shipgate_notify::testing::FakeServer::slack();
+    let target = Target::start(rates(100.0, 0.2, false), rates(100.0, 0.01, false));
+    let prom = Prometheus::start(&target);
+    let notify = format!(
+        "\n[[notify]]\nkind = \"slack\"\nurl = \"{}\"\ntoken-env = \"SHIPGATE_TEST_SLACK_TOKEN\"\nchannel = \"#ops-alerts\"\n",
+        slack.url("/api")
+    );
+    let metric = error_metric("") + "threshold = 0.05\n" + &notify;
+    let (dir, log) = live::repo(prom.port, FAST, &metric);
+    let out = live::run(dir.path(), &[])
+        .env("SHIPGATE_TEST_SLACK_TOKEN", "xoxb-test-token")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        live::log(&log),
+        ["set-weight 50", "rollback 1.4.0"],
+        "{stderr}"
+    );
+    let posts: Vec<serde_json::Value> = slack.requests().iter().map(|r| r.json()).collect();
+    assert!(posts.len() >= 2, "{posts:#?}");
+    assert_eq!(
+        posts[0]["blocks"][0]["text"]["text"],
+        "ℹ️ Canary 1.4.0 started in prod"
+    );
+    assert!(posts[0]["thread_ts"].is_null());
+    let verdict = posts.last().expect("the verdict");
+    let text = verdict.to_string();
+    assert!(
+        verdict["blocks"][0]["text"]["text"].as_str().is_some_and(
+            |t| t.starts_with("🚨 Canary 1.4.0 failed in prod at step 1 of 2 (50 % traffic)")
+        ),
+        "{verdict:#}"
+    );
+    // In the run's thread, and shown in the channel too.
+    assert_eq!(verdict["thread_ts"], "1700000000.000001");
+    assert_eq!(verdict["reply_broadcast"], true);
+    // What decided: the metric, the canary's and the baseline's values, the bound.
+    assert!(text.contains("*Metric*\\nerror-rate"), "{text}");
+    assert!(
+        text.contains("error-rate: canary 0.1") || text.contains("error-rate: canary 0.2"),
+        "{text}"
+    );
+    assert!(text.contains(", baseline 0.0"), "{text}");
+    assert!(text.contains("*Bound*\\n0.05"), "{text}");
+}

@@ -2146,3 +2146,214 @@ fn a_first_promotion_brings_the_commits_since_the_release_before_it() {
     assert_eq!(lead("dev"), (Some(2), Some(2), Some(26.0 * 3600.0)));
     assert_eq!(lead("staging"), (Some(1), Some(2), Some(27.0 * 3600.0)));
 }
+
+// ---------------------------------------------------------------------------------------
+// Notifications: [[notify]] channels hear what the commands decided
+// ---------------------------------------------------------------------------------------
+
+use shipgate_notify::testing::{FakeServer, Reply};
+
+/// `shipgate LINE` in `dir` as `who` at `now`, with `env` set too.
+fn sg_env(dir: &Path, who: &str, now: &str, line: &str, env: &[(&str, &str)]) -> Run {
+    let mut cmd = command(dir, who, now, line);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Run::from(cmd.output().expect("shipgate runs"))
+}
+
+/// The 1-based line of the first line of `text` that starts with `prefix`.
+fn line_of(text: &str, prefix: &str) -> usize {
+    text.lines()
+        .position(|l| l.starts_with(prefix))
+        .expect("the line is there")
+        + 1
+}
+
+#[test]
+fn a_promotion_tells_slack_and_its_dry_run_only_says_it_would() {
+    let slack = FakeServer::slack();
+    let tail = format!(
+        "\n[[notify]]\nkind = \"slack\"\nurl = \"{}\"\n\n[links]\nrunbook = \"https://wiki.example.com/runbooks/failed-deployment?env={{{{env}}}}\"\n",
+        slack.url("/services/T0/B0/hook")
+    );
+    let fx = Fixture::new(Config {
+        tail: &tail,
+        ..CONFIG
+    });
+
+    let dry = fx
+        .sg("alice", &at(0), "promote 1.5.0 --to dev --dry-run")
+        .ok();
+    assert!(
+        dry.stdout
+            .contains("would notify slack-1 (slack): (dry run) 1.5.0 promoted to dev"),
+        "{dry:#?}"
+    );
+    assert!(slack.requests().is_empty(), "a dry run sent something");
+
+    fx.promoted("alice", &at(1), "1.5.0 --to dev");
+    // The command waits for its channels (within their timeouts) before it exits.
+    let got = slack.requests();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let body = got[0].json();
+    assert_eq!(
+        body["blocks"][0]["text"]["text"],
+        "✅ 1.5.0 promoted to dev"
+    );
+    let text = body.to_string();
+    assert!(text.contains("*By*\\nalice"), "{text}");
+    assert!(text.contains("All 8 gates passed."), "{text}");
+    // A runbook is for what went wrong: a promotion has none.
+    assert!(!text.contains("runbooks"), "{text}");
+}
+
+#[test]
+fn a_channel_whose_secret_is_not_set_stops_a_promotion_but_never_a_rollback() {
+    let slack = FakeServer::slack();
+    let tail = "\n[[notify]]\nkind = \"slack\"\nurl-env = \"SHIPGATE_TEST_OPS_WEBHOOK\"\n";
+    let fx = Fixture::new(Config { tail, ..CONFIG });
+    let hook = slack.url("/services/T0/B0/secret-path-1234");
+    let with_hook = [("SHIPGATE_TEST_OPS_WEBHOOK", hook.as_str())];
+    sg_env(
+        fx.dir(),
+        "alice",
+        &at(0),
+        "promote 1.4.0 --to dev",
+        &with_hook,
+    )
+    .ok();
+    sg_env(
+        fx.dir(),
+        "alice",
+        &at(1),
+        "promote 1.5.0 --to dev",
+        &with_hook,
+    )
+    .ok();
+    assert_eq!(slack.requests().len(), 2);
+    let ledger = ledger_of(fx.dir());
+
+    // Without the variable: refused before anything runs, at the key's place.
+    let config = std::fs::read_to_string(fx.dir().join("shipgate.toml")).expect("read");
+    let place = format!("shipgate.toml:{}:1", line_of(&config, "url-env"));
+    let refused = fx
+        .sg("alice", &at(2), "promote 1.6.0 --to dev")
+        .fails_with(&place);
+    assert!(
+        refused
+            .stderr
+            .contains("SHIPGATE_TEST_OPS_WEBHOOK, which is not set"),
+        "{refused:#?}"
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("hint: set SHIPGATE_TEST_OPS_WEBHOOK"),
+        "{refused:#?}"
+    );
+    assert_eq!(
+        ledger_of(fx.dir()),
+        ledger,
+        "a refused command wrote to the ledger"
+    );
+
+    // An emergency is not held up by a chat webhook: the rollback runs, with a warning.
+    let rolled = fx
+        .sg(
+            "alice",
+            &at(3),
+            "rollback --env dev --reason 'checkout is down'",
+        )
+        .ok();
+    assert!(
+        rolled.stderr.contains(
+            "SHIPGATE_TEST_OPS_WEBHOOK, which is not set: it is not told of this command"
+        ),
+        "{rolled:#?}"
+    );
+    assert!(
+        ledger_of(fx.dir()).len() > ledger.len(),
+        "the rollback was recorded"
+    );
+    // The secret never reached any output.
+    for out in [
+        &refused.stdout,
+        &refused.stderr,
+        &rolled.stdout,
+        &rolled.stderr,
+    ] {
+        assert!(!out.contains("secret-path-1234"), "{out}");
+    }
+}
+
+#[test]
+fn notify_test_reaches_each_channel_and_retry_sends_what_failed_exactly_once() {
+    let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let switch = down.clone();
+    let hook = FakeServer::start(move |_| {
+        if switch.load(std::sync::atomic::Ordering::SeqCst) {
+            Reply::new(503, "maintenance")
+        } else {
+            Reply::new(204, "")
+        }
+    });
+    let tail = format!(
+        "\n[[notify]]\nkind = \"webhook\"\nname = \"audit\"\nurl = \"{}\"\ntimeout = \"1s\"\n",
+        hook.url("/shipgate")
+    );
+    let fx = Fixture::new(Config {
+        tail: &tail,
+        ..CONFIG
+    });
+
+    let tested = fx.sg("alice", &at(0), "notify test").ok();
+    assert!(
+        tested.stdout.contains("sent    audit: delivered"),
+        "{tested:#?}"
+    );
+    let first = hook.requests();
+    assert_eq!(first.len(), 1);
+    assert!(
+        first[0].json()["message"]["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("[TEST] shipgate can reach audit")),
+        "{:?}",
+        first[0].body
+    );
+
+    // The channel is down during a promotion: the promotion is done, the delivery kept.
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let run = fx.promote("alice", &at(1), "1.5.0 --to dev").ok();
+    assert!(
+        run.stderr
+            .contains("notify audit did not deliver `promoted`: answered 503: maintenance"),
+        "{run:#?}"
+    );
+    let failed = hook.requests().len();
+    assert!(failed >= 2, "retried within its timeout: {failed}");
+
+    let still = fx.sg("alice", &at(2), "notify retry").code;
+    assert_eq!(still, 1, "a delivery that still fails is exit 1");
+
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let retried = fx.sg("alice", &at(3), "notify retry").ok();
+    assert!(
+        retried.stdout.contains("sent    audit promotion of"),
+        "{retried:#?}"
+    );
+    let all = hook.requests();
+    let delivered: Vec<_> = all
+        .iter()
+        .filter(|r| r.json()["event"] == "promotion")
+        .collect();
+    let ids: std::collections::BTreeSet<_> = delivered
+        .iter()
+        .map(|r| r.headers["x-shipgate-delivery"].clone())
+        .collect();
+    assert_eq!(ids.len(), 1, "one delivery id for every attempt: {ids:?}");
+
+    let again = fx.sg("alice", &at(4), "notify retry").ok();
+    assert_eq!(again.stdout.trim(), "nothing to send again");
+    assert_eq!(hook.requests().len(), all.len(), "sent twice");
+}

@@ -2118,3 +2118,39 @@ fn a_snapshot_release_killed_at_any_step_converges() {
     );
     assert_eq!(failures, Vec::<String>::new());
 }
+
+#[test]
+fn a_release_tells_its_channels_once_and_its_dry_run_says_what_it_would_tell() {
+    let hook = shipgate_notify::testing::FakeServer::scripted(Vec::new());
+    let repo = Repo::new();
+    workspace(&repo, "1.0.0");
+    repo.write(
+        "shipgate.toml",
+        &format!(
+            "[[notify]]\nkind = \"webhook\"\nname = \"releases\"\nurl = \"{}\"\nevents = [\"release\"]\n",
+            hook.url("/hook")
+        ),
+    );
+    repo.git(&["add", "-A"]);
+    repo.commit("feat: notifications");
+
+    let out = repo.shipgate(&["release", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("would notify releases (webhook): Released 1.1.0 — Tagged v1.1.0 with 2 commit(s) (not pushed)."),
+        "{text}"
+    );
+    assert!(hook.requests().is_empty(), "a dry run sent something");
+
+    let outcome = repo.release(&[]);
+    assert_eq!(s(&outcome["tagged"][0]), Some("v1.1.0"));
+    let got = hook.requests();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let body = got[0].json();
+    assert_eq!(body["event"], "release");
+    assert_eq!(body["record"]["kind"], "released");
+    assert_eq!(body["record"]["version"], "1.1.0");
+    assert_eq!(body["record"]["tag"], "v1.1.0");
+    assert_eq!(got[0].headers["x-shipgate-event"], "release");
+}

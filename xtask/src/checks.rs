@@ -74,6 +74,8 @@ fn ensure_test_tools() -> anyhow::Result<()> {
     ensure("git-cliff", Source::Pip("git-cliff"))?;
     // the CloudWatch tests run the AWS SDK against moto's standalone server
     ensure("moto_server", Source::Pip("moto[server]"))?;
+    // the e-mail tests send through aiosmtpd (its console script tells it is installed)
+    ensure("aiosmtpd", Source::Pip("aiosmtpd"))?;
     Ok(())
 }
 

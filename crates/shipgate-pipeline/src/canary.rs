@@ -282,7 +282,13 @@ fn deciding(outcome: &RunOutcome) -> Option<&shipgate_judge::MetricReport> {
         .find(|m| m.critical && m.verdict == Verdict::Fail)
 }
 
-fn verdict_event(request: &RunRequest, outcome: &RunOutcome, replay: bool) -> Event {
+fn verdict_event(
+    request: &RunRequest,
+    outcome: &RunOutcome,
+    reached: Option<(usize, usize, u8)>,
+    steps: usize,
+    replay: bool,
+) -> Event {
     let (result, reason) = match &outcome.result {
         RunResult::Promoted => (
             "promoted",
@@ -304,8 +310,12 @@ fn verdict_event(request: &RunRequest, outcome: &RunOutcome, replay: bool) -> Ev
         reason,
         metric: metric.map(|m| m.name.clone()),
         observed: metric.and_then(|m| m.canary),
+        baseline_observed: metric.and_then(|m| m.baseline),
         bound: metric.and_then(|m| m.threshold),
         decided_at_s: outcome.decided_at_s,
+        step: reached.map(|(step, _, _)| step),
+        steps: reached.map_or(steps, |(_, steps, _)| steps),
+        weight: reached.map(|(_, _, weight)| weight),
         replay,
     }
 }
@@ -423,14 +433,17 @@ where
         replay: c.replay,
     }));
     let started_at = c.stamp.now;
+    let mut reached: Option<(usize, usize, u8)> = None;
     let result = {
         let mut last_step: Option<usize> = None;
+        let reached = &mut reached;
         let (clock, notice, stamp) = (c.clock, &mut *c.notice, c.stamp);
         let mut judged = |j: &Judgement<'_>| {
             if let Some(h) = held.as_mut() {
                 h.renew(clock, notice);
             }
             let (step, weight, steps) = j.step;
+            *reached = Some((step + 1, steps, weight));
             if last_step != Some(step) {
                 last_step = Some(step);
                 let mut r = stamp.record(Event::CanaryStepped {
@@ -482,7 +495,9 @@ where
         Some(h) => record_verdict(h, &mut c, request, &outcome),
         None => Ok(None),
     };
-    let mut verdict = c.stamp.record(verdict_event(request, &outcome, c.replay));
+    let mut verdict = c
+        .stamp
+        .record(verdict_event(request, &outcome, reached, steps, c.replay));
     verdict.at = now;
     bus.emit(verdict);
     match recorded {

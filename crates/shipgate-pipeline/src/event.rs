@@ -16,11 +16,11 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shipgate_promote::Gate;
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Event {
     /// A release was made (and published, when `published`).
@@ -125,9 +125,16 @@ pub enum Event {
         result: String,
         reason: String,
         metric: Option<String>,
+        /// The deciding metric's value on the canary.
         observed: Option<f64>,
+        /// The deciding metric's value on the baseline.
+        baseline_observed: Option<f64>,
         bound: Option<f64>,
         decided_at_s: f64,
+        /// The step the canary was at (1-based), of `steps`, with its weight.
+        step: Option<usize>,
+        steps: usize,
+        weight: Option<u8>,
         replay: bool,
     },
     /// An environment went back to an earlier version; traffic and the ledger say so.
@@ -192,7 +199,7 @@ impl Event {
 }
 
 /// An event with who and when, and the run it came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub at: Timestamp,
     pub by: String,

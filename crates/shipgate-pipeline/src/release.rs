@@ -14,13 +14,29 @@ pub fn plan(req: &ReleaseRequest) -> Result<Plan, PipelineError> {
     Ok(shipgate_release::plan(req)?)
 }
 
-/// The events of a release made: one per tag, with its version, the previous release, the
-/// commits it brings and the GitHub release's address.
+/// The events of a release that tagged `outcome.tagged`: one `Released` per tag.
 pub fn released(outcome: &Outcome) -> Vec<Event> {
-    let plan = &outcome.plan;
-    outcome
-        .tagged
-        .iter()
+    events(&outcome.plan, &outcome.tagged, outcome.pushed, &|tag| {
+        outcome
+            .github
+            .iter()
+            .find(|g| g.tag == tag)
+            .map(|g| g.url.clone())
+    })
+}
+
+/// The events a release of `plan` would emit (what a dry run says it would tell).
+pub fn rehearsed(plan: &Plan) -> Vec<Event> {
+    events(plan, &plan.tags, false, &|_| None)
+}
+
+fn events(
+    plan: &Plan,
+    tags: &[String],
+    pushed: bool,
+    url: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Event> {
+    tags.iter()
         .map(|tag| {
             let package = plan
                 .packages
@@ -43,18 +59,13 @@ pub fn released(outcome: &Outcome) -> Vec<Event> {
                 tag: tag.clone(),
                 previous,
                 commits,
-                pushed: outcome.pushed,
-                url: outcome
-                    .github
-                    .iter()
-                    .find(|g| g.tag == *tag)
-                    .map(|g| g.url.clone()),
+                pushed,
+                url: url(tag),
             }
         })
         .collect()
 }
 
-/// Makes the release, then tells the listeners.
 pub fn release(
     req: &ReleaseRequest,
     stamp: &Stamp,

@@ -430,6 +430,19 @@ fn run_canary(global: &Global, args: &RunArgs) -> anyhow::Result<ExitCode> {
             gh,
         )));
     }
+    // A replay rehearses: it says what it would send and sends nothing.
+    let notify = if replay.is_some() {
+        crate::pipeline_io::Notify::DryRun
+    } else {
+        crate::pipeline_io::Notify::Strict
+    };
+    crate::pipeline_io::notifiers(
+        &mut bus,
+        &all,
+        global,
+        pipeline.as_ref().map(|p| p.repo.git_dir()),
+        notify,
+    )?;
     let run = CanaryRun {
         store: store
             .as_mut()

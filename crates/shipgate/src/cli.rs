@@ -120,6 +120,7 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
             shipgate_doc::HINTS,
             shipgate_git::HINTS,
             shipgate_github::HINTS,
+            shipgate_notify::HINTS,
             shipgate_pipeline::HINTS,
             shipgate_promote::HINTS,
             shipgate_release::HINTS,

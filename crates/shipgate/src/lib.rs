@@ -15,6 +15,7 @@ pub mod completions_cmd;
 mod config_cmd;
 mod init;
 mod init_cmd;
+mod notify_cmd;
 mod pipeline_io;
 mod promote_cmd;
 mod release_cmd;
@@ -70,6 +71,8 @@ pub enum Command {
     History(crate::promote_cmd::HistoryArgs),
     /// Delivery metrics (the four DORA keys) per environment, from the ledger
     Metrics(crate::promote_cmd::MetricsArgs),
+    /// Test the [[notify]] channels, or send again what could not be delivered
+    Notify(crate::notify_cmd::NotifyArgs),
     /// Print the JSON Schema of shipgate.toml
     Schema(crate::schema_cmd::SchemaArgs),
     /// Set up a repository for the pipeline: shipgate.toml, its schema, environments/, workflows
@@ -122,6 +125,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         Command::Status(args) => promote_cmd::status(&cli.global, args),
         Command::History(args) => promote_cmd::history(&cli.global, args),
         Command::Metrics(args) => promote_cmd::metrics(&cli.global, args),
+        Command::Notify(args) => notify_cmd::run(&cli.global, args),
         Command::Schema(args) => schema_cmd::run(&cli.global, args),
         Command::Init(args) => init_cmd::run(&cli.global, args),
         Command::Completions(args) => completions_cmd::run(args, Cli::command()),

@@ -68,9 +68,28 @@ pub fn open(global: &Global) -> anyhow::Result<Pipeline> {
     Ok(Pipeline::open(&global.repo, settings, caller()?)?)
 }
 
+/// How a command treats `[[notify]]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notify {
+    /// Sends; a channel whose secret is not set is an error before anything runs.
+    Strict,
+    /// Sends through every channel that can: one whose secret is not set is a warning, so
+    /// an emergency (`rollback`, `freeze`) is never held up by a chat webhook.
+    Lenient,
+    /// Prints what it would send, on stdout with the other dry-run lines (stderr with
+    /// `--json`), and sends nothing.
+    DryRun,
+}
+
 /// The listeners of a command's events: the Actions step summary, outputs and annotations
-/// (in Actions, for the events of `kinds`), and GitHub deployments (with a token).
-pub fn bus(pipeline: &Pipeline, kinds: &'static [&'static str]) -> Bus {
+/// (in Actions, for the events of `kinds`), GitHub deployments (with a token), and the
+/// `[[notify]]` channels.
+pub fn bus(
+    pipeline: &Pipeline,
+    global: &Global,
+    kinds: &'static [&'static str],
+    notify: Notify,
+) -> anyhow::Result<Bus> {
     let mut bus = Bus::new();
     if actions::active() {
         bus.inline(Box::new(ActionsListener::new(kinds)));
@@ -78,7 +97,61 @@ pub fn bus(pipeline: &Pipeline, kinds: &'static [&'static str]) -> Bus {
     if let Some(gh) = &pipeline.github {
         bus.remote(Box::new(GithubDeployments::new(gh.clone())));
     }
-    bus
+    notifiers(
+        &mut bus,
+        &pipeline.settings,
+        global,
+        Some(pipeline.repo.git_dir()),
+        notify,
+    )?;
+    Ok(bus)
+}
+
+/// Adds the `[[notify]]` channels of `settings` to `bus`, each on a thread of its own.
+pub fn notifiers(
+    bus: &mut Bus,
+    settings: &shipgate_settings::Settings,
+    global: &Global,
+    git_dir: Option<&std::path::Path>,
+    notify: Notify,
+) -> anyhow::Result<()> {
+    if settings.notify.is_empty() {
+        return Ok(());
+    }
+    if notify == Notify::DryRun {
+        let json = global.json;
+        bus.inline(Box::new(shipgate_notify::DryRun::new(
+            settings,
+            Box::new(move |line| {
+                if json {
+                    crate::actions::errln!("{line}");
+                } else {
+                    crate::actions::outln!("{line}");
+                }
+            }),
+        )));
+        return Ok(());
+    }
+    let lookup = |name: &str| std::env::var(name).ok();
+    for (i, channel) in settings.notify.iter().enumerate() {
+        let name = channel.display_name(i);
+        match shipgate_notify::notifiers(settings, &global.repo, git_dir, &lookup, Some(&name)) {
+            Ok(found) => {
+                for n in found {
+                    bus.remote(Box::new(n));
+                }
+            }
+            Err(e) if notify == Notify::Lenient => {
+                let hint = e.hint();
+                actions::warning(
+                    &format!("{e}: it is not told of this command"),
+                    hint.as_deref(),
+                );
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// A dead canary's traffic back to its baseline, through `[canary]`'s actuator.

@@ -18,7 +18,7 @@ use shipgate_promote::{Gate, VerifyResult};
 
 use crate::actions::{self, outln, outp};
 use crate::cli::{EXIT_NO, Global, env_arg, reason_arg, version_arg};
-use crate::pipeline_io::{bus, delivered, open, parse_time, stale_traffic};
+use crate::pipeline_io::{Notify, bus, delivered, open, parse_time, stale_traffic};
 
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
@@ -283,7 +283,12 @@ pub fn promote(global: &Global, args: &PromoteArgs) -> anyhow::Result<ExitCode> 
         pr: args.pr,
     };
     let pipeline = open(global)?;
-    let bus = bus(&pipeline, PROMOTE_EVENTS);
+    let notify = if args.dry_run {
+        Notify::DryRun
+    } else {
+        Notify::Strict
+    };
+    let bus = bus(&pipeline, global, PROMOTE_EVENTS, notify)?;
     let told = scoped(&pipeline, |scope| promotion::promote(scope, &req, bus))?;
     let out = told.outcome;
     notes(&out.notes);
@@ -354,7 +359,7 @@ pub fn rollback(global: &Global, args: &RollbackArgs) -> anyhow::Result<ExitCode
         push: args.push,
     };
     let pipeline = open(global)?;
-    let bus = bus(&pipeline, ROLLBACK_EVENTS);
+    let bus = bus(&pipeline, global, ROLLBACK_EVENTS, Notify::Lenient)?;
     let told = scoped(&pipeline, |scope| promotion::rollback(scope, &req, bus))?;
     let out = told.outcome;
     notes(&out.notes);
@@ -398,8 +403,13 @@ const ROLLBACK_EVENTS: &[&str] = &["rolled-back"];
 /// Runs a command that only writes entries, then prints what it wrote.
 fn recorded(global: &Global, req: &Record) -> anyhow::Result<ExitCode> {
     let pipeline = open(global)?;
+    // an emergency freeze and its end are never held up by a notification channel
+    let notify = match req {
+        Record::Freeze { .. } | Record::Unfreeze { .. } => Notify::Lenient,
+        _ => Notify::Strict,
+    };
+    let bus = bus(&pipeline, global, &[], notify)?;
     let mut store = GitStore::new(pipeline.context());
-    let bus = bus(&pipeline, &[]);
     let told = promotion::record(&mut store, &pipeline.stamp, req, bus)?;
     let out = told.outcome;
     notes(&out.notes);

@@ -68,6 +68,28 @@ fn release(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
     if args.dry_run {
         let plan = shipgate_pipeline::release::plan(&req)?;
         warn(&plan.warnings);
+        let settings = global.settings()?;
+        if !settings.notify.is_empty() {
+            // what the release would tell its channels
+            let caller = crate::pipeline_io::caller()?;
+            let stamp = Stamp {
+                who: caller.actor.unwrap_or_default(),
+                now: caller.now,
+                run_url: caller.run_url,
+            };
+            let mut bus = Bus::new();
+            crate::pipeline_io::notifiers(
+                &mut bus,
+                &settings,
+                global,
+                None,
+                crate::pipeline_io::Notify::DryRun,
+            )?;
+            for event in shipgate_pipeline::release::rehearsed(&plan) {
+                bus.emit(stamp.record(event));
+            }
+            bus.finish(std::time::Duration::ZERO);
+        }
         if global.json {
             let mut value = serde_json::to_value(&plan)?;
             value["dry_run"] = true.into();
@@ -84,7 +106,18 @@ fn release(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
         now: jiff::Timestamp::now(),
         run_url: crate::pipeline_io::run_url(),
     };
-    let told = shipgate_pipeline::release::release(&req, &stamp, Bus::new())?;
+    let mut bus = Bus::new();
+    let git_dir = shipgate_git::open(&global.repo)
+        .ok()
+        .map(|r| r.git_dir().to_path_buf());
+    crate::pipeline_io::notifiers(
+        &mut bus,
+        &global.settings()?,
+        global,
+        git_dir.as_deref(),
+        crate::pipeline_io::Notify::Strict,
+    )?;
+    let told = shipgate_pipeline::release::release(&req, &stamp, bus)?;
     crate::pipeline_io::delivered(&told.delivered);
     let outcome = told.outcome;
     warn(&outcome.plan.warnings);

@@ -741,9 +741,29 @@ fn shipgate_toml(
         .replace("@LAST@", last)
         .replace("@NAME@", name)
         .replace("@BRANCH@", inputs.branch);
+    text.push_str(&NOTIFY_EXAMPLE.replace("@LAST@", last));
     text.push_str(&target);
     text
 }
+
+/// What shipgate tells whom: commented, for the repository to fill in.
+const NOTIFY_EXAMPLE: &str = r#"
+# Who hears what shipgate decided (README, "Notifications"). Secrets stay in the
+# environment: each `*-env` key names a variable, and `shipgate notify test` checks them.
+# [[notify]]
+# kind = "slack"
+# url-env = "SLACK_OPS_WEBHOOK"
+# events = ["rollback", "rollback-failed", "canary-failed", "promotion"]
+# environments = ["@LAST@"]
+#
+# [[notify]]
+# kind = "pagerduty"
+# routing-key-env = "PAGERDUTY_ROUTING_KEY"
+#
+# [links]
+# runbook = "https://wiki.example.com/runbooks/failed-deployment?env={{env}}"
+# dashboard = "https://grafana.example.com/d/shop?var-env={{env}}&from={{from}}&to={{to}}"
+"#;
 
 /// `text` as TOML comment lines of at most 90 columns.
 fn comment(text: &str) -> String {

@@ -315,15 +315,7 @@ fn rate_limit_wait(status: u16, h: &RateLimitHeaders, now: u64) -> Option<Durati
 
 /// Percent-encodes one path segment (a tag name).
 pub(crate) fn segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    shipgate_stdx::text::percent_encode(text)
 }
 
 #[cfg(test)]

@@ -519,24 +519,12 @@ pub fn render_link(template: &str, vars: &[(&str, &str)]) -> String {
         };
         let name = after[..j].trim();
         match vars.iter().find(|(k, _)| *k == name) {
-            Some((_, v)) => out.push_str(&encode(v)),
+            Some((_, v)) => out.push_str(&shipgate_stdx::text::percent_encode(v)),
             None => out.push_str(&rest[i..i + 2 + j + 2]),
         }
         rest = &after[j + 2..];
     }
     out.push_str(rest);
-    out
-}
-
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
     out
 }
 

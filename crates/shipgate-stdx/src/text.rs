@@ -73,6 +73,21 @@ pub fn closest<'a>(
         .map(|(_, c)| c)
 }
 
+/// `text` percent-encoded for a URL's path segment or query value: every byte but the
+/// unreserved ones (letters, digits, `-`, `.`, `_`, `~`) as `%XX`, so that outside text can
+/// add no `/`, `?`, `&`, `#` or `=`.
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2058,8 +2058,14 @@ fn delivery_metrics_on_a_constructed_ledger_have_known_answers() {
             "change_failure_rate": 0.5,
             "restores": 2,
             "time_to_restore_median_s": 750.0,
+            // 1.6.1 came 3h after the rollback of 03:00, 1.7.0 right after the one of 06:20.
+            "successful_deployments": 2,
+            "deployment_success_rate": 0.5,
+            "rework_deployments": 2,
+            "rework_rate": 0.5,
         })
     );
+    assert_eq!(all["rework_window_s"], 7 * 24 * H);
     for env in ["staging", "prod"] {
         let other = named(&all["environments"], env);
         assert_eq!(
@@ -2092,6 +2098,186 @@ fn delivery_metrics_on_a_constructed_ledger_have_known_answers() {
         ),
         (Some(0.5), Some(750.0))
     );
+}
+
+/// `promtool check metrics` on `text`: its exit code and what it said. A missing promtool
+/// fails the test: the exposition must be checked by Prometheus's own parser and linter.
+fn promtool_check(text: &str) -> (i32, String) {
+    use std::io::Write as _;
+    let promtool = std::env::var_os("PROMTOOL").unwrap_or_else(|| "/usr/bin/promtool".into());
+    let mut child = std::process::Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "promtool ({}) is needed to check the exposition and could not run: {e}; \
+                 install it (Debian: apt-get install prometheus) or set PROMTOOL",
+                promtool.to_string_lossy()
+            )
+        });
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), said)
+}
+
+#[test]
+fn metrics_exposition_counts_rework_and_success_after_a_rollback_and_passes_promtool() {
+    const D: i64 = MIDNIGHT;
+    let when = after_midnight;
+    let fx = Fixture::scaffold(CONFIG, D - 200 * 3600);
+    fx.commit_dated(
+        D,
+        &[
+            ("feat: checkout", -50, Some("1.0.0")),
+            ("feat: search", -30, Some("1.1.0")),
+            ("fix: search ranking", -20, Some("1.2.0")),
+            ("fix: search paging", -10, Some("1.2.1")),
+            ("feat: wishlist", -5, Some("1.3.0")),
+        ],
+    );
+    fx.share();
+    let go = |minutes: i64, version: &str| {
+        fx.promoted(
+            "alice",
+            &when(minutes),
+            &format!("{version} --to dev --push"),
+        )
+    };
+    // 00:00 1.0.0; 01:00 1.1.0, rolled back at 02:00; 03:00 1.2.0, the re-promotion (rework:
+    // 1h after the rollback), whose verification fails at 03:20; 03:30 1.2.1, a fix-forward
+    // (rework: 30 min after the failed 1.2.0); eight days later 1.3.0, planned.
+    go(0, "1.0.0");
+    go(60, "1.1.0");
+    fx.sg(
+        "oncall",
+        &when(120),
+        "rollback --env dev --to 1.0.0 --reason 'search broken' --push",
+    )
+    .ok();
+    go(180, "1.2.0");
+    fx.sg(
+        "qa-bot",
+        &when(200),
+        "verify 1.2.0 --env dev --result fail --push",
+    )
+    .ok();
+    go(210, "1.2.1");
+    go(8 * 24 * 60, "1.3.0");
+
+    let now = when(8 * 24 * 60 + 60);
+    let exposition = |extra: &str| {
+        fx.sg("alice", &now, &format!("metrics --env dev {extra}"))
+            .ok()
+            .stdout
+    };
+    let sample = |text: &str, name: &str| -> Option<f64> {
+        let prefix = format!("{name}{{environment=\"dev\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map(|v| v.parse().expect("a number"))
+    };
+    let open = exposition("--format openmetrics");
+    // Five promotions, two failed (1.1.0 rolled back, 1.2.0's verification), two rework.
+    assert_eq!(sample(&open, "shipgate_deployments_total"), Some(5.0));
+    assert_eq!(
+        sample(&open, "shipgate_failed_deployments_total"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&open, "shipgate_rework_deployments_total"),
+        Some(2.0)
+    );
+    assert_eq!(sample(&open, "shipgate_restores_total"), Some(1.0));
+    assert_eq!(
+        sample(&open, "shipgate_deployment_success_ratio"),
+        Some(0.6)
+    );
+    assert_eq!(sample(&open, "shipgate_deployment_rework_ratio"), Some(0.4));
+    assert_eq!(sample(&open, "shipgate_change_failure_ratio"), Some(0.4));
+    assert!(
+        open.contains("# TYPE shipgate_deployments counter\n"),
+        "{open}"
+    );
+    assert!(
+        open.contains("# UNIT shipgate_lead_time_median_seconds seconds\n"),
+        "{open}"
+    );
+    assert!(
+        open.contains("\nshipgate_rework_window_seconds 604800\n"),
+        "{open}"
+    );
+    // OpenMetrics ends with `# EOF`, once.
+    assert!(open.ends_with("\n# EOF\n"), "{open}");
+    assert_eq!(open.matches("# EOF").count(), 1);
+    // promtool reads the Prometheus text format, where a counter's family is named with
+    // `_total` as its sample is: the prometheus format passes its parser and linter
+    // untouched. The OpenMetrics body parses too (`# UNIT` and `# EOF` are comments there);
+    // its only remarks are its counter families' OpenMetrics names.
+    let prom = exposition("--format prometheus");
+    assert_eq!(promtool_check(&prom), (0, String::new()), "{prom}");
+    let (code, said) = promtool_check(&open);
+    assert_ne!(
+        code, 1,
+        "promtool could not parse the OpenMetrics output: {said}\n{open}"
+    );
+    assert!(
+        said.lines().all(|l| l.ends_with("_total no help text")),
+        "{said}"
+    );
+
+    // A 30-minute window: the re-promotion 1h after the rollback is planned now; the
+    // fix-forward 30 minutes after its failed version still is rework.
+    let short = exposition("--format openmetrics --rework-window 30m");
+    assert_eq!(
+        sample(&short, "shipgate_rework_deployments_total"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&short, "shipgate_deployment_rework_ratio"),
+        Some(0.2)
+    );
+    assert!(
+        short.contains("\nshipgate_rework_window_seconds 1800\n"),
+        "{short}"
+    );
+
+    // The same keys in the text and --json outputs.
+    let json = fx.sg("alice", &now, "--json metrics --env dev").ok().json();
+    let dev = &json["environments"][0];
+    assert_eq!(
+        (
+            &dev["successful_deployments"],
+            &dev["deployment_success_rate"],
+            &dev["rework_deployments"],
+            &dev["rework_rate"]
+        ),
+        (&json!(3), &json!(0.6), &json!(2), &json!(0.4))
+    );
+    let text = exposition("");
+    assert!(
+        text.contains("SUCCESS RATE") && text.contains("REWORK RATE"),
+        "{text}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("dev "))
+        .expect("dev's row");
+    assert!(row.ends_with("60.0 %        40.0 %"), "{row}");
+    fx.sg("alice", &now, "--json metrics --format openmetrics")
+        .fails_with("--json and --format openmetrics are two outputs");
 }
 
 #[test]

@@ -27,16 +27,19 @@ pub fn history(
     )?)
 }
 
-/// The four delivery metrics per environment since `since` (default: the ledger's start).
+/// The delivery metrics per environment since `since` (default: the ledger's start), with
+/// rework counted `rework_window` back from each promotion.
 pub fn metrics(
     p: &Pipeline,
     env: Option<&EnvName>,
     since: Option<Timestamp>,
+    rework_window: std::time::Duration,
 ) -> Result<Metrics, PipelineError> {
     Ok(ops::metrics(
         &p.context(),
         env.map(EnvName::as_str),
         since,
+        i64::try_from(rework_window.as_secs()).unwrap_or(i64::MAX),
         true,
     )?)
 }

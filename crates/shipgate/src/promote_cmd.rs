@@ -168,6 +168,22 @@ pub struct MetricsArgs {
     /// The window's start: a duration back from now (30d, 12h) or a date (2026-11-01, RFC 3339)
     #[arg(long, value_name = "DURATION|DATE")]
     pub since: Option<String>,
+    /// How far back a rollback or a failed verification in the environment makes a
+    /// promotion rework (unplanned)
+    #[arg(long, value_name = "DURATION", default_value = "168h")]
+    pub rework_window: String,
+    /// text for people; openmetrics (ends with `# EOF`) or prometheus (text format 0.0.4)
+    /// for a scraper, node-exporter's textfile collector or a Pushgateway
+    #[arg(long, value_enum, default_value_t = MetricsFormat::Text)]
+    pub format: MetricsFormat,
+}
+
+/// `metrics --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricsFormat {
+    Text,
+    Openmetrics,
+    Prometheus,
 }
 
 /// Runs a promotion workflow with the git ledger, `[canary]`'s actuator for stale holds and
@@ -637,14 +653,38 @@ pub fn metrics(global: &Global, args: &MetricsArgs) -> anyhow::Result<ExitCode> 
             Err(_) => parse_time("--since", text)?,
         }),
     };
-    let out = views::metrics(&pipeline, env.as_ref(), since)?;
+    let rework_window = shipgate_stdx::duration::HumanDuration::parse(&args.rework_window)
+        .with_context(|| format!("--rework-window {}", args.rework_window))?
+        .0;
+    let exposition = match args.format {
+        MetricsFormat::Text => None,
+        MetricsFormat::Openmetrics => Some(shipgate_promote::metrics::Format::OpenMetrics),
+        MetricsFormat::Prometheus => Some(shipgate_promote::metrics::Format::Prometheus),
+    };
+    if global.json && exposition.is_some() {
+        let name = args
+            .format
+            .to_possible_value()
+            .map(|v| v.get_name().to_string());
+        anyhow::bail!(
+            "--json and --format {} are two outputs: pick one",
+            name.unwrap_or_default()
+        );
+    }
+    let out = views::metrics(&pipeline, env.as_ref(), since, rework_window)?;
     if global.json {
         print_json(&out)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(format) = exposition {
+        let text =
+            shipgate_promote::metrics::exposition(&out.environments, out.rework_window_s, format);
+        outp!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
     outln!("delivery metrics from {} to {}", out.since, out.until);
     outln!(
-        "{:10} {:>11} {:>8} {:>8} {:>12} {:>12} {:>14} {:>16}",
+        "{:10} {:>11} {:>8} {:>8} {:>12} {:>12} {:>14} {:>16} {:>14} {:>13}",
         "ENV",
         "DEPLOYMENTS",
         "PER DAY",
@@ -652,8 +692,14 @@ pub fn metrics(global: &Global, args: &MetricsArgs) -> anyhow::Result<ExitCode> 
         "LEAD MEDIAN",
         "LEAD P90",
         "FAILURE RATE",
-        "RESTORE MEDIAN"
+        "RESTORE MEDIAN",
+        "SUCCESS RATE",
+        "REWORK RATE"
     );
+    let percent = |v: Option<f64>| {
+        v.map(|r| format!("{:.1} %", r * 100.0))
+            .unwrap_or_else(|| "-".into())
+    };
     let secs = |v: Option<f64>| {
         v.map(|s| {
             shipgate_stdx::duration::HumanDuration(std::time::Duration::from_secs(s as u64))
@@ -663,17 +709,17 @@ pub fn metrics(global: &Global, args: &MetricsArgs) -> anyhow::Result<ExitCode> 
     };
     for m in &out.environments {
         outln!(
-            "{:10} {:>11} {:>8.2} {:>8} {:>12} {:>12} {:>14} {:>16}",
+            "{:10} {:>11} {:>8.2} {:>8} {:>12} {:>12} {:>14} {:>16} {:>14} {:>13}",
             m.name,
             m.deployments,
             m.deployments_per_day,
             m.changes,
             secs(m.lead_time_median_s),
             secs(m.lead_time_p90_s),
-            m.change_failure_rate
-                .map(|r| format!("{:.1} %", r * 100.0))
-                .unwrap_or_else(|| "-".into()),
-            secs(m.time_to_restore_median_s)
+            percent(m.change_failure_rate),
+            secs(m.time_to_restore_median_s),
+            percent(m.deployment_success_rate),
+            percent(m.rework_rate)
         );
     }
     Ok(ExitCode::SUCCESS)

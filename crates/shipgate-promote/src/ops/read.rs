@@ -227,13 +227,17 @@ pub struct Metrics {
     pub since: Timestamp,
     /// Its end (now).
     pub until: Timestamp,
+    /// How far back a rollback or a failed verification makes a promotion rework, seconds.
+    pub rework_window_s: i64,
 }
 
-/// `shipgate metrics [--env ENV] [--since …]`: from the ledger's month records alone.
+/// `shipgate metrics [--env ENV] [--since …] [--rework-window …]`: from the ledger's month
+/// records alone (`rework_window`: seconds, [`metrics::REWORK_WINDOW_S`] by default).
 pub fn metrics(
     ctx: &Context<'_>,
     env: Option<&str>,
     since: Option<Timestamp>,
+    rework_window: i64,
     fetch: bool,
 ) -> Result<Metrics, OpError> {
     let ledger = read_only(ctx, env, fetch)?;
@@ -246,12 +250,14 @@ pub fn metrics(
             &months,
             since.as_second(),
             ctx.now.as_second(),
+            rework_window,
         ));
     }
     Ok(Metrics {
         environments,
         since,
         until: ctx.now,
+        rework_window_s: rework_window,
     })
 }
 

@@ -15,7 +15,7 @@ pub struct InvalidDuration(pub String);
 pub struct HumanDuration(pub Duration);
 
 impl HumanDuration {
-    /// Parses `1h30m`, `2m`, `45s`, `500ms` (units h, m, s, ms; at least one part).
+    /// Parses `7d`, `1h30m`, `2m`, `45s`, `500ms` (units d, h, m, s, ms; at least one part).
     pub fn parse(text: &str) -> Result<Self, InvalidDuration> {
         let bad = || InvalidDuration(text.to_string());
         let mut rest = text.trim();
@@ -34,6 +34,7 @@ impl HumanDuration {
                 .find(|c: char| c.is_ascii_digit())
                 .unwrap_or(rest.len());
             let part = match &rest[..unit_len] {
+                "d" => Duration::from_secs(n.saturating_mul(86_400)),
                 "h" => Duration::from_secs(n.saturating_mul(3600)),
                 "m" => Duration::from_secs(n.saturating_mul(60)),
                 "s" => Duration::from_secs(n),
@@ -90,7 +91,7 @@ impl<'de> Deserialize<'de> for HumanDuration {
 }
 
 /// The schema of what [`HumanDuration::parse`] accepts: one or more `<digits><unit>`
-/// parts, units `h`, `m`, `s`, `ms`.
+/// parts, units `d`, `h`, `m`, `s`, `ms`.
 impl schemars::JsonSchema for HumanDuration {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Duration".into()
@@ -99,8 +100,8 @@ impl schemars::JsonSchema for HumanDuration {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "type": "string",
-            "pattern": r"^\s*(?:[0-9]+(?:ms|h|m|s))+\s*$",
-            "description": "A duration: `90s`, `2m`, `1h30m`, `500ms` (units h, m, s, ms).",
+            "pattern": r"^\s*(?:[0-9]+(?:ms|d|h|m|s))+\s*$",
+            "description": "A duration: `90s`, `2m`, `1h30m`, `7d`, `500ms` (units d, h, m, s, ms).",
         })
     }
 }
@@ -117,6 +118,8 @@ mod tests {
             ("1h30m", 5400.0),
             ("500ms", 0.5),
             ("1m5s", 65.0),
+            ("7d", 604_800.0),
+            ("1d12h", 129_600.0),
         ] {
             assert_eq!(
                 HumanDuration::parse(text).map(|d| d.secs()),

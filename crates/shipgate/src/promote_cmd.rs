@@ -170,7 +170,7 @@ pub struct MetricsArgs {
     pub since: Option<String>,
     /// How far back a rollback or a failed verification in the environment makes a
     /// promotion rework (unplanned)
-    #[arg(long, value_name = "DURATION", default_value = "168h")]
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
     pub rework_window: String,
     /// text for people; openmetrics (ends with `# EOF`) or prometheus (text format 0.0.4)
     /// for a scraper, node-exporter's textfile collector or a Pushgateway

@@ -520,14 +520,10 @@ impl Notifier {
             .unwrap_or_else(|| pagerduty::EVENTS_API.into());
         let base = base.trim_end_matches('/');
         let key = self.secrets.routing_key.clone().unwrap_or_default();
+        // Alerts and resolutions first: PagerDuty deduplicates them by key, so a delivery
+        // retried after a later step failed repeats nothing. The change event, which it
+        // would record twice, goes last.
         let mut bodies: Vec<(String, Value, &str)> = Vec::new();
-        if m.test || matches!(m.event, "promotion" | "rollback" | "release") {
-            bodies.push((
-                format!("{base}/v2/change/enqueue"),
-                pagerduty::change(&key, m, text),
-                "change event",
-            ));
-        }
         let in_production = m.env.is_some() && m.env == self.shared.production;
         let pages = self.channel.page_on().iter().any(|p| p == m.event)
             && (m.event != "canary-inconclusive" || in_production);
@@ -539,8 +535,8 @@ impl Notifier {
                 "alert",
             ));
         }
-        // What ends an alert: the environment rolled back from that version, a stale hold
-        // recovered, or a later verdict of the same canary.
+        // What ends an alert: the environment rolled back from that version, or a later
+        // verdict of the same canary.
         let resolves = match record.map(|r| &r.event) {
             Some(Event::RolledBack { env, from, .. }) => Some((env, from)),
             Some(Event::CanaryVerdict {
@@ -556,6 +552,13 @@ impl Notifier {
                 format!("{base}/v2/enqueue"),
                 pagerduty::resolve(&key, &pagerduty::dedup_key(env, version)),
                 "resolution",
+            ));
+        }
+        if m.test || matches!(m.event, "promotion" | "rollback" | "release") {
+            bodies.push((
+                format!("{base}/v2/change/enqueue"),
+                pagerduty::change(&key, m, text),
+                "change event",
             ));
         }
         if bodies.is_empty() {

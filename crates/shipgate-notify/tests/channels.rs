@@ -531,16 +531,17 @@ fn pagerduty_records_changes_pages_a_failed_rollback_resolves_it_and_pages_a_pau
     assert_eq!(alert["payload"]["severity"], "critical");
     assert_eq!(alert["dedup_key"], "shipgate/prod/1.5.0");
 
-    // The rollback done later: a change event, and the alert resolved.
+    // The rollback done later: the alert resolved, then a change event (last: the one
+    // request PagerDuty would not deduplicate on a retry).
     let note = delivered(pd.deliver(&record_at(20, rolled_back("prod", "1.5.0", "1.4.0"))));
-    assert_eq!(note, "sent change event, resolution");
+    assert_eq!(note, "sent resolution, change event");
     let got = new_requests(&server, seen, 2);
     seen += got.len();
     assert_eq!(got.len(), 2);
-    assert_eq!(got[0].path, "/v2/change/enqueue");
-    assert_eq!(got[1].path, "/v2/enqueue");
-    assert_eq!(got[1].json()["event_action"], "resolve");
-    assert_eq!(got[1].json()["dedup_key"], "shipgate/prod/1.5.0");
+    assert_eq!(got[0].path, "/v2/enqueue");
+    assert_eq!(got[0].json()["event_action"], "resolve");
+    assert_eq!(got[0].json()["dedup_key"], "shipgate/prod/1.5.0");
+    assert_eq!(got[1].path, "/v2/change/enqueue");
 
     // A paused canary pages in production only (the last of [environments] order).
     let reason = "not enough traffic to judge";

@@ -51,6 +51,9 @@ pub enum PipelineError {
         /// The version.
         version: String,
     },
+    /// A review could not be built (no rollback matches, another rollout's recording).
+    #[error(transparent)]
+    Review(#[from] ReviewError),
     /// The canary's verdict moved traffic, but its ledger entry could not be written.
     #[error("the canary {version} ({result}), but its ledger entry could not be written")]
     VerdictNotRecorded {
@@ -73,6 +76,7 @@ impl PipelineError {
             PipelineError::Git(e) => e.hint(),
             PipelineError::Run(e) => e.hint(),
             PipelineError::Release(e) => e.hint(),
+            PipelineError::Review(e) => e.hint(),
             PipelineError::NoPromotion { env, .. } => Some(format!(
                 "promote the version first: shipgate promote VERSION --to {env}"
             )),
@@ -87,6 +91,56 @@ impl PipelineError {
                 "give the version serving the rest of the traffic with --baseline-version".into(),
             ),
             PipelineError::VerdictNotRecorded { source, .. } => source.hint(),
+        }
+    }
+}
+
+/// Why a review cannot be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReviewError {
+    /// No rollback matches.
+    #[error("no {what} in {env} in the ledger")]
+    NoRollback {
+        /// The environment.
+        env: String,
+        /// What was looked for.
+        what: String,
+        /// The environment's rollbacks, newest first: `1.5.0 at …`.
+        rollbacks: Vec<String>,
+    },
+    /// The recording is of another rollout.
+    #[error("the recording's {field} is {recorded}, but the rollback is of {ledger}")]
+    OtherRecording {
+        /// `env` or `version`.
+        field: &'static str,
+        /// What the recording says.
+        recorded: String,
+        /// What the ledger says.
+        ledger: String,
+    },
+    /// The recording's settings cannot be replayed.
+    #[error("the recording's settings cannot be judged: {0}")]
+    Settings(String),
+}
+
+impl ReviewError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ReviewError::NoRollback { env, rollbacks, .. } if rollbacks.is_empty() => {
+                Some(format!(
+                    "{env} has no rollback to review; `shipgate history --env {env}` lists its entries"
+                ))
+            }
+            ReviewError::NoRollback { rollbacks, .. } => {
+                Some(format!("rollbacks there: {}", rollbacks.join("; ")))
+            }
+            ReviewError::OtherRecording { .. } => {
+                Some("give the recording `canary run --record FILE` wrote for this rollout".into())
+            }
+            ReviewError::Settings(_) => {
+                Some("check the recording with `shipgate canary judge FILE`".into())
+            }
         }
     }
 }

@@ -14,6 +14,7 @@
 //! | [`release`] | `release`: the plan, or the release made, then its events |
 //! | [`canary`] | `canary run` around the rollout: versions from the ledger, the hold, the verdict's entry |
 //! | [`views`] | `status`, `history`, `metrics`: the ledger read after a fetch |
+//! | [`review`] | `review`: a rollback's timeline, times against the RTO, a recording's evidence |
 //! | [`github`] | the `github-deployments` listener |
 //! | [`error`] | [`PipelineError`], with its hint as data |
 
@@ -25,6 +26,7 @@ pub mod event;
 pub mod github;
 pub mod promotion;
 pub mod release;
+pub mod review;
 pub mod store;
 pub mod views;
 

@@ -84,6 +84,20 @@ pub struct EnvPromote {
     /// states are read by the caller and given to the gate as facts).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alarms: Option<shipgate_stdx::alarms::AlarmsConfig>,
+    /// The recovery time objective: how long a failed rollout may take from its failing
+    /// verdict to its rollback (`shipgate review` compares; default 5m).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rto: Option<HumanDuration>,
+}
+
+/// The recovery time objective when `[promote.env.<ENV>]` sets no `rto`.
+pub const DEFAULT_RTO: Duration = Duration::from_secs(5 * 60);
+
+impl EnvPromote {
+    /// `rto`, or [`DEFAULT_RTO`].
+    pub fn rto(&self) -> Duration {
+        self.rto.map_or(DEFAULT_RTO, |d| d.0)
+    }
 }
 
 fn yes() -> bool {
@@ -168,6 +182,13 @@ impl PromoteSettings {
                         order.join(", ")
                     ),
                     hint,
+                );
+            }
+            if gates.rto.is_some_and(|s| s.0.is_zero()) {
+                bad(
+                    format!("env.{env}.rto"),
+                    "must be longer than 0s (leave it out for the default, 5m)".into(),
+                    None,
                 );
             }
             if gates.soak.is_some_and(|s| s.0.is_zero()) {

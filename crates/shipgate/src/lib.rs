@@ -19,6 +19,7 @@ mod notify_cmd;
 mod pipeline_io;
 mod promote_cmd;
 mod release_cmd;
+mod review_cmd;
 mod schema_cmd;
 
 use std::ffi::OsString;
@@ -71,6 +72,8 @@ pub enum Command {
     History(crate::promote_cmd::HistoryArgs),
     /// Delivery metrics (the four DORA keys) per environment, from the ledger
     Metrics(crate::promote_cmd::MetricsArgs),
+    /// Draft a post-incident review of a rollback: timeline, times against the RTO, evidence, changes
+    Review(crate::review_cmd::ReviewArgs),
     /// Test the [[notify]] channels, or send again what could not be delivered
     Notify(crate::notify_cmd::NotifyArgs),
     /// Print the JSON Schema of shipgate.toml
@@ -125,6 +128,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         Command::Status(args) => promote_cmd::status(&cli.global, args),
         Command::History(args) => promote_cmd::history(&cli.global, args),
         Command::Metrics(args) => promote_cmd::metrics(&cli.global, args),
+        Command::Review(args) => review_cmd::run(&cli.global, args),
         Command::Notify(args) => notify_cmd::run(&cli.global, args),
         Command::Schema(args) => schema_cmd::run(&cli.global, args),
         Command::Init(args) => init_cmd::run(&cli.global, args),

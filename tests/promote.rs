@@ -2543,3 +2543,227 @@ fn notify_test_reaches_each_channel_and_retry_sends_what_failed_exactly_once() {
     assert_eq!(again.stdout.trim(), "nothing to send again");
     assert_eq!(hook.requests().len(), all.len(), "sent twice");
 }
+
+// ---------------------------------------------------------------------------------------
+// Post-incident review
+// ---------------------------------------------------------------------------------------
+
+/// `rto = "10m"` in dev and prod, and a runbook link.
+const REVIEW: Config<'static> = Config {
+    promote: "",
+    dev: "verification = \"none\"\nrto = \"10m\"",
+    prod: "soak = \"2h\"\napprovals = 1\nrto = \"10m\"",
+    tail: "[links]\nrunbook = \"https://wiki.example/runbooks/{{env}}?v={{version}}\"\n",
+    releases: &["1.5.0", "1.6.0"],
+};
+
+/// 1.4.0 in prod; 1.5.0 promoted there by alice at 250, failed verification by qa-bot at
+/// 257, rolled back by carol at 261 (7 minutes to detect, 4 to restore), unblocked at 270;
+/// 1.6.0 into dev at 300, failed at 301, rolled back at 313 (12 minutes to restore).
+fn reviewed() -> Fixture {
+    let fx = Fixture::new(REVIEW);
+    ship(fx.dir(), "1.4.0", 0);
+    ready_for_prod(fx.dir(), "1.5.0", &at(130));
+    fx.promoted("alice", &at(250), "1.5.0 --to prod --push");
+    let fail = "verify 1.5.0 --env prod --result fail --evidence 'checkout 500s' --push";
+    fx.sg("qa-bot", &at(257), fail).ok();
+    let rollback = "rollback --env prod --to 1.4.0 --reason 'checkout errors' --push";
+    fx.sg("carol", &at(261), rollback).ok();
+    fx.sg(
+        "carol",
+        &at(270),
+        "unblock 1.5.0 --reason 'fixed in 1.6.0' --push",
+    )
+    .ok();
+    fx.promoted("alice", &at(300), "1.6.0 --to dev --push");
+    fx.sg(
+        "qa-bot",
+        &at(301),
+        "verify 1.6.0 --env dev --result fail --push",
+    )
+    .ok();
+    let rollback = "rollback --env dev --to 1.5.0 --reason 'search is down' --push";
+    fx.sg("carol", &at(313), rollback).ok();
+    fx
+}
+
+/// The lines of `text` that start with `- 2026-`: the timeline's.
+fn timeline(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| l.starts_with("- 2026-")).collect()
+}
+
+#[test]
+fn review_drafts_a_rollback_from_the_ledger() {
+    let fx = reviewed();
+    let draft = fx.sg("alice", &at(320), "review --env prod").ok().stdout;
+    assert!(
+        draft.starts_with("# Post-incident review: 1.5.0 rolled back in prod\n"),
+        "{draft}"
+    );
+    for needle in [
+        "- Environment: prod\n",
+        "- Version rolled back: 1.5.0\n",
+        "- Version restored: 1.4.0\n",
+        "- Runbook: <https://wiki.example/runbooks/prod?v=1.5.0>\n",
+        "- Time to detect (promotion → failing verdict): 7m (2026-12-01 13:10:00 UTC → 2026-12-01 13:17:00 UTC)\n",
+        "- Time to restore (failing verdict → rollback): 4m (2026-12-01 13:17:00 UTC → 2026-12-01 13:21:00 UTC)\n",
+        "- Recovery time objective: 10m: within RTO (10m)\n",
+        "feat: what 1.5.0 brings\n",
+        "fix: what 1.5.0 mends\n",
+        "- no recording given: per-metric evidence and impact unknown\n",
+        "## Root cause\n\n- [ ] \n",
+        "## What went well\n\n- [ ] \n",
+        "## What went wrong\n\n- [ ] \n",
+        "## Action items\n\n- [ ] \n",
+    ] {
+        assert!(draft.contains(needle), "`{needle}` not in\n{draft}");
+    }
+    assert!(!draft.contains("1.6.0 brings"), "{draft}");
+    assert_eq!(
+        timeline(&draft),
+        [
+            "- 2026-12-01 13:10:00 UTC: promotion of 1.5.0 into prod by alice (from 1.4.0)",
+            "- 2026-12-01 13:17:00 UTC: verification of 1.5.0: FAIL, by qa-bot, evidence: checkout 500s",
+            "- 2026-12-01 13:21:00 UTC: rollback of prod from 1.5.0 to 1.4.0 by carol: checkout errors",
+            "- 2026-12-01 13:21:00 UTC: 1.5.0 blocked by carol: checkout errors",
+            "- 2026-12-01 13:30:00 UTC: 1.5.0 unblocked by carol: fixed in 1.6.0",
+        ],
+        "{draft}"
+    );
+
+    // --json: the template's context, the review's data raw under `review`.
+    let context = fx
+        .sg("alice", &at(320), "--json review --env prod")
+        .ok()
+        .json();
+    assert_eq!(context["rto_verdict"], "within RTO (10m)");
+    assert_eq!(context["review"]["time_to_detect"]["seconds"], 420);
+    assert_eq!(context["review"]["time_to_restore"]["seconds"], 240);
+    assert_eq!(context["review"]["rto_s"], 600);
+
+    // dev: 12 minutes from the failed verification to the rollback.
+    let out = fx.tmp.join("dev-review.md");
+    let line = format!("review --env dev --version 1.6.0 --out {}", out.display());
+    let run = fx.sg("alice", &at(320), &line).ok();
+    assert_eq!(run.stdout, "");
+    let dev = std::fs::read_to_string(&out).expect("--out written");
+    assert!(
+        dev.contains("- Time to detect (promotion → failing verdict): 1m ("),
+        "{dev}"
+    );
+    assert!(
+        dev.contains("- Recovery time objective: 10m: over RTO (10m) by 2m\n"),
+        "{dev}"
+    );
+    assert!(dev.contains("- Version restored: 1.5.0\n"), "{dev}");
+
+    // --at picks the rollback nearest before it; a custom template gets the context.
+    let template = fx.tmp.join("short.hbs");
+    std::fs::write(
+        &template,
+        "{{environment}} {{version}}→{{restored}} {{time_to_restore.text}} {{rto_verdict}}\n",
+    )
+    .expect("write");
+    let line = format!(
+        "review --env prod --at {} --template {}",
+        at(262),
+        template.display()
+    );
+    let short = fx.sg("alice", &at(320), &line).ok().stdout;
+    assert_eq!(short, "prod 1.5.0→1.4.0 4m within RTO (10m)\n");
+
+    fx.sg("alice", &at(320), "review --env prod --version 1.6.0")
+        .fails_with("error: no rollback from 1.6.0 in prod in the ledger");
+    fx.sg(
+        "alice",
+        &at(320),
+        &format!("review --env prod --at {}", at(200)),
+    )
+    .fails_with("hint: rollbacks there: from 1.5.0 at 2026-12-01T13:21:00Z");
+    fx.sg("alice", &at(320), "review --env staging")
+        .fails_with("hint: staging has no rollback to review");
+}
+
+#[test]
+fn review_refuses_a_bad_name_before_anything_else() {
+    let tmp = std::env::temp_dir().join("shipgate-review-no-such-repo");
+    let line = format!("--repo {} review --env 'prod\"; rm'", tmp.display());
+    let run = sg(&std::env::temp_dir(), "alice", &at(0), &line);
+    let run = run.fails_with("is not a valid environment name");
+    assert!(!run.stderr.contains("repository"), "{run:#?}");
+    let line = format!(
+        "--repo {} review --env prod --version '1.5.0;x'",
+        tmp.display()
+    );
+    sg(&std::env::temp_dir(), "alice", &at(0), &line).fails_with("error: `1.5.0;x`");
+}
+
+/// A recording of 1.5.0 against 1.4.0 in prod, built with the judge's own types: three
+/// intervals in which the canary served 100 requests with 10 errors and the baseline 900
+/// with 9.
+fn recording_of_1_5_0() -> String {
+    use shipgate_judge::record::{FORMAT, RecordedInterval, Recording};
+    use shipgate_judge::{Counts, MetricSample, Num, Side};
+    let counts = |requests: f64, errors: f64| {
+        Some(Side::Counts(Counts {
+            requests: Num(requests),
+            errors: Num(errors),
+        }))
+    };
+    let intervals = (1..=3)
+        .map(|i| RecordedInterval {
+            t: f64::from(i) * 60.0,
+            weight: Some(10),
+            metrics: [(
+                "error-rate".to_string(),
+                MetricSample {
+                    canary: counts(100.0, 10.0),
+                    baseline: counts(900.0, 9.0),
+                    ..MetricSample::default()
+                },
+            )]
+            .into(),
+        })
+        .collect();
+    Recording {
+        format: FORMAT.into(),
+        env: Some("prod".into()),
+        version: Some("1.5.0".into()),
+        baseline_version: Some("1.4.0".into()),
+        started_at: Some("2026-12-01T13:11:00Z".into()),
+        settings: shipgate_judge::settings::Gates::default(),
+        intervals,
+    }
+    .to_json()
+}
+
+#[test]
+fn review_with_a_recording_shows_the_evidence_and_estimates_the_impact() {
+    let fx = reviewed();
+    let file = fx.tmp.join("canary.json");
+    std::fs::write(&file, recording_of_1_5_0()).expect("write");
+    let line = format!("review --env prod --recording {}", file.display());
+    let draft = fx.sg("alice", &at(320), &line).ok().stdout;
+    for needle in [
+        "## Canary evidence\n",
+        "(3 intervals, 3m, started 2026-12-01T13:11:00Z): fail",
+        "| error-rate | counts | 10.00 % | 1.00 % | fail |\n",
+        "## Impact (estimate)\n",
+        "Requests served by the canary while it ran (estimate): 300\n",
+        "| error-rate | 300 | 30 | 1.00 % | 27 |\n",
+    ] {
+        assert!(draft.contains(needle), "`{needle}` not in\n{draft}");
+    }
+    assert!(!draft.contains("no recording given"), "{draft}");
+
+    // A recording of another rollout is refused, not mixed in.
+    let other = fx.tmp.join("other.json");
+    std::fs::write(
+        &other,
+        recording_of_1_5_0().replace("\"1.5.0\"", "\"1.6.0\""),
+    )
+    .expect("write");
+    let line = format!("review --env prod --recording {}", other.display());
+    fx.sg("alice", &at(320), &line)
+        .fails_with("the recording's version is 1.6.0, but the rollback is of 1.5.0");
+}

@@ -2259,3 +2259,58 @@ fn live_a_failed_canary_reaches_slack_with_its_metric_values_and_bound() {
     assert!(text.contains(", baseline 0.0"), "{text}");
     assert!(text.contains("*Bound*\\n0.05"), "{text}");
 }
+
+#[test]
+fn live_a_failed_canary_s_recording_makes_a_review_with_its_evidence() {
+    let target = Target::start(rates(100.0, 0.2, false), rates(100.0, 0.01, false));
+    let prom = Prometheus::start(&target);
+    let (repo, _origin, _log) = ledger::platform(prom.port, FAST);
+    let file = repo.path("../canary-1.4.0.json");
+    let record = file.display().to_string();
+    let out = ledger::canary(&repo, ledger::NOW)
+        .args(["--record", &record])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let review = ledger::shipgate(
+        &repo,
+        &["review", "--env", "prod", "--recording", &record],
+        ledger::NOW,
+    );
+    let draft = String::from_utf8_lossy(&review.stdout);
+    assert_eq!(
+        review.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&review.stderr)
+    );
+    for needle in [
+        "# Post-incident review: 1.4.0 rolled back in prod\n",
+        "- Version restored: 1.3.2\n",
+        ": canary verdict on 1.4.0: FAIL, recorded by deploy-bot (canary: fail at ",
+        ", metric error-rate, rule: ",
+        "## Canary evidence\n",
+        "| error-rate | counts | ",
+        "## Impact (estimate)\n",
+        "Requests served by the canary while it ran (estimate): ",
+        // Its entries are stamped with the run's start (SHIPGATE_NOW here), the verdict
+        // with the start and the seconds to it: a rollback "before" its verdict is unknown.
+        "- Time to restore (failing verdict → rollback): unknown\n",
+        "is recorded before the failing verdict (2026-12-01T10:00:0",
+        "- Recovery time objective: 5m: unknown (no time to restore)\n",
+    ] {
+        assert!(draft.contains(needle), "`{needle}` not in\n{draft}");
+    }
+    assert!(!draft.contains("no recording given"), "{draft}");
+    let row = draft
+        .lines()
+        .find(|l| l.starts_with("| error-rate | ") && !l.contains("counts"))
+        .unwrap_or_else(|| panic!("the impact row in\n{draft}"));
+    // canary requests, canary errors, baseline share, excess errors: all numbers
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert!(cells[2].parse::<f64>().is_ok_and(|n| n > 0.0), "{row}");
+    assert!(cells[3].parse::<f64>().is_ok(), "{row}");
+    assert!(cells[4].ends_with(" %"), "{row}");
+    assert!(cells[5].parse::<f64>().is_ok_and(|n| n > 0.0), "{row}");
+}

@@ -2746,7 +2746,7 @@ fn review_with_a_recording_shows_the_evidence_and_estimates_the_impact() {
     let draft = fx.sg("alice", &at(320), &line).ok().stdout;
     for needle in [
         "## Canary evidence\n",
-        "(3 intervals, 3m, started 2026-12-01T13:11:00Z): fail",
+        "(intervals: 3, 3m, started 2026-12-01T13:11:00Z): fail at 60.0s into the run: ",
         "| error-rate | counts | 10.00 % | 1.00 % | fail |\n",
         "## Impact (estimate)\n",
         "Requests served by the canary while it ran (estimate): 300\n",

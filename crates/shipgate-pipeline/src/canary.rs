@@ -492,7 +492,10 @@ where
         }
     };
     let recorded = match held.as_mut() {
-        Some(h) => record_verdict(h, &mut c, request, &outcome),
+        Some(h) => {
+            h.store.advance_clock(now);
+            record_verdict(h, &mut c, request, &outcome)
+        }
         None => Ok(None),
     };
     let mut verdict = c

@@ -305,8 +305,8 @@ pub fn build(
             "no failing verdict or failed verification of {version} in {env} before the rollback: time to detect and time to restore unknown"
         ));
     }
-    // A span whose end is recorded before its start is not known: a canary run stamps its
-    // entries with its start, and its failing verdict with the start and the seconds to it.
+    // A span whose end is recorded before its start is not known: a replayed canary places
+    // its verdict at the recording's seconds after the start, its entries when it ran.
     let mut ordered = |what: &str, from: &str, to: &str, span: Span| {
         if span.seconds >= 0 {
             return Some(span);

@@ -4,6 +4,7 @@
 //! follows) is tested against the trait; how entries become commits is
 //! `shipgate-promote`'s, tested on real repositories.
 
+use jiff::Timestamp;
 use shipgate_promote::VerifyResult;
 use shipgate_promote::entry::{CanarySummary, Entry};
 use shipgate_promote::lock::{self, Hold, LockState, Taken};
@@ -16,6 +17,9 @@ use shipgate_promote::ops::{
 pub trait Store {
     /// Whether the ledger is shared through a remote (entries are pushed, holds taken there).
     fn shared(&self) -> bool;
+    /// The time of the entries written from now on: a canary's verdict and rollback are
+    /// recorded when they happen, not when the run began. Never earlier than before.
+    fn advance_clock(&mut self, now: Timestamp);
     /// A promotion: gates, files, entry (`ops::promote`).
     fn promote(
         &mut self,
@@ -89,6 +93,10 @@ impl<'a> GitStore<'a> {
 impl Store for GitStore<'_> {
     fn shared(&self) -> bool {
         self.remote().is_some()
+    }
+
+    fn advance_clock(&mut self, now: Timestamp) {
+        self.ctx.now = self.ctx.now.max(now);
     }
 
     fn promote(

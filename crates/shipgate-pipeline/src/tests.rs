@@ -194,6 +194,10 @@ impl Store for MemStore {
         true
     }
 
+    fn advance_clock(&mut self, now: Timestamp) {
+        self.now = self.now.max(now);
+    }
+
     fn promote(
         &mut self,
         req: &PromoteRequest,

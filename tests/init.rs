@@ -1185,3 +1185,92 @@ fn a_namespace_that_is_not_a_name_is_refused() {
     );
     assert!(!repo.path("deploy").exists(), "nothing written");
 }
+
+/// Grafana's dashboard JSON Schema (grafana/grafana-foundation-sdk, jsonschema/; see
+/// tests/fixtures/grafana/README.md).
+fn dashboard_schema() -> jsonschema::Validator {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/grafana/dashboard.jsonschema.json"
+    );
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the schema")).expect("JSON");
+    jsonschema::validator_for(&schema).expect("a valid schema")
+}
+
+#[test]
+fn grafana_dashboard_validates_and_charts_what_metrics_exports() {
+    let repo = Repo::new();
+    repo.write(
+        "Cargo.toml",
+        "[package]\nname = \"storefront\"\nversion = \"1.3.0\"\nedition = \"2024\"\n",
+    );
+    repo.write("src/main.rs", "fn main() {}\n");
+    let without = init(&repo, &[]);
+    assert!(
+        !strings(&without["written"]).contains("grafana/shipgate-delivery.json"),
+        "only with --grafana: {without:#}"
+    );
+    let out = init(&repo, &["--grafana"]);
+    assert!(
+        strings(&out["written"]).contains("grafana/shipgate-delivery.json"),
+        "{out:#}"
+    );
+    let text = std::fs::read_to_string(repo.path("grafana/shipgate-delivery.json")).expect("read");
+    let dashboard: Value = serde_json::from_str(&text).expect("JSON");
+    let schema = dashboard_schema();
+    let errors: Vec<String> = schema
+        .iter_errors(&dashboard)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The schema is strict: a misspelled field fails.
+    let mut typo = dashboard.clone();
+    typo["panels"][0]["titel"] = typo["panels"][0]["title"].take();
+    assert!(!schema.is_valid(&typo));
+
+    // Every series a panel asks for is one `metrics --format prometheus` exports.
+    let exported = shipgate_command(&repo.dir, &["metrics", "--format", "prometheus"], &[])
+        .output()
+        .expect("runs");
+    assert_eq!(exported.status.code(), Some(0), "{}", stderr(&exported));
+    let families: BTreeSet<String> = String::from_utf8_lossy(&exported.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    let mut charted = BTreeSet::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr");
+            let name: String = expr
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            assert!(
+                families.contains(&name),
+                "{name} is not exported: {families:?}"
+            );
+            charted.insert(name);
+        }
+    }
+    for key in [
+        "shipgate_deployments_per_day",
+        "shipgate_lead_time_median_seconds",
+        "shipgate_change_failure_ratio",
+        "shipgate_time_to_restore_median_seconds",
+        "shipgate_deployment_success_ratio",
+        "shipgate_deployment_rework_ratio",
+    ] {
+        assert!(charted.contains(key), "{key} has no panel");
+    }
+    // shipgate's own annotations (the grafana [[notify]] channel tags them `shipgate`).
+    let annotations = dashboard["annotations"]["list"].as_array().expect("list");
+    assert!(
+        annotations
+            .iter()
+            .any(|a| a["target"]["tags"] == serde_json::json!(["shipgate"])),
+        "{annotations:#?}"
+    );
+}

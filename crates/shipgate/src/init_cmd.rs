@@ -33,6 +33,10 @@ pub struct InitArgs {
     /// judge, a MetricTemplate, and `canary serve`
     #[arg(long)]
     pub flagger: bool,
+    /// Write a Grafana dashboard of the delivery metrics (`shipgate metrics --format
+    /// prometheus`) with shipgate's annotations to grafana/shipgate-delivery.json
+    #[arg(long)]
+    pub grafana: bool,
     /// The Kubernetes namespace of the service, for those manifests (default: its name)
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
@@ -158,6 +162,7 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
         tags: scheme.as_ref(),
         branch: &branch,
         engines: &engines,
+        grafana: args.grafana,
     });
 
     let mut written = Vec::new();

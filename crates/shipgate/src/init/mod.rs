@@ -28,6 +28,8 @@ const ENV_SCHEMA: &str = include_str!("environments/schema.json");
 const ARGO_ROLLOUTS_YAML: &str = include_str!("engines/argo-rollouts.yaml");
 const FLAGGER_YAML: &str = include_str!("engines/flagger.yaml");
 const SERVE_YAML: &str = include_str!("engines/serve.yaml");
+/// `--grafana`: the delivery dashboard over `shipgate metrics --format prometheus`.
+const GRAFANA_DASHBOARD: &str = include_str!("grafana/shipgate-delivery.json");
 
 /// The traffic engines init writes manifests for (`--argo-rollouts`, `--flagger`), in
 /// `deploy/shipgate/`.
@@ -530,6 +532,8 @@ pub struct Inputs<'a> {
     pub branch: &'a str,
     /// The traffic engines to write manifests for.
     pub engines: &'a Engines,
+    /// Whether to write the delivery dashboard (`--grafana`).
+    pub grafana: bool,
 }
 
 /// The version the skeleton starts from: the first manifest's, else the newest release
@@ -609,6 +613,12 @@ pub fn files(inputs: &Inputs<'_>) -> Vec<File> {
         Environments::Kept { .. } => Vec::new(),
     };
     out.extend(engine_files(inputs.engines, &name));
+    if inputs.grafana {
+        out.push(File {
+            path: PathBuf::from("grafana/shipgate-delivery.json"),
+            contents: GRAFANA_DASHBOARD.to_string(),
+        });
+    }
     for (file, text) in [
         ("ci.yml", CI_YML),
         ("release.yml", RELEASE_YML),

@@ -463,25 +463,23 @@ impl Links {
             if !(link.starts_with("https://") || link.starts_with("http://")) {
                 out.push((key.clone(), format!("`{link}` is not an http(s) URL"), None));
             }
-            let mut rest = link.as_str();
-            while let Some(i) = rest.find("{{") {
-                let after = &rest[i + 2..];
-                let Some(j) = after.find("}}") else {
-                    out.push((key.clone(), "a `{{` without `}}`".into(), None));
-                    break;
-                };
-                let name = after[..j].trim();
-                if !LINK_PLACEHOLDERS.contains(&name) {
-                    out.push((
-                        key.clone(),
-                        format!("`{{{{{name}}}}}` is not a placeholder of a link"),
-                        Some(format!(
-                            "placeholders: {{{{{}}}}}",
-                            LINK_PLACEHOLDERS.join("}}, {{")
-                        )),
-                    ));
-                }
-                rest = &after[j + 2..];
+            // Read as every template is read, so what is checked is what is rendered.
+            let Ok(found) = shipgate_judge::settings::placeholders(link) else {
+                out.push((key.clone(), "a `{{` without `}}`".into(), None));
+                return;
+            };
+            for p in found
+                .iter()
+                .filter(|p| !LINK_PLACEHOLDERS.contains(&p.name))
+            {
+                out.push((
+                    key.clone(),
+                    format!("`{{{{{}}}}}` is not a placeholder of a link", p.name),
+                    Some(format!(
+                        "placeholders: {{{{{}}}}}",
+                        LINK_PLACEHOLDERS.join("}}, {{")
+                    )),
+                ));
             }
         };
         check("runbook".into(), &self.runbook);
@@ -508,24 +506,7 @@ impl Links {
 /// A link with its placeholders filled: each value percent-encoded, so that a version or an
 /// environment cannot add a parameter or a path.
 pub fn render_link(template: &str, vars: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(i) = rest.find("{{") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let Some(j) = after.find("}}") else {
-            out.push_str(&rest[i..]);
-            return out;
-        };
-        let name = after[..j].trim();
-        match vars.iter().find(|(k, _)| *k == name) {
-            Some((_, v)) => out.push_str(&shipgate_stdx::text::percent_encode(v)),
-            None => out.push_str(&rest[i..i + 2 + j + 2]),
-        }
-        rest = &after[j + 2..];
-    }
-    out.push_str(rest);
-    out
+    shipgate_judge::settings::render_with(template, vars, shipgate_stdx::text::percent_encode)
 }
 
 #[cfg(test)]

@@ -93,9 +93,10 @@ pub struct Notifier {
     name: String,
     channel: Channel,
     secrets: Secrets,
-    /// The environment variables' values, for the e-mail channel, and every secret, to
-    /// keep out of what is printed.
+    /// The environment variables' values, for the e-mail channel.
     values: HashMap<String, String>,
+    /// What must never be printed or kept: the secrets, and the paths of secret URLs.
+    hidden: Vec<String>,
     client: reqwest::blocking::Client,
     template: Option<Handlebars<'static>>,
     shared: Shared,
@@ -114,85 +115,128 @@ pub fn notifiers(
     lookup: Lookup<'_>,
     only: Option<&str>,
 ) -> Result<Vec<Notifier>, NotifyError> {
-    let names: Vec<String> = settings
-        .notify
-        .iter()
-        .enumerate()
-        .map(|(i, c)| c.display_name(i))
-        .collect();
     if let Some(only) = only
-        && !names.iter().any(|n| n == only)
+        && !settings
+            .notify
+            .iter()
+            .enumerate()
+            .any(|(i, c)| c.display_name(i) == only)
     {
         return Err(NotifyError::UnknownChannel {
             name: only.into(),
-            known: names,
+            known: settings
+                .notify
+                .iter()
+                .enumerate()
+                .map(|(i, c)| c.display_name(i))
+                .collect(),
         });
     }
+    each(settings, repo, git_dir, lookup)
+        .into_iter()
+        .filter(|(name, _)| only.is_none_or(|o| o == name))
+        .map(|(_, built)| built)
+        .collect()
+}
+
+/// Each channel of `settings` by its name, set up or with why it cannot be: for a command
+/// that goes on without the channels it cannot tell (an emergency).
+pub fn each(
+    settings: &Settings,
+    repo: &Path,
+    git_dir: Option<&Path>,
+    lookup: Lookup<'_>,
+) -> Vec<(String, Result<Notifier, NotifyError>)> {
     let shared = Shared {
         links: settings.links.clone(),
         production: settings.environments.order.last().cloned(),
         outbox: git_dir.map(Outbox::in_git_dir),
     };
-    let mut out = Vec::new();
-    for (i, channel) in settings.notify.iter().enumerate() {
-        let name = names[i].clone();
-        if only.is_some_and(|o| o != name) {
-            continue;
-        }
-        let mut values = HashMap::new();
-        for (key, var) in channel.secret_vars() {
-            match lookup(var).filter(|v| !v.is_empty()) {
-                Some(value) => {
-                    values.insert(var.to_string(), value);
-                }
-                None => {
-                    return Err(NotifyError::MissingSecret {
-                        channel: name,
-                        key,
-                        var: var.into(),
-                        place: settings.notify_place(i, key),
-                    });
-                }
-            }
-        }
-        let get = |v: &Option<String>| v.as_ref().and_then(|v| values.get(v).cloned());
-        let secrets = Secrets {
-            url: get(&channel.url_env),
-            token: get(&channel.token_env),
-            routing_key: get(&channel.routing_key_env),
-            secret: get(&channel.secret_env),
+    (0..settings.notify.len())
+        .map(|i| {
+            let name = settings.notify[i].display_name(i);
+            let built = build(settings, i, name.clone(), repo, &shared, lookup);
+            (name, built)
+        })
+        .collect()
+}
+
+/// The `i`-th channel, named `name`.
+fn build(
+    settings: &Settings,
+    i: usize,
+    name: String,
+    repo: &Path,
+    shared: &Shared,
+    lookup: Lookup<'_>,
+) -> Result<Notifier, NotifyError> {
+    let channel = &settings.notify[i];
+    let mut values = HashMap::new();
+    for (key, var) in channel.secret_vars() {
+        let Some(value) = lookup(var).filter(|v| !v.is_empty()) else {
+            return Err(NotifyError::MissingSecret {
+                channel: name,
+                key,
+                var: var.into(),
+                place: settings.notify_place(i, key),
+            });
         };
-        let template = match &channel.template {
-            None => None,
-            Some(path) => {
-                Some(
-                    load_template(repo, path).map_err(|message| NotifyError::Template {
-                        channel: name.clone(),
-                        path: path.clone(),
-                        place: settings.notify_place(i, "template"),
-                        message,
-                    })?,
-                )
-            }
-        };
-        let client =
-            shipgate_http::client(channel.timeout.0).map_err(|source| NotifyError::Client {
-                channel: name.clone(),
-                source,
-            })?;
-        out.push(Notifier {
-            name,
-            channel: channel.clone(),
-            secrets,
-            values,
-            client,
-            template,
-            shared: shared.clone(),
-            threads: HashMap::new(),
-            flushed: false,
-        });
+        values.insert(var.to_string(), value);
     }
-    Ok(out)
+    let get = |v: &Option<String>| v.as_ref().and_then(|v| values.get(v).cloned());
+    let secrets = Secrets {
+        url: get(&channel.url_env),
+        token: get(&channel.token_env),
+        routing_key: get(&channel.routing_key_env),
+        secret: get(&channel.secret_env),
+    };
+    let template = match &channel.template {
+        None => None,
+        Some(path) => Some(
+            load_template(repo, path).map_err(|message| NotifyError::Template {
+                channel: name.clone(),
+                path: path.clone(),
+                place: settings.notify_place(i, "template"),
+                message,
+            })?,
+        ),
+    };
+    let client =
+        shipgate_http::client(channel.timeout.0).map_err(|source| NotifyError::Client {
+            channel: name.clone(),
+            source,
+        })?;
+    let hidden = secret_texts(&values);
+    Ok(Notifier {
+        name,
+        channel: channel.clone(),
+        secrets,
+        values,
+        hidden,
+        client,
+        template,
+        shared: shared.clone(),
+        threads: HashMap::new(),
+        flushed: false,
+    })
+}
+
+/// Every secret value, and of a secret URL its path and query too (an answer may echo
+/// only those), longest first, so a URL is hidden whole before its path is.
+fn secret_texts(values: &HashMap<String, String>) -> Vec<String> {
+    let mut out: Vec<String> = values.values().cloned().collect();
+    for v in values.values() {
+        if let Some(rest) = v
+            .strip_prefix("https://")
+            .or_else(|| v.strip_prefix("http://"))
+            && let Some(i) = rest.find('/')
+            && rest.len() - i >= 8
+        {
+            out.push(rest[i..].to_string());
+        }
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out
 }
 
 fn load_template(repo: &Path, path: &str) -> Result<Handlebars<'static>, String> {
@@ -282,25 +326,6 @@ impl Notifier {
             .collect()
     }
 
-    /// Every secret value, and of a secret URL its path and query too (an answer may echo
-    /// only those), to keep out of what is printed or kept.
-    fn secret_texts(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.values.values().cloned().collect();
-        for v in self.values.values() {
-            if let Some(rest) = v
-                .strip_prefix("https://")
-                .or_else(|| v.strip_prefix("http://"))
-                && let Some(i) = rest.find('/')
-                && rest.len() - i >= 8
-            {
-                out.push(rest[i..].to_string());
-            }
-        }
-        // longest first, so a URL is hidden whole before its path is
-        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        out
-    }
-
     /// The text a template makes of `m` and `record`, when the channel has one.
     fn templated(&self, m: &Message, record: Option<&Record>) -> Result<Option<String>, String> {
         let Some(h) = &self.template else {
@@ -335,7 +360,7 @@ impl Notifier {
         let text = self.templated(m, record)?;
         let text = text.as_deref();
         let deadline = Instant::now() + self.channel.timeout.0;
-        let secrets = self.secret_texts();
+        let secrets = &self.hidden;
         let json_post = |url: &str, body: &Value, headers: Vec<(&'static str, String)>| {
             let mut headers = headers;
             headers.push(("content-type", "application/json".into()));
@@ -351,7 +376,7 @@ impl Notifier {
                     headers,
                 },
                 deadline,
-                &secrets,
+                secrets,
             )
         };
         let answered = |status: u16, body: &str| {
@@ -488,7 +513,7 @@ impl Notifier {
                         headers,
                     },
                     deadline,
-                    &secrets,
+                    secrets,
                 )?;
                 if (200..300).contains(&a.status) {
                     Ok("delivered".into())

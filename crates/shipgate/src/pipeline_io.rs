@@ -133,14 +133,9 @@ pub fn notifiers(
         return Ok(());
     }
     let lookup = |name: &str| std::env::var(name).ok();
-    for (i, channel) in settings.notify.iter().enumerate() {
-        let name = channel.display_name(i);
-        match shipgate_notify::notifiers(settings, &global.repo, git_dir, &lookup, Some(&name)) {
-            Ok(found) => {
-                for n in found {
-                    bus.remote(Box::new(n));
-                }
-            }
+    for (_, built) in shipgate_notify::notifier::each(settings, &global.repo, git_dir, &lookup) {
+        match built {
+            Ok(n) => bus.remote(Box::new(n)),
             Err(e) if notify == Notify::Lenient => {
                 let hint = e.hint();
                 actions::warning(

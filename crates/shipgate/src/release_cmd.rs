@@ -32,12 +32,15 @@ pub struct ReleaseArgs {
 }
 
 /// Builds the request from the arguments and the settings.
-pub fn request(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ReleaseRequest> {
-    let settings = global.settings()?;
+pub fn request(
+    global: &Global,
+    args: &ReleaseArgs,
+    settings: &shipgate_settings::Settings,
+) -> anyhow::Result<ReleaseRequest> {
     Ok(ReleaseRequest {
         repo: global.repo.clone(),
-        settings: settings.release,
-        changelog: settings.changelog,
+        settings: settings.release.clone(),
+        changelog: settings.changelog.clone(),
         pre: args.pre.clone(),
         version: args.version.clone(),
         push: args.push,
@@ -64,11 +67,11 @@ pub fn run(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn release(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
-    let req = request(global, args)?;
+    let settings = global.settings()?;
+    let req = request(global, args, &settings)?;
     if args.dry_run {
         let plan = shipgate_pipeline::release::plan(&req)?;
         warn(&plan.warnings);
-        let settings = global.settings()?;
         if !settings.notify.is_empty() {
             // what the release would tell its channels
             let caller = crate::pipeline_io::caller()?;
@@ -107,16 +110,18 @@ fn release(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
         run_url: crate::pipeline_io::run_url(),
     };
     let mut bus = Bus::new();
-    let git_dir = shipgate_git::open(&global.repo)
-        .ok()
-        .map(|r| r.git_dir().to_path_buf());
-    crate::pipeline_io::notifiers(
-        &mut bus,
-        &global.settings()?,
-        global,
-        git_dir.as_deref(),
-        crate::pipeline_io::Notify::Strict,
-    )?;
+    if !settings.notify.is_empty() {
+        let git_dir = shipgate_git::open(&global.repo)
+            .ok()
+            .map(|r| r.git_dir().to_path_buf());
+        crate::pipeline_io::notifiers(
+            &mut bus,
+            &settings,
+            global,
+            git_dir.as_deref(),
+            crate::pipeline_io::Notify::Strict,
+        )?;
+    }
     let told = shipgate_pipeline::release::release(&req, &stamp, bus)?;
     crate::pipeline_io::delivered(&told.delivered);
     let outcome = told.outcome;

@@ -16,6 +16,9 @@ use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
+mod support;
+use support::private_ca::{PrivateCa, private_ca};
+
 /// Set in the child: the folder with the CA's and the server's certificates.
 const CERTS: &str = "SHIPGATE_HTTP_TEST_CERTS";
 /// The test's name, to run it alone in the child.
@@ -42,25 +45,8 @@ fn a_private_ca_in_ssl_cert_file_is_trusted() {
 /// trust it, then runs this test again with `SSL_CERT_FILE` naming the CA.
 fn run_again_trusting_a_private_ca() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "shipgate test CA");
-    ca_params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-        rcgen::KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca =
-        rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().expect("key"))
-            .expect("CA");
-    let mut params =
-        rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("server params");
-    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let key = rcgen::KeyPair::generate().expect("key");
-    let cert = params.signed_by(&key, &ca).expect("server certificate");
-    std::fs::write(dir.path().join("ca.pem"), ca.pem()).expect("write");
+    let PrivateCa { ca_pem, cert, key } = private_ca(&["127.0.0.1"]);
+    std::fs::write(dir.path().join("ca.pem"), ca_pem).expect("write");
     std::fs::write(dir.path().join("server.der"), cert.der()).expect("write");
     std::fs::write(dir.path().join("server.key.der"), key.serialize_der()).expect("write");
 

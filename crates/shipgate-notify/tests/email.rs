@@ -22,6 +22,10 @@ use shipgate_notify::email::send;
 use shipgate_notify::message::{GateLine, Link, Message, Severity, test_message};
 use shipgate_settings::notify::Channel;
 
+#[path = "../../shipgate-http/tests/support/private_ca.rs"]
+mod private_ca;
+use private_ca::{PrivateCa, private_ca};
+
 /// Set in the child: the folder with the CA's and the server's certificates.
 const CERTS: &str = "SHIPGATE_EMAIL_TEST_CERTS";
 /// The test's name, to run it alone in the child.
@@ -42,32 +46,11 @@ fn mail_goes_through_a_real_smtp_server_over_tls_trusting_a_private_ca() {
 /// again with `SSL_CERT_FILE` naming the CA.
 fn run_again_trusting_a_private_ca() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "shipgate test CA");
-    ca_params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-        rcgen::KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca =
-        rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().expect("key"))
-            .expect("CA");
-    let mut params =
-        rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .expect("server params");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "localhost");
-    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let key = rcgen::KeyPair::generate().expect("key");
-    let cert = params.signed_by(&key, &ca).expect("server certificate");
+    let PrivateCa { ca_pem, cert, key } = private_ca(&["localhost", "127.0.0.1"]);
     let write = |name: &str, text: String| {
         std::fs::write(dir.path().join(name), text).expect("write a certificate");
     };
-    write("ca.pem", ca.pem());
+    write("ca.pem", ca_pem);
     write("server.pem", cert.pem());
     write("server.key", key.serialize_pem());
 

@@ -1,0 +1,2 @@
+//! Helpers of this crate's integration tests.
+pub mod private_ca;

@@ -10,14 +10,13 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 mod support;
-use support::private_ca::{PrivateCa, private_ca};
+use support::private_ca::{PrivateCa, private_ca, run_again_trusting};
 
 /// Set in the child: the folder with the CA's and the server's certificates.
 const CERTS: &str = "SHIPGATE_HTTP_TEST_CERTS";
@@ -60,14 +59,7 @@ fn run_again_trusting_a_private_ca() {
     let text = shipgate_http::describe(&err);
     assert!(text.contains("UnknownIssuer"), "{text}");
 
-    let out = Command::new(std::env::current_exe().expect("this test's binary"))
-        .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
-        .env(CERTS, dir.path())
-        .env("SSL_CERT_FILE", dir.path().join("ca.pem"))
-        .env_remove("SSL_CERT_DIR")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run this test again");
+    let out = run_again_trusting(TEST, CERTS, dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("1 passed"),

@@ -24,7 +24,7 @@ use shipgate_settings::notify::Channel;
 
 #[path = "../../shipgate-http/tests/support/private_ca.rs"]
 mod private_ca;
-use private_ca::{PrivateCa, private_ca};
+use private_ca::{PrivateCa, private_ca, run_again_trusting};
 
 /// Set in the child: the folder with the CA's and the server's certificates.
 const CERTS: &str = "SHIPGATE_EMAIL_TEST_CERTS";
@@ -69,14 +69,7 @@ fn run_again_trusting_a_private_ca() {
     drop(server);
 
     let started = Instant::now();
-    let out = Command::new(std::env::current_exe().expect("this test's binary"))
-        .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
-        .env(CERTS, dir.path())
-        .env("SSL_CERT_FILE", dir.path().join("ca.pem"))
-        .env_remove("SSL_CERT_DIR")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run this test again");
+    let out = run_again_trusting(TEST, CERTS, dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

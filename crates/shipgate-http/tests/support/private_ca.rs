@@ -39,3 +39,22 @@ pub fn private_ca(names: &[&str]) -> PrivateCa {
         key,
     }
 }
+
+/// Runs the test `test` of this test binary again, alone, with `SSL_CERT_FILE` naming
+/// `dir/ca.pem` and `certs_var` naming `dir` (how the child knows it is the child). The
+/// system's store is read once a process, and the workspace forbids `unsafe`, so the
+/// variable is given to a new process rather than set in this one.
+pub fn run_again_trusting(
+    test: &str,
+    certs_var: &str,
+    dir: &std::path::Path,
+) -> std::process::Output {
+    std::process::Command::new(std::env::current_exe().expect("this test's binary"))
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(certs_var, dir)
+        .env("SSL_CERT_FILE", dir.join("ca.pem"))
+        .env_remove("SSL_CERT_DIR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run this test again")
+}

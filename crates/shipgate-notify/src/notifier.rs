@@ -350,6 +350,16 @@ impl Notifier {
         self.send(id, &m, Some(record))
     }
 
+    /// Where a webhook-like channel (Slack's incoming webhook, Teams, a webhook) posts: the
+    /// secret `url-env`, else `url` (validation makes sure there is one).
+    fn webhook_url(&self) -> String {
+        self.secrets
+            .url
+            .clone()
+            .or_else(|| self.channel.url.clone())
+            .unwrap_or_default()
+    }
+
     /// Sends a message (a test message has no record) the channel's way.
     pub fn send(
         &mut self,
@@ -424,12 +434,7 @@ impl Notifier {
                 })
             }
             ChannelKind::Slack | ChannelKind::Teams => {
-                let url = self
-                    .secrets
-                    .url
-                    .clone()
-                    .or_else(|| self.channel.url.clone())
-                    .unwrap_or_default();
+                let url = self.webhook_url();
                 let body = match self.channel.kind {
                     ChannelKind::Slack => slack::payload(m, text),
                     _ => teams::payload(m, text),
@@ -477,12 +482,7 @@ impl Notifier {
                 }
             }
             ChannelKind::Webhook => {
-                let url = self
-                    .secrets
-                    .url
-                    .clone()
-                    .or_else(|| self.channel.url.clone())
-                    .unwrap_or_default();
+                let url = self.webhook_url();
                 let body = match record {
                     Some(r) => webhook::body(id, r, m),
                     None => {

@@ -17,9 +17,6 @@ use git_repo::{Repo, shipgate_in};
 mod outputs;
 use outputs::parse_outputs;
 
-/// This repository's environments: the promotion fixture's configuration.
-const ENVIRONMENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../environments");
-
 /// The fixtures of `config validate` and `canary judge`.
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
 
@@ -139,16 +136,7 @@ fn release_repo() -> Repo {
 /// The storefront's environments with `[promote]`, and releases v1.4.0 and v1.5.0.
 fn promote_repo() -> Repo {
     let repo = Repo::new();
-    for f in [
-        "base.toml",
-        "dev.toml",
-        "staging.toml",
-        "prod.toml",
-        "schema.json",
-    ] {
-        let text = std::fs::read_to_string(Path::new(ENVIRONMENTS).join(f)).expect("read");
-        repo.write(&format!("environments/{f}"), &text);
-    }
+    repo.write_environments();
     repo.write(
         "shipgate.toml",
         "[environments]\norder = [\"dev\", \"staging\", \"prod\"]\n\n\

@@ -17,9 +17,6 @@ use serde_json::{Value, json};
 mod git_repo;
 use git_repo::{Repo, git_in as git, shipgate_command};
 
-/// This repository's environments: the fixture's configuration.
-const ENVIRONMENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../environments");
-
 /// Every gate, in the order `promote` reports them.
 const GATES: [&str; 8] = [
     "previous-environment",
@@ -143,16 +140,7 @@ impl Fixture {
             .parent()
             .expect("the temporary directory")
             .to_path_buf();
-        for f in [
-            "base.toml",
-            "dev.toml",
-            "staging.toml",
-            "prod.toml",
-            "schema.json",
-        ] {
-            let text = std::fs::read_to_string(Path::new(ENVIRONMENTS).join(f)).expect("read");
-            repo.write(&format!("environments/{f}"), &text);
-        }
+        repo.write_environments();
         repo.write("shipgate.toml", &config.text(&tmp));
         repo.git(&["add", "-A"]);
         repo.git(&["commit", "-q", "-m", "chore: the storefront's environments"]);

@@ -82,6 +82,22 @@ impl Repo {
         std::fs::write(p, text).expect("write");
     }
 
+    /// This repository's `environments/` (the three overlays, base.toml and schema.json),
+    /// written (not committed) as the fixture's configuration.
+    pub fn write_environments(&self) {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../environments");
+        for f in [
+            "base.toml",
+            "dev.toml",
+            "staging.toml",
+            "prod.toml",
+            "schema.json",
+        ] {
+            let text = std::fs::read_to_string(Path::new(dir).join(f)).expect("read");
+            self.write(&format!("environments/{f}"), &text);
+        }
+    }
+
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path(rel)).expect("read")
     }

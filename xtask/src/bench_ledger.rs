@@ -1,8 +1,9 @@
 //! `cargo xtask bench ledger [--entries N] [--runs N]`: a generated promotion ledger of N
 //! entries (default 100,000) over dev, staging and prod, written through the ledger's own
 //! code; then the release binary's `status`, every gate of one promotion (`promote
-//! --dry-run`) and `metrics` over the whole ledger, each the median of `--runs` runs. Status
-//! is also timed at 1 %, 10 % and 100 % of the entries, to show how its cost grows.
+//! --dry-run`), `metrics` and the status page (`page --out`) over the whole ledger, each the
+//! median of `--runs` runs. Status is also timed at 1 %, 10 % and 100 % of the entries, to
+//! show how its cost grows.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -255,6 +256,16 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let metrics = median(o.runs.min(5), || {
         shipgate(&bin, &dir, &["--json", "metrics"], &now)
     })?;
+    let site = tmp.path().join("site");
+    let page = median(o.runs.min(5), || {
+        shipgate(
+            &bin,
+            &dir,
+            &["page", "--out", &site.to_string_lossy()],
+            &now,
+        )
+    })?;
+    let (page_files, page_bytes, page_largest) = site_files(&site);
     let size = dir_size(&dir.join(".git"));
     if o.json {
         let report = serde_json::json!({
@@ -262,6 +273,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "status_ms": status_at.iter().map(|(n, t)| serde_json::json!({"ledger": n, "ms": ms(*t)})).collect::<Vec<_>>(),
             "gates_ms": ms(gates),
             "metrics_ms": ms(metrics),
+            "page_ms": ms(page),
+            "page_files": page_files,
+            "page_bytes": page_bytes,
+            "page_largest_file_bytes": page_largest,
             "git_dir_bytes": size,
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -285,8 +300,33 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "  metrics, whole ledger         {:>7.1} ms   (target ≤ 500 ms)",
             ms(metrics)
         );
+        println!(
+            "  status page, whole ledger     {:>7.1} ms   (target ≤ 2,000 ms; page --out: {page_files} files, {:.1} MB, largest {:.0} kB, target ≤ 1,000 kB)",
+            ms(page),
+            page_bytes as f64 / 1e6,
+            page_largest as f64 / 1e3
+        );
     }
     Ok(())
+}
+
+/// How many files a directory holds (recursively), their bytes, and the largest one's.
+fn site_files(path: &Path) -> (u64, u64, u64) {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return (0, 0, 0);
+    };
+    let mut out = (0, 0, 0);
+    for e in entries.flatten() {
+        match e.metadata() {
+            Ok(m) if m.is_dir() => {
+                let (n, b, l) = site_files(&e.path());
+                out = (out.0 + n, out.1 + b, out.2.max(l));
+            }
+            Ok(m) => out = (out.0 + 1, out.1 + m.len(), out.2.max(m.len())),
+            Err(_) => {}
+        }
+    }
+    out
 }
 
 fn dir_size(path: &Path) -> u64 {

@@ -9,6 +9,7 @@ use shipgate::cli::hinted;
 
 /// How to get a tool that is absent.
 enum Source {
+    /// Debian packages, separated by spaces.
     Apt(&'static str),
     Pip(&'static str),
 }
@@ -43,12 +44,11 @@ fn ensure(cmd: &str, source: Source) -> anyhow::Result<()> {
         return Ok(());
     }
     match source {
-        Source::Apt(package) => {
+        Source::Apt(packages) => {
             sh("apt-get", &["update", "-qq"])?;
-            sh(
-                "apt-get",
-                &["install", "-y", "-qq", "--no-install-recommends", package],
-            )?;
+            let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+            args.extend(packages.split_whitespace());
+            sh("apt-get", &args)?;
         }
         Source::Pip(package) => sh("python3", &["-m", "pip", "install", "--quiet", package])?,
     }
@@ -74,6 +74,8 @@ fn ensure_test_tools() -> anyhow::Result<()> {
     ensure("git-cliff", Source::Pip("git-cliff"))?;
     // the CloudWatch tests run the AWS SDK against moto's standalone server
     ensure("moto_server", Source::Pip("moto[server]"))?;
+    // the status page's tests open it in a real headless Chromium, with fonts to draw it
+    ensure("chromium", Source::Apt("chromium fonts-liberation"))?;
     // the e-mail tests send through aiosmtpd (its console script tells it is installed)
     ensure("aiosmtpd", Source::Pip("aiosmtpd"))?;
     Ok(())

@@ -385,7 +385,7 @@ pub fn build(
 }
 
 /// The judge replayed over the recording, and the `counts` metrics' totals.
-fn evidence(rec: &Recording) -> Result<Evidence, ReviewError> {
+pub fn evidence(rec: &Recording) -> Result<Evidence, ReviewError> {
     let outcome = replay(&rec.settings, &rec.intervals).map_err(|problems| {
         ReviewError::Settings(
             problems

@@ -43,3 +43,8 @@ pub fn metrics(
         true,
     )?)
 }
+
+/// Every entry and every environment's month records, after a fetch (the status page).
+pub fn journal(p: &Pipeline) -> Result<ops::Journal, PipelineError> {
+    Ok(ops::journal(&p.context(), true)?)
+}

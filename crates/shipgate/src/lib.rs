@@ -16,6 +16,8 @@ mod config_cmd;
 mod init;
 mod init_cmd;
 mod notify_cmd;
+mod page;
+mod page_cmd;
 mod pipeline_io;
 mod promote_cmd;
 mod release_cmd;
@@ -72,6 +74,8 @@ pub enum Command {
     History(crate::promote_cmd::HistoryArgs),
     /// Delivery metrics (the four DORA keys) per environment, from the ledger
     Metrics(crate::promote_cmd::MetricsArgs),
+    /// Build the status page: a static site of what runs where, each version's journey, the history, canaries and delivery metrics
+    Page(crate::page_cmd::PageArgs),
     /// Draft a post-incident review of a rollback: timeline, times against the RTO, evidence, changes
     Review(crate::review_cmd::ReviewArgs),
     /// Test the [[notify]] channels, or send again what could not be delivered
@@ -129,6 +133,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         Command::History(args) => promote_cmd::history(&cli.global, args),
         Command::Metrics(args) => promote_cmd::metrics(&cli.global, args),
         Command::Review(args) => review_cmd::run(&cli.global, args),
+        Command::Page(args) => page_cmd::run(&cli.global, args),
         Command::Notify(args) => notify_cmd::run(&cli.global, args),
         Command::Schema(args) => schema_cmd::run(&cli.global, args),
         Command::Init(args) => init_cmd::run(&cli.global, args),

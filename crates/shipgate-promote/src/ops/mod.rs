@@ -45,7 +45,8 @@ use crate::targets::{self, Place};
 pub use error::OpError;
 pub use promote::{PromoteOutcome, PromoteRequest, Written, promote};
 pub use read::{
-    EnvStatus, History, HistoryEntry, Metrics, Status, history, latest_move, metrics, status,
+    EnvStatus, History, HistoryEntry, Journal, Metrics, Status, history, journal, latest_move,
+    metrics, status,
 };
 pub use record::{Recorded, approve, freeze, record_canary_pass, unblock, unfreeze, verify};
 pub use rollback::{

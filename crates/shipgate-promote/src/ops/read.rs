@@ -218,6 +218,31 @@ pub fn history(
     Ok(History { entries })
 }
 
+/// Everything the ledger holds, for the status page: every entry, and every environment's
+/// month records.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    /// Every entry, newest first (the order they were written in).
+    pub entries: Vec<Entry>,
+    /// Per environment of the order: its month records, oldest first.
+    pub months: Vec<(String, Vec<crate::state::MonthMetrics>)>,
+}
+
+/// Every entry and every month record, after a fetch of the remote's ledger when `fetch`.
+pub fn journal(ctx: &Context<'_>, fetch: bool) -> Result<Journal, OpError> {
+    let ledger = read_only(ctx, None, fetch)?;
+    let mut entries = Vec::with_capacity(usize::try_from(ledger.state.entries).unwrap_or(0));
+    ledger.walk(&mut |_, entry| {
+        entries.push(entry);
+        true
+    })?;
+    let mut months = Vec::new();
+    for name in ctx.order() {
+        months.push((name.clone(), ledger.months(name)?));
+    }
+    Ok(Journal { entries, months })
+}
+
 /// `shipgate metrics`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Metrics {

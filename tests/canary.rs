@@ -2312,4 +2312,77 @@ fn live_a_failed_canary_s_recording_makes_a_review_with_its_evidence() {
     assert!(cells[3].parse::<f64>().is_ok(), "{row}");
     assert!(cells[4].ends_with(" %"), "{row}");
     assert!(cells[5].parse::<f64>().is_ok_and(|n| n > 0.0), "{row}");
+
+    // The verdict counts in the delivery metrics, for a scraper, with its time to decision.
+    // An hour later: the verdict is stamped when it happened, after the run's start.
+    let metrics = ledger::shipgate(
+        &repo,
+        &["metrics", "--format", "prometheus"],
+        "2026-12-01T11:00:00Z",
+    );
+    let text = String::from_utf8_lossy(&metrics.stdout).into_owned();
+    assert!(
+        text.lines()
+            .any(|l| l == "shipgate_canary_failures_total{environment=\"prod\"} 1"),
+        "{text}"
+    );
+    let decision = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("shipgate_canary_decision_median_seconds{environment=\"prod\"} ")
+        })
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("the time to decision in\n{text}"));
+    assert!(decision > 0.0, "{text}");
+    let mut promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool runs (Debian's prometheus package)");
+    std::io::Write::write_all(&mut promtool.stdin.take().expect("stdin"), text.as_bytes())
+        .expect("write");
+    let checked = promtool.wait_with_output().expect("promtool");
+    assert!(
+        checked.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+
+    // The status page's canary report, from the same recording.
+    let recordings = repo.path("../recordings");
+    std::fs::create_dir(&recordings).expect("mkdir");
+    std::fs::copy(&file, recordings.join("canary-1.4.0.json")).expect("copy");
+    let site = repo.path("../site");
+    let page = ledger::shipgate(
+        &repo,
+        &[
+            "page",
+            "--out",
+            &site.display().to_string(),
+            "--recordings",
+            &recordings.display().to_string(),
+        ],
+        ledger::NOW,
+    );
+    assert_eq!(
+        page.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&page.stderr)
+    );
+    let report = std::fs::read_to_string(site.join("canaries/report-1.html")).expect("report");
+    assert!(
+        report.contains("<h1>Canary of 1.4.0 in prod</h1>"),
+        "{report}"
+    );
+    assert!(site.join("canaries/report-1/error-rate.svg").is_file());
+    let list = std::fs::read_to_string(site.join("canaries/index.html")).expect("list");
+    assert!(list.contains("failed, rolled back"), "{list}");
+    assert!(
+        list.contains("<a href=\"report-1.html\">report</a>"),
+        "{list}"
+    );
 }

@@ -42,6 +42,18 @@ pub struct EnvMetrics {
     pub rework_deployments: u64,
     /// Rework over all promotions (none without promotions).
     pub rework_rate: Option<f64>,
+    /// Canary verdicts recorded in the window.
+    pub canaries: u64,
+    /// Those that passed.
+    pub canaries_passed: u64,
+    /// Those that failed (and were rolled back).
+    pub canaries_failed: u64,
+    /// Passed over all verdicts (none without verdicts).
+    pub canary_pass_rate: Option<f64>,
+    /// The median time from a canary's start to its verdict, seconds.
+    pub canary_decision_median_s: Option<f64>,
+    /// The 90th percentile of it (nearest rank).
+    pub canary_decision_p90_s: Option<f64>,
 }
 
 /// The rework window's default: 7 days.
@@ -104,7 +116,19 @@ pub fn compute<'a>(
     let mut restores: Vec<f64> = Vec::new();
     let mut all: Vec<&PromotionMetric> = Vec::new();
     let mut restored_at: Vec<i64> = Vec::new();
+    let (mut passed, mut canaries_failed) = (0u64, 0u64);
+    let mut decisions: Vec<f64> = Vec::new();
     for m in months {
+        for c in m.canaries.iter().filter(|c| c.at >= since && c.at <= now) {
+            if c.passed {
+                passed += 1;
+            } else {
+                canaries_failed += 1;
+            }
+            if c.decided_s.is_finite() {
+                decisions.push(c.decided_s.max(0.0));
+            }
+        }
         all.extend(&m.promotions);
         restored_at.extend(m.restores.iter().map(|r| r.at));
         restores.extend(
@@ -142,6 +166,13 @@ pub fn compute<'a>(
         deployment_success_rate: rate(deployments - failed),
         rework_deployments: rework,
         rework_rate: rate(rework),
+        canaries: passed + canaries_failed,
+        canaries_passed: passed,
+        canaries_failed,
+        canary_pass_rate: (passed + canaries_failed > 0)
+            .then(|| passed as f64 / (passed + canaries_failed) as f64),
+        canary_decision_median_s: median(&mut decisions),
+        canary_decision_p90_s: nearest_rank(&mut decisions, 0.9),
     }
 }
 
@@ -195,7 +226,7 @@ pub fn exposition(envs: &[EnvMetrics], rework_window_s: i64, format: Format) -> 
         Gauge(Option<&'static str>),
     }
     type Value = fn(&EnvMetrics) -> Option<f64>;
-    let families: [(&str, Kind, &str, Value); 12] = [
+    let families: [(&str, Kind, &str, Value); 17] = [
         (
             "shipgate_deployments",
             Kind::Counter,
@@ -268,6 +299,36 @@ pub fn exposition(envs: &[EnvMetrics], rework_window_s: i64, format: Format) -> 
             "Time to restore: the median time from the failure to the rollback.",
             |m| m.time_to_restore_median_s,
         ),
+        (
+            "shipgate_canary_passes",
+            Kind::Counter,
+            "Canary verdicts that passed (the version was promoted to full traffic).",
+            |m| Some(m.canaries_passed as f64),
+        ),
+        (
+            "shipgate_canary_failures",
+            Kind::Counter,
+            "Canary verdicts that failed (traffic went back to the baseline).",
+            |m| Some(m.canaries_failed as f64),
+        ),
+        (
+            "shipgate_canary_pass_ratio",
+            Kind::Gauge(Some("ratio")),
+            "Canary verdicts that passed over all canary verdicts.",
+            |m| m.canary_pass_rate,
+        ),
+        (
+            "shipgate_canary_decision_median_seconds",
+            Kind::Gauge(Some("seconds")),
+            "Canary time to decision: the median time from a canary's start to its verdict.",
+            |m| m.canary_decision_median_s,
+        ),
+        (
+            "shipgate_canary_decision_p90_seconds",
+            Kind::Gauge(Some("seconds")),
+            "Canary time to decision: the 90th percentile (nearest rank).",
+            |m| m.canary_decision_p90_s,
+        ),
     ];
     let mut out = String::new();
     let header = |out: &mut String, family: &str, kind: &Kind, help: &str| {
@@ -315,9 +376,17 @@ pub fn exposition(envs: &[EnvMetrics], rework_window_s: i64, format: Format) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{PromotionMetric, RestoreMetric};
+    use crate::state::{CanaryMetric, PromotionMetric, RestoreMetric};
 
     const DAY: i64 = 86_400;
+
+    fn canary(at: i64, passed: bool, decided_s: f64) -> CanaryMetric {
+        CanaryMetric {
+            at,
+            passed,
+            decided_s,
+        }
+    }
 
     fn promotion(at: i64, lead_s: &[i64], failed: bool) -> PromotionMetric {
         PromotionMetric {
@@ -347,8 +416,22 @@ mod tests {
                     seconds: 100,
                 },
             ],
+            canaries: vec![
+                canary(DAY, true, 300.0),
+                canary(2 * DAY, false, 70.0),
+                canary(3 * DAY, true, 600.0),
+                canary(11 * DAY, false, 5.0),
+            ],
         };
         let all = compute("prod", [&m], 0, 10 * DAY, REWORK_WINDOW_S);
+        // The fourth verdict is after the window.
+        assert_eq!(
+            (all.canaries, all.canaries_passed, all.canaries_failed),
+            (3, 2, 1)
+        );
+        assert_eq!(all.canary_pass_rate, Some(2.0 / 3.0));
+        assert_eq!(all.canary_decision_median_s, Some(300.0));
+        assert_eq!(all.canary_decision_p90_s, Some(600.0));
         assert_eq!(all.deployments, 4);
         assert!((all.deployments_per_day - 0.4).abs() < 1e-9);
         assert_eq!(all.changes, 7);
@@ -403,6 +486,7 @@ mod tests {
                 at: 2 * DAY + H,
                 seconds: 60,
             }],
+            canaries: vec![],
         };
         let feb = MonthMetrics {
             promotions: vec![],
@@ -410,6 +494,7 @@ mod tests {
                 at: 40 * DAY,
                 seconds: 60,
             }],
+            canaries: vec![],
         };
         let m = compute("prod", [&feb, &jan], 0, 41 * DAY, REWORK_WINDOW_S);
         assert_eq!((m.deployments, m.failed_deployments), (6, 2));
@@ -462,6 +547,7 @@ mod tests {
                 at: 2 * DAY + 100,
                 seconds: 40,
             }],
+            canaries: vec![canary(DAY, true, 120.0), canary(2 * DAY, false, 30.0)],
         };
         vec![
             compute("prod", [&m], 0, 10 * DAY, REWORK_WINDOW_S),
@@ -486,6 +572,12 @@ mod tests {
             "shipgate_deployment_rework_ratio{environment=\"prod\"} 0",
             "shipgate_time_to_restore_median_seconds{environment=\"prod\"} 40",
             "shipgate_rework_window_seconds 604800",
+            "shipgate_canary_passes_total{environment=\"prod\"} 1",
+            "shipgate_canary_failures_total{environment=\"prod\"} 1",
+            "shipgate_canary_pass_ratio{environment=\"prod\"} 0.5",
+            "# UNIT shipgate_canary_decision_median_seconds seconds",
+            "shipgate_canary_decision_median_seconds{environment=\"prod\"} 75",
+            "shipgate_canary_decision_p90_seconds{environment=\"prod\"} 120",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }

@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::entry::{Entry, Kind, Source, VerifyResult};
 
-/// The format of the index files.
-pub const INDEX_FORMAT: u32 = 1;
+/// The format of the index files: 2 added the canaries' verdicts to the month records
+/// (`canaries`) and when they began (`canaries_since`).
+pub const INDEX_FORMAT: u32 = 2;
 
 /// How many passing versions each environment remembers, newest last (for `rollback`'s
 /// default target).
@@ -37,6 +38,10 @@ pub struct LedgerState {
     /// The oldest entry's time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oldest_at: Option<Timestamp>,
+    /// Since when the month records hold the canaries' verdicts: the first entry folded in
+    /// with index format 2 or later (a ledger begun before holds none of its older ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canaries_since: Option<Timestamp>,
     /// Per environment.
     pub environments: BTreeMap<String, EnvState>,
     /// Versions that may not be promoted, by version.
@@ -198,6 +203,21 @@ pub struct MonthMetrics {
     /// Rollbacks in the environment that month.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub restores: Vec<RestoreMetric>,
+    /// Canary verdicts recorded in the environment that month.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub canaries: Vec<CanaryMetric>,
+}
+
+/// One canary's verdict, for its outcome and its time to decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanaryMetric {
+    /// When the verdict was recorded (Unix seconds).
+    pub at: i64,
+    /// Whether the canary passed.
+    pub passed: bool,
+    /// Seconds from the start of the run to the decision.
+    pub decided_s: f64,
 }
 
 /// One promotion, for the delivery metrics.
@@ -316,6 +336,9 @@ impl Indexes {
             }
             _ => {}
         }
+        if entry.canary.is_some() {
+            needs.months.insert((env.clone(), month_of(entry.at)));
+        }
         needs
     }
 
@@ -360,6 +383,20 @@ impl Indexes {
         self.state.entries += 1;
         self.state.newest_at = Some(self.state.newest_at.map_or(e.at, |n| n.max(e.at)));
         self.state.oldest_at = Some(self.state.oldest_at.map_or(e.at, |o| o.min(e.at)));
+        self.state.canaries_since.get_or_insert(e.at);
+        // A canary's verdict is one verification (a failed one's rollback carries the same
+        // summary: not counted twice).
+        if let (Some(c), Some(env), Kind::Verification) =
+            (&e.canary, e.environment.as_deref(), e.kind)
+        {
+            self.month(env, &month_of(e.at))
+                .canaries
+                .push(CanaryMetric {
+                    at: e.at.as_second(),
+                    passed: c.verdict == VerifyResult::Pass,
+                    decided_s: c.decided_at_s,
+                });
+        }
         let env = e.environment.clone();
         let version = e.version.clone();
         match (e.kind, env.as_deref(), version.as_deref()) {
@@ -638,8 +675,12 @@ mod tests {
                 Some("1.0.0"),
                 "2026-11-30T23:59:00Z",
             ),
+            // A canary's verdict a month after the promotion it judges: its record goes
+            // in its own month.
             Entry {
                 result: Some(VerifyResult::Pass),
+                source: Some(Source::Canary),
+                canary: Some(canary(VerifyResult::Pass, 300.0)),
                 ..entry(
                     Kind::Verification,
                     Some("dev"),
@@ -684,7 +725,79 @@ mod tests {
         }
         assert_eq!(stored, whole);
         assert_eq!(whole.state.environments["prod"].freeze, None);
+        assert_eq!(
+            whole.months[&("dev".to_string(), "2026-12".to_string())].canaries,
+            [CanaryMetric {
+                at: at("2026-12-01T00:01:00Z").as_second(),
+                passed: true,
+                decided_s: 300.0
+            }]
+        );
+        assert_eq!(whole.state.canaries_since, Some(at("2026-11-30T23:59:00Z")));
         assert_eq!(month_of(at("2026-11-30T23:59:00Z")), "2026-11");
+    }
+
+    fn canary(verdict: VerifyResult, decided_at_s: f64) -> crate::entry::CanarySummary {
+        crate::entry::CanarySummary {
+            verdict,
+            decided_at_s,
+            metric: None,
+            rule: "r".into(),
+            baseline_version: "0.9.0".into(),
+        }
+    }
+
+    #[test]
+    fn a_ledger_of_index_format_1_counts_canaries_from_its_next_entry() {
+        let mut indexes = Indexes::default();
+        indexes.state.format = 1;
+        indexes.state.entries = 40;
+        indexes.state.oldest_at = Some(at("2025-01-01T00:00:00Z"));
+        let failed = Entry {
+            result: Some(VerifyResult::Fail),
+            source: Some(Source::Canary),
+            canary: Some(canary(VerifyResult::Fail, 70.0)),
+            ..entry(
+                Kind::Verification,
+                Some("prod"),
+                Some("1.1.0"),
+                "2026-12-01T10:00:00Z",
+            )
+        };
+        let rollback = Entry {
+            from: Some("1.1.0".into()),
+            reason: Some("canary failed".into()),
+            canary: failed.canary.clone(),
+            ..entry(
+                Kind::Rollback,
+                Some("prod"),
+                Some("1.0.0"),
+                "2026-12-01T10:00:01Z",
+            )
+        };
+        indexes.apply(&failed);
+        indexes.apply(&rollback);
+        assert_eq!(indexes.state.format, INDEX_FORMAT);
+        assert_eq!(indexes.state.canaries_since, Some(failed.at));
+        let month = &indexes.months[&("prod".to_string(), "2026-12".to_string())];
+        assert_eq!(
+            month.canaries.len(),
+            1,
+            "the rollback does not count it again"
+        );
+        assert!(!month.canaries[0].passed);
+        // Later entries keep the first time.
+        indexes.apply(&entry(
+            Kind::Approval,
+            Some("prod"),
+            Some("1.2.0"),
+            "2026-12-02T10:00:00Z",
+        ));
+        assert_eq!(indexes.state.canaries_since, Some(failed.at));
+        // A month file of format 1 still reads.
+        let old: MonthMetrics =
+            serde_json::from_str("{\"promotions\":[],\"restores\":[]}").expect("reads");
+        assert!(old.canaries.is_empty());
     }
 
     #[test]

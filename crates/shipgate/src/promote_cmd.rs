@@ -722,5 +722,32 @@ pub fn metrics(global: &Global, args: &MetricsArgs) -> anyhow::Result<ExitCode> 
             percent(m.rework_rate)
         );
     }
+    outln!(
+        "{:10} {:>8} {:>8} {:>8} {:>10} {:>16} {:>13}",
+        "ENV",
+        "CANARIES",
+        "PASSED",
+        "FAILED",
+        "PASS RATE",
+        "DECISION MEDIAN",
+        "DECISION P90"
+    );
+    for m in &out.environments {
+        outln!(
+            "{:10} {:>8} {:>8} {:>8} {:>10} {:>16} {:>13}",
+            m.name,
+            m.canaries,
+            m.canaries_passed,
+            m.canaries_failed,
+            percent(m.canary_pass_rate),
+            secs(m.canary_decision_median_s),
+            secs(m.canary_decision_p90_s)
+        );
+    }
+    if let Some(since) = out.canaries_since.filter(|c| *c > out.since) {
+        outln!(
+            "canary verdicts are counted from {since}: the ledger's indexes hold none before (it was begun by an older shipgate)"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -254,6 +254,10 @@ pub struct Metrics {
     pub until: Timestamp,
     /// How far back a rollback or a failed verification makes a promotion rework, seconds.
     pub rework_window_s: i64,
+    /// Since when the ledger's indexes hold the canaries' verdicts (older ones are not
+    /// counted): its first entry, or its first entry written by shipgate with index format
+    /// 2 or later.
+    pub canaries_since: Option<Timestamp>,
 }
 
 /// `shipgate metrics [--env ENV] [--since …] [--rework-window …]`: from the ledger's month
@@ -283,6 +287,7 @@ pub fn metrics(
         since,
         until: ctx.now,
         rework_window_s: rework_window,
+        canaries_since: ledger.state.canaries_since,
     })
 }
 

@@ -26,7 +26,7 @@ use jiff::Timestamp;
 use shipgate_canary::Chart;
 use shipgate_pipeline::review::Evidence;
 use shipgate_promote::entry::{Entry, Kind, Source, VerifyResult};
-use shipgate_promote::metrics::{self, EnvMetrics, median};
+use shipgate_promote::metrics::{self, EnvMetrics};
 use shipgate_promote::ops::Status;
 use shipgate_promote::state::{MonthMetrics, month_of};
 
@@ -1229,12 +1229,11 @@ fn report(model: &Model<'_>, frame: &Frame<'_>, r: &Report, n: usize) -> Vec<Fil
     files
 }
 
-/// The month records of one environment, by month, and its canary verdicts per month
-/// (passes, fails, times to decision).
+/// The month records of one environment, by month: the delivery metrics of each month, as
+/// `shipgate metrics` computes them.
 struct Months {
     labels: Vec<String>,
     metrics: Vec<EnvMetrics>,
-    canaries: Vec<(u64, u64, Option<f64>)>,
 }
 
 fn months_of(site: &Site<'_>, env: &str, records: &[MonthMetrics]) -> Months {
@@ -1244,37 +1243,15 @@ fn months_of(site: &Site<'_>, env: &str, records: &[MonthMetrics]) -> Months {
             .promotions
             .first()
             .map(|p| p.at)
-            .or_else(|| m.restores.first().map(|r| r.at));
+            .or_else(|| m.restores.first().map(|r| r.at))
+            .or_else(|| m.canaries.first().map(|c| c.at));
         if let Some(ts) = at.and_then(|s| Timestamp::from_second(s).ok()) {
             by_month.insert(month_of(ts), month_bounds(ts));
         }
     }
-    let mut canaries: BTreeMap<String, (u64, u64, Vec<f64>)> = BTreeMap::new();
-    let mut seen = BTreeSet::new();
-    for e in site
-        .entries
-        .iter()
-        .filter(|e| e.environment.as_deref() == Some(env))
-    {
-        let Some(c) = &e.canary else { continue };
-        if !seen.insert((judged(e), c.rule.as_str(), c.decided_at_s.to_bits())) {
-            continue;
-        }
-        let month = month_of(e.at);
-        by_month
-            .entry(month.clone())
-            .or_insert_with(|| month_bounds(e.at));
-        let slot = canaries.entry(month).or_default();
-        match c.verdict {
-            VerifyResult::Pass => slot.0 += 1,
-            VerifyResult::Fail => slot.1 += 1,
-        }
-        slot.2.push(c.decided_at_s);
-    }
     let mut out = Months {
         labels: Vec::new(),
         metrics: Vec::new(),
-        canaries: Vec::new(),
     };
     for (month, (start, end)) in by_month {
         out.metrics.push(metrics::compute(
@@ -1284,8 +1261,6 @@ fn months_of(site: &Site<'_>, env: &str, records: &[MonthMetrics]) -> Months {
             end - 1,
             site.rework_window_s,
         ));
-        let (pass, fail, mut times) = canaries.remove(&month).unwrap_or_default();
-        out.canaries.push((pass, fail, median(&mut times)));
         out.labels.push(month);
     }
     out
@@ -1373,7 +1348,10 @@ fn delivery(site: &Site<'_>, frame: &Frame<'_>) -> String {
                 "decision",
                 "Canary time to decision, median, seconds",
                 "s",
-                m.canaries.iter().map(|c| c.2).collect(),
+                m.metrics
+                    .iter()
+                    .map(|x| x.canary_decision_median_s)
+                    .collect(),
             ),
         ];
         body.push_str("<div class=\"charts\">");
@@ -1388,7 +1366,11 @@ fn delivery(site: &Site<'_>, frame: &Frame<'_>) -> String {
         let mut rows = String::new();
         for (i, month) in m.labels.iter().enumerate() {
             let x = &m.metrics[i];
-            let (pass, fail, decision) = m.canaries[i];
+            let (pass, fail, decision) = (
+                x.canaries_passed,
+                x.canaries_failed,
+                x.canary_decision_median_s,
+            );
             let pct = |r: Option<f64>| or_dash(r.map(|r| format!("{:.1} %", r * 100.0)));
             let span = |s: Option<f64>| {
                 or_dash(s.map(|s| {

@@ -436,3 +436,23 @@ fn a_recording_without_its_environment_is_refused_before_the_ledger_is_read() {
     std::fs::write(recordings.join("broken.json"), "{\"format\": ").expect("write");
     refused("broken.json: line 1, column 11: the file ends too early (truncated?)");
 }
+
+#[test]
+fn a_bad_ledger_entry_is_named_and_nothing_is_written() {
+    let repo = ledger();
+    let tip = repo.git(&["rev-parse", "refs/shipgate/ledger"]);
+    let tree = repo.git(&["rev-parse", "refs/shipgate/ledger^{tree}"]);
+    let message = "approval of 1.5.0 for prod by x\n\nshipgate-ledger-entry: 1\n{\"kind\":\"approval\",\"by\":\"x\",\"at\":\"2026-12-01T12:00:00Z\",\"environment\":\"prod\",\"version\":\"1.5.0\",\"extra\":1}\n";
+    let bad = repo.git(&["commit-tree", &tree, "-p", &tip, "-m", message]);
+    repo.git(&["update-ref", "refs/shipgate/ledger", &bad]);
+    let site = repo.dir.parent().expect("tmp").join("site");
+    let out = page(&repo, &site, None, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("ledger entry {bad}: line 4")),
+        "{err}"
+    );
+    assert!(err.contains("unknown field `extra`"), "{err}");
+    assert!(!site.exists(), "nothing written");
+}

@@ -151,6 +151,28 @@ impl Repo {
         Ok(commit.parent_ids().collect())
     }
 
+    /// Hands each commit of the first-parent chain from `from`, newest first, with its
+    /// message (lossy UTF-8), to `visit` until it answers false or the root is passed: one
+    /// object read per commit.
+    pub fn each_first_parent(
+        &self,
+        from: Oid,
+        visit: &mut dyn FnMut(Oid, &str) -> bool,
+    ) -> Result<(), GitError> {
+        let mut at = Some(from);
+        while let Some(id) = at {
+            let commit = self
+                .repo
+                .find_commit(id)
+                .map_err(ctx(format!("cannot read commit {id}")))?;
+            if !visit(id, &String::from_utf8_lossy(commit.message_bytes())) {
+                break;
+            }
+            at = commit.parent_id(0).ok();
+        }
+        Ok(())
+    }
+
     /// The first-parent chain from `from`, newest first, with each commit's message: up to
     /// `stop` (excluded) or the root, at most `limit` commits.
     pub fn first_parents(

@@ -485,15 +485,69 @@ impl<'r> Ledger<'r> {
     /// Hands each entry, newest first (the order they were written in), with its commit to
     /// `visit` until it answers false. Every entry read is checked.
     pub fn walk(&self, visit: &mut dyn FnMut(Oid, Entry) -> bool) -> Result<(), LedgerError> {
-        let mut at = self.tip;
-        while let Some(id) = at {
-            let entry = Entry::from_message(&id.to_string(), &self.repo.message(id)?)?;
-            if !visit(id, entry) {
-                break;
-            }
-            at = self.repo.parents(id)?.first().copied();
+        let Some(tip) = self.tip else {
+            return Ok(());
+        };
+        let mut failed = None;
+        self.repo
+            .each_first_parent(tip, &mut |id, message| match Entry::from_message(
+                &id.to_string(),
+                message,
+            ) {
+                Ok(entry) => visit(id, entry),
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            })?;
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Every entry, newest first, each checked: the commits are read on this thread while
+    /// another reads their messages as entries, in batches (the first bad entry, newest
+    /// first, is the error, and stops both).
+    pub fn entries(&self) -> Result<Vec<Entry>, LedgerError> {
+        const BATCH: usize = 2_048;
+        let Some(tip) = self.tip else {
+            return Ok(Vec::new());
+        };
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<(Oid, String)>>(8);
+        std::thread::scope(|s| {
+            let reader = s.spawn(move || -> Result<Vec<Entry>, EntryError> {
+                let mut entries = Vec::new();
+                for batch in receive {
+                    for (id, message) in batch {
+                        entries.push(Entry::from_message(&id.to_string(), &message)?);
+                    }
+                }
+                Ok(entries)
+            });
+            let mut batch = Vec::with_capacity(BATCH);
+            let walked = self.repo.each_first_parent(tip, &mut |id, message| {
+                batch.push((id, message.to_string()));
+                if batch.len() < BATCH {
+                    return true;
+                }
+                // The reader stopped at a bad entry: no need to read on.
+                send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                    .is_ok()
+            });
+            if !batch.is_empty() {
+                let _ = send.send(batch);
+            }
+            drop(send);
+            let read = match reader.join() {
+                Ok(read) => read,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            // A bad entry is newer than a commit the walk could not read: it is the error.
+            let entries = read?;
+            walked?;
+            Ok(entries)
+        })
     }
 
     /// Whether `commit` (of this ledger) is on the remote already.

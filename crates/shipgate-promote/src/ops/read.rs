@@ -231,11 +231,7 @@ pub struct Journal {
 /// Every entry and every month record, after a fetch of the remote's ledger when `fetch`.
 pub fn journal(ctx: &Context<'_>, fetch: bool) -> Result<Journal, OpError> {
     let ledger = read_only(ctx, None, fetch)?;
-    let mut entries = Vec::with_capacity(usize::try_from(ledger.state.entries).unwrap_or(0));
-    ledger.walk(&mut |_, entry| {
-        entries.push(entry);
-        true
-    })?;
+    let entries = ledger.entries()?;
     let mut months = Vec::new();
     for name in ctx.order() {
         months.push((name.clone(), ledger.months(name)?));

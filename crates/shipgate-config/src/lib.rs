@@ -59,7 +59,7 @@ pub fn check_workspace(workspace: &Workspace, settings: &EnvironmentsSettings) -
         .iter()
         .filter_map(|s| s.as_ref().err().map(|d| (**d).clone()))
         .collect();
-    let reports = parallel_map(&workspace.sets, |(set, schema)| {
+    let reports = shipgate_stdx::par::map(&workspace.sets, |(set, schema)| {
         let schema = schema
             .and_then(|i| workspace.schemas.get(i))
             .and_then(|s| s.as_ref().ok());
@@ -98,25 +98,4 @@ pub fn check_workspace(workspace: &Workspace, settings: &EnvironmentsSettings) -
 pub fn validate(request: &LoadRequest<'_>) -> Result<Report, LoadError> {
     let workspace = load::load(request)?;
     Ok(check_workspace(&workspace, request.settings))
-}
-
-/// Maps items on all available cores, keeping their order.
-pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len().max(1));
-    if threads <= 1 || items.len() < 8 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }

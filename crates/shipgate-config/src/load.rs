@@ -11,7 +11,7 @@
 //! `schema.json` in its directory or above it, up to the searched path (for Helm, the chart's
 //! `values.schema.json` first), unless `[environments] schema` names one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -97,6 +97,7 @@ pub struct Workspace {
 /// Finds and reads every configuration set under the requested paths.
 pub fn load(request: &LoadRequest<'_>) -> Result<Workspace, LoadError> {
     let mut dirs: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut listed: HashSet<PathBuf> = HashSet::new();
     for path in &request.paths {
         let meta = std::fs::metadata(path).map_err(|source| LoadError::Path {
             path: display(request.repo, path),
@@ -120,7 +121,7 @@ pub fn load(request: &LoadRequest<'_>) -> Result<Workspace, LoadError> {
             });
         }
         for dir in found {
-            if !dirs.iter().any(|(d, _)| *d == dir) {
+            if listed.insert(dir.clone()) {
                 dirs.push((dir, root.clone()));
             }
         }
@@ -155,7 +156,7 @@ pub fn load(request: &LoadRequest<'_>) -> Result<Workspace, LoadError> {
     }
     let max = request.settings.max_file_size;
     let layout = request.settings.layout;
-    let sets = crate::parallel_map(&with_schema, |(dir, index)| {
+    let sets = shipgate_stdx::par::map(&with_schema, |(dir, index)| {
         (read_set(request.repo, dir, max, layout), *index)
     });
     let schemas = schema_paths

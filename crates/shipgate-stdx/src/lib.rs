@@ -12,6 +12,7 @@
 //! | [`num`] | numbers for people |
 //! | [`shell`] | POSIX shell quoting |
 //! | [`names`] | what a version and an environment name may be, checked where they enter |
+//! | [`par`] | work spread over the machine's cores, in the items' order |
 
 pub mod alarms;
 pub mod duration;
@@ -19,5 +20,6 @@ pub mod fs;
 pub mod hint;
 pub mod names;
 pub mod num;
+pub mod par;
 pub mod shell;
 pub mod text;

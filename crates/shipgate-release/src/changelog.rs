@@ -1,7 +1,7 @@
 //! `shipgate changelog`: the releases of a range of history (the whole history, the
 //! unreleased changes, or `A..B`) gathered into the changelog model's input.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use shipgate_changelog::{ChangelogInput, CommitInput, ReleaseInput};
@@ -84,6 +84,10 @@ fn best(releases: &Releases, boundaries: &[Oid]) -> Option<Release> {
         .cloned()
 }
 
+/// A release described: its input, and the releases its walk reached (its boundaries and
+/// the tagged commits it passed), newest first as walked.
+type Described = Result<(ReleaseInput, Vec<Oid>), ReleaseError>;
+
 /// One release: its commits are walked from its tag down to the previous release of its
 /// kind (a stable release reaches back to the previous stable one, so it gathers its
 /// release candidates' changes; a prerelease stops at any release).
@@ -145,7 +149,8 @@ pub fn collect(req: &ChangelogRequest) -> Result<ChangelogInput, ReleaseError> {
         releases: Vec::new(),
         remote_url: remote_url.clone(),
     };
-    let unreleased = |out: &mut ChangelogInput| -> Result<(), ReleaseError> {
+    // The unreleased changes; the walk's boundaries are the newest releases.
+    let unreleased = |out: &mut ChangelogInput| -> Result<Vec<Oid>, ReleaseError> {
         let walk = repo.walk(head, &any)?;
         let commits: Vec<CommitInput> = inputs(&repo, &walk.commits, package_dir)?;
         out.releases.push(ReleaseInput {
@@ -154,10 +159,12 @@ pub fn collect(req: &ChangelogRequest) -> Result<ChangelogInput, ReleaseError> {
             remote_url: remote_url.clone(),
             ..Default::default()
         });
-        Ok(())
+        Ok(walk.boundaries)
     };
     match &req.span {
-        Span::Unreleased => unreleased(&mut out)?,
+        Span::Unreleased => {
+            unreleased(&mut out)?;
+        }
         Span::Range { from, to } => {
             let (a, b) = (repo.resolve(from)?, repo.resolve(to)?);
             let commits: Vec<CommitInput> = inputs(&repo, &repo.range(b, &[a])?, package_dir)?;
@@ -203,29 +210,56 @@ pub fn collect(req: &ChangelogRequest) -> Result<ChangelogInput, ReleaseError> {
             );
         }
         Span::All => {
-            unreleased(&mut out)?;
             // Releases reachable from HEAD, found walk by walk: a walk's boundaries and the
-            // tagged commits it passes are the next releases to describe.
-            let mut queue: Vec<Oid> = repo.walk(head, &any)?.boundaries;
-            let mut seen: HashSet<Oid> = queue.iter().copied().collect();
-            let mut described = Vec::new();
-            while let Some(commit) = queue.pop() {
-                for release in releases.on(commit) {
-                    let (described_one, walk) = describe(
-                        &repo,
+            // tagged commits it passes are the next releases to describe. Every release is
+            // described first, on all cores (each walk stops at the previous release of its
+            // kind, so they are independent), then the reachable ones are taken.
+            let mut queue: Vec<Oid> = unreleased(&mut out)?;
+            let all = releases.each();
+            let mut handles = vec![repo];
+            for _ in 1..shipgate_stdx::par::threads(all.len()) {
+                handles.push(shipgate_git::open(&req.repo)?);
+            }
+            let mut ready: Vec<Option<Described>> =
+                shipgate_stdx::par::map_with(&all, &mut handles, |repo, (commit, release)| {
+                    let (input, walk) = describe(
+                        repo,
                         &releases,
-                        commit,
+                        *commit,
                         release,
                         remote_url.clone(),
                         package_dir,
                     )?;
-                    for id in walk
+                    let next = walk
                         .boundaries
                         .iter()
                         .copied()
                         .chain(walk.commits.iter().map(|c| c.id))
-                    {
-                        if any(id) && seen.insert(id) {
+                        .filter(|id| any(*id))
+                        .collect();
+                    Ok((input, next))
+                })
+                .into_iter()
+                .map(Some)
+                .collect();
+            let at: HashMap<(Oid, &str), usize> = all
+                .iter()
+                .enumerate()
+                .map(|(i, (commit, release))| ((*commit, release.name.as_str()), i))
+                .collect();
+            let mut seen: HashSet<Oid> = queue.iter().copied().collect();
+            let mut described = Vec::new();
+            while let Some(commit) = queue.pop() {
+                for release in releases.on(commit) {
+                    // A release no walk from HEAD reaches is never asked for, nor its error.
+                    let (described_one, next) = at
+                        .get(&(commit, release.name.as_str()))
+                        .and_then(|i| ready[*i].take())
+                        .ok_or_else(|| ReleaseError::UnknownTag {
+                            tag: release.name.clone(),
+                        })??;
+                    for id in next {
+                        if seen.insert(id) {
                             queue.push(id);
                         }
                     }

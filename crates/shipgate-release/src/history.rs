@@ -112,6 +112,17 @@ impl Releases {
         out
     }
 
+    /// Every release with its commit, in a fixed order (by version, then tag name).
+    pub(crate) fn each(&self) -> Vec<(Oid, &Release)> {
+        let mut out: Vec<(Oid, &Release)> = self
+            .by_commit
+            .iter()
+            .flat_map(|(id, on)| on.iter().map(move |r| (*id, r)))
+            .collect();
+        out.sort_by(|a, b| (&a.1.version, &a.1.name).cmp(&(&b.1.version, &b.1.name)));
+        out
+    }
+
     pub(crate) fn on(&self, id: Oid) -> &[Release] {
         self.by_commit.get(&id).map_or(&[], Vec::as_slice)
     }

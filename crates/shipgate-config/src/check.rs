@@ -336,20 +336,6 @@ pub fn check(
         trees,
     } = layer(set, settings);
     let mut redactor = Redactor::default();
-    // The configuration's own names are no secret (see `Redactor::keep`).
-    for env in &settings.order {
-        redactor.keep(env);
-        redactor.keep(&settings.file_name(env));
-    }
-    for name in set.file_names() {
-        redactor.keep(name);
-        redactor.keep(name.rsplit('/').next().unwrap_or(name));
-    }
-    for docs in trees.iter().flatten() {
-        for doc in docs {
-            keep_keys(&doc.root, "", &mut redactor);
-        }
-    }
     for (i, docs) in trees.iter().enumerate() {
         let (Some(docs), Content::Text(text)) = (docs, &set.file(FileId(i as u32)).content) else {
             continue;
@@ -362,6 +348,23 @@ pub fn check(
                 &mut findings,
                 &mut |s| redactor.add(s),
             );
+        }
+    }
+    // The configuration's own names are no secret (see `Redactor::keep`); they matter only
+    // where there is a secret to redact.
+    if !redactor.is_empty() {
+        for env in &settings.order {
+            redactor.keep(env);
+            redactor.keep(&settings.file_name(env));
+        }
+        for name in set.file_names() {
+            redactor.keep(name);
+            redactor.keep(name.rsplit('/').next().unwrap_or(name));
+        }
+        for docs in trees.iter().flatten() {
+            for doc in docs {
+                keep_keys(&doc.root, "", &mut redactor);
+            }
         }
     }
     if let Some(schema) = schema {

@@ -205,11 +205,11 @@ pub fn secret_reason(path: &str, node: &Node) -> Option<String> {
     let credential = secrets::holds_credential(parent, key);
     // Below a map of a Secret's keys (`namespace_secrets`, `secretRef`), or in a key that
     // names one (`secret`, `secretKey`), a name like `db-password` refers to a credential.
-    let refers = secrets::refers_to_secrets(path, key);
+    let refers = || secrets::refers_to_secrets(path, key);
     match &node.value {
         Value::String(s) if s.is_empty() || secrets::is_reference(s) => None,
         Value::String(s) if secrets::is_empty_pem(s) => None,
-        Value::String(_) if refers && secrets::is_reference_name(node) => None,
+        Value::String(_) if refers() && secrets::is_reference_name(node) => None,
         Value::String(s) if key == "key" && secrets::looks_random(s) => {
             Some("holds a random key (a literal credential)".into())
         }

@@ -1,21 +1,31 @@
 //! `cargo xtask bench config [--services N] [--runs N]`: `shipgate config validate` on a
 //! generated tree of N services (default 1,000), each a directory with base.toml and three
 //! overlays derived from this repository's `environments/`, sharing its schema.json; then
-//! check-jsonschema on the same merged documents against the same schema, side by side; then
-//! this repository's own `environments/`. Prints the measured times and the ratio.
+//! ajv-cli and check-jsonschema on the same merged documents against the same schema (schema
+//! only, the documents merged beforehand), side by side; then this repository's own
+//! `environments/`. Prints the measured times and the ratios. The same tree with mistakes
+//! planted in some services (a literal password, a misspelt key, a wrong type, a syntax
+//! error) checks the answer: its findings, in order, must be those shipgate reported before
+//! issue 24 (their SHA-256), or the bench fails.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use sha2::{Digest, Sha256};
 use shipgate::cli::hinted;
 use shipgate_config::{EnvironmentsSettings, LoadRequest};
 
-/// Targets from issue 4.
-const TREE_BUDGET: Duration = Duration::from_secs(1);
+/// Targets from issues 4 and 24.
+const TREE_BUDGET: Duration = Duration::from_millis(100);
 const REPO_BUDGET: Duration = Duration::from_millis(30);
 const MIN_RATIO: f64 = 10.0;
+const MIN_AJV_RATIO: f64 = 5.0;
+
+/// `config validate --format json` on the default tree (1,000 services) with the planted
+/// mistakes, as shipgate reported it before issue 24: 220 findings, their SHA-256.
+const FAULTY_SHA256: &str = "c960254a9b3cfcf29ce65b20b5d0172335c5d3a85c2e6c8c77e34b5fe48eb80e";
 
 struct Options {
     services: usize,
@@ -67,19 +77,35 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
     let tree = tmp.path().join("services");
-    let (files, keys) = generate(&environments, &tree, o.services)?;
+    let (files, keys) = generate(&environments, &tree, o.services, false)?;
     eprintln!(
         "generated {} services: {files} files, {keys} keys in {}",
         o.services,
         tree.display()
     );
 
-    // 1. shipgate on the whole tree (the binary, as CI runs it).
-    let ours = time_runs(o.runs, || validate(&shipgate, tmp.path(), &tree))?;
-    // 2. The same merged documents, for check-jsonschema.
+    // 0. The answer: the same tree with planted mistakes, findings as before.
+    let faulty = tmp.path().join("faulty");
+    generate(&environments, &faulty.join("services"), o.services, true)?;
+    let answer = findings(&shipgate, &faulty, &faulty.join("services"))?;
+    // 1. The same merged documents, for the peers.
     let merged = tmp.path().join("merged");
     let documents = write_merged(tmp.path(), &tree, &merged)?;
-    let theirs = check_jsonschema(&tree.join("schema.json"), &documents, o.runs.min(3))?;
+    let schema = tree.join("schema.json");
+    // 2. shipgate on the whole tree (the binary, as CI runs it), and ajv-cli on the merged
+    // documents, side by side: run after run, each sees the same load.
+    let ajv_ok = peer_installed("ajv");
+    let (mut ours, mut ajv) = (Vec::new(), Vec::new());
+    for _ in 0..o.runs {
+        ours.push(time_runs(1, || validate(&shipgate, tmp.path(), &tree))?.0);
+        if ajv_ok {
+            ajv.push(time_runs(1, || run_ajv(&schema, &merged))?.0);
+        }
+    }
+    ours.sort();
+    ajv.sort();
+    let ours = (ours[ours.len() / 2], ours[0]);
+    let theirs = check_jsonschema(&schema, &documents, o.runs.min(3))?;
     // 3. This repository's environments/.
     let repo = time_runs(o.runs * 4, || validate(&shipgate, &root, &environments))?;
 
@@ -88,11 +114,30 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         o.services
     );
     println!(
-        "  shipgate config validate (tree)      {:>9.1} ms  median of {} runs (min {:.1} ms)",
+        "  shipgate config validate (tree)      {:>9.1} ms  median of {} runs (min {:.1} ms; target <= {} ms)",
         ms(ours.0),
         o.runs,
-        ms(ours.1)
+        ms(ours.1),
+        TREE_BUDGET.as_millis()
     );
+    match ajv.get(ajv.len() / 2) {
+        Some(t) => {
+            let ratio = t.as_secs_f64() / ours.0.as_secs_f64();
+            println!(
+                "  ajv-cli ({} merged docs, schema only) {:>9.1} ms  median of {} runs, side by side",
+                documents.len(),
+                ms(*t),
+                ajv.len()
+            );
+            println!(
+                "  ratio: shipgate is {ratio:.1}x faster than ajv-cli (target >= {MIN_AJV_RATIO}x)"
+            );
+            if ratio < MIN_AJV_RATIO {
+                eprintln!("warning: below the {MIN_AJV_RATIO}x target against ajv-cli");
+            }
+        }
+        None => println!("  ajv-cli: not installed, comparison skipped (npm install -g ajv-cli)"),
+    }
     match theirs {
         Some(t) => {
             let ratio = t.as_secs_f64() / ours.0.as_secs_f64();
@@ -101,7 +146,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 documents.len(),
                 ms(t)
             );
-            println!("  ratio: shipgate is {ratio:.1}x faster (target >= {MIN_RATIO}x)");
+            println!(
+                "  ratio: shipgate is {ratio:.1}x faster than check-jsonschema (target >= {MIN_RATIO}x)"
+            );
             if ratio < MIN_RATIO {
                 eprintln!("warning: below the {MIN_RATIO}x target");
             }
@@ -115,6 +162,19 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ms(repo.0),
         o.runs * 4
     );
+    if o.services == 1000 {
+        if answer != FAULTY_SHA256 {
+            bail!(
+                "the findings on the tree with planted mistakes changed: sha256 {answer}, expected {FAULTY_SHA256}"
+            );
+        }
+        println!("  answer: the planted mistakes' findings are those before issue 24, in order");
+    } else {
+        println!(
+            "  answer: no recorded findings for {} services to compare with",
+            o.services
+        );
+    }
     for (what, took, budget) in [
         ("tree", ours.0, TREE_BUDGET),
         ("environments/", repo.0, REPO_BUDGET),
@@ -128,6 +188,54 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `program help` runs.
+fn peer_installed(program: &str) -> bool {
+    Command::new(program)
+        .arg("help")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// ajv-cli (draft 2020-12, as the schema says) on every merged document at once.
+fn run_ajv(schema: &Path, merged: &Path) -> anyhow::Result<()> {
+    let out = Command::new("ajv")
+        .args(["validate", "--spec=draft2020", "-s"])
+        .arg(schema)
+        .arg("-d")
+        .arg(merged.join("*.json"))
+        .output()
+        .context("cannot run ajv")?;
+    if !out.status.success() {
+        bail!(
+            "ajv rejected the merged documents:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+                .chars()
+                .take(2000)
+                .collect::<String>()
+        );
+    }
+    Ok(())
+}
+
+/// The SHA-256 of `config validate --format json` on a tree with mistakes (exit 1).
+fn findings(shipgate: &Path, repo: &Path, path: &Path) -> anyhow::Result<String> {
+    let out = Command::new(shipgate)
+        .args(["--repo"])
+        .arg(repo)
+        .args(["config", "validate", "--format", "json"])
+        .arg(path)
+        .output()
+        .context("cannot run shipgate")?;
+    if out.status.code() != Some(1) {
+        bail!(
+            "shipgate config validate should find the planted mistakes in {} (exit 1): {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(format!("{:x}", Sha256::digest(&out.stdout)))
 }
 
 fn ms(d: Duration) -> f64 {
@@ -181,7 +289,14 @@ fn validate(shipgate: &Path, repo: &Path, path: &Path) -> anyhow::Result<()> {
 /// Writes `services/svc-NNNN/{base,dev,staging,prod}.toml` and `services/schema.json`:
 /// this repository's environments with per-service names, hosts, replicas and versions.
 /// Returns (files, keys).
-fn generate(environments: &Path, tree: &Path, services: usize) -> anyhow::Result<(usize, usize)> {
+/// With `faulty`, every 50th service (from the 8th) gets a literal password, a misspelt
+/// required key, a wrong type and an unknown key, and every 50th from the 24th a syntax error.
+fn generate(
+    environments: &Path,
+    tree: &Path,
+    services: usize,
+    faulty: bool,
+) -> anyhow::Result<(usize, usize)> {
     let read = |name: &str| {
         std::fs::read_to_string(environments.join(name))
             .with_context(|| format!("cannot read environments/{name}"))
@@ -218,6 +333,7 @@ fn generate(environments: &Path, tree: &Path, services: usize) -> anyhow::Result
             ("prod.toml", &prod),
         ] {
             let text = vary(text);
+            let text = if faulty { plant(i, file, text) } else { text };
             keys += text
                 .lines()
                 .filter(|l| l.contains(" = ") && !l.trim_start().starts_with('#'))
@@ -226,6 +342,25 @@ fn generate(environments: &Path, tree: &Path, services: usize) -> anyhow::Result
         }
     }
     Ok((services * 4, keys))
+}
+
+/// Service `i`'s `file` with the mistakes [`generate`] plants.
+fn plant(i: usize, file: &str, text: String) -> String {
+    match (i % 50, file) {
+        (7, "base.toml") => text
+            .replace(
+                "password = \"secret://shop/dev/",
+                &format!("password = \"hunter2-{i}/"),
+            )
+            .replace(
+                "team = \"commerce-platform\"",
+                "teem = \"commerce-platform\"",
+            ),
+        (7, "prod.toml") => text.replace("replicas = 3", "replicas = \"three\""),
+        (7, "dev.toml") => text + "nonsense = true\n",
+        (23, "staging.toml") => text + "oops = \n",
+        _ => text,
+    }
 }
 
 /// The merged document of every service and environment, as JSON files (what

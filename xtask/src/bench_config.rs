@@ -210,24 +210,30 @@ fn run_ajv(schema: &Path, merged: &Path) -> anyhow::Result<()> {
     if !out.status.success() {
         bail!(
             "ajv rejected the merged documents:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-                .chars()
-                .take(2000)
-                .collect::<String>()
+            excerpt(&out.stderr)
         );
     }
     Ok(())
 }
 
-/// The SHA-256 of `config validate --format json` on a tree with mistakes (exit 1).
-fn findings(shipgate: &Path, repo: &Path, path: &Path) -> anyhow::Result<String> {
-    let out = Command::new(shipgate)
+/// `shipgate --repo REPO config validate --format json PATH`.
+fn config_validate(
+    shipgate: &Path,
+    repo: &Path,
+    path: &Path,
+) -> anyhow::Result<std::process::Output> {
+    Command::new(shipgate)
         .args(["--repo"])
         .arg(repo)
         .args(["config", "validate", "--format", "json"])
         .arg(path)
         .output()
-        .context("cannot run shipgate")?;
+        .context("cannot run shipgate")
+}
+
+/// The SHA-256 of `config validate --format json` on a tree with mistakes (exit 1).
+fn findings(shipgate: &Path, repo: &Path, path: &Path) -> anyhow::Result<String> {
+    let out = config_validate(shipgate, repo, path)?;
     if out.status.code() != Some(1) {
         bail!(
             "shipgate config validate should find the planted mistakes in {} (exit 1): {}",
@@ -236,6 +242,11 @@ fn findings(shipgate: &Path, repo: &Path, path: &Path) -> anyhow::Result<String>
         );
     }
     Ok(format!("{:x}", Sha256::digest(&out.stdout)))
+}
+
+/// The first 2,000 characters of a program's output, for an error.
+fn excerpt(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).chars().take(2000).collect()
 }
 
 fn ms(d: Duration) -> f64 {
@@ -265,21 +276,12 @@ fn time_runs(
 
 /// Runs the binary; the generated tree and environments/ must be clean (exit 0).
 fn validate(shipgate: &Path, repo: &Path, path: &Path) -> anyhow::Result<()> {
-    let out = Command::new(shipgate)
-        .args(["--repo"])
-        .arg(repo)
-        .args(["config", "validate", "--format", "json"])
-        .arg(path)
-        .output()
-        .context("cannot run shipgate")?;
+    let out = config_validate(shipgate, repo, path)?;
     if !out.status.success() {
         bail!(
             "shipgate config validate failed on {}:\n{}{}",
             path.display(),
-            String::from_utf8_lossy(&out.stdout)
-                .chars()
-                .take(2000)
-                .collect::<String>(),
+            excerpt(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -413,10 +415,7 @@ fn check_jsonschema(
         if !out.status.success() {
             bail!(
                 "check-jsonschema rejected the merged documents:\n{}",
-                String::from_utf8_lossy(&out.stdout)
-                    .chars()
-                    .take(2000)
-                    .collect::<String>()
+                excerpt(&out.stdout)
             );
         }
         best = Some(best.map_or(took, |b| b.min(took)));

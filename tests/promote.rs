@@ -2061,7 +2061,11 @@ fn delivery_metrics_on_a_constructed_ledger_have_known_answers() {
         })
     );
     assert_eq!(all["rework_window_s"], 7 * 24 * H);
-    assert_eq!(all["canaries_since"], json!(when(0)), "a ledger begun with index format 2");
+    assert_eq!(
+        all["canaries_since"],
+        json!(when(0)),
+        "a ledger begun with index format 2"
+    );
     for env in ["staging", "prod"] {
         let other = named(&all["environments"], env);
         assert_eq!(

@@ -26,6 +26,7 @@ pub struct EnvironmentsSettings {
     /// `{ prod = "production" }`. With `layout = "spring"` the value may list several
     /// profiles, as `spring.profiles.active` does: `"production,msk"`.
     #[schemars(schema_with = "env_name_map")]
+    #[schemars(extend("examples" = [{ "prod": "production" }]))]
     pub names: BTreeMap<String, String>,
     /// The JSON Schema of the merged configuration. Default: the nearest `schema.json` in
     /// the configuration's directory or above it, up to the validated path.
@@ -144,6 +145,7 @@ impl Default for OrderingSettings {
 pub struct ParitySettings {
     /// Pairs `[from, to]`. Default: the last two environments of `order` (with `layout =
     /// "spring"` or `"helm"`, only when `order` has three or more).
+    #[schemars(extend("examples" = [[["staging", "prod"]]]))]
     pub pairs: Option<Vec<[String; 2]>>,
     /// Key paths (a table path covers everything under it; `*` matches one key).
     pub allow: Vec<String>,

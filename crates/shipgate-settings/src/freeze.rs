@@ -322,6 +322,7 @@ impl schemars::JsonSchema for FreezeWindow {
                     "additionalProperties": false,
                     "required": ["from", "to", "time-zone"],
                     "properties": { "from": week_time, "to": week_time, "time-zone": zone },
+                    "examples": [{ "from": "Fri 16:00", "to": "Mon 08:00", "time-zone": "Europe/Berlin" }],
                 },
                 {
                     "type": "object",
@@ -331,12 +332,14 @@ impl schemars::JsonSchema for FreezeWindow {
                         "date": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" },
                         "time-zone": zone,
                     },
+                    "examples": [{ "date": "2026-12-24", "time-zone": "Europe/Berlin" }],
                 },
                 {
                     "type": "object",
                     "additionalProperties": false,
                     "required": ["start", "end"],
                     "properties": { "start": timestamp, "end": timestamp },
+                    "examples": [{ "start": "2026-11-27T00:00:00Z", "end": "2026-11-30T08:00:00Z" }],
                 },
             ],
         })

@@ -85,6 +85,18 @@ impl ChannelKind {
 /// `[[notify]]`: one channel.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(extend("examples" = [
+    { "kind": "slack", "name": "ops", "token-env": "SLACK_BOT_TOKEN", "channel": "#deploys",
+      "events": ["promotion", "rollback", "canary-failed"], "environments": ["prod"], "timeout": "10s" },
+    { "kind": "pagerduty", "routing-key-env": "PAGERDUTY_ROUTING_KEY",
+      "page-on": ["rollback-failed", "stale-hold"] },
+    { "kind": "email", "smtp": "smtp://smtp.example.com:587", "username-env": "SMTP_USER",
+      "password-env": "SMTP_PASSWORD", "from": "shipgate <deploy@example.com>",
+      "to": ["oncall@example.com"], "template": "notify/email.hbs" },
+    { "kind": "grafana", "url": "https://grafana.example.com", "token-env": "GRAFANA_TOKEN",
+      "dashboard-uid": "storefront", "tags": ["storefront"] },
+    { "kind": "webhook", "url-env": "DEPLOY_WEBHOOK_URL", "secret-env": "DEPLOY_WEBHOOK_SECRET" },
+]))]
 pub struct Channel {
     /// What the channel is.
     pub kind: ChannelKind,
@@ -412,9 +424,11 @@ fn is_var_name(name: &str) -> bool {
 pub struct Links {
     /// What to do when a deployment fails.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = "https://wiki.example.com/runbooks/deploy")]
     pub runbook: Option<String>,
     /// Where to watch it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = "https://grafana.example.com/d/deploys")]
     pub dashboard: Option<String>,
     /// `[links.env.<ENV>]`: one environment's.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -429,8 +443,10 @@ pub struct Links {
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct LinkPair {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = "https://wiki.example.com/runbooks/storefront-prod")]
     pub runbook: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = "https://grafana.example.com/d/storefront-prod")]
     pub dashboard: Option<String>,
 }
 

@@ -22,6 +22,7 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 #[schemars(extend("if" = { "not": { "properties": { "path": { "pattern": KNOWN_NAME } } } }, "then" = { "required": ["pattern"] }))]
+#[schemars(extend("examples" = [{ "path": "pom.xml", "pattern": "<version>{version}</version>", "next-snapshot": true }]))]
 pub struct ReleaseFile {
     /// Relative to the repository's root; never absolute, never through `..`.
     #[schemars(schema_with = "relative_path")]

@@ -9,6 +9,13 @@ use shipgate_doc::{Format, KeyPath};
 /// `[[promote.target]]`: one place a promotion writes.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(extend("examples" = [{
+    "file": "deploy/{{env}}/kustomization.yaml",
+    "key": "images[name=storefront].newTag",
+    "value": "{{version}}",
+    "names": { "prod": "production" },
+    "environments": ["staging", "prod"],
+}]))]
 pub struct Target {
     /// The file, relative to the repository root; `{{env}}` is the environment's name in
     /// this target (`names`). TOML, YAML or JSON by extension.

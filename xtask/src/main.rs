@@ -1,6 +1,6 @@
 //! `cargo xtask`: this workspace's own release, validation, canary and promotion, which are the
 //! `shipgate` binary's front end itself (`shipgate::run_args`, with `--repo` set to this
-//! workspace), plus what is xtask's own: test, ci, dist, bench.
+//! workspace), plus what is xtask's own: test, ci, docs, dist, bench.
 
 mod bench_canary;
 mod bench_config;
@@ -11,6 +11,12 @@ mod bench_serve;
 mod canary;
 mod checks;
 mod dist;
+mod docs;
+#[cfg(test)]
+mod docs_check;
+mod docs_cli;
+mod docs_config;
+mod docs_json;
 mod release;
 mod validate;
 
@@ -21,14 +27,15 @@ use std::process::ExitCode;
 use anyhow::Context;
 use shipgate::cli::hinted;
 
-const USAGE: &str =
-    "usage: cargo xtask <release|validate|canary|promote|rollback|approve|status|test|ci|dist|bench> …
+pub const USAGE: &str =
+    "usage: cargo xtask <release|validate|canary|promote|rollback|approve|status|test|ci|docs|dist|bench> …
   release …   `shipgate release …` on this workspace (cargo xtask release --help)
   validate …  `shipgate config validate …` on this workspace's environments
   canary …    `shipgate canary run …` with this workspace's shipgate.toml
   promote|rollback|approve|status …   `shipgate promote|rollback|approve|status …` on this workspace
   test      install what the tests need when absent, then run every test
   ci        fmt check, clippy -D warnings, every test, workflow checks
+  docs      regenerate the site's reference pages, then build the site (docs/book) with mdBook
   dist [--target TRIPLE] [--binary FILE] [--out DIR]   the release archive and its .sha256
   bench history|changelog [--commits N] [--tail N] [--runs N] [--peer]
   bench config | bench judge [--json] | bench ledger [--entries N] [--runs N] [--json]
@@ -78,6 +85,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         "promote" | "rollback" | "approve" | "status" => Ok(shipgate(&[cmd.as_str()], rest)),
         "test" => checks::test(),
         "ci" => checks::ci(),
+        "docs" => docs::run(rest),
         "dist" => dist::run(rest),
         "bench" => {
             let (what, rest) = rest.split_first().context(USAGE)?;

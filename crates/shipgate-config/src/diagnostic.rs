@@ -5,7 +5,9 @@ use std::fmt;
 use serde::Serialize;
 
 /// How bad a problem is. Errors make `validate` answer "no" (exit code 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -148,6 +150,25 @@ impl fmt::Display for Rule {
     }
 }
 
+/// In JSON, a rule is its id: one of [`Rule::ALL`]'s, each with its description.
+impl schemars::JsonSchema for Rule {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Rule".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let ids: Vec<serde_json::Value> = Rule::ALL
+            .iter()
+            .map(|r| serde_json::json!({"const": r.id(), "description": r.description()}))
+            .collect();
+        schemars::json_schema!({
+            "description": "The rule's stable id.",
+            "type": "string",
+            "oneOf": ids,
+        })
+    }
+}
+
 impl Serialize for Rule {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.id())
@@ -156,7 +177,7 @@ impl Serialize for Rule {
 
 /// One problem at one place. Lines and columns are 1-based; columns count characters.
 /// `message`, `hint` and `source_line` never hold a secret value (see [`crate::Redactor`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Diagnostic {
     pub file: String,
     pub line: u32,

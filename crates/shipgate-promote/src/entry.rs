@@ -73,7 +73,7 @@ pub enum Source {
 }
 
 /// One gate of a promotion, with its evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gate {
     /// `previous-environment`, `soak`, `version-order`, `blocked`, `configuration`,

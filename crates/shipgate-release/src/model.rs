@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use shipgate_version::Bump;
 
 /// A file the release writes, with its new contents.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileChange {
     /// Relative to the repository root, `/`-separated.
     pub path: String,
@@ -17,7 +17,7 @@ pub struct FileChange {
 }
 
 /// One package's part of the release (per-crate mode, or the workspace's members).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PackagePlan {
     pub name: String,
     pub path: String,
@@ -29,7 +29,7 @@ pub struct PackagePlan {
 }
 
 /// A workspace member a per-crate release leaves out, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeftOut {
     pub name: String,
     pub path: String,
@@ -38,7 +38,7 @@ pub struct LeftOut {
 }
 
 /// What a release will do. `--dry-run --json` prints it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Plan {
     pub mode: String,
     /// The newest release reachable from HEAD (or the manifest's version with no tag).
@@ -86,14 +86,14 @@ pub struct Plan {
 }
 
 /// A release file's `-SNAPSHOT`, which raised the release to its version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Developing {
     pub path: String,
     pub version: Version,
 }
 
 /// The commit after the release and its tag that sets the next development version.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SnapshotPlan {
     /// `1.3.1-SNAPSHOT` after `1.3.0`.
     pub version: Version,

@@ -44,7 +44,7 @@ pub struct PromoteRequest {
 }
 
 /// `shipgate promote`: what happened.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PromoteOutcome {
     /// The version.
     pub version: String,
@@ -59,6 +59,7 @@ pub struct PromoteOutcome {
     /// Every gate, with its evidence.
     pub gates: Vec<Gate>,
     /// The time the gates were asked about.
+    #[schemars(with = "String")]
     pub at: Timestamp,
     /// The branch commit that changed the environment's file (or, when the files already
     /// said so, the branch commit they say it at: `new_commit` is false).
@@ -87,7 +88,7 @@ pub struct PromoteOutcome {
 }
 
 /// A place a promotion wrote.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Written {
     /// The file.
     pub file: String,

@@ -188,6 +188,7 @@ mod tests {
         }
         assert!(problems.is_empty(), "{problems:#?}");
         assert!(checked >= 100, "only {checked} examples found");
+        eprintln!("{checked} shipgate.toml examples checked");
     }
 
     #[test]
@@ -207,6 +208,7 @@ mod tests {
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));
         assert!(checked >= 20, "only {checked} command lines found");
+        eprintln!("{checked} command lines checked");
     }
 
     #[test]

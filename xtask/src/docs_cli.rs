@@ -53,6 +53,7 @@ pub const EXIT_CODES: &[(&str, &str, Option<&str>)] = &[
     ("history", "the entries printed", None),
     ("metrics", "the metrics printed", None),
     ("review", "the review printed or written", None),
+    ("page", "the site written", None),
     (
         "notify test",
         "every channel took its message",
@@ -69,6 +70,7 @@ pub const EXIT_CODES: &[(&str, &str, Option<&str>)] = &[
 ];
 
 /// Every command path clap knows, leaves and groups alike (`canary`, `canary run`).
+#[cfg(test)]
 pub fn command_paths() -> Vec<(String, bool)> {
     fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<(String, bool)>) {
         for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {

@@ -1,13 +1,15 @@
-//! End-to-end tests of the actuators as README.md shows them: the real binary replays
+//! End-to-end tests of the actuators as the docs show them: the real binary replays
 //! recorded canaries (tests/fixtures/canary) through
 //! - `[canary.argo-rollouts]` and the Argo Rollouts, Istio VirtualService and Gateway API
-//!   HTTPRoute `[canary.command]` templates, read from README.md's own blocks, against a
+//!   HTTPRoute `[canary.command]` templates, read from the docs' own blocks, against a
 //!   stand-in `kubectl` that knows only the real tools' commands and flags
 //!   (tests/support/kubectl.py);
 //! - `[canary.alb]` against moto's standalone server (`moto_server` on a free loopback
 //!   port), through a recording proxy that reads the listener's or rule's weights back from
 //!   moto after every write.
 
+#[path = "support/docs.rs"]
+mod docs;
 #[path = "support/kubectl.rs"]
 mod kubectl;
 #[path = "support/moto.rs"]
@@ -32,18 +34,19 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The fenced TOML block of README.md that `starts` with this text, or contains it.
+/// The fenced TOML block of the docs (README.md and the site's pages) that `starts` with
+/// this text, or contains it.
 fn readme_block(starts: &str, contains: &str) -> String {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-            .expect("README.md");
-    readme
-        .split("```toml\n")
-        .skip(1)
-        .filter_map(|rest| rest.split_once("\n```").map(|(block, _)| block))
+    docs::pages()
+        .iter()
+        .flat_map(|(_, text)| {
+            text.split("```toml\n")
+                .skip(1)
+                .filter_map(|rest| rest.split_once("\n```").map(|(block, _)| block.to_string()))
+                .collect::<Vec<_>>()
+        })
         .find(|block| block.starts_with(starts) && block.contains(contains))
-        .unwrap_or_else(|| panic!("README.md has a toml block starting with {starts:?}"))
-        .to_string()
+        .unwrap_or_else(|| panic!("the docs have no toml block starting with {starts:?}"))
 }
 
 /// The recordings' gates: 10 % and 50 % for a minute each, judged every 10 s.
@@ -92,7 +95,7 @@ fn storefront(steps: Value, paused_at: usize, weight: u8) -> Value {
     })
 }
 
-/// The Rollout README.md shows, for the recordings' 10 % and 50 %: a first pause, then
+/// The Rollout the docs show, for the recordings' 10 % and 50 %: a first pause, then
 /// each setWeight with an indefinite pause after it.
 fn steps_with_first_pause() -> Value {
     json!([{"pause": {}}, {"setWeight": 10}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}])
@@ -100,7 +103,7 @@ fn steps_with_first_pause() -> Value {
 
 const PROMOTE: &str = "argo rollouts promote storefront --namespace=shop-prod";
 
-/// README.md's `[canary.argo-rollouts]` block.
+/// The docs' `[canary.argo-rollouts]` block.
 fn argo_table() -> String {
     readme_block("[canary.argo-rollouts]\n", "rollout = \"storefront\"")
 }

@@ -1,4 +1,4 @@
-//! Adopting shipgate in a Java service, end to end through the real binary, as README's
+//! Adopting shipgate in a Java service, end to end through the real binary, as the guide
 //! "Adopt shipgate in a Java service" tells it: a Spring Boot / Maven repository with a
 //! bare origin gets `shipgate init`; a `feat:` commit is released (pom.xml's own version
 //! 1.3.0 → 1.4.0, the Spring Boot parent's untouched, tag v1.4.0 pushed); 1.4.0 is promoted
@@ -67,7 +67,7 @@ fn ok(dir: &Path, bin: &Path, who: &str, now: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// README's step 4: the Argo Rollouts actuator uncommented, and dev's canary judged on the
+/// The guide's step 4: the Argo Rollouts actuator uncommented, and dev's canary judged on the
 /// error rate the recording holds, with the recording's steps.
 fn adopt_canary(shipgate_toml: &str) -> String {
     let commands = shipgate_toml
@@ -106,7 +106,7 @@ fn pom_versions(pom: &str) -> (String, String) {
     )
 }
 
-/// README's step 5: `feat: orders can be cancelled` in the application, then `release
+/// The guide's step 5: `feat: orders can be cancelled` in the application, then `release
 /// --push`; its JSON outcome.
 fn release_a_feature(repo: &Repo, bin: &Path) -> Value {
     repo.commit_file(
@@ -127,7 +127,7 @@ fn release_a_feature(repo: &Repo, bin: &Path) -> Value {
 fn a_spring_service_adopts_shipgate_from_init_to_staging() {
     let repo = Repo::with_clock(1_764_000_000, 60);
     let tmp: PathBuf = repo.dir.parent().expect("tmp").to_path_buf();
-    // dev's Rollout, as README's step 4 has it for the recording's 10 % and 50 %.
+    // dev's Rollout, as the guide's step 4 has it for the recording's 10 % and 50 %.
     let steps = serde_json::json!([
         {"pause": {}}, {"setWeight": 10}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}
     ]);

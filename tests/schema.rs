@@ -1,5 +1,5 @@
 //! shipgate.toml's JSON Schema (`shipgate schema`): the committed `shipgate.schema.json` is
-//! the generated one, this repository's shipgate.toml and README's examples validate, and
+//! the generated one, this repository's shipgate.toml and the docs' examples validate, and
 //! the schema and the loader accept and refuse the same files.
 
 use std::path::{Path, PathBuf};
@@ -61,10 +61,25 @@ fn this_repositorys_shipgate_toml_validates_and_names_its_schema() {
     shipgate_settings::parse(&text).expect("the loader accepts it");
 }
 
-/// The ```toml blocks of README.md whose top-level keys are all shipgate.toml sections.
-fn readme_examples() -> Vec<(usize, String)> {
+#[path = "support/docs.rs"]
+mod docs;
+
+/// The ```toml blocks of README.md and the site's pages whose top-level keys are all
+/// shipgate.toml sections, as (`page:line`, text).
+fn readme_examples() -> Vec<(String, String)> {
+    docs::pages()
+        .into_iter()
+        .flat_map(|(page, text)| {
+            page_examples(&text)
+                .into_iter()
+                .map(move |(line, block)| (format!("{page}:{line}"), block))
+        })
+        .collect()
+}
+
+/// The shipgate.toml ```toml blocks of one page, with their first lines.
+fn page_examples(readme: &str) -> Vec<(usize, String)> {
     const SECTIONS: [&str; 5] = ["release", "changelog", "environments", "canary", "promote"];
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
     let mut blocks = Vec::new();
     let mut current: Option<(usize, String, usize)> = None;
     for (i, line) in readme.lines().enumerate() {
@@ -100,10 +115,10 @@ fn readmes_shipgate_toml_examples_validate() {
     assert!(examples.len() >= 7, "{} examples found", examples.len());
     for (line, text) in examples {
         let errors = schema_errors(&validator, &text)
-            .unwrap_or_else(|| panic!("README.md:{line}: the example is not TOML"));
-        assert!(errors.is_empty(), "README.md:{line}: {errors:#?}\n{text}");
+            .unwrap_or_else(|| panic!("{line}: the example is not TOML"));
+        assert!(errors.is_empty(), "{line}: {errors:#?}\n{text}");
         if let Err(e) = shipgate_settings::parse(&text) {
-            panic!("README.md:{line}: the loader refuses the example: {e:?}\n{text}");
+            panic!("{line}: the loader refuses the example: {e:?}\n{text}");
         }
     }
 }
@@ -139,7 +154,7 @@ fn readmes_canary_metrics_are_split_by_pod_and_valid() {
             found
                 .iter()
                 .all(|f| elided && f.contains("is not a query of")),
-            "README.md:{line}: {found:#?}\n{text}"
+            "{line}: {found:#?}\n{text}"
         );
     }
     assert!(with_metrics >= 4, "{with_metrics} examples with metrics");

@@ -90,7 +90,16 @@ pub fn command_paths() -> Vec<(String, bool)> {
 }
 
 fn arg_line(arg: &clap::Arg) -> Option<String> {
-    if arg.is_hide_set() || matches!(arg.get_id().as_str(), "help" | "version") {
+    // clap's own --help and --version are on every command and need no line.
+    if arg.is_hide_set()
+        || matches!(
+            arg.get_action(),
+            clap::ArgAction::Help
+                | clap::ArgAction::HelpShort
+                | clap::ArgAction::HelpLong
+                | clap::ArgAction::Version
+        )
+    {
         return None;
     }
     let names = match (arg.get_short(), arg.get_long()) {
@@ -140,7 +149,7 @@ fn arg_line(arg: &clap::Arg) -> Option<String> {
         .iter()
         .map(|v| v.to_string_lossy().into_owned())
         .collect();
-    if !defaults.is_empty() {
+    if !defaults.is_empty() && takes_value {
         let _ = write!(line, " (default: `{}`)", defaults.join(" "));
     }
     if let Some(env) = arg.get_env() {
@@ -154,7 +163,7 @@ fn arg_line(arg: &clap::Arg) -> Option<String> {
 
 fn command_section(cmd: &mut clap::Command, path: &str, out: &mut String) {
     let depth = path.split(' ').count();
-    let hashes = "#".repeat((depth + 1).min(4));
+    let hashes = "#".repeat((depth + 2).min(5));
     let _ = write!(out, "\n{hashes} `shipgate {path}`\n\n");
     if let Some(about) = cmd.get_long_about().or_else(|| cmd.get_about()) {
         let _ = write!(out, "{}\n\n", crate::docs_config::text(&about.to_string()));

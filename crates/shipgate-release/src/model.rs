@@ -19,19 +19,28 @@ pub struct FileChange {
 /// One package's part of the release (per-crate mode, or the workspace's members).
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PackagePlan {
+    /// The package's name.
     pub name: String,
+    /// Its directory, relative to the repository root.
     pub path: String,
+    /// Its newest release (or its manifest's version with no tag).
     pub current: Option<Version>,
+    /// Its next version; `null`: nothing to release for it.
     pub next: Option<Version>,
+    /// How much its commits move its version.
     pub bump: Bump,
+    /// The tag its release makes.
     pub tag: Option<String>,
+    /// The commits that touch it.
     pub commits: usize,
 }
 
 /// A workspace member a per-crate release leaves out, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeftOut {
+    /// The member's name.
     pub name: String,
+    /// Its directory, relative to the repository root.
     pub path: String,
     /// `publish = false`, `publish = []`, …
     pub reason: String,
@@ -40,29 +49,37 @@ pub struct LeftOut {
 /// What a release will do. `--dry-run --json` prints it.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Plan {
+    /// `unified` or `per-crate` (`[release] mode`).
     pub mode: String,
     /// The newest release reachable from HEAD (or the manifest's version with no tag).
     pub current: Option<Version>,
-    /// `None`: nothing to release.
+    /// The next version; `null`: nothing to release.
     pub next: Option<Version>,
+    /// How much the commits move the version.
     pub bump: Bump,
     /// The release tag (unified mode).
     pub tag: Option<String>,
     /// Every tag the release makes.
     pub tags: Vec<String>,
+    /// The tag of the current release, when there is one.
     pub previous_tag: Option<String>,
+    /// Whether the next version is a prerelease (`--pre`).
     pub prerelease: bool,
     /// Commits considered (merge commits excluded).
     pub commits: usize,
+    /// Of those, the Conventional Commits.
     pub conventional: usize,
+    /// Of those, the others (they bump nothing).
     pub non_conventional: usize,
     /// Commits cancelled by a revert in the same range (both counted).
     pub reverted: usize,
+    /// Each package's part (per-crate mode, or the workspace's members).
     pub packages: Vec<PackagePlan>,
     /// Per-crate mode: members Cargo would not publish, which the release leaves out
     /// (unless `[release] include-unpublished` names them).
     #[serde(default)]
     pub left_out: Vec<LeftOut>,
+    /// The files the release writes.
     pub files: Vec<FileChange>,
     /// The release commit's message.
     pub message: String,
@@ -74,6 +91,7 @@ pub struct Plan {
     pub resumed: bool,
     /// When finishing an interrupted release: its commit, already made.
     pub release_commit: Option<String>,
+    /// What the user should know (several tags on one commit, a shallow history…).
     pub warnings: Vec<String>,
     /// A release file's `-SNAPSHOT` that raised the release to its version (the commits
     /// asked for less).
@@ -88,7 +106,9 @@ pub struct Plan {
 /// A release file's `-SNAPSHOT`, which raised the release to its version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Developing {
+    /// The release file that holds it.
     pub path: String,
+    /// The `-SNAPSHOT` version it held.
     pub version: Version,
 }
 
@@ -97,7 +117,9 @@ pub struct Developing {
 pub struct SnapshotPlan {
     /// `1.3.1-SNAPSHOT` after `1.3.0`.
     pub version: Version,
+    /// The commit's message.
     pub message: String,
+    /// The files the commit writes.
     pub files: Vec<FileChange>,
     /// When finishing an interrupted release: the commit, already made.
     #[serde(default)]

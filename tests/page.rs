@@ -131,16 +131,14 @@ fn ledger() -> Repo {
 }
 
 fn chromium() -> PathBuf {
+    // Searched on PATH here, without a shell.
+    let path = std::env::var_os("PATH").unwrap_or_default();
     for name in ["chromium", "chromium-browser", "google-chrome"] {
-        let found = Command::new("sh")
-            .arg("-c")
-            .arg("command -v \"$1\"")
-            .arg("sh")
-            .arg(name)
-            .output()
-            .expect("sh runs");
-        if found.status.success() {
-            return PathBuf::from(String::from_utf8_lossy(&found.stdout).trim());
+        if let Some(found) = std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+        {
+            return found;
         }
     }
     panic!("no chromium on PATH: `cargo xtask test` installs Debian's package `chromium`");

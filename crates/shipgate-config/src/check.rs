@@ -211,16 +211,21 @@ pub fn layer(set: &ConfigSet, settings: &EnvironmentsSettings) -> Layered {
         let mut root = Node::new(Value::Table(Default::default()), FileId(0), Span::default());
         for (f, d) in &plan.documents {
             if let Some(docs) = &trees[f.0 as usize] {
-                let mut doc = docs[*d].root.clone();
-                if set.layout == Layout::Spring {
-                    layout::strip_activation(&mut doc);
-                }
                 let nulls = match set.layout {
                     Layout::Helm => shipgate_doc::node::Nulls::Remove,
                     Layout::Spring => shipgate_doc::node::Nulls::Empty,
                     Layout::Overlays => shipgate_doc::node::Nulls::Keep,
                 };
-                shipgate_doc::node::merge_into(&mut root, &doc, nulls);
+                let doc = &docs[*d].root;
+                // Merging copies what it takes; only Spring's documents need a copy of
+                // their own first, without their activation keys.
+                if set.layout == Layout::Spring {
+                    let mut doc = doc.clone();
+                    layout::strip_activation(&mut doc);
+                    shipgate_doc::node::merge_into(&mut root, &doc, nulls);
+                } else {
+                    shipgate_doc::node::merge_into(&mut root, doc, nulls);
+                }
             }
         }
         merged.push(Merged {

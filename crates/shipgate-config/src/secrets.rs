@@ -2,7 +2,10 @@
 //! credentials, and the references that are allowed in their place.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::LazyLock;
+use std::thread::LocalKey;
 
 use regex::Regex;
 
@@ -133,9 +136,65 @@ pub fn holds_credential(parent: &str, key: &str) -> bool {
     key_names_credential(key)
 }
 
+/// What a dotted key path says of the value under it, by its names alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathFacts {
+    /// [`holds_credential`] of the path's last key in its parent.
+    pub credential: bool,
+    /// [`refers_to_secrets`]: where a Secret or one of its keys is named.
+    pub refers: bool,
+}
+
+/// Distinct paths (or keys) remembered per thread before the memory starts again: far more
+/// than a real tree has, few enough that a hostile one costs at most a few megabytes.
+const MEMO_LIMIT: usize = 16_384;
+
+type Memo<T> = RefCell<HashMap<Box<str>, T, foldhash::fast::RandomState>>;
+
+/// `f(key)`, worked out once per thread for each distinct `key`: every file of a tree
+/// repeats the same keys and paths, and splitting them into words for every value was a
+/// quarter of `config validate`'s time (issue 24).
+fn memo<T: Copy>(cache: &'static LocalKey<Memo<T>>, key: &str, f: impl FnOnce(&str) -> T) -> T {
+    cache.with(|cache| {
+        if let Some(known) = cache.borrow().get(key) {
+            return *known;
+        }
+        let value = f(key);
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= MEMO_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key.into(), value);
+        value
+    })
+}
+
+/// [`PathFacts`] of a dotted path (its last key in its parent, and its ancestors).
+pub fn path_facts(path: &str) -> PathFacts {
+    thread_local! {
+        static SEEN: Memo<PathFacts> = RefCell::default();
+    }
+    memo(&SEEN, path, |path| {
+        let mut parts = path.rsplit('.');
+        let key = parts.next().unwrap_or("");
+        let parent = parts.next().unwrap_or("");
+        PathFacts {
+            credential: holds_credential(parent, key),
+            refers: refers_to_secrets(path, key),
+        }
+    })
+}
+
 /// Whether a key names a Kubernetes Secret object rather than holding a credential:
 /// `existingSecret`, `existingSecretName`, `secretName`, `secretRef`.
 pub fn names_a_secret_object(key: &str) -> bool {
+    thread_local! {
+        static SEEN: Memo<bool> = RefCell::default();
+    }
+    memo(&SEEN, key, names_a_secret_object_uncached)
+}
+
+fn names_a_secret_object_uncached(key: &str) -> bool {
     let w = words(key);
     w.first().is_some_and(|f| f == "existing")
         || matches!(w.as_slice(), [.., s, last] if s == "secret" && (last == "name" || last == "ref"))
@@ -190,6 +249,10 @@ pub fn is_reference_name(node: &crate::tree::Node) -> bool {
 
 /// Whether a value is PEM armour with nothing inside (a placeholder to fill in).
 pub fn is_empty_pem(value: &str) -> bool {
+    // Its first line is armour: most values are not, and need no list of lines.
+    if !value.trim_start().starts_with("-----") {
+        return false;
+    }
     let lines: Vec<&str> = value
         .lines()
         .map(str::trim)
@@ -287,19 +350,28 @@ pub fn looks_like_secret(value: &str) -> Option<&'static str> {
     static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@").expect("valid regex")
     });
+    // Each pattern's shortest match, so that short values (most of them: names, hosts,
+    // sizes) skip the regexes; `high_entropy` needs 24 characters too.
+    const SHORTEST: usize = 20;
+    if value.len() < SHORTEST && !value.contains("://") {
+        return None;
+    }
     if is_reference(value) {
         return None;
     }
     if AWS.is_match(value) {
         return Some("an AWS access key id");
     }
-    if PRIVATE_KEY.is_match(value) {
+    if value.contains("-----BEGIN ") && PRIVATE_KEY.is_match(value) {
         return Some("a private key block");
     }
-    if JWT.is_match(value) {
+    if value.contains("eyJ") && JWT.is_match(value) {
         return Some("a JSON Web Token");
     }
-    if let Some(c) = URL_PASSWORD.captures(value) {
+    // The regex starts with a class, so it has no literal to skip ahead to: `://` is.
+    if value.contains("://")
+        && let Some(c) = URL_PASSWORD.captures(value)
+    {
         let password = c.get(1).map_or("", |m| m.as_str());
         if !(password.starts_with("${") || password.starts_with('$') || is_reference(password)) {
             return Some("a URL with a password in it");

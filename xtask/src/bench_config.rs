@@ -1,4 +1,4 @@
-//! `cargo xtask bench config [--services N] [--runs N]`: `shipgate config validate` on a
+//! `cargo xtask bench config [--services N] [--runs N] [--keep]`: `shipgate config validate` on a
 //! generated tree of N services (default 1,000), each a directory with base.toml and three
 //! overlays derived from this repository's `environments/`, sharing its schema.json; then
 //! ajv-cli and check-jsonschema on the same merged documents against the same schema (schema
@@ -30,12 +30,15 @@ const FAULTY_SHA256: &str = "c960254a9b3cfcf29ce65b20b5d0172335c5d3a85c2e6c8c77e
 struct Options {
     services: usize,
     runs: usize,
+    /// Keep the generated trees (for profiling) instead of removing them.
+    keep: bool,
 }
 
 fn options(args: &[String]) -> anyhow::Result<Options> {
     let mut o = Options {
         services: 1000,
         runs: 5,
+        keep: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -47,10 +50,11 @@ fn options(args: &[String]) -> anyhow::Result<Options> {
         match arg.as_str() {
             "--services" => o.services = number("--services")?.max(1),
             "--runs" => o.runs = number("--runs")?.max(1),
+            "--keep" => o.keep = true,
             other => {
                 return Err(hinted(
                     format!("unknown option `{other}`"),
-                    "cargo xtask bench config [--services N] [--runs N]",
+                    "cargo xtask bench config [--services N] [--runs N] [--keep]",
                 ));
             }
         }
@@ -186,6 +190,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 ms(budget)
             );
         }
+    }
+    if o.keep {
+        let kept = tmp.keep();
+        println!(
+            "  kept: {} (the tree in services/, the planted mistakes in faulty/)",
+            kept.display()
+        );
     }
     Ok(())
 }

@@ -238,6 +238,15 @@ mod tests {
     }
 
     #[test]
+    fn every_json_field_says_what_it_is() {
+        let missing = crate::docs_json::undescribed();
+        assert!(
+            missing.is_empty(),
+            "--json fields without a doc comment: {missing:#?}"
+        );
+    }
+
+    #[test]
     fn every_key_of_the_reference_has_an_example() {
         let missing: Vec<String> = crate::docs_config::keys()
             .into_iter()

@@ -6,28 +6,6 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
-/// The commands whose `--json` output is a typed value: the command, what it prints, and
-/// the JSON Schema of that value.
-pub fn shapes() -> Vec<(&'static str, &'static str, Value)> {
-    vec![
-        (
-            "shipgate release --dry-run --json",
-            "one object: the release plan (without `--dry-run`, the same plan is what the release did)",
-            schemars::schema_for!(shipgate_release::Plan).to_value(),
-        ),
-        (
-            "shipgate config validate --json",
-            "an array of diagnostics (`--format json` prints the same)",
-            schemars::schema_for!(Vec<shipgate_config::Diagnostic>).to_value(),
-        ),
-        (
-            "shipgate promote VERSION --to ENV --json",
-            "one object: what the promotion did, or would do with `--dry-run`, gate by gate",
-            schemars::schema_for!(shipgate_promote::ops::PromoteOutcome).to_value(),
-        ),
-    ]
-}
-
 fn def_name(s: &Value) -> Option<&str> {
     s.get("$ref")?.as_str()?.strip_prefix("#/$defs/")
 }
@@ -77,43 +55,63 @@ fn one_line(text: &str) -> String {
     crate::docs_config::text(&text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-/// An object's fields as a table, or an enum's values as a list.
+fn description(s: &Value) -> String {
+    s.get("description")
+        .and_then(Value::as_str)
+        .map(one_line)
+        .unwrap_or_default()
+}
+
+/// An object's fields as a table.
+fn fields(s: &Value, props: &Map<String, Value>, out: &mut String) {
+    let required: Vec<&str> = s
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    out.push_str("| field | type | always | meaning |\n|---|---|---|---|\n");
+    for (k, v) in props {
+        let always = if required.contains(&k.as_str()) {
+            "yes"
+        } else {
+            "no"
+        };
+        let meaning = match (description(v), v.get("const")) {
+            (d, Some(tag)) if d.is_empty() => format!("Which of these it is: `{tag}` here."),
+            (d, _) => d,
+        };
+        let _ = writeln!(
+            out,
+            "| `{k}` | {} | {always} | {} |",
+            type_of(v).replace('|', "\\|"),
+            meaning.replace('|', "\\|")
+        );
+    }
+}
+
+/// An object's fields as a table, an enum's values as a list, each object variant of an
+/// enum (a tagged one, or one flattened into an object) as its own table.
 fn describe(s: &Value, out: &mut String) {
-    if let Some(props) = s.get("properties").and_then(Value::as_object) {
-        let required: Vec<&str> = s
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        out.push_str("| field | type | always | meaning |\n|---|---|---|---|\n");
-        for (k, v) in props {
-            let desc = v
-                .get("description")
-                .and_then(Value::as_str)
-                .map(one_line)
-                .unwrap_or_default();
-            let always = if required.contains(&k.as_str()) {
-                "yes"
-            } else {
-                "no"
-            };
-            let _ = writeln!(
-                out,
-                "| `{k}` | {} | {always} | {} |",
-                type_of(v).replace('|', "\\|"),
-                desc.replace('|', "\\|")
-            );
+    let props = s.get("properties").and_then(Value::as_object);
+    if let Some(props) = props {
+        fields(s, props, out);
+    }
+    if let Some(one) = s.get("oneOf").and_then(Value::as_array) {
+        if props.is_some() {
+            out.push_str("\nand the fields of one of:\n");
         }
-    } else if let Some(one) = s.get("oneOf").and_then(Value::as_array) {
         for v in one {
-            let desc = v
-                .get("description")
-                .and_then(Value::as_str)
-                .map(one_line)
-                .unwrap_or_default();
-            let _ = writeln!(out, "- {}: {desc}", type_of(v));
+            match v.get("properties").and_then(Value::as_object) {
+                Some(variant) => {
+                    let _ = write!(out, "\n{}\n\n", description(v));
+                    fields(v, variant, out);
+                }
+                None => {
+                    let _ = writeln!(out, "- {}: {}", type_of(v), description(v));
+                }
+            }
         }
-    } else {
+    } else if props.is_none() {
         let _ = writeln!(out, "{}", type_of(s));
     }
 }
@@ -127,10 +125,17 @@ pub fn page() -> String {
          With the global `--json` flag, a command prints its answer as JSON on stdout and its\n\
          logs on stderr. The shapes below are generated from the types the commands print.\n\
          Fields are added over time; none is removed or changes its type within a major\n\
-         version. A field that is not \"always\" there is absent or `null` when it does not\n\
-         apply.\n",
+         version. A field that is not \"always\" there is absent when it does not apply;\n\
+         one whose type includes `null` is `null` then. The tests run each command below on\n\
+         a real repository and hold what it prints to its shape, with no field the type does\n\
+         not have.\n",
     );
-    for (command, what, schema) in shapes() {
+    for shipgate::json_shapes::Shape {
+        command,
+        what,
+        schema,
+    } in shipgate::json_shapes::shapes()
+    {
         let _ = write!(out, "\n## `{command}`\n\n{what}.\n\n");
         let top = if schema.get("type").and_then(Value::as_str) == Some("array") {
             out.push_str("Each element:\n\n");
@@ -159,6 +164,41 @@ pub fn page() -> String {
             }
             describe(def, &mut out);
         }
+    }
+    out.push_str(
+        "\n## Output without a type\n\n\
+         These commands print JSON whose shape no type of shipgate's describes:\n\n",
+    );
+    for (command, why) in shipgate::json_shapes::UNTYPED {
+        let _ = writeln!(out, "- `{command}`: {}.", one_line(why));
+    }
+    out
+}
+
+/// Where a field of the shapes says nothing about itself: `command: path`.
+#[cfg(test)]
+pub fn undescribed() -> Vec<String> {
+    fn walk(s: &Value, path: &str, out: &mut Vec<String>) {
+        match s {
+            Value::Object(map) => {
+                if let Some(props) = map.get("properties").and_then(Value::as_object) {
+                    for (k, v) in props {
+                        if description(v).is_empty() && v.get("const").is_none() {
+                            out.push(format!("{path}.{k}"));
+                        }
+                    }
+                }
+                for (k, v) in map {
+                    walk(v, &format!("{path}/{k}"), out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, path, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for shape in shipgate::json_shapes::shapes() {
+        walk(&shape.schema, shape.command, &mut out);
     }
     out
 }

@@ -29,7 +29,7 @@ pub struct AlarmReading {
 }
 
 /// What a reading means.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, schemars::JsonSchema)]
 pub struct AlarmCheck {
     /// Alarms in `ALARM` (and `INSUFFICIENT_DATA` when it counts) and firing alerts, in words.
     pub firing: Vec<String>,

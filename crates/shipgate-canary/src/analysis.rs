@@ -122,7 +122,7 @@ impl AnalysisError {
 }
 
 /// The judge's answer on a rollout so far.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Analysis {
     /// `pass`: enough evidence and no regression; `fail`: a regression (or the fail-safe);
     /// `continue`: not enough evidence yet, never a pass.
@@ -134,8 +134,9 @@ pub struct Analysis {
     pub reason: String,
     /// Intervals judged (from the first with the canary's data).
     pub intervals: u64,
-    /// The window read, Unix seconds.
+    /// The window read: its start, Unix seconds.
     pub since: f64,
+    /// Its end, Unix seconds.
     pub until: f64,
     /// The judge's report: every metric with its values, bounds and effect.
     #[serde(rename = "evidence", skip_serializing_if = "Option::is_none")]

@@ -122,7 +122,7 @@ impl CaptureError {
 }
 
 /// How many intervals of a captured metric had data, and how many were errors.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Coverage {
     /// The metric.
     pub metric: String,

@@ -130,7 +130,7 @@ impl LoadError {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "result")]
 pub enum RunResult {
     /// Every step passed; the canary was promoted.
@@ -167,7 +167,7 @@ impl RunResult {
 }
 
 /// A finished run: its result, the judge's last report, the recording.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RunOutcome {
     /// How it ended.
     #[serde(flatten)]

@@ -179,14 +179,23 @@ impl Serialize for Rule {
 /// `message`, `hint` and `source_line` never hold a secret value (see [`crate::Redactor`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Diagnostic {
+    /// The file, relative to the repository root, `/`-separated.
     pub file: String,
+    /// Where the problem starts: its line.
     pub line: u32,
+    /// Its column.
     pub column: u32,
+    /// Where it ends: its line.
     pub end_line: u32,
+    /// Its column.
     pub end_column: u32,
+    /// The rule that found it.
     pub rule: Rule,
+    /// `error` (fails validation) or `warning`.
     pub severity: Severity,
+    /// What is wrong, in one line.
     pub message: String,
+    /// What to do about it, when there is something to say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     /// The text of line `line`, for carets in human output.

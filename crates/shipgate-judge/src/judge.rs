@@ -11,7 +11,7 @@ use crate::stats::{
 };
 
 /// A decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Enough evidence and no regression: the step may complete.
@@ -34,7 +34,7 @@ impl Verdict {
 }
 
 /// An effect estimate with its anytime-valid confidence interval.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Effect {
     /// What is estimated, e.g. `error-rate ratio canary/baseline`.
     pub measure: String,
@@ -49,7 +49,7 @@ pub struct Effect {
 }
 
 /// One sequential test inside a metric.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TestReport {
     /// What is tested, e.g. `ratio vs baseline <= 1.1`.
     pub name: String,
@@ -67,7 +67,7 @@ pub struct TestReport {
 }
 
 /// One metric's verdict and evidence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MetricReport {
     /// The metric's name.
     pub name: String,
@@ -102,7 +102,7 @@ pub struct MetricReport {
 }
 
 /// The overall verdict after one interval.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Report {
     /// Intervals judged so far.
     pub intervals: u64,

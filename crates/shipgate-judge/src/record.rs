@@ -153,7 +153,7 @@ impl Recording {
 }
 
 /// When the judge decided, in a replay.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DecisionPoint {
     /// 1-based index of the interval.
     pub interval: u64,
@@ -162,7 +162,7 @@ pub struct DecisionPoint {
 }
 
 /// What the judge decides on a recording.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ReplayOutcome {
     /// `fail` at the first failing interval; otherwise the verdict after the last interval
     /// (`continue` there means inconclusive: never a pass).

@@ -14,7 +14,19 @@ pub const LEDGER_REF: &str = "refs/shipgate/ledger";
 pub const MARKER: &str = "shipgate-ledger-entry: 1";
 
 /// What an entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// A version became the desired one of an environment.
@@ -53,7 +65,7 @@ impl Kind {
 }
 
 /// A verification's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum VerifyResult {
     /// It works.
@@ -63,7 +75,7 @@ pub enum VerifyResult {
 }
 
 /// Where a verification came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
     /// `shipgate canary run`'s verdict.
@@ -86,7 +98,7 @@ pub struct Gate {
 }
 
 /// What a canary decided, as a verification's evidence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CanarySummary {
     /// `pass` or `fail`.
@@ -105,7 +117,7 @@ pub struct CanarySummary {
 /// The commits a promotion brought into its environment for the first time: their count
 /// and their commit times (Unix seconds, at most [`MAX_CHANGE_TIMES`] of the newest), for
 /// the lead time of changes.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Changes {
     /// How many commits.
@@ -118,7 +130,7 @@ pub struct Changes {
 pub const MAX_CHANGE_TIMES: usize = 5_000;
 
 /// One entry. Which fields a kind needs is checked by [`Entry::check`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     /// What it records.
@@ -135,6 +147,7 @@ pub struct Entry {
     /// Who: `GITHUB_ACTOR`, else the git identity's e-mail.
     pub by: String,
     /// When it was written.
+    #[schemars(with = "String")]
     pub at: Timestamp,
     /// Why (rollbacks, freezes, unblocks, freeze overrides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,6 +175,7 @@ pub struct Entry {
     pub canary: Option<CanarySummary>,
     /// A rollback: when it was asked for (the failing verdict, or the command's start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     pub requested_at: Option<Timestamp>,
     /// A promotion: the commits it brought into the environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::state::{MonthMetrics, PromotionMetric};
 
 /// One environment's delivery metrics over a window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct EnvMetrics {
     /// The environment.
     pub name: String,

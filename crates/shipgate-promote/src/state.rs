@@ -84,7 +84,7 @@ pub struct EnvState {
 }
 
 /// A rollback, as `status` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackInfo {
     /// The version rolled back from.
@@ -92,6 +92,7 @@ pub struct RollbackInfo {
     /// The version rolled back to.
     pub to: String,
     /// When.
+    #[schemars(with = "String")]
     pub at: Timestamp,
     /// Who (or the canary's runner).
     pub by: String,
@@ -167,12 +168,13 @@ pub struct VersionEnv {
 }
 
 /// A verification, as the gates read it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerificationFact {
     /// Pass or fail.
     pub result: VerifyResult,
     /// When.
+    #[schemars(with = "String")]
     pub at: Timestamp,
     /// Who (the canary's runner, or the person or tool that ran `verify`).
     pub by: String,

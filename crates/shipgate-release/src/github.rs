@@ -15,11 +15,13 @@ use crate::changelog::{ChangelogRequest, Span, collect};
 use crate::{ReleaseError, ReleaseRequest};
 
 /// What happened to one GitHub release.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Published {
+    /// The release's tag.
     pub tag: String,
     /// `created`, `updated` or `unchanged`.
     pub action: &'static str,
+    /// The release's page on GitHub.
     pub url: String,
     /// Enrichment that failed (the release was published without it).
     pub warnings: Vec<String>,

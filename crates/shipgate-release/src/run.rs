@@ -24,15 +24,18 @@ use shipgate_settings::release::Mode;
 const PUSH_WAIT: Duration = Duration::from_secs(300);
 
 /// What a release run did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Outcome {
+    /// The plan that was carried out.
     #[serde(flatten)]
     pub plan: Plan,
     /// The release commit (new, or found when finishing an interrupted run).
     pub commit: Option<String>,
     /// The next development version's commit (`[release] next-snapshot`), after the tag.
     pub snapshot_commit: Option<String>,
+    /// The tags made (or found when finishing an interrupted run).
     pub tagged: Vec<String>,
+    /// Whether the commits and tags were pushed (`--push`).
     pub pushed: bool,
     /// GitHub releases created or updated (`--github-release`).
     pub github: Vec<Published>,

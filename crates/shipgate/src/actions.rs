@@ -425,6 +425,13 @@ pub fn xml(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// `value` as pretty JSON with every object's keys in alphabetical order (through a
+/// [`serde_json::Value`]): the order of the outputs that were built with `json!` before
+/// they had types, kept byte for byte.
+pub fn sorted_json(value: &impl serde::Serialize) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(&serde_json::to_value(value)?)
+}
+
 /// JSON text for stdout: [`inert_json`] when stdout is the Actions log.
 pub fn json(text: &str) -> Cow<'_, str> {
     if stdout_is_log() {

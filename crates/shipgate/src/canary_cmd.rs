@@ -99,6 +99,25 @@ pub fn run(global: &Global, args: &CanaryArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `canary judge --json`: the recording judged, and what the judge decides on it.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Judged<'a> {
+    /// The recording, as given.
+    pub file: &'a str,
+    /// Whose `[canary]` gates judged: `recording` (the ones it was recorded with) or
+    /// `config` (`--use-config`: shipgate.toml's).
+    pub settings_from: &'static str,
+    /// The environment the recording names.
+    pub env: Option<&'a str>,
+    /// The canary's version it names.
+    pub version: Option<&'a str>,
+    /// The baseline's version it names.
+    pub baseline_version: Option<&'a str>,
+    /// The verdict, the rule, where it was decided, the timeline and the last report.
+    #[serde(flatten)]
+    pub outcome: &'a ReplayOutcome,
+}
+
 fn read_recording(path: &std::path::Path) -> anyhow::Result<Recording> {
     Ok(shipgate_canary::load_recording(path)?)
 }
@@ -155,20 +174,19 @@ fn run_judge(global: &Global, args: &JudgeArgs) -> anyhow::Result<ExitCode> {
         ]);
     }
     if global.json {
-        let out = serde_json::json!({
-            "file": file,
-            "settings_from": if args.use_config { "config" } else { "recording" },
-            "env": recording.env,
-            "version": recording.version,
-            "baseline_version": recording.baseline_version,
-            "verdict": outcome.verdict,
-            "rule": outcome.rule,
-            "decided_at": outcome.decided_at,
-            "intervals_judged": outcome.intervals_judged,
-            "timeline": outcome.timeline,
-            "report": outcome.report,
-        });
-        outln!("{}", actions::json(&serde_json::to_string_pretty(&out)?));
+        let out = Judged {
+            file: &file,
+            settings_from: if args.use_config {
+                "config"
+            } else {
+                "recording"
+            },
+            env: recording.env.as_deref(),
+            version: recording.version.as_deref(),
+            baseline_version: recording.baseline_version.as_deref(),
+            outcome: &outcome,
+        };
+        outln!("{}", actions::json(&actions::sorted_json(&out)?));
     } else {
         outp!("{}", human(&file, &recording, &source, &outcome));
     }

@@ -15,6 +15,23 @@ use time::format_description::well_known::Rfc3339;
 use crate::actions::errln;
 use crate::cli::{Global, hinted};
 
+/// `canary capture --json`: the recording written, and how much of it has data.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Captured {
+    /// The recording written (`--out`).
+    pub file: String,
+    /// The window's start, RFC 3339.
+    pub from: String,
+    /// Its end, RFC 3339.
+    pub to: String,
+    /// The interval the window is cut into (`[canary] interval`).
+    pub interval: String,
+    /// How many intervals the recording holds.
+    pub intervals: usize,
+    /// Per metric of `[canary]`: the intervals with data, and with errors.
+    pub metrics: Vec<shipgate_canary::Coverage>,
+}
+
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
     /// The environment (fills `{{env}}` in queries)
@@ -130,17 +147,17 @@ pub fn run(global: &Global, args: &CaptureArgs) -> anyhow::Result<ExitCode> {
         errln!("hint: no metric has data in this window; check the versions, --env and the times");
     }
     if global.json {
-        let out = serde_json::json!({
-            "file": args.out.display().to_string(),
-            "from": rfc3339(from),
-            "to": rfc3339(to),
-            "interval": settings.gates.rollout.interval.to_string(),
-            "intervals": intervals,
-            "metrics": covered,
-        });
+        let out = Captured {
+            file: args.out.display().to_string(),
+            from: rfc3339(from),
+            to: rfc3339(to),
+            interval: settings.gates.rollout.interval.to_string(),
+            intervals,
+            metrics: covered,
+        };
         crate::actions::outln!(
             "{}",
-            crate::actions::json(&serde_json::to_string_pretty(&out)?)
+            crate::actions::json(&crate::actions::sorted_json(&out)?)
         );
     }
     Ok(ExitCode::SUCCESS)

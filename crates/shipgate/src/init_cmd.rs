@@ -241,23 +241,28 @@ pub fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
 
     let detected: Vec<&str> = manifests.iter().map(|m| m.path.as_str()).collect();
     if global.json {
-        let replaced: Vec<serde_json::Value> = replaced
-            .iter()
-            .map(|(path, backup)| serde_json::json!({ "path": path, "backup": backup }))
-            .collect();
-        let out = serde_json::json!({
-            "detected": detected,
-            "environments": environments_json(&environments),
-            "tag_format": { "format": tag_format.0, "why": tag_format.1 },
-            "written": written,
-            "kept": kept,
-            "replaced": replaced,
-            "warnings": warnings,
-            "dry_run": args.dry_run,
-        });
+        let out = Initialized {
+            detected: detected.iter().map(|d| d.to_string()).collect(),
+            environments: environments_json(&environments),
+            tag_format: TagFormat {
+                format: tag_format.0.clone(),
+                why: tag_format.1.clone(),
+            },
+            written: written.clone(),
+            kept: kept.clone(),
+            replaced: replaced
+                .iter()
+                .map(|(path, backup)| Replaced {
+                    path: path.clone(),
+                    backup: backup.clone(),
+                })
+                .collect(),
+            warnings: warnings.clone(),
+            dry_run: args.dry_run,
+        };
         crate::actions::outln!(
             "{}",
-            crate::actions::json(&serde_json::to_string_pretty(&out)?)
+            crate::actions::json(&crate::actions::sorted_json(&out)?)
         );
     } else {
         for m in &manifests {
@@ -339,28 +344,104 @@ fn environments_line(environments: &Environments, kept: bool) -> String {
     }
 }
 
+/// `init --json`: what init found, and what it wrote.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Initialized {
+    /// The manifests found, by path (`Cargo.toml`, `pom.xml`, `package.json`, …).
+    pub detected: Vec<String>,
+    /// Where the environments' configuration is, and how init knows.
+    pub environments: InitEnvironments,
+    /// The `[release] tag-format` written (or kept), and why.
+    pub tag_format: TagFormat,
+    /// The files written (with `--dry-run`: that would be written).
+    pub written: Vec<String>,
+    /// The files that exist and were kept as they are.
+    pub kept: Vec<String>,
+    /// The workflows of the repository's own moved aside (`--replace-workflows`).
+    pub replaced: Vec<Replaced>,
+    /// What the user should know: notes on manifests, tags, a shallow clone.
+    pub warnings: Vec<String>,
+    /// Whether this was a dry run (nothing was written).
+    pub dry_run: bool,
+}
+
+/// Where the environments' configuration is, by `from`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[serde(tag = "from")]
+pub enum InitEnvironments {
+    /// The repository's own configuration, detected (Spring Boot profiles, Helm values
+    /// files): shipgate.toml points at it, nothing is written beside it.
+    #[serde(rename = "detected")]
+    Detected {
+        /// `spring` or `helm`.
+        layout: &'static str,
+        /// Its directory, relative to the root (`.` for the root).
+        directory: String,
+        /// The environments, in promotion order, by shipgate's names.
+        order: Vec<String>,
+        /// An environment's name in the files where it differs (`prod` → `production`).
+        names: std::collections::BTreeMap<String, String>,
+        /// Profiles or values files whose names are not environments (`tls`).
+        not_environments: Vec<String>,
+    },
+    /// A kept shipgate.toml's `[environments]` (`layout` `spring` or `helm`): the files are
+    /// the repository's own, nothing is written beside them.
+    #[serde(rename = "shipgate.toml")]
+    Kept {
+        /// The layout shipgate.toml names.
+        layout: &'static str,
+        /// Its directory.
+        directory: String,
+    },
+    /// None found: the TOML skeleton written (a base file and one overlay per environment).
+    #[serde(rename = "skeleton")]
+    Skeleton {
+        /// Always `overlays`.
+        layout: &'static str,
+        /// Its directory.
+        directory: String,
+        /// The environments, in promotion order.
+        order: Vec<String>,
+    },
+}
+
+/// `[release] tag-format`, and why.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct TagFormat {
+    /// `v{version}`, `{version}`, or shipgate.toml's own.
+    pub format: String,
+    /// Why: the newest release tag and how the others are written, or none yet.
+    pub why: String,
+}
+
+/// A workflow of the repository's own, moved aside.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Replaced {
+    /// The workflow, now shipgate's.
+    pub path: String,
+    /// Where the repository's own is now (`<file>.orig`).
+    pub backup: String,
+}
+
 /// What init did about the environments, for `--json`.
-fn environments_json(environments: &Environments) -> serde_json::Value {
+fn environments_json(environments: &Environments) -> InitEnvironments {
     match environments {
-        Environments::Found(found) => serde_json::json!({
-            "from": "detected",
-            "layout": found.layout.as_str(),
-            "directory": found.directory,
-            "order": found.order,
-            "names": found.names,
-            "not_environments": found.not_environments,
-        }),
-        Environments::Kept { layout, directory } => serde_json::json!({
-            "from": "shipgate.toml",
-            "layout": layout.as_str(),
-            "directory": shown(directory),
-        }),
-        Environments::Skeleton { directory, order } => serde_json::json!({
-            "from": "skeleton",
-            "layout": "overlays",
-            "directory": shown(directory),
-            "order": order,
-        }),
+        Environments::Found(found) => InitEnvironments::Detected {
+            layout: found.layout.as_str(),
+            directory: found.directory.clone(),
+            order: found.order.clone(),
+            names: found.names.clone(),
+            not_environments: found.not_environments.clone(),
+        },
+        Environments::Kept { layout, directory } => InitEnvironments::Kept {
+            layout: layout.as_str(),
+            directory: shown(directory),
+        },
+        Environments::Skeleton { directory, order } => InitEnvironments::Skeleton {
+            layout: "overlays",
+            directory: shown(directory),
+            order: order.clone(),
+        },
     }
 }
 

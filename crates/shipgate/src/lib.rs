@@ -15,6 +15,7 @@ pub mod completions_cmd;
 mod config_cmd;
 mod init;
 mod init_cmd;
+pub mod json_shapes;
 mod notify_cmd;
 mod page;
 mod page_cmd;

@@ -34,16 +34,18 @@ pub enum NotifyCommand {
     },
 }
 
-/// One delivery's result, as `--json` prints it.
-#[derive(Debug, Serialize)]
-struct Delivery {
-    channel: String,
-    delivered: bool,
+/// One delivery's result, as `--json` prints it (an array of them).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Delivery {
+    /// The channel, by its `[[notify]]` name.
+    pub channel: String,
+    /// Whether it was delivered (or had been before).
+    pub delivered: bool,
     /// What the channel said, or why it failed.
-    detail: String,
-    /// The event sent again (`retry`).
+    pub detail: String,
+    /// The event sent again (`retry`), and when it happened.
     #[serde(skip_serializing_if = "Option::is_none")]
-    event: Option<String>,
+    pub event: Option<String>,
 }
 
 pub fn run(global: &Global, args: &NotifyArgs) -> anyhow::Result<ExitCode> {

@@ -20,6 +20,21 @@ use crate::pipeline_io::open;
 /// The file that marks a directory as a site `shipgate page` wrote (and may replace).
 const MARKER: &str = ".shipgate-page";
 
+/// `page --json`: the site written (on one line).
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Written {
+    /// The site's directory (`--out`).
+    pub out: String,
+    /// The files written.
+    pub files: usize,
+    /// Their size, bytes.
+    pub bytes: usize,
+    /// The ledger entries the site shows.
+    pub entries: usize,
+    /// The canary reports drawn (`--recordings`).
+    pub reports: usize,
+}
+
 #[derive(Debug, Args)]
 pub struct PageArgs {
     /// The directory to write the site to (replaced whole: empty, absent, or a site this
@@ -86,16 +101,15 @@ pub fn run(global: &Global, args: &PageArgs) -> anyhow::Result<ExitCode> {
     std::mem::forget(site);
     std::mem::forget(journal);
     if global.json {
-        crate::actions::outln!(
-            "{}",
-            serde_json::json!({
-                "out": args.out.display().to_string(),
-                "files": count,
-                "bytes": bytes,
-                "entries": entries,
-                "reports": reports,
-            })
-        );
+        let out = Written {
+            out: args.out.display().to_string(),
+            files: count,
+            bytes,
+            entries,
+            reports,
+        };
+        // One line, keys in alphabetical order: as it was printed before it had a type.
+        crate::actions::outln!("{}", serde_json::to_value(&out)?);
     } else {
         crate::actions::outln!(
             "wrote {} ({count} files, {:.1} MB) from {} ledger entries; open {}",

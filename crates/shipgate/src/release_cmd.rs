@@ -9,6 +9,16 @@ use shipgate_release::{Plan, ReleaseError, ReleaseRequest};
 use crate::actions::{self, outln, outp};
 use crate::cli::Global;
 
+/// `release --dry-run --json`: the plan, and that nothing was written.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct DryRun<'a> {
+    /// What the release would do.
+    #[serde(flatten)]
+    pub plan: &'a Plan,
+    /// Always `true`: nothing was written.
+    pub dry_run: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct ReleaseArgs {
     /// Show what would be released and write nothing
@@ -94,9 +104,11 @@ fn release(global: &Global, args: &ReleaseArgs) -> anyhow::Result<ExitCode> {
             bus.finish(std::time::Duration::ZERO);
         }
         if global.json {
-            let mut value = serde_json::to_value(&plan)?;
-            value["dry_run"] = true.into();
-            outln!("{}", actions::json(&serde_json::to_string_pretty(&value)?));
+            let out = DryRun {
+                plan: &plan,
+                dry_run: true,
+            };
+            outln!("{}", actions::json(&actions::sorted_json(&out)?));
         } else {
             print_plan(&plan);
             outln!("dry run: nothing was written");

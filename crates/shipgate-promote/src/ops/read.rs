@@ -28,13 +28,14 @@ fn read_only<'r>(ctx: &Context<'r>, env: Option<&str>, fetch: bool) -> Result<Le
 }
 
 /// `status`: one environment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EnvStatus {
     /// The environment.
     pub name: String,
     /// The version that runs, per the ledger.
     pub version: Option<String>,
     /// Since when.
+    #[schemars(with = "Option<String>")]
     pub since: Option<Timestamp>,
     /// Who put it there.
     pub by: Option<String>,
@@ -55,7 +56,7 @@ pub struct EnvStatus {
 }
 
 /// `shipgate status`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Status {
     /// Per environment, in order.
     pub environments: Vec<EnvStatus>,
@@ -165,7 +166,7 @@ fn lock_words(lock: LockState) -> (&'static str, Option<String>) {
 }
 
 /// `history`: one entry with its commit.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct HistoryEntry {
     /// The entry.
     #[serde(flatten)]
@@ -177,7 +178,7 @@ pub struct HistoryEntry {
 }
 
 /// `shipgate history`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct History {
     /// Newest first.
     pub entries: Vec<HistoryEntry>,
@@ -240,19 +241,22 @@ pub fn journal(ctx: &Context<'_>, fetch: bool) -> Result<Journal, OpError> {
 }
 
 /// `shipgate metrics`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Metrics {
     /// Per environment, in order.
     pub environments: Vec<EnvMetrics>,
     /// The window's start.
+    #[schemars(with = "String")]
     pub since: Timestamp,
     /// Its end (now).
+    #[schemars(with = "String")]
     pub until: Timestamp,
     /// How far back a rollback or a failed verification makes a promotion rework, seconds.
     pub rework_window_s: i64,
     /// Since when the ledger's indexes hold the canaries' verdicts (older ones are not
     /// counted): its first entry, or its first entry written by shipgate with index format
     /// 2 or later.
+    #[schemars(with = "Option<String>")]
     pub canaries_since: Option<Timestamp>,
 }
 

@@ -8,7 +8,7 @@ use crate::entry::{CanarySummary, Entry, Kind, Source, VerifyResult};
 use crate::ledger::{Ledger, Published};
 
 /// What a command that only writes entries did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Recorded {
     /// The entries written.
     pub entries: Vec<Entry>,

@@ -37,7 +37,7 @@ pub struct RollbackRequest {
 }
 
 /// `shipgate rollback`: what happened.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RollbackOutcome {
     /// The environment.
     pub environment: String,
@@ -46,6 +46,7 @@ pub struct RollbackOutcome {
     /// What runs now.
     pub to: String,
     /// When.
+    #[schemars(with = "String")]
     pub at: Timestamp,
     /// Who.
     pub by: String,

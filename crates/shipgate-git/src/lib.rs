@@ -248,6 +248,19 @@ impl Repo {
     /// A packed tag carries its peeled id (`git pack-refs`, `git gc`), so only the object's
     /// header is read to know it names a commit; a loose annotated tag is read and peeled.
     pub fn tags(&self) -> Result<Vec<Tag>, GitError> {
+        self.read_tags(true)
+    }
+
+    /// As [`Repo::tags`], without reading the objects that `packed-refs` already peeled: such
+    /// a tag's id is what it was peeled to, whatever its kind (a tag of a tree keeps the
+    /// tree's id, which is no commit's). For callers that only look commits up by id and
+    /// read tag names, such as the next version's walk, which stops at commits it reads
+    /// anyway: one header read per tag was 15 % of the next version's time on 990 tags.
+    pub fn tags_for_lookup(&self) -> Result<Vec<Tag>, GitError> {
+        self.read_tags(false)
+    }
+
+    fn read_tags(&self, check_peeled: bool) -> Result<Vec<Tag>, GitError> {
         let mut tags = Vec::new();
         let refs = self
             .repo
@@ -263,6 +276,13 @@ impl Repo {
                 continue;
             };
             let name = name.to_string();
+            if !check_peeled && let Some(peeled) = r.target_peel() {
+                tags.push(Tag {
+                    name,
+                    commit: peeled,
+                });
+                continue;
+            }
             let known = r.target_peel().or_else(|| r.target());
             let kind = known.and_then(|id| odb.read_header(id).ok().map(|(_, kind)| (id, kind)));
             let commit = match kind {
@@ -727,6 +747,52 @@ mod tests {
         git(d, &["add", "-A"]);
         git(d, &["commit", "-q", "-m", "feat: three files"]);
         dir
+    }
+
+    #[test]
+    fn tags_for_lookup_keep_what_packed_refs_peeled_and_tags_check_it() {
+        let dir = three_files();
+        let d = dir.path();
+        let head = git(d, &["rev-parse", "HEAD"]);
+        let tree = git(d, &["rev-parse", "HEAD^{tree}"]);
+        git(d, &["tag", "-a", "-m", "a release", "v1.0.0"]);
+        git(d, &["tag", "-a", "-m", "a tree", "v9.0.0", &tree]);
+        git(d, &["tag", "light"]);
+        git(d, &["tag", "-a", "-m", "loose", "v1.0.1"]);
+        git(d, &["pack-refs", "--all"]);
+        git(d, &["tag", "-a", "-m", "after packing", "v1.0.2"]);
+        let repo = open(d).expect("opens");
+        let named = |tags: Vec<Tag>| {
+            let mut v: Vec<(String, String)> = tags
+                .into_iter()
+                .map(|t| (t.name, t.commit.to_string()))
+                .collect();
+            v.sort();
+            v
+        };
+        let commit = |name: &str| (name.to_string(), head.clone());
+        // The checked list leaves the tree's tag out; every other tag names HEAD, packed
+        // (annotated or not) or loose.
+        assert_eq!(
+            named(repo.tags().expect("tags")),
+            vec![
+                commit("light"),
+                commit("v1.0.0"),
+                commit("v1.0.1"),
+                commit("v1.0.2")
+            ]
+        );
+        // Without reading objects, the packed tag of a tree keeps the tree's id: a lookup by
+        // commit never meets it.
+        let mut expected = vec![
+            commit("light"),
+            commit("v1.0.0"),
+            commit("v1.0.1"),
+            commit("v1.0.2"),
+            ("v9.0.0".to_string(), tree),
+        ];
+        expected.sort();
+        assert_eq!(named(repo.tags_for_lookup().expect("tags")), expected);
     }
 
     #[test]

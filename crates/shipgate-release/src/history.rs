@@ -201,7 +201,8 @@ pub(crate) struct TagSource {
 impl TagSource {
     pub(crate) fn new(repo: &Repo) -> Result<Self, ReleaseError> {
         Ok(TagSource {
-            tags: repo.tags()?,
+            // Looked up by the commits the walk reads, and read for their names.
+            tags: repo.tags_for_lookup()?,
             fetched_remote: false,
         })
     }

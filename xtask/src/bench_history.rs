@@ -30,6 +30,8 @@ struct Options {
     tail: usize,
     peer: bool,
     runs: usize,
+    /// Keep the generated repository (for profiling) instead of removing it.
+    keep: bool,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
@@ -38,6 +40,7 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         tail: 1_000,
         peer: false,
         runs: 15,
+        keep: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -52,10 +55,11 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             "--tail" => o.tail = num("--tail")?,
             "--runs" => o.runs = num("--runs")?.max(1),
             "--peer" => o.peer = true,
+            "--keep" => o.keep = true,
             other => {
                 return Err(hinted(
                     format!("unknown argument `{other}`"),
-                    "bench history [--commits N] [--tail N] [--runs N] [--peer]",
+                    "bench history [--commits N] [--tail N] [--runs N] [--peer] [--keep]",
                 ));
             }
         }
@@ -234,7 +238,13 @@ fn median<T: Ord + Copy>(xs: &mut [T]) -> T {
 /// `cargo xtask bench changelog`.
 pub fn changelog(args: &[String]) -> anyhow::Result<()> {
     let o = parse(args)?;
-    let (shipgate, _tmp, dir) = setup(&o)?;
+    let (shipgate, tmp, dir) = setup(&o)?;
+    let _tmp = if o.keep {
+        println!("kept: {}", tmp.keep().display());
+        None
+    } else {
+        Some(tmp)
+    };
     // Side by side: each run of shipgate is followed by one of git log, so both see the same
     // load from the machine's other work.
     let runs = o.runs.min(7);
@@ -314,7 +324,13 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
 /// `cargo xtask bench history`.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let o = parse(args)?;
-    let (shipgate, _tmp, dir) = setup(&o)?;
+    let (shipgate, tmp, dir) = setup(&o)?;
+    let _tmp = if o.keep {
+        println!("kept: {}", tmp.keep().display());
+        None
+    } else {
+        Some(tmp)
+    };
 
     // Side by side: shipgate, then the floor (git log reading the same commits since the
     // last tag), run after run.

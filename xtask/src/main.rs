@@ -37,8 +37,8 @@ pub const USAGE: &str =
   ci        fmt check, clippy -D warnings, every test, workflow checks
   docs      regenerate the site's reference pages, then build the site (docs/book) with mdBook
   dist [--target TRIPLE] [--binary FILE] [--out DIR]   the release archive and its .sha256
-  bench history|changelog [--commits N] [--tail N] [--runs N] [--peer]
-  bench config | bench judge [--json] | bench ledger [--entries N] [--runs N] [--json]
+  bench history|changelog [--commits N] [--tail N] [--runs N] [--peer] [--keep]
+  bench config [--services N] [--runs N] [--keep] | bench judge [--json] | bench ledger [--entries N] [--runs N] [--json]
   bench install [--runs N] [--peer]   the GitHub Action's install step, cold and warm
   bench serve [--requests N] [--concurrency N] [--max-concurrent N] [--rate N] [--prometheus-ms MS] [--runs N] [--binary FILE] [--json]
               `canary serve` under concurrent load on loopback, against a fake Prometheus";

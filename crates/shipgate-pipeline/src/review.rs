@@ -38,9 +38,10 @@ impl Select {
 }
 
 /// One line of the timeline: a ledger entry of the version in the environment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Moment {
     /// When it was written.
+    #[schemars(with = "String")]
     pub at: Timestamp,
     /// `promotion`, `verification`, `rollback`, `block`, `unblock`, `approval`.
     pub kind: &'static str,
@@ -87,11 +88,13 @@ impl Moment {
 }
 
 /// A span between two moments of the timeline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Span {
     /// Its start.
+    #[schemars(with = "String")]
     pub from: Timestamp,
     /// Its end.
+    #[schemars(with = "String")]
     pub to: Timestamp,
     /// Seconds between them.
     pub seconds: i64,
@@ -108,7 +111,7 @@ impl Span {
 }
 
 /// One metric of the recording: the values over the run and the verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MetricEvidence {
     /// The metric's name.
     pub name: String,
@@ -126,7 +129,7 @@ pub struct MetricEvidence {
 
 /// A `counts` metric's totals over the whole recording and the errors the canary served
 /// beyond the baseline's error share: an estimate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ExcessErrors {
     /// The metric.
     pub metric: String,
@@ -145,7 +148,7 @@ pub struct ExcessErrors {
 }
 
 /// What the recording says.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Evidence {
     /// The judge's verdict on the recording (`fail`, `pass`, `continue`: inconclusive).
     pub verdict: &'static str,
@@ -168,7 +171,7 @@ pub struct Evidence {
 }
 
 /// The facts of a review.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Review {
     /// The environment.
     pub environment: String,
@@ -177,13 +180,16 @@ pub struct Review {
     /// The version the rollback restored.
     pub restored: String,
     /// The rollback entry's time.
+    #[schemars(with = "String")]
     pub rolled_back_at: Timestamp,
     /// The promotion of the version before the rollback, when the ledger has it.
+    #[schemars(with = "Option<String>")]
     pub promoted_at: Option<Timestamp>,
     /// The ledger's entries for the version in the environment, oldest first.
     pub timeline: Vec<Moment>,
     /// The failing verdict: the canary's verdict that the rollback names, else the latest
     /// failed verification of the version there since its promotion.
+    #[schemars(with = "Option<String>")]
     pub failed_at: Option<Timestamp>,
     /// Promotion → failing verdict.
     pub time_to_detect: Option<Span>,

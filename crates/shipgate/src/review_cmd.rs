@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde::Serialize;
 use shipgate_judge::record::Recording;
 use shipgate_pipeline::Pipeline;
 use shipgate_pipeline::review::{self, Moment, Review, ReviewRequest, Select, Span};
@@ -105,9 +105,9 @@ pub fn run(global: &Global, args: &ReviewArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     let context = context(&pipeline, &review);
-    // --json: the template's context, for writing a template.
+    // --json: the template's context, for writing a template, its keys sorted.
     let text = if global.json {
-        serde_json::to_string_pretty(&context)? + "\n"
+        crate::actions::sorted_json(&context)? + "\n"
     } else {
         registry.render("review", &context).map_err(|e| {
             Hinted::new(
@@ -140,16 +140,13 @@ fn human(seconds: i64) -> String {
     }
 }
 
-fn span(s: &Option<Span>) -> Value {
-    match s {
-        None => Value::Null,
-        Some(s) => json!({
-            "text": human(s.seconds),
-            "seconds": s.seconds,
-            "from": utc(s.from),
-            "to": utc(s.to),
-        }),
-    }
+fn span(s: &Option<Span>) -> Option<SpanText> {
+    s.as_ref().map(|s| SpanText {
+        text: human(s.seconds),
+        seconds: s.seconds,
+        from: utc(s.from),
+        to: utc(s.to),
+    })
 }
 
 /// One timeline line, outside text escaped.
@@ -226,9 +223,153 @@ fn value(kind: &str, v: Option<f64>) -> String {
     }
 }
 
+/// `review --json`: the template's context, every outside text escaped for Markdown and
+/// the review's facts raw under `review`. Printed with its keys sorted at every level (as
+/// it was when it was a `json!` object).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ReviewContext<'a> {
+    /// `Post-incident review: VERSION rolled back in ENV`.
+    pub title: String,
+    /// The environment.
+    pub environment: String,
+    /// The version rolled back.
+    pub version: String,
+    /// The version the rollback restored.
+    pub restored: String,
+    /// When the rollback was recorded: `2026-12-01 11:00:00 UTC`.
+    pub rolled_back_at: String,
+    /// The ledger's entries for the version in the environment, oldest first.
+    pub timeline: Vec<TimelineLine>,
+    /// Promotion → failing verdict (`null`: unknown).
+    pub time_to_detect: Option<SpanText>,
+    /// Failing verdict → rollback (`null`: unknown).
+    pub time_to_restore: Option<SpanText>,
+    /// The environment's recovery time objective, in words: `10m`.
+    pub rto: String,
+    /// `within RTO (10m)` or `over RTO (10m) by 2m` (`null`: the time to restore is unknown).
+    pub rto_verdict: Option<String>,
+    /// What the canary's recording says (`null`: no recording given).
+    pub evidence: Option<EvidenceText>,
+    /// What could not be known, in words.
+    pub unknowns: Vec<String>,
+    /// The version's changelog section (`null`: not known, see `changes_unknown`).
+    pub changes: Option<Changes>,
+    /// Why the version's changes are not known (`null` when they are).
+    pub changes_unknown: Option<String>,
+    /// `[links] runbook` with its placeholders filled (`null`: none configured).
+    pub runbook: Option<String>,
+    /// `[links] dashboard` with its placeholders filled (`null`: none configured).
+    pub dashboard: Option<String>,
+    /// The review's facts, raw (not escaped).
+    pub review: &'a Review,
+}
+
+/// One line of the timeline.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct TimelineLine {
+    /// When the entry was written: `2026-12-01 11:00:00 UTC`.
+    pub at: String,
+    /// `promotion`, `verification`, `rollback`, `block`, `unblock`, `approval`.
+    pub kind: &'static str,
+    /// Who wrote it.
+    pub by: String,
+    /// The entry in words.
+    pub line: String,
+}
+
+/// A span between two moments, in words and in seconds.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct SpanText {
+    /// Its length in words: `7m`, `-30s`.
+    pub text: String,
+    /// Its length in seconds.
+    pub seconds: i64,
+    /// Its start: `2026-12-01 11:00:00 UTC`.
+    pub from: String,
+    /// Its end, the same way.
+    pub to: String,
+}
+
+/// What the canary's recording says, in words.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct EvidenceText {
+    /// The judge's verdict on the recording (`fail`, `pass`, `continue`: inconclusive).
+    pub verdict: &'static str,
+    /// Its rule, in words.
+    pub rule: String,
+    /// When a `fail` was decided: `40.0s into the run` (`null`: no `fail`).
+    pub decided_at: Option<String>,
+    /// Intervals recorded.
+    pub intervals: usize,
+    /// From the run's start to its last interval, in words.
+    pub duration: String,
+    /// When the run started, as the recording says.
+    pub started_at: Option<String>,
+    /// Per metric.
+    pub metrics: Vec<MetricText>,
+    /// Requests the canary served while it ran, rounded (`null`: no `counts` metric).
+    pub canary_requests: Option<String>,
+    /// Per `counts` metric: the errors the canary served beyond the baseline's share.
+    pub excess_errors: Vec<ExcessText>,
+}
+
+/// One metric of the recording.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct MetricText {
+    /// The metric's name.
+    pub name: String,
+    /// `counts`, `latency` or `gauge`.
+    pub kind: &'static str,
+    /// The canary's value over the run as its kind reads (`1.20 %`, `0.250 s`), or `-`.
+    pub canary: String,
+    /// The baseline's value, the same way.
+    pub baseline: String,
+    /// The judge's verdict on it.
+    pub verdict: &'static str,
+    /// The rule that decided, in words.
+    pub rule: String,
+}
+
+/// A `counts` metric's errors beyond the baseline's error share: an estimate, in words.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ExcessText {
+    /// The metric.
+    pub metric: String,
+    /// Requests the canary served, rounded.
+    pub canary_requests: String,
+    /// Errors among them, rounded.
+    pub canary_errors: String,
+    /// The baseline's error share in percent, or `unknown (no baseline requests)`.
+    pub baseline_error_share: String,
+    /// Errors beyond that share, rounded, or `unknown`.
+    pub excess_errors: String,
+}
+
+/// The version's changelog section, as `shipgate changelog` gathers its release.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Changes {
+    /// The version's release tag.
+    pub tag: String,
+    /// The release tag its commits are counted from (`null`: the first release).
+    pub previous_tag: Option<String>,
+    /// Its commits, newest first.
+    pub commits: Vec<ChangeCommit>,
+    /// The section rendered as Keep a Changelog Markdown.
+    pub section: String,
+}
+
+/// One commit of the version.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ChangeCommit {
+    /// Its id, the first 10 characters.
+    pub id: String,
+    /// Its subject line.
+    pub subject: String,
+}
+
 /// The template's context: every outside text escaped for Markdown, the review itself
 /// raw under `review`.
-fn context(pipeline: &Pipeline, r: &Review) -> Value {
+fn context<'a>(pipeline: &Pipeline, r: &'a Review) -> ReviewContext<'a> {
     let env = r.environment.as_str();
     let links = pipeline
         .settings
@@ -260,65 +401,84 @@ fn context(pipeline: &Pipeline, r: &Review) -> Value {
         _ => None,
     };
     let (changes, changes_unknown) = match changes(pipeline, &r.version) {
-        Ok(c) => (c, Value::Null),
-        Err(e) => (Value::Null, json!(md(&format!("{e:#}")))),
+        Ok(c) => (Some(c), None),
+        Err(e) => (None, Some(md(&format!("{e:#}")))),
     };
-    let evidence = r.evidence.as_ref().map(|e| {
-        json!({
-            "verdict": e.verdict,
-            "rule": md(&e.rule),
-            "decided_at": e.decided_at_s.map(|s| format!("{s:.1}s into the run")),
-            "intervals": e.intervals,
-            "duration": human(e.duration_s as i64),
-            "started_at": e.started_at.as_deref().map(md),
-            "metrics": e.metrics.iter().map(|m| json!({
-                "name": md(&m.name),
-                "kind": m.kind,
-                "canary": value(m.kind, m.canary),
-                "baseline": value(m.kind, m.baseline),
-                "verdict": m.verdict,
-                "rule": md(&m.rule),
-            })).collect::<Vec<_>>(),
-            "canary_requests": e.canary_requests.map(|n| format!("{n:.0}")),
-            "excess_errors": e.excess_errors.iter().map(|x| json!({
-                "metric": md(&x.metric),
-                "canary_requests": format!("{:.0}", x.canary_requests),
-                "canary_errors": format!("{:.0}", x.canary_errors),
-                "baseline_error_share": x.baseline_error_share
-                    .map_or("unknown (no baseline requests)".into(), |s| format!("{:.2} %", s * 100.0)),
-                "excess_errors": x.excess_errors.map_or("unknown".into(), |n| format!("{n:.0}")),
-            })).collect::<Vec<_>>(),
-        })
+    let evidence = r.evidence.as_ref().map(|e| EvidenceText {
+        verdict: e.verdict,
+        rule: md(&e.rule),
+        decided_at: e.decided_at_s.map(|s| format!("{s:.1}s into the run")),
+        intervals: e.intervals,
+        duration: human(e.duration_s as i64),
+        started_at: e.started_at.as_deref().map(md),
+        metrics: e
+            .metrics
+            .iter()
+            .map(|m| MetricText {
+                name: md(&m.name),
+                kind: m.kind,
+                canary: value(m.kind, m.canary),
+                baseline: value(m.kind, m.baseline),
+                verdict: m.verdict,
+                rule: md(&m.rule),
+            })
+            .collect(),
+        canary_requests: e.canary_requests.map(|n| format!("{n:.0}")),
+        excess_errors: e
+            .excess_errors
+            .iter()
+            .map(|x| ExcessText {
+                metric: md(&x.metric),
+                canary_requests: format!("{:.0}", x.canary_requests),
+                canary_errors: format!("{:.0}", x.canary_errors),
+                baseline_error_share: x
+                    .baseline_error_share
+                    .map_or("unknown (no baseline requests)".into(), |s| {
+                        format!("{:.2} %", s * 100.0)
+                    }),
+                excess_errors: x
+                    .excess_errors
+                    .map_or("unknown".into(), |n| format!("{n:.0}")),
+            })
+            .collect(),
     });
-    json!({
-        "title": format!("Post-incident review: {} rolled back in {}", md(&r.version), md(env)),
-        "environment": md(env),
-        "version": md(&r.version),
-        "restored": md(&r.restored),
-        "rolled_back_at": utc(r.rolled_back_at),
-        "timeline": r.timeline.iter().map(|m| json!({
-            "at": utc(m.at),
-            "kind": m.kind,
-            "by": md(&m.by),
-            "line": line(m, env),
-        })).collect::<Vec<_>>(),
-        "time_to_detect": span(&r.time_to_detect),
-        "time_to_restore": span(&r.time_to_restore),
-        "rto": rto,
-        "rto_verdict": rto_verdict,
-        "evidence": evidence,
-        "unknowns": r.unknowns.iter().map(|u| md(u)).collect::<Vec<_>>(),
-        "changes": changes,
-        "changes_unknown": changes_unknown,
-        "runbook": link(&links.runbook),
-        "dashboard": link(&links.dashboard),
-        "review": r,
-    })
+    ReviewContext {
+        title: format!(
+            "Post-incident review: {} rolled back in {}",
+            md(&r.version),
+            md(env)
+        ),
+        environment: md(env),
+        version: md(&r.version),
+        restored: md(&r.restored),
+        rolled_back_at: utc(r.rolled_back_at),
+        timeline: r
+            .timeline
+            .iter()
+            .map(|m| TimelineLine {
+                at: utc(m.at),
+                kind: m.kind,
+                by: md(&m.by),
+                line: line(m, env),
+            })
+            .collect(),
+        time_to_detect: span(&r.time_to_detect),
+        time_to_restore: span(&r.time_to_restore),
+        rto,
+        rto_verdict,
+        evidence,
+        unknowns: r.unknowns.iter().map(|u| md(u)).collect(),
+        changes,
+        changes_unknown,
+        runbook: link(&links.runbook),
+        dashboard: link(&links.dashboard),
+        review: r,
+    }
 }
 
 /// The version's changelog section, as `shipgate changelog` gathers a release: its
 /// commits from its tag down to the previous release.
-fn changes(pipeline: &Pipeline, version: &str) -> anyhow::Result<Value> {
+fn changes(pipeline: &Pipeline, version: &str) -> anyhow::Result<Changes> {
     let release = &pipeline.settings.release;
     let released = shipgate_release::released(&pipeline.repo, release, None)?;
     let Some((_, tag, _)) = released.iter().find(|(v, _, _)| v.to_string() == version) else {
@@ -334,13 +494,17 @@ fn changes(pipeline: &Pipeline, version: &str) -> anyhow::Result<Value> {
         anyhow::bail!("the release {tag} has no changelog section");
     };
     let rendered = shipgate_changelog::render_release(&section, &pipeline.settings.changelog);
-    Ok(json!({
-        "tag": md(tag),
-        "previous_tag": section.previous_tag.as_deref().map(md),
-        "commits": section.commits.iter().map(|c| json!({
-            "id": &c.id[..c.id.len().min(10)],
-            "subject": md(c.message.lines().next().unwrap_or_default()),
-        })).collect::<Vec<_>>(),
-        "section": rendered,
-    }))
+    Ok(Changes {
+        tag: md(tag),
+        previous_tag: section.previous_tag.as_deref().map(md),
+        commits: section
+            .commits
+            .iter()
+            .map(|c| ChangeCommit {
+                id: c.id[..c.id.len().min(10)].to_string(),
+                subject: md(c.message.lines().next().unwrap_or_default()),
+            })
+            .collect(),
+        section: rendered,
+    })
 }

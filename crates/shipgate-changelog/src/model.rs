@@ -65,7 +65,7 @@ pub struct Contributor {
 }
 
 /// The whole document's context.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Changelog {
     /// The text above the releases.
     pub header: String,
@@ -78,21 +78,26 @@ pub struct Changelog {
 }
 
 /// `[label]: url` at the bottom of a Keep a Changelog document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct LinkDefinition {
+    /// The label: a version, or `Unreleased`.
     pub label: String,
+    /// Its compare (or tag) page.
     pub url: String,
 }
 
 /// One release in the notes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Release {
     /// `None`: unreleased changes.
     pub version: Option<String>,
     /// The version, or `Unreleased`.
     pub title: String,
+    /// The release date, `YYYY-MM-DD` (`null`: unreleased).
     pub date: Option<String>,
+    /// The release tag (`null`: unreleased).
     pub tag: Option<String>,
+    /// The tag the commits are counted from (`null`: none before).
     pub previous_tag: Option<String>,
     /// `compare/PREV...TAG` (or the tag's page for a first release) when the remote is known.
     pub compare_url: Option<String>,
@@ -103,6 +108,7 @@ pub struct Release {
     /// Breaking changes first, then Keep a Changelog's order, then custom sections. Only
     /// sections with entries.
     pub sections: Vec<Section>,
+    /// Authors whose first contribution is in this release (from GitHub enrichment).
     pub new_contributors: Vec<NewContributor>,
     /// Prerelease versions gathered into this stable release (whether or not their own
     /// sections are kept).
@@ -112,35 +118,48 @@ pub struct Release {
 }
 
 /// A titled group of entries.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Section {
+    /// The section's heading: `Added`, `Fixed`, … or a custom one.
     pub title: String,
     /// The breaking changes section.
     pub breaking: bool,
+    /// Its changes.
     pub entries: Vec<Entry>,
 }
 
 /// One change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Entry {
     /// The Conventional Commits type; `None` for a commit that is not conventional.
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// The Conventional Commits scope, when there is one.
     pub scope: Option<String>,
     /// The subject after the type and scope, without a trailing `(#N)`.
     pub description: String,
+    /// The message's body, below the subject (`null`: none).
     pub body: Option<String>,
+    /// A breaking change (`!` or a `BREAKING CHANGE:` footer).
     pub breaking: bool,
     /// The `BREAKING CHANGE:` footer's text when it says more than the description.
     pub breaking_note: Option<String>,
+    /// The commit's full id.
     pub id: String,
     /// The first 7 characters of the id.
     pub short_id: String,
+    /// The commit's page when the remote is known.
     pub commit_url: Option<String>,
+    /// The pull request that brought it, from enrichment or a `(#N)` at the end of the
+    /// subject.
     pub pr: Option<u64>,
+    /// The pull request's page when the remote is known.
     pub pr_url: Option<String>,
+    /// The author's name.
     pub author: String,
+    /// The author's email.
     pub author_email: String,
+    /// The author's GitHub login, when enrichment found it.
     pub author_login: Option<String>,
     /// Issues named in the subject or in `Closes`/`Fixes`/`Refs`… footers.
     pub issues: Vec<IssueRef>,
@@ -150,17 +169,22 @@ pub struct Entry {
 }
 
 /// An issue number and its page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct IssueRef {
+    /// The issue's number.
     pub number: u64,
+    /// Its page when the remote is known.
     pub url: Option<String>,
 }
 
 /// A first-time contributor with links.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct NewContributor {
+    /// Their GitHub login.
     pub login: String,
+    /// Their first pull request.
     pub first_pr: Option<u64>,
+    /// Its page when the remote is known.
     pub first_pr_url: Option<String>,
 }
 

@@ -1,6 +1,7 @@
 //! Every command that prints JSON, run with `--json` on a real repository (`shipgate init`,
-//! a bare origin, two releases, promotions, a rollback, a real Prometheus for `canary
-//! capture` and `canary analyze`, a loopback webhook for `notify test`), and what it printed
+//! a bare origin, two releases, promotions, a rollback and its review, unreleased changes, a
+//! real Prometheus for `canary capture` and `canary analyze`, a loopback webhook for `notify
+//! test`), and what it printed
 //! validated against the JSON Schema of its type (`shipgate::json_shapes`, which
 //! docs/src/reference/json.md is generated from). Every object is closed: a field the type
 //! does not have fails, and so does a shape no command here was checked against.
@@ -316,6 +317,27 @@ fn every_json_output_is_its_types() {
     let unblock = ["unblock", &v2, "--reason", "fixed forward"];
     c.check(recorded, &json(&repo, 11, &unblock), &[0]);
 
+    // The review of that rollback: its changes (v2 has a release tag), and the evidence of
+    // a recording of the rollout, the fixture's metrics renamed to this one.
+    let review = "shipgate review --env ENV --json";
+    let drafted = c.check(review, &json(&repo, 12, &["review", "--env", "dev"]), &[0]);
+    assert_eq!(drafted["review"]["version"], v2.as_str(), "{drafted:#}");
+    assert!(drafted["changes"]["commits"].is_array(), "{drafted:#}");
+    let recording = std::fs::read_to_string(fixture("error-regression.json")).expect("read");
+    let mut recording: Value = serde_json::from_str(&recording).expect("JSON");
+    recording["env"] = "dev".into();
+    recording["version"] = v2.as_str().into();
+    recording["baseline_version"] = v1.as_str().into();
+    let rollout = repo.path("rollout.json");
+    std::fs::write(&rollout, recording.to_string()).expect("write");
+    let rollout = rollout.display().to_string();
+    let with_evidence = ["review", "--env", "dev", "--recording", &rollout];
+    let drafted = c.check(review, &json(&repo, 12, &with_evidence), &[0]);
+    assert!(
+        drafted["evidence"]["excess_errors"][0]["metric"].is_string(),
+        "{drafted:#}"
+    );
+
     let status = c.check(
         "shipgate status --json",
         &json(&repo, 12, &["status"]),
@@ -424,6 +446,23 @@ fn every_json_output_is_its_types() {
         &[0],
     );
     assert_eq!(sent[0]["delivered"], true, "{sent:#}");
+
+    // Unreleased changes with a scope, a breaking change, a pull request and an issue.
+    repo.git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "feat(api)!: the new cart (#7)\n\nCloses #8\nBREAKING CHANGE: carts are per user",
+    ]);
+    let context = c.check(
+        "shipgate changelog --context",
+        &json(&repo, 17, &["changelog", "--context"]),
+        &[0],
+    );
+    let entry = &context["releases"][0]["sections"][0]["entries"][0];
+    assert_eq!(entry["scope"], "api", "{context:#}");
+    assert_eq!(entry["breaking"], true, "{context:#}");
     c.done();
 }
 

@@ -46,6 +46,11 @@ pub fn shapes() -> Vec<Shape> {
             "shipgate release --json",
             "one object: the release plan carried out, with the commits and tags made",
         ),
+        shape::<shipgate_changelog::Changelog>(
+            "shipgate changelog --context",
+            "one object: the changelog templates' context (`--json` does not change \
+             `changelog`'s output, Markdown)",
+        ),
         shape::<Vec<shipgate_config::Diagnostic>>(
             "shipgate config validate --json",
             "an array of diagnostics (`--format json` prints the same)",
@@ -73,6 +78,11 @@ pub fn shapes() -> Vec<Shape> {
         shape::<ops::Metrics>(
             "shipgate metrics --json",
             "one object: the delivery metrics per environment",
+        ),
+        shape::<crate::review_cmd::ReviewContext<'static>>(
+            "shipgate review --env ENV --json",
+            "one object: the review template's context, outside text escaped for Markdown, \
+             with the review's facts raw under `review` and its keys sorted",
         ),
         shape::<shipgate_canary::RunOutcome>(
             "shipgate canary run --json",
@@ -111,18 +121,6 @@ pub const UNTYPED: &[(&str, &str)] = &[
         "shipgate config show ENV --json",
         "the environment's merged configuration itself: its keys are the repository's own \
          (`environments/`, `application.yml`, `values.yaml`), so its shape is theirs",
-    ),
-    (
-        "shipgate review --json",
-        "the handlebars template's context, with every outside text escaped for Markdown \
-         and the review itself under `review`: built as untyped JSON and not typed yet; its \
-         fields are listed in [the promotion guide](../guides/promote.md#post-incident-review-shipgate-review)",
-    ),
-    (
-        "shipgate changelog --context",
-        "the changelog templates' context (`--json` does not change `changelog`'s output, \
-         Markdown): not typed yet; its fields are listed in \
-         [the changelog guide](../guides/changelog.md)",
     ),
     (
         "shipgate schema",

@@ -171,7 +171,11 @@ fn ms(d: Duration) -> f64 {
 /// Builds the release binary and generates the history; returns (binary, temp dir, repo).
 fn setup(
     o: &Options,
-) -> anyhow::Result<(std::path::PathBuf, tempfile::TempDir, std::path::PathBuf)> {
+) -> anyhow::Result<(
+    std::path::PathBuf,
+    Option<tempfile::TempDir>,
+    std::path::PathBuf,
+)> {
     let root = crate::root();
     eprintln!("building shipgate (release profile)…");
     let ok = Command::new("cargo")
@@ -197,6 +201,13 @@ fn setup(
         (o.commits - o.tail) / 100,
         start.elapsed().as_secs_f64()
     );
+    // With --keep, nothing removes the repository: say where it is.
+    let tmp = if o.keep {
+        println!("kept: {}", tmp.keep().display());
+        None
+    } else {
+        Some(tmp)
+    };
     Ok((shipgate, tmp, dir))
 }
 
@@ -238,13 +249,7 @@ fn median<T: Ord + Copy>(xs: &mut [T]) -> T {
 /// `cargo xtask bench changelog`.
 pub fn changelog(args: &[String]) -> anyhow::Result<()> {
     let o = parse(args)?;
-    let (shipgate, tmp, dir) = setup(&o)?;
-    let _tmp = if o.keep {
-        println!("kept: {}", tmp.keep().display());
-        None
-    } else {
-        Some(tmp)
-    };
+    let (shipgate, _tmp, dir) = setup(&o)?;
     // Side by side: each run of shipgate is followed by one of git log, so both see the same
     // load from the machine's other work.
     let runs = o.runs.min(7);
@@ -324,13 +329,7 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
 /// `cargo xtask bench history`.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let o = parse(args)?;
-    let (shipgate, tmp, dir) = setup(&o)?;
-    let _tmp = if o.keep {
-        println!("kept: {}", tmp.keep().display());
-        None
-    } else {
-        Some(tmp)
-    };
+    let (shipgate, _tmp, dir) = setup(&o)?;
 
     // Side by side: shipgate, then the floor (git log reading the same commits since the
     // last tag), run after run.

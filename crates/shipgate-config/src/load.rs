@@ -131,20 +131,26 @@ pub fn load(request: &LoadRequest<'_>) -> Result<Workspace, LoadError> {
         .schema
         .as_ref()
         .map(|s| request.repo.join(s));
-    let mut schema_index: HashMap<PathBuf, usize> = HashMap::new();
-    let mut schema_paths = Vec::new();
-    let mut with_schema = Vec::new();
-    for (dir, root) in dirs {
+    let max = request.settings.max_file_size;
+    let layout = request.settings.layout;
+    // Each directory's files and its schema's place, in one pass on every core (the schema's
+    // lookup is a stat or two per directory); the schemas are numbered after, in order.
+    let found = shipgate_stdx::par::map(&dirs, |(dir, root)| {
         let schema = explicit_schema.clone().or_else(|| {
             let chart = dir.join("values.schema.json");
-            let helm = request.settings.layout == Layout::Helm
-                && std::fs::symlink_metadata(&chart).is_ok();
+            let helm = layout == Layout::Helm && std::fs::symlink_metadata(&chart).is_ok();
             if helm {
                 Some(chart)
             } else {
-                nearest_schema(&dir, &root)
+                nearest_schema(dir, root)
             }
         });
+        (read_set(request.repo, dir, max, layout), schema)
+    });
+    let mut schema_index: HashMap<PathBuf, usize> = HashMap::new();
+    let mut schema_paths = Vec::new();
+    let mut sets = Vec::with_capacity(found.len());
+    for (set, schema) in found {
         let index = schema.map(|s| {
             let next = schema_index.len();
             *schema_index.entry(s.clone()).or_insert_with(|| {
@@ -152,13 +158,8 @@ pub fn load(request: &LoadRequest<'_>) -> Result<Workspace, LoadError> {
                 next
             })
         });
-        with_schema.push((dir, index));
+        sets.push((set, index));
     }
-    let max = request.settings.max_file_size;
-    let layout = request.settings.layout;
-    let sets = shipgate_stdx::par::map(&with_schema, |(dir, index)| {
-        (read_set(request.repo, dir, max, layout), *index)
-    });
     let schemas = schema_paths
         .iter()
         .map(|path| {

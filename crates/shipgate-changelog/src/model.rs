@@ -28,6 +28,11 @@ pub struct CommitInput {
     /// The pull request that brought the commit, when enrichment found it (a `(#N)` at the
     /// end of the subject is found without it).
     pub pr: Option<u64>,
+    /// `parse_message(&message)`, when the caller parsed it already (the release plan
+    /// parses every message to decide the bump): used as is unless `[[changelog.preprocessors]]`
+    /// rewrite the message first. It must be the parse of `message`.
+    #[serde(skip)]
+    pub parsed: Option<Message>,
 }
 
 /// One release to describe: its commits, newest first.
@@ -291,7 +296,10 @@ impl<'a> Rules<'a> {
                 message = std::borrow::Cow::Owned(s);
             }
         }
-        let parsed = parse_message(&message);
+        let parsed = match &commit.parsed {
+            Some(p) if self.settings.preprocessors.is_empty() => p.clone(),
+            _ => parse_message(&message),
+        };
         let (kind, scope, subject, body, breaking, breaking_footer, footers) = match parsed {
             Message::Conventional(c) => (
                 Some(c.kind),
@@ -820,6 +828,43 @@ mod tests {
                 ),
                 ("Documentation", vec!["guide"])
             ]
+        );
+    }
+
+    #[test]
+    fn a_message_the_caller_parsed_is_used_unless_preprocessors_rewrite_it() {
+        let mut input = release(&[
+            "feat(api): add search",
+            "fix: a bug\n\nBREAKING CHANGE: moved",
+            "Update README",
+        ]);
+        let plain = build_release(&input, &ChangelogSettings::default());
+        for c in &mut input.commits {
+            c.parsed = Some(parse_message(&c.message));
+        }
+        assert_eq!(build_release(&input, &ChangelogSettings::default()), plain);
+        // The caller's parse is what the section shows (here one that differs on purpose)...
+        input.commits[2].parsed = Some(parse_message("perf: faster README"));
+        let r = build_release(&input, &ChangelogSettings::default());
+        assert!(titles(&r).contains(&("Performance", vec!["faster README"])));
+        // ...unless a preprocessor rewrites the message: then it is parsed again.
+        let settings = ChangelogSettings {
+            preprocessors: vec![crate::settings::Preprocessor {
+                pattern: Pattern::new("^feat").expect("re"),
+                replace: "fix".into(),
+            }],
+            ..Default::default()
+        };
+        let r = build_release(&input, &settings);
+        assert!(
+            !titles(&r)
+                .iter()
+                .any(|(t, _)| *t == "Added" || *t == "Performance")
+        );
+        assert!(
+            titles(&r)
+                .iter()
+                .any(|(t, e)| *t == "Fixed" && e.contains(&"add search"))
         );
     }
 

@@ -161,6 +161,7 @@ fn sample() -> Release {
         author_email: "ada@example.com".to_string(),
         author_login: Some("ada".to_string()),
         pr: None,
+        parsed: None,
     };
     let input = ReleaseInput {
         version: Some("1.1.0".to_string()),

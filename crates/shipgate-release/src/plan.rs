@@ -75,7 +75,7 @@ fn plan_unified(
 ) -> Result<Plan, ReleaseError> {
     let format = TagFormat::new(&req.settings.tag_format, None);
     let h = history::read(repo, head, &format, tags, &req.settings.remote)?;
-    let c = classify(&h.commits, &req.settings.bump, &|_| true);
+    let mut c = classify(&h.commits, &req.settings.bump, &|_| true);
     check_strict(req, &c)?;
     let release_files = files::read_all(repo.workdir(), &req.settings)?;
     let manifest = match &h.stable {
@@ -185,6 +185,7 @@ fn plan_unified(
         &tag,
         plan.previous_tag.as_deref(),
         &c.kept,
+        std::mem::take(&mut c.kept_messages),
         req,
     );
     changes.extend(changelog_change(

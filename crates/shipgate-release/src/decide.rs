@@ -198,6 +198,9 @@ mod tests {
         );
         let kept: Vec<&str> = c.kept.iter().map(|c| c.message.as_str()).collect();
         assert_eq!(kept, vec!["Update README", "fix: small"]);
+        // The section reuses the parses: one per kept commit, in the same order.
+        let parsed: Vec<Message> = kept.iter().map(|m| parse_message(m)).collect();
+        assert_eq!(c.kept_messages, parsed);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::commit::{parse_message, reverted_ids};
 /// Whether a message can name reverted commits at all: git's `This reverts commit` line, or
 /// a `revert` type. Cheap, and exact: [`reverted_ids`] finds nothing in any other message,
 /// so the whole-history changelog parses only these messages a second time.
-fn may_revert(message: &str) -> bool {
+pub fn may_revert(message: &str) -> bool {
     message.contains("This reverts commit ")
         || message
             .trim_start()
@@ -30,6 +30,11 @@ fn may_revert(message: &str) -> bool {
 /// For each commit of a range (`(id, message)`; an empty id matches nothing), whether it is
 /// cancelled by the revert rule above.
 pub fn cancelled<'a>(commits: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<bool> {
+    let commits: Vec<(&str, &str)> = commits.into_iter().collect();
+    // Most ranges hold no revert at all: then nothing is cancelled, and no id is needed.
+    if !commits.iter().any(|(_, message)| may_revert(message)) {
+        return vec![false; commits.len()];
+    }
     let commits: Vec<(String, &str)> = commits
         .into_iter()
         .map(|(id, message)| (id.to_ascii_lowercase(), message))

@@ -39,17 +39,7 @@ pub(crate) fn classify<'a>(
     // Parsed once, here: the changelog section reuses these. (Not spread over the cores: a
     // thousand messages take about 0.4 ms on one, less than a thread costs this process.)
     let parsed: Vec<Message> = commits.iter().map(|c| parse_message(&c.message)).collect();
-    // The ids in hex only when some message may revert another (most ranges: none).
-    let cancelled = if commits.iter().any(|c| revert::may_revert(&c.message)) {
-        let ids: Vec<String> = commits.iter().map(|c| c.id.to_string()).collect();
-        revert::cancelled(
-            ids.iter()
-                .map(String::as_str)
-                .zip(commits.iter().map(|c| c.message.as_str())),
-        )
-    } else {
-        vec![false; commits.len()]
-    };
+    let cancelled = revert::cancelled(commits.iter().map(|c| (c.id, c.message.as_str())));
     let mut out = Classified {
         kept: Vec::new(),
         kept_messages: Vec::new(),

@@ -19,7 +19,7 @@ use crate::commit::{parse_message, reverted_ids};
 /// Whether a message can name reverted commits at all: git's `This reverts commit` line, or
 /// a `revert` type. Cheap, and exact: [`reverted_ids`] finds nothing in any other message,
 /// so the whole-history changelog parses only these messages a second time.
-pub fn may_revert(message: &str) -> bool {
+fn may_revert(message: &str) -> bool {
     message.contains("This reverts commit ")
         || message
             .trim_start()
@@ -27,17 +27,19 @@ pub fn may_revert(message: &str) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case("revert"))
 }
 
-/// For each commit of a range (`(id, message)`; an empty id matches nothing), whether it is
-/// cancelled by the revert rule above.
-pub fn cancelled<'a>(commits: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<bool> {
-    let commits: Vec<(&str, &str)> = commits.into_iter().collect();
-    // Most ranges hold no revert at all: then nothing is cancelled, and no id is needed.
+/// For each commit of a range (`(id, message)`, the id as hex text or an object id; an
+/// empty id matches nothing), whether it is cancelled by the revert rule above.
+pub fn cancelled<'a, Id: std::fmt::Display>(
+    commits: impl IntoIterator<Item = (Id, &'a str)>,
+) -> Vec<bool> {
+    let commits: Vec<(Id, &str)> = commits.into_iter().collect();
+    // Most ranges hold no revert at all: then nothing is cancelled, and no id is written out.
     if !commits.iter().any(|(_, message)| may_revert(message)) {
         return vec![false; commits.len()];
     }
     let commits: Vec<(String, &str)> = commits
         .into_iter()
-        .map(|(id, message)| (id.to_ascii_lowercase(), message))
+        .map(|(id, message)| (id.to_string().to_ascii_lowercase(), message))
         .collect();
     let n = commits.len();
     // ids sorted once: a prefix is a range of the sorted list

@@ -266,7 +266,7 @@ fn outputs(
             .as_ref()
             .map(|v| TagFormat::new(&req.settings.crate_tag_format, Some(&line.name)).render(v));
         if let (Some(next), Some(tag)) = (&next, &tag) {
-            let kept: Vec<&CommitInfo> = line.kept.iter().collect();
+            let kept = || line.kept.iter().map(crate::changelog::input).collect();
             let previous = line.history.latest.as_ref().map(|r| r.name.as_str());
             let section = changelog_section(
                 repo,
@@ -274,13 +274,12 @@ fn outputs(
                 &req.date,
                 tag,
                 previous,
-                &kept,
-                Vec::new(),
+                kept(),
                 req,
             );
             out.workspace_sections.push((
                 tag.clone(),
-                changelog_section(repo, tag, &req.date, tag, previous, &kept, Vec::new(), req),
+                changelog_section(repo, tag, &req.date, tag, previous, kept(), req),
             ));
             out.files.extend(changelog_change(
                 repo, &line.dir, req, next, &section, warnings,

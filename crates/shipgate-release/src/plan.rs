@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use semver::Version;
+use shipgate_changelog::CommitInput;
 use shipgate_git::Repo;
 use shipgate_version::bump;
 
+use crate::changelog;
 use crate::decide::classify;
 use crate::files::{self, ReleaseFileText};
 use crate::history::{self, TagFormat, TagSource};
@@ -184,8 +186,15 @@ fn plan_unified(
         &req.date,
         &tag,
         plan.previous_tag.as_deref(),
-        &c.kept,
-        std::mem::take(&mut c.kept_messages),
+        // the messages as the bump parsed them: the section does not parse them again
+        c.kept
+            .iter()
+            .zip(std::mem::take(&mut c.kept_messages))
+            .map(|(commit, parsed)| CommitInput {
+                parsed: Some(parsed),
+                ..changelog::input(commit)
+            })
+            .collect(),
         req,
     );
     changes.extend(changelog_change(

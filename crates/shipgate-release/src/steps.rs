@@ -9,10 +9,10 @@ use semver::Version;
 use shipgate_changelog::{
     CommitInput, InsertOptions, ReleaseInput, insert_release_with, render_release,
 };
-use shipgate_git::{CommitInfo, Repo};
+use shipgate_git::Repo;
 use shipgate_version::bump::NextVersion;
 use shipgate_version::manifest::{CargoEdit, edit_cargo, edit_lock};
-use shipgate_version::{Bump, Message, next_version};
+use shipgate_version::{Bump, next_version};
 
 use crate::decide::Classified;
 use crate::history::History;
@@ -48,33 +48,23 @@ pub(crate) fn rel_str(p: &Path) -> String {
 }
 
 /// One release's changelog section; `label` is its heading (`1.4.0`, or a crate's tag in
-/// the workspace changelog of per-crate mode). `parsed`: the commits' messages parsed, in
-/// their order, when the caller has them (else empty: the changelog parses them).
-#[allow(clippy::too_many_arguments)]
+/// the workspace changelog of per-crate mode).
 pub(crate) fn changelog_section(
     repo: &Repo,
     label: &str,
     date: &str,
     tag: &str,
     previous: Option<&str>,
-    commits: &[&CommitInfo],
-    parsed: Vec<Message>,
+    commits: Vec<CommitInput>,
     req: &ReleaseRequest,
 ) -> String {
-    let mut parsed = parsed.into_iter();
     let remote_url = repo.remote_url(&req.settings.remote);
     let input = ReleaseInput {
         version: Some(label.to_string()),
         tag: Some(tag.to_string()),
         previous_tag: previous.map(str::to_string),
         date: Some(date.to_string()),
-        commits: commits
-            .iter()
-            .map(|c| CommitInput {
-                parsed: parsed.next(),
-                ..crate::changelog::input(c)
-            })
-            .collect(),
+        commits,
         remote_url,
         ..Default::default()
     };

@@ -5,7 +5,7 @@ use std::collections::{BinaryHeap, HashSet};
 
 use git2::Oid;
 
-use crate::{GitError, ctx};
+use crate::{GitError, ctx, rawcommit};
 
 /// One commit's metadata; the message is decoded lossily (invalid UTF-8 never fails).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub(crate) fn commit_info(repo: &git2::Repository, id: Oid) -> Result<CommitInfo
     Ok(info(&c))
 }
 
-fn info(c: &git2::Commit<'_>) -> CommitInfo {
+pub(crate) fn info(c: &git2::Commit<'_>) -> CommitInfo {
     let author = c.author();
     CommitInfo {
         id: c.id(),
@@ -51,12 +51,74 @@ fn info(c: &git2::Commit<'_>) -> CommitInfo {
     }
 }
 
+/// A commit as the walk read it: its raw object with the header parsed here, or libgit2's
+/// commit where that parser gives way (see [`crate::rawcommit`]).
+enum Read<'r> {
+    Raw(git2::OdbObject<'r>, rawcommit::Header),
+    Lib(git2::Commit<'r>),
+}
+
+impl Read<'_> {
+    /// Committer time: the walk's order, as git's own walks.
+    fn time(&self) -> i64 {
+        match self {
+            Read::Raw(_, h) => h.commit_time,
+            Read::Lib(c) => c.time().seconds(),
+        }
+    }
+
+    fn parents(&self) -> Vec<Oid> {
+        match self {
+            Read::Raw(_, h) => h.parents.clone(),
+            Read::Lib(c) => c.parent_ids().collect(),
+        }
+    }
+
+    fn info(&self, id: Oid) -> CommitInfo {
+        match self {
+            Read::Raw(object, h) => h.info(id, object.data()),
+            Read::Lib(c) => info(c),
+        }
+    }
+}
+
+/// Reads commits for a walk: raw objects when the repository does not rewrite parents
+/// (no shallow edge, no grafts), else through libgit2.
+struct Reader<'r> {
+    repo: &'r git2::Repository,
+    odb: Option<git2::Odb<'r>>,
+}
+
+impl<'r> Reader<'r> {
+    fn new(repo: &'r git2::Repository, shallow: &HashSet<Oid>) -> Self {
+        let grafts = [repo.path(), repo.commondir()]
+            .iter()
+            .any(|dir| dir.join("info/grafts").exists());
+        let raw = shallow.is_empty() && !repo.is_shallow() && !grafts;
+        Reader {
+            repo,
+            odb: raw.then(|| repo.odb().ok()).flatten(),
+        }
+    }
+
+    fn read(&self, id: Oid) -> Result<Read<'_>, git2::Error> {
+        if let Some(odb) = &self.odb
+            && let Ok(object) = odb.read(id)
+            && object.kind() == git2::ObjectType::Commit
+            && let Some(header) = rawcommit::header(object.data())
+        {
+            return Ok(Read::Raw(object, header));
+        }
+        self.repo.find_commit(id).map(Read::Lib)
+    }
+}
+
 /// A commit waiting in the walk's queue, ordered by commit time (newest first).
-struct Queued<'r>(i64, git2::Commit<'r>);
+struct Queued<'r>(i64, Oid, Read<'r>);
 
 impl PartialEq for Queued<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0 && self.1.id() == other.1.id()
+        self.0 == other.0 && self.1 == other.1
     }
 }
 impl Eq for Queued<'_> {}
@@ -67,9 +129,7 @@ impl PartialOrd for Queued<'_> {
 }
 impl Ord for Queued<'_> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0
-            .cmp(&other.0)
-            .then_with(|| self.1.id().cmp(&other.1.id()))
+        self.0.cmp(&other.0).then_with(|| self.1.cmp(&other.1))
     }
 }
 
@@ -151,9 +211,10 @@ pub(crate) fn walk_lines(
     // quarter of the walk's own bookkeeping in the profile).
     let mut marks: foldhash::HashMap<Oid, Marks> = foldhash::HashMap::default();
     let mut done: foldhash::HashSet<Oid> = foldhash::HashSet::default();
+    let reader = Reader::new(repo, shallow);
     let mut queue = BinaryHeap::new();
-    let first = repo
-        .find_commit(from)
+    let first = reader
+        .read(from)
         .map_err(ctx(format!("cannot read commit {from}")))?;
     marks.insert(
         from,
@@ -162,10 +223,9 @@ pub(crate) fn walk_lines(
             below: vec![0; words],
         },
     );
-    queue.push(Queued(first.time().seconds(), first));
+    queue.push(Queued(first.time(), from, first));
     let mut candidates: Vec<(CommitInfo, Vec<u64>)> = Vec::new();
-    while let Some(Queued(_, c)) = queue.pop() {
-        let id = c.id();
+    while let Some(Queued(_, id, c)) = queue.pop() {
         done.insert(id);
         let Some(mut m) = marks.remove(&id) else {
             continue;
@@ -182,8 +242,7 @@ pub(crate) fn walk_lines(
         if live && shallow.contains(&id) {
             out.hit_shallow = true;
         }
-        for parent in c.parents() {
-            let pid = parent.id();
+        for pid in c.parents() {
             if done.contains(&pid) {
                 continue; // reached already (a commit dated after its child)
             }
@@ -193,14 +252,19 @@ pub(crate) fn walk_lines(
                     pm.below.iter_mut().zip(&m.below).for_each(|(a, b)| *a |= b);
                 }
                 None => {
+                    // A parent that cannot be read ends this commit's parents, as libgit2's
+                    // parent iterator did (a parent reached before was read already).
+                    let Ok(parent) = reader.read(pid) else {
+                        break;
+                    };
                     marks.insert(pid, m.clone());
-                    queue.push(Queued(parent.time().seconds(), parent));
+                    queue.push(Queued(parent.time(), pid, parent));
                 }
             }
         }
         if live {
             let own: Vec<u64> = m.reach.iter().zip(&m.below).map(|(r, b)| r & !b).collect();
-            candidates.push((info(&c), own));
+            candidates.push((c.info(id), own));
         }
         if !marks.values().any(Marks::live) {
             break;

@@ -88,8 +88,13 @@ pub(crate) struct Releases {
 
 impl Releases {
     pub(crate) fn new(tags: &[Tag], format: &TagFormat) -> Self {
-        let mut out = Releases::default();
-        let mut seen = HashSet::new();
+        let mut out = Releases {
+            by_commit: foldhash::HashMap::with_capacity_and_hasher(tags.len(), Default::default()),
+            all: Vec::with_capacity(tags.len()),
+            warnings: Vec::new(),
+        };
+        let mut seen: foldhash::HashSet<&str> =
+            foldhash::HashSet::with_capacity_and_hasher(tags.len(), Default::default());
         for tag in tags {
             if !seen.insert(tag.name.as_str()) {
                 continue;
@@ -244,19 +249,28 @@ pub(crate) fn read_many(
                 !on.is_empty()
             }
         };
-        let walk = repo.walk_lines(head, formats.len() * 2, &stop)?;
+        let mut walk = repo.walk_lines(head, formats.len() * 2, &stop)?;
         if !walk.hit_shallow || !repo.is_shallow() {
             let mut out = Vec::with_capacity(formats.len());
             for (k, r) in releases.into_iter().enumerate() {
                 let mut warnings = r.warnings.clone();
+                let since_latest = walk
+                    .line(2 * k + 1)
+                    .filter(|c| c.parents.len() <= 1)
+                    .count();
+                // One version line whose commits are all the walk read (as always for one
+                // line: its latest release stops it no later than its stable one) takes them.
+                let all_of_them =
+                    formats.len() == 1 && walk.lines.iter().all(|bits| bits[0] & 1 == 1);
                 out.push(History {
                     latest: boundary_max(&r, &walk.boundaries[2 * k + 1], false, &mut warnings),
                     stable: boundary_max(&r, &walk.boundaries[2 * k], true, &mut warnings),
-                    since_latest: walk
-                        .line(2 * k + 1)
-                        .filter(|c| c.parents.len() <= 1)
-                        .count(),
-                    commits: walk.line(2 * k).cloned().collect(),
+                    since_latest,
+                    commits: if all_of_them {
+                        std::mem::take(&mut walk.commits)
+                    } else {
+                        walk.line(2 * k).cloned().collect()
+                    },
                     existing: r.all,
                     warnings,
                 });

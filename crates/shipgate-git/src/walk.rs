@@ -38,7 +38,7 @@ pub(crate) fn commit_info(repo: &git2::Repository, id: Oid) -> Result<CommitInfo
     Ok(info(&c))
 }
 
-pub(crate) fn info(c: &git2::Commit<'_>) -> CommitInfo {
+fn info(c: &git2::Commit<'_>) -> CommitInfo {
     let author = c.author();
     CommitInfo {
         id: c.id(),
@@ -76,7 +76,19 @@ impl Read<'_> {
 
     fn info(&self, id: Oid) -> CommitInfo {
         match self {
-            Read::Raw(object, h) => h.info(id, object.data()),
+            Read::Raw(object, h) => {
+                let f = h.fields(object.data());
+                let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+                CommitInfo {
+                    id,
+                    parents: h.parents.clone(),
+                    message: text(f.message),
+                    author_name: text(f.author_name),
+                    author_email: text(f.author_email),
+                    time: f.time,
+                    offset_minutes: f.offset_minutes,
+                }
+            }
             Read::Lib(c) => info(c),
         }
     }

@@ -351,6 +351,34 @@ mod tests {
     }
 
     #[test]
+    fn cut_and_corrupted_commits_never_panic_and_still_agree_with_libgit2() {
+        let (_dir, repo) = scratch();
+        let good = commit(
+            &[P1, P2],
+            "Ada <ada@example.com> 1700000000 +0100",
+            "Bob <b@x> 1700000100 -0530",
+            "gpgsig x\n y\n\nfeat: a message\n\nwith a body\n",
+        );
+        // every prefix: a commit cut anywhere
+        for end in 0..=good.len() {
+            let cut = &good[..end];
+            if header(cut).is_some() {
+                assert_eq!(same_as_libgit2(&repo, cut), Some(true), "cut at {end}");
+            }
+        }
+        // every position overwritten with bytes that matter to the parser
+        for at in 0..good.len() {
+            for b in [b'\n', b' ', b'<', b'>', b'-', b'0', b'A', 0u8, 0xff] {
+                let mut bad = good.clone();
+                bad[at] = b;
+                if header(&bad).is_some() {
+                    assert_eq!(same_as_libgit2(&repo, &bad), Some(true), "{b} at {at}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn generated_signatures_read_as_libgit2_reads_them() {
         let (_dir, repo) = scratch();
         // A small deterministic generator: names and e-mails from an alphabet heavy in

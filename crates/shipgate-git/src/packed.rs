@@ -1,11 +1,13 @@
-//! Tags straight from `packed-refs`, when that file is all there is to read.
+//! Tags (and HEAD's branch) straight from `packed-refs`, when that file is all there is to
+//! read.
 //!
 //! libgit2 lists tags by loading every packed ref into its sorted cache (an allocation and
 //! a hex parse per ref, whatever its kind) and then asking each for its name and peeled id:
 //! 0.6 ms of the next version's 12 ms on 990 tags. When no tag is a loose file, the answer
 //! is exactly the `refs/tags/` lines of `packed-refs`, in name order, so they are read here
 //! in one pass. Anything this reader does not expect (a loose tag, a line of another shape,
-//! a name twice, a carriage return) gives `None`, and the caller asks libgit2 as before:
+//! a name twice, a carriage return) gives `None`, and the caller asks libgit2 as before;
+//! one parser serves both, so they take the same file as libgit2 would or none of it:
 //! this is a shortcut to the same answer, never a second opinion.
 
 use std::path::Path;
@@ -32,30 +34,33 @@ pub(crate) fn tags(common: &Path, own: &Path) -> Option<Vec<PackedTag>> {
     {
         return None;
     }
-    match std::fs::read(common.join("packed-refs")) {
-        Ok(bytes) => parse(&bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Vec::new()),
-        Err(_) => None,
-    }
+    let bytes = match std::fs::read(common.join("packed-refs")) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(Vec::new()),
+        Err(_) => return None,
+    };
+    parse(&bytes)?
+        .into_iter()
+        .filter_map(|e| {
+            let short = e.name.strip_prefix(b"refs/tags/")?;
+            Some(std::str::from_utf8(short).map(|name| PackedTag {
+                name: name.to_string(),
+                target: e.target,
+                peeled: e.peeled,
+            }))
+        })
+        .collect::<Result<_, _>>()
+        .ok()
 }
 
-/// The id `packed-refs` gives the ref `name` (a full name), when the file has it in the
-/// shape [`tags`] reads.
+/// The id `packed-refs` gives the ref `name` (a full name), read as [`tags`] reads the file.
 pub(crate) fn find(common: &Path, name: &str) -> Option<Oid> {
     let bytes = std::fs::read(common.join("packed-refs")).ok()?;
-    let mut found = None;
-    for line in bytes.split(|b| *b == b'\n') {
-        if let Some(hex) = line
-            .strip_suffix(name.as_bytes())
-            .and_then(|l| l.strip_suffix(b" "))
-        {
-            if found.is_some() {
-                return None; // twice: let libgit2 say which
-            }
-            found = Some(oid(hex)?);
-        }
-    }
-    found
+    let entries = parse(&bytes)?;
+    let at = entries
+        .binary_search_by(|e| e.name.cmp(name.as_bytes()))
+        .ok()?;
+    Some(entries[at].target)
 }
 
 /// Whether `dir` holds any file, at any depth: `Some(false)` when it is absent or holds
@@ -75,12 +80,21 @@ fn has_loose(dir: &Path) -> Option<bool> {
     Some(false)
 }
 
+/// One line of `packed-refs`: a full ref name, its id, and what it peels to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry<'a> {
+    name: &'a [u8],
+    target: Oid,
+    peeled: Option<Oid>,
+}
+
 /// `packed-refs`: leading `#` lines (the traits header), then `<hex> <name>` lines, each
-/// optionally followed by `^<hex>` (what it peels to). Only `refs/tags/` names are kept.
-fn parse(bytes: &[u8]) -> Option<Vec<PackedTag>> {
+/// optionally followed by `^<hex>` (what it peels to). Every line is checked, as libgit2
+/// refuses the whole file for one bad line; the entries come sorted by name, each once.
+fn parse(bytes: &[u8]) -> Option<Vec<Entry<'_>>> {
     let mut lines = bytes.split_inclusive(|b| *b == b'\n').peekable();
     while lines.next_if(|l| l.first() == Some(&b'#')).is_some() {}
-    let mut out: Vec<PackedTag> = Vec::new();
+    let mut out: Vec<Entry<'_>> = Vec::new();
     let mut sorted = true;
     while let Some(line) = lines.next() {
         let line = line.strip_suffix(b"\n")?;
@@ -93,21 +107,17 @@ fn parse(bytes: &[u8]) -> Option<Vec<PackedTag>> {
         if name.is_empty() || name.contains(&b'\r') || name.contains(&0) {
             return None;
         }
-        let Some(short) = name.strip_prefix(b"refs/tags/") else {
-            continue;
-        };
-        let short = std::str::from_utf8(short).ok()?.to_string();
         if let Some(last) = out.last() {
-            sorted &= last.name.as_bytes() < short.as_bytes();
+            sorted &= last.name < name;
         }
-        out.push(PackedTag {
-            name: short,
+        out.push(Entry {
+            name,
             target,
             peeled,
         });
     }
     if !sorted {
-        out.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+        out.sort_by(|a, b| a.name.cmp(b.name));
         if out.windows(2).any(|w| w[0].name == w[1].name) {
             return None; // a name twice: libgit2 merges the lines; let it
         }
@@ -130,13 +140,20 @@ mod tests {
         }
     }
 
+    /// What [`tags`] makes of a `packed-refs` file's bytes.
+    fn tags_of(bytes: &[u8]) -> Option<Vec<PackedTag>> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("packed-refs"), bytes).expect("write");
+        tags(dir.path(), dir.path())
+    }
+
     #[test]
     fn keeps_tags_with_their_peeled_ids_in_name_order() {
         let file = format!(
             "# pack-refs with: peeled fully-peeled sorted \n{B} refs/heads/main\n{A} refs/tags/v2.0.0\n^{B}\n{B} refs/tags/v1.0.0\n{A} refs/tags/nested/v3\n"
         );
         assert_eq!(
-            parse(file.as_bytes()),
+            tags_of(file.as_bytes()),
             Some(vec![
                 tag("nested/v3", A, None),
                 tag("v1.0.0", B, None),
@@ -157,9 +174,22 @@ mod tests {
             format!("{A}\n"),
             "garbage\n".to_string(),
         ] {
-            assert_eq!(parse(file.as_bytes()), None, "{file:?}");
+            assert_eq!(tags_of(file.as_bytes()), None, "{file:?}");
         }
-        assert_eq!(parse(b""), Some(Vec::new()));
+        assert_eq!(tags_of(b""), Some(Vec::new()));
+    }
+
+    #[test]
+    fn a_branch_is_found_only_in_a_file_libgit2_would_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let write = |text: String| std::fs::write(d.join("packed-refs"), text).expect("write");
+        write(format!("{A} refs/heads/main\n{B} refs/tags/v1\n^{A}\n"));
+        assert_eq!(find(d, "refs/heads/main"), Some(A.parse().expect("oid")));
+        assert_eq!(find(d, "refs/heads/other"), None);
+        // one bad line anywhere: libgit2 refuses the file, and says so
+        write(format!("{A} refs/heads/main\n{B} refs/tags/v1\n^zz\n"));
+        assert_eq!(find(d, "refs/heads/main"), None);
     }
 
     #[test]

@@ -107,15 +107,16 @@ impl Header {
     }
 }
 
-/// The same fields of a commit libgit2 parsed (what the tests compare with).
-#[cfg(test)]
-fn libgit2_fields<'a>(c: &'a git2::Commit<'_>, author: &'a git2::Signature<'_>) -> Fields<'a> {
-    Fields {
-        message: c.message_bytes(),
-        author_name: author.name_bytes(),
-        author_email: author.email_bytes(),
-        time: author.when().seconds(),
-        offset_minutes: author.when().offset_minutes(),
+impl<'a> Fields<'a> {
+    /// The same fields of a commit libgit2 parsed (`author` is its author).
+    pub(crate) fn of_commit(c: &'a git2::Commit<'_>, author: &'a git2::Signature<'_>) -> Self {
+        Fields {
+            message: c.message_bytes(),
+            author_name: author.name_bytes(),
+            author_email: author.email_bytes(),
+            time: author.when().seconds(),
+            offset_minutes: author.when().offset_minutes(),
+        }
     }
 }
 
@@ -226,7 +227,7 @@ mod tests {
             _ => return None,
         };
         let author = theirs.author();
-        let same = ours.fields(bytes) == libgit2_fields(&theirs, &author)
+        let same = ours.fields(bytes) == Fields::of_commit(&theirs, &author)
             && ours.commit_time == theirs.time().seconds()
             && ours.parents == theirs.parent_ids().collect::<Vec<_>>();
         if !same {
@@ -235,7 +236,7 @@ mod tests {
                 String::from_utf8_lossy(bytes),
                 ours.fields(bytes),
                 ours.commit_time,
-                libgit2_fields(&theirs, &author),
+                Fields::of_commit(&theirs, &author),
                 theirs.time().seconds()
             );
         }
@@ -467,7 +468,7 @@ mod history_tests {
                 let author = theirs.author();
                 assert_eq!(
                     h.fields(object.data()),
-                    libgit2_fields(&theirs, &author),
+                    Fields::of_commit(&theirs, &author),
                     "{id}"
                 );
                 assert_eq!(h.parents, theirs.parent_ids().collect::<Vec<_>>(), "{id}");

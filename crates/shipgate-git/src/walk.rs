@@ -5,7 +5,8 @@ use std::collections::{BinaryHeap, HashSet};
 
 use git2::Oid;
 
-use crate::{GitError, ctx, rawcommit};
+use crate::rawcommit::{self, Fields};
+use crate::{GitError, ctx};
 
 /// One commit's metadata; the message is decoded lossily (invalid UTF-8 never fails).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,14 +41,26 @@ pub(crate) fn commit_info(repo: &git2::Repository, id: Oid) -> Result<CommitInfo
 
 fn info(c: &git2::Commit<'_>) -> CommitInfo {
     let author = c.author();
-    CommitInfo {
-        id: c.id(),
-        parents: c.parent_ids().collect(),
-        message: String::from_utf8_lossy(c.message_bytes()).into_owned(),
-        author_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
-        author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-        time: author.when().seconds(),
-        offset_minutes: author.when().offset_minutes(),
+    CommitInfo::of(
+        c.id(),
+        c.parent_ids().collect(),
+        &Fields::of_commit(c, &author),
+    )
+}
+
+impl CommitInfo {
+    /// A commit's metadata from its fields, however they were read; text decoded lossily.
+    fn of(id: Oid, parents: Vec<Oid>, f: &Fields<'_>) -> CommitInfo {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        CommitInfo {
+            id,
+            parents,
+            message: text(f.message),
+            author_name: text(f.author_name),
+            author_email: text(f.author_email),
+            time: f.time,
+            offset_minutes: f.offset_minutes,
+        }
     }
 }
 
@@ -76,37 +89,25 @@ impl Read<'_> {
 
     fn info(&self, id: Oid) -> CommitInfo {
         match self {
-            Read::Raw(object, h) => {
-                let f = h.fields(object.data());
-                let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-                CommitInfo {
-                    id,
-                    parents: h.parents.clone(),
-                    message: text(f.message),
-                    author_name: text(f.author_name),
-                    author_email: text(f.author_email),
-                    time: f.time,
-                    offset_minutes: f.offset_minutes,
-                }
-            }
+            Read::Raw(object, h) => CommitInfo::of(id, h.parents.clone(), &h.fields(object.data())),
             Read::Lib(c) => info(c),
         }
     }
 }
 
 /// Reads commits for a walk: raw objects when the repository does not rewrite parents
-/// (no shallow edge, no grafts), else through libgit2.
+/// (not shallow, no grafts), else through libgit2.
 struct Reader<'r> {
     repo: &'r git2::Repository,
     odb: Option<git2::Odb<'r>>,
 }
 
 impl<'r> Reader<'r> {
-    fn new(repo: &'r git2::Repository, shallow: &HashSet<Oid>) -> Self {
+    fn new(repo: &'r git2::Repository) -> Self {
         let grafts = [repo.path(), repo.commondir()]
             .iter()
             .any(|dir| dir.join("info/grafts").exists());
-        let raw = shallow.is_empty() && !repo.is_shallow() && !grafts;
+        let raw = !repo.is_shallow() && !grafts;
         Reader {
             repo,
             odb: raw.then(|| repo.odb().ok()).flatten(),
@@ -223,7 +224,7 @@ pub(crate) fn walk_lines(
     // quarter of the walk's own bookkeeping in the profile).
     let mut marks: foldhash::HashMap<Oid, Marks> = foldhash::HashMap::default();
     let mut done: foldhash::HashSet<Oid> = foldhash::HashSet::default();
-    let reader = Reader::new(repo, shallow);
+    let reader = Reader::new(repo);
     let mut queue = BinaryHeap::new();
     let first = reader
         .read(from)

@@ -426,3 +426,49 @@ fn a_circle_of_modules_is_found() {
         vec![["a", "b", "c"].map(String::from).to_vec()]
     );
 }
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The workspace denies `unsafe_code`; the one exception is mapping pack files.
+#[test]
+fn unsafe_code_is_allowed_only_where_pack_files_are_mapped() {
+    let workspace = read(&root().join("Cargo.toml"));
+    assert!(
+        workspace.contains("unsafe_code = \"deny\""),
+        "the workspace denies unsafe_code"
+    );
+    let mut files = Vec::new();
+    for dir in ["crates", "xtask", "tests"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    let allowed = root().join("crates/shipgate-git/src/pack.rs");
+    let needle = ["allow(", "unsafe_code)"].concat();
+    let mut found = Vec::new();
+    for file in &files {
+        let count = read(file).matches(&needle).count();
+        if count > 0 {
+            found.push((
+                file.strip_prefix(root()).unwrap().display().to_string(),
+                count,
+            ));
+        }
+    }
+    assert_eq!(
+        found,
+        vec![(
+            allowed.strip_prefix(root()).unwrap().display().to_string(),
+            1
+        )],
+        "unsafe code is allowed in one place only"
+    );
+}

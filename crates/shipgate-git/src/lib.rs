@@ -5,6 +5,7 @@
 //! user's credential helpers and Actions' `http.extraheader` apply.
 
 mod network;
+mod pack;
 mod packed;
 mod rawcommit;
 mod refs;

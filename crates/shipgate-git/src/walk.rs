@@ -5,6 +5,7 @@ use std::collections::{BinaryHeap, HashSet};
 
 use git2::Oid;
 
+use crate::pack::Packs;
 use crate::rawcommit::{self, Fields};
 use crate::{GitError, ctx};
 
@@ -67,8 +68,23 @@ impl CommitInfo {
 /// A commit as the walk read it: its raw object with the header parsed here, or libgit2's
 /// commit where that parser gives way (see [`crate::rawcommit`]).
 enum Read<'r> {
-    Raw(git2::OdbObject<'r>, rawcommit::Header),
+    Raw(Object<'r>, rawcommit::Header),
     Lib(git2::Commit<'r>),
+}
+
+/// A commit object's bytes: inflated here from a pack, or read by libgit2.
+enum Object<'r> {
+    Packed(Vec<u8>),
+    Odb(git2::OdbObject<'r>),
+}
+
+impl Object<'_> {
+    fn data(&self) -> &[u8] {
+        match self {
+            Object::Packed(data) => data,
+            Object::Odb(object) => object.data(),
+        }
+    }
 }
 
 impl Read<'_> {
@@ -96,10 +112,12 @@ impl Read<'_> {
 }
 
 /// Reads commits for a walk: raw objects when the repository does not rewrite parents
-/// (not shallow, no grafts), else through libgit2.
+/// (not shallow, no grafts), from its packs where they are stored whole, else through
+/// libgit2's object database; through libgit2's commit parser otherwise.
 struct Reader<'r> {
     repo: &'r git2::Repository,
     odb: Option<git2::Odb<'r>>,
+    packs: Option<Packs>,
 }
 
 impl<'r> Reader<'r> {
@@ -111,19 +129,36 @@ impl<'r> Reader<'r> {
         Reader {
             repo,
             odb: raw.then(|| repo.odb().ok()).flatten(),
+            packs: raw
+                .then(|| Packs::open(&repo.commondir().join("objects")))
+                .flatten(),
         }
     }
 
     fn read(&self, id: Oid) -> Result<Read<'_>, git2::Error> {
+        if let Some(read) = self
+            .packs
+            .as_ref()
+            .and_then(|p| p.read_commit(id))
+            .and_then(|data| raw(Object::Packed(data)))
+        {
+            return Ok(read);
+        }
         if let Some(odb) = &self.odb
             && let Ok(object) = odb.read(id)
             && object.kind() == git2::ObjectType::Commit
-            && let Some(header) = rawcommit::header(object.data())
+            && let Some(read) = raw(Object::Odb(object))
         {
-            return Ok(Read::Raw(object, header));
+            return Ok(read);
         }
         self.repo.find_commit(id).map(Read::Lib)
     }
+}
+
+/// A commit's raw object with its header parsed, when the parser takes it.
+fn raw(object: Object<'_>) -> Option<Read<'_>> {
+    let header = rawcommit::header(object.data())?;
+    Some(Read::Raw(object, header))
 }
 
 /// A commit waiting in the walk's queue, ordered by commit time (newest first).
@@ -237,7 +272,6 @@ pub(crate) fn walk_lines(
         },
     );
     queue.push(Queued(first.time(), from, first));
-    let mut candidates: Vec<(CommitInfo, Vec<u64>)> = Vec::new();
     while let Some(Queued(_, id, c)) = queue.pop() {
         done.insert(id);
         let Some(mut m) = marks.remove(&id) else {
@@ -276,16 +310,13 @@ pub(crate) fn walk_lines(
             }
         }
         if live {
-            let own: Vec<u64> = m.reach.iter().zip(&m.below).map(|(r, b)| r & !b).collect();
-            candidates.push((c.info(id), own));
+            out.commits.push(c.info(id));
+            out.lines
+                .push(m.reach.iter().zip(&m.below).map(|(r, b)| r & !b).collect());
         }
         if !marks.values().any(Marks::live) {
             break;
         }
-    }
-    for (commit, bits) in candidates {
-        out.commits.push(commit);
-        out.lines.push(bits);
     }
     Ok(out)
 }

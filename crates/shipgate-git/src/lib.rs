@@ -142,6 +142,8 @@ pub struct Tag {
 pub struct Repo {
     repo: git2::Repository,
     workdir: PathBuf,
+    /// The pack files, opened when first read (see [`pack`]).
+    packs: std::cell::OnceCell<Option<pack::Packs>>,
 }
 
 impl std::fmt::Debug for Repo {
@@ -185,7 +187,11 @@ pub fn open(path: &Path) -> Result<Repo, GitError> {
         .ok_or_else(|| GitError::Bare {
             path: path.to_path_buf(),
         })?;
-    Ok(Repo { repo, workdir })
+    Ok(Repo {
+        repo,
+        workdir,
+        packs: std::cell::OnceCell::new(),
+    })
 }
 
 impl Repo {
@@ -242,8 +248,18 @@ impl Repo {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => packed::find(common, branch)?,
             Err(_) => return None,
         };
-        let (_, kind) = self.repo.odb().ok()?.read_header(id).ok()?;
-        (kind == git2::ObjectType::Commit).then_some(id)
+        let commit = match self.packs().and_then(|p| p.is_commit(id)) {
+            Some(commit) => commit,
+            None => self.repo.odb().ok()?.read_header(id).ok()?.1 == git2::ObjectType::Commit,
+        };
+        commit.then_some(id)
+    }
+
+    /// The repository's pack files, for reads that skip libgit2 (see [`pack`]).
+    fn packs(&self) -> Option<&pack::Packs> {
+        self.packs
+            .get_or_init(|| pack::Packs::open(&self.repo.commondir().join("objects")))
+            .as_ref()
     }
 
     /// The branch HEAD is on, or `None` when detached.
@@ -374,7 +390,13 @@ impl Repo {
     /// Walks history from `from` in commit-time order. A commit for which `stop` returns
     /// true is a boundary: recorded, not listed, and its parents not walked.
     pub fn walk(&self, from: Oid, stop: &dyn Fn(Oid) -> bool) -> Result<Walk, GitError> {
-        walk::walk(&self.repo, from, stop, &self.shallow_boundary())
+        walk::walk(
+            &self.repo,
+            self.packs(),
+            from,
+            stop,
+            &self.shallow_boundary(),
+        )
     }
 
     /// Commits reachable from `to` and not from any of `hide` (`git log hide..to`), newest
@@ -417,7 +439,14 @@ impl Repo {
         lines: usize,
         stop: &dyn Fn(Oid, usize) -> bool,
     ) -> Result<MultiWalk, GitError> {
-        walk::walk_lines(&self.repo, from, lines, stop, &self.shallow_boundary())
+        walk::walk_lines(
+            &self.repo,
+            self.packs(),
+            from,
+            lines,
+            stop,
+            &self.shallow_boundary(),
+        )
     }
 
     /// For each of `paths` (relative to the work tree root; empty = the whole tree): whether
@@ -758,6 +787,7 @@ impl Repo {
         let path = self.repo.path().to_path_buf();
         self.repo = git2::Repository::open(&path)
             .map_err(ctx(format!("cannot reopen {}", path.display())))?;
+        self.packs = std::cell::OnceCell::new(); // the fetch may have brought a pack
         Ok(())
     }
 

@@ -66,6 +66,27 @@ impl Packs {
         })
     }
 
+    /// Whether object `id` is a commit, from its entry's type (a delta's is its base's),
+    /// when a pack holds it; `None` otherwise.
+    pub(crate) fn is_commit(&self, id: Oid) -> Option<bool> {
+        let (pack, mut at) = self
+            .packs
+            .iter()
+            .find_map(|p| p.offset_of(id.as_bytes()).map(|o| (p, o)))?;
+        for _ in 0..=MAX_CHAIN {
+            let (kind, _, data) = pack.entry(at)?;
+            at = match kind {
+                1..=4 => return Some(kind == 1),
+                6 => at
+                    .checked_sub(pack.distance(data)?.0)
+                    .filter(|base| *base >= 12)?,
+                7 => pack.offset_of(pack.pack.get(data..data + 20)?)?,
+                _ => return None,
+            };
+        }
+        None
+    }
+
     /// The commit `id`'s object data, when a pack holds it and every stream and delta on
     /// the way reads exactly as recorded.
     pub(crate) fn read_commit(&self, id: Oid) -> Option<Vec<u8>> {
@@ -480,14 +501,18 @@ mod tests {
                 "{id}"
             );
         }
+        assert!(packed.iter().all(|id| packs.is_commit(*id) == Some(true)));
         assert_eq!(
             packs.read_commit(*last),
             None,
             "a loose commit is libgit2's to read"
         );
-        let tree = repo.find_commit(*last).expect("commit").tree_id();
+        assert_eq!(packs.is_commit(*last), None);
+        let tree = repo.find_commit(packed[0]).expect("commit").tree_id();
         assert_eq!(packs.read_commit(tree), None, "a tree is not a commit");
+        assert_eq!(packs.is_commit(tree), Some(false));
         assert_eq!(packs.read_commit(Oid::ZERO_SHA1), None);
+        assert_eq!(packs.is_commit(Oid::ZERO_SHA1), None);
     }
 
     /// Every id of a pack's index is found at its own place, and ids next to them are not.

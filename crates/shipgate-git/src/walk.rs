@@ -117,11 +117,11 @@ impl Read<'_> {
 struct Reader<'r> {
     repo: &'r git2::Repository,
     odb: Option<git2::Odb<'r>>,
-    packs: Option<Packs>,
+    packs: Option<&'r Packs>,
 }
 
 impl<'r> Reader<'r> {
-    fn new(repo: &'r git2::Repository) -> Self {
+    fn new(repo: &'r git2::Repository, packs: Option<&'r Packs>) -> Self {
         let grafts = [repo.path(), repo.commondir()]
             .iter()
             .any(|dir| dir.join("info/grafts").exists());
@@ -129,16 +129,13 @@ impl<'r> Reader<'r> {
         Reader {
             repo,
             odb: raw.then(|| repo.odb().ok()).flatten(),
-            packs: raw
-                .then(|| Packs::open(&repo.commondir().join("objects")))
-                .flatten(),
+            packs: packs.filter(|_| raw),
         }
     }
 
     fn read(&self, id: Oid) -> Result<Read<'_>, git2::Error> {
         if let Some(read) = self
             .packs
-            .as_ref()
             .and_then(|p| p.read_commit(id))
             .and_then(|data| raw(Object::Packed(data)))
         {
@@ -183,11 +180,12 @@ impl Ord for Queued<'_> {
 
 pub(crate) fn walk(
     repo: &git2::Repository,
+    packs: Option<&Packs>,
     from: Oid,
     stop: &dyn Fn(Oid) -> bool,
     shallow: &HashSet<Oid>,
 ) -> Result<Walk, GitError> {
-    let multi = walk_lines(repo, from, 1, &|id, _| stop(id), shallow)?;
+    let multi = walk_lines(repo, packs, from, 1, &|id, _| stop(id), shallow)?;
     Ok(Walk {
         commits: multi.commits,
         boundaries: multi.boundaries.into_iter().next().unwrap_or_default(),
@@ -237,6 +235,7 @@ impl Marks {
 
 pub(crate) fn walk_lines(
     repo: &git2::Repository,
+    packs: Option<&Packs>,
     from: Oid,
     lines: usize,
     stop: &dyn Fn(Oid, usize) -> bool,
@@ -259,7 +258,7 @@ pub(crate) fn walk_lines(
     // quarter of the walk's own bookkeeping in the profile).
     let mut marks: foldhash::HashMap<Oid, Marks> = foldhash::HashMap::default();
     let mut done: foldhash::HashSet<Oid> = foldhash::HashSet::default();
-    let reader = Reader::new(repo);
+    let reader = Reader::new(repo, packs);
     let mut queue = BinaryHeap::new();
     let first = reader
         .read(from)
@@ -370,7 +369,7 @@ mod tests {
         }
 
         fn walk(&self, from: Oid, lines: usize, stop: &dyn Fn(Oid, usize) -> bool) -> MultiWalk {
-            walk_lines(&self.repo, from, lines, stop, &HashSet::new()).expect("walk")
+            walk_lines(&self.repo, None, from, lines, stop, &HashSet::new()).expect("walk")
         }
     }
 
@@ -500,12 +499,12 @@ mod tests {
         let c = s.chain(4);
         let shallow: HashSet<Oid> = [c[1]].into();
         let stop_at = |at: Oid| move |id: Oid, _: usize| id == at;
-        let w = walk_lines(&s.repo, c[3], 1, &stop_at(c[0]), &shallow).expect("walk");
+        let w = walk_lines(&s.repo, None, c[3], 1, &stop_at(c[0]), &shallow).expect("walk");
         assert!(
             w.hit_shallow,
             "the boundary is below the edge: the answer may be wrong"
         );
-        let w = walk_lines(&s.repo, c[3], 1, &stop_at(c[2]), &shallow).expect("walk");
+        let w = walk_lines(&s.repo, None, c[3], 1, &stop_at(c[2]), &shallow).expect("walk");
         assert!(!w.hit_shallow, "the boundary is above the edge");
     }
 

@@ -5,7 +5,7 @@
 //! is just text.
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 
 use serde::{Deserialize, Serialize};
 use shipgate_version::{Message, parse_message, revert};
@@ -420,15 +420,17 @@ impl<'a> Rules<'a> {
     ) -> Release {
         let kept = cancel_reverts(commits);
         let mut sections: Vec<Section> = Vec::new();
-        let mut seen_text: HashSet<u64> = HashSet::new();
+        // Hashes of what an entry says (ids are hashes already, and these are only compared
+        // with each other in this run): foldhash, not SipHash.
+        let text_hash = foldhash::quality::FixedState::default();
+        let mut seen_text: foldhash::HashSet<u64> =
+            foldhash::HashSet::with_capacity_and_hasher(kept.len(), Default::default());
         for commit in kept {
             let Some((title, entry)) = self.classify(commit) else {
                 continue;
             };
             // the same change cherry-picked twice is listed once
-            let mut h = std::hash::DefaultHasher::new();
-            (&title, &entry.scope, &entry.description).hash(&mut h);
-            if !seen_text.insert(h.finish()) {
+            if !seen_text.insert(text_hash.hash_one((&title, &entry.scope, &entry.description))) {
                 continue;
             }
             match sections.iter_mut().find(|s| s.title == title) {
@@ -544,7 +546,7 @@ pub fn build_release(input: &ReleaseInput, settings: &ChangelogSettings) -> Rele
 }
 
 fn dedup<'c>(commits: impl Iterator<Item = &'c CommitInput>) -> Vec<&'c CommitInput> {
-    let mut seen = HashSet::new();
+    let mut seen: foldhash::HashSet<&str> = foldhash::HashSet::default();
     commits
         .filter(|c| c.id.is_empty() || seen.insert(c.id.as_str()))
         .collect()

@@ -41,8 +41,8 @@ pub(crate) fn classify<'a>(
     let parsed: Vec<Message> = commits.iter().map(|c| parse_message(&c.message)).collect();
     let cancelled = revert::cancelled(commits.iter().map(|c| (c.id, c.message.as_str())));
     let mut out = Classified {
-        kept: Vec::new(),
-        kept_messages: Vec::new(),
+        kept: Vec::with_capacity(commits.len()),
+        kept_messages: Vec::with_capacity(commits.len()),
         bump: Bump::None,
         total: commits.len(),
         conventional: 0,

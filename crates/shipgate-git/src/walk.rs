@@ -373,6 +373,36 @@ mod tests {
         }
     }
 
+    /// A history packed by `git gc` walks the same through the pack reader as through
+    /// libgit2: commits, their lines and the boundaries.
+    #[test]
+    fn a_packed_history_walks_as_through_libgit2() {
+        let s = Scratch::new();
+        let c = s.chain(40);
+        let side = s.commit("feat: side", 1_700_000_000 + 60 * 15, &[c[10]]);
+        let merge = s.commit("merge", 1_700_000_000 + 60 * 50, &[c[39], side]);
+        s.repo
+            .reference("refs/heads/main", merge, true, "test")
+            .expect("branch");
+        let ok = std::process::Command::new("git")
+            .current_dir(s.repo.path())
+            .args(["gc", "-q"])
+            .status()
+            .expect("git gc")
+            .success();
+        assert!(ok, "git gc failed");
+        let packs = Packs::open(&s.repo.path().join("objects")).expect("packed");
+        assert!(packs.read_commit(merge).is_some(), "the pack reader reads them");
+        let stop = |id: Oid, l: usize| id == [c[5], c[20]][l];
+        let ours = walk_lines(&s.repo, Some(&packs), merge, 2, &stop, &HashSet::new())
+            .expect("walk");
+        let theirs = s.walk(merge, 2, &stop);
+        assert_eq!(ours.commits, theirs.commits);
+        assert_eq!(ours.lines, theirs.lines);
+        assert_eq!(ours.boundaries, theirs.boundaries);
+        assert_eq!(ours.commits.len(), 36, "34 above c5, the side commit and the merge");
+    }
+
     fn messages<'a>(commits: impl Iterator<Item = &'a CommitInfo>) -> Vec<&'a str> {
         commits.map(|c| c.message.as_str()).collect()
     }

@@ -36,8 +36,9 @@ struct Pack {
 /// Bytes in an index of version 2 before its object names: magic, version, fan-out.
 const IDX_HEADER: usize = 8 + 256 * 4;
 
-/// Largest object read here; a larger one (or a hostile size field) goes to libgit2.
-const MAX_OBJECT: usize = 16 << 20;
+/// Largest object read here (a commit's message is rarely past 100 kB); a larger one, or
+/// a hostile size field, goes to libgit2.
+const MAX_OBJECT: usize = 4 << 20;
 
 /// Longest chain of deltas followed (git writes at most 50 by default, 4,095 at most).
 const MAX_CHAIN: usize = 4096;
@@ -62,6 +63,7 @@ impl Packs {
             cache: std::cell::RefCell::new(Cache {
                 inflater: Inflater::new(),
                 bases: foldhash::HashMap::default(),
+                bytes: 0,
             }),
         })
     }
@@ -285,7 +287,7 @@ impl Pack {
             }
             let (kind, size, data) = self.entry(at)?;
             match kind {
-                1..=4 => break (kind, self.inflate(data, size, cache.inflater)?),
+                1..=4 => break (kind, self.inflate(data, size, cache.inflater())?),
                 6 => {
                     let (back, data) = self.distance(data)?;
                     deltas.push((at, data, size));
@@ -304,7 +306,7 @@ impl Pack {
             cache.keep(at, (kind, object.clone()));
         }
         while let Some((at, data, size)) = deltas.pop() {
-            let delta = self.inflate(data, size, cache.inflater)?;
+            let delta = self.inflate(data, size, cache.inflater())?;
             object = apply(&object, &delta)?;
             if !deltas.is_empty() {
                 cache.keep(at, (kind, object.clone()));
@@ -332,40 +334,49 @@ impl Pack {
 type Inflater = libdeflater::Decompressor;
 
 /// Bases already resolved, by pack and offset: a walk reads a commit, then its parent,
-/// which git often stores as a delta of it. Emptied when full.
+/// which git often stores as a delta of it. Emptied when it would pass 256 objects or
+/// 32 MB (libgit2 keeps 96 MB of bases; a hostile pack gets no more than this).
 struct Cache {
     inflater: Inflater,
     bases: foldhash::HashMap<(usize, usize), (u8, Vec<u8>)>,
+    bytes: usize,
 }
+
+const CACHE_OBJECTS: usize = 256;
+const CACHE_BYTES: usize = 32 << 20;
 
 /// The cache as one pack sees it: its bases by offset in that pack.
 struct PackCache<'c> {
-    inflater: &'c mut Inflater,
-    bases: &'c mut foldhash::HashMap<(usize, usize), (u8, Vec<u8>)>,
+    cache: &'c mut Cache,
     /// The pack's place in [`Packs::packs`].
     pack: usize,
 }
 
 impl Cache {
     fn of(&mut self, pack: usize) -> PackCache<'_> {
-        PackCache {
-            inflater: &mut self.inflater,
-            bases: &mut self.bases,
-            pack,
-        }
+        PackCache { cache: self, pack }
     }
 }
 
 impl PackCache<'_> {
     fn get(&self, offset: usize) -> Option<&(u8, Vec<u8>)> {
-        self.bases.get(&(self.pack, offset))
+        self.cache.bases.get(&(self.pack, offset))
+    }
+
+    fn inflater(&mut self) -> &mut Inflater {
+        &mut self.cache.inflater
     }
 
     fn keep(&mut self, offset: usize, object: (u8, Vec<u8>)) {
-        if self.bases.len() >= 256 {
-            self.bases.clear();
+        let cache = &mut *self.cache;
+        if cache.bases.len() >= CACHE_OBJECTS || cache.bytes + object.1.len() > CACHE_BYTES {
+            cache.bases.clear();
+            cache.bytes = 0;
         }
-        self.bases.insert((self.pack, offset), object);
+        cache.bytes += object.1.len();
+        if let Some(old) = cache.bases.insert((self.pack, offset), object) {
+            cache.bytes -= old.1.len();
+        }
     }
 }
 
@@ -667,6 +678,30 @@ mod tests {
         bad("reserved instruction", &[27, 1, 0]);
         bad("cut size", &[0x80]);
         bad("size too big", &[27, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+    }
+
+    #[test]
+    fn the_cache_of_bases_stays_within_its_bounds() {
+        let mut cache = Cache {
+            inflater: Inflater::new(),
+            bases: foldhash::HashMap::default(),
+            bytes: 0,
+        };
+        let mut view = cache.of(0);
+        for offset in 0..1_000 {
+            view.keep(offset, (1, vec![0; 1 << 20]));
+            view.keep(offset, (1, vec![0; 1 << 20])); // the same offset again
+            assert!(view.cache.bytes <= CACHE_BYTES && view.cache.bases.len() <= CACHE_OBJECTS);
+            assert_eq!(
+                view.cache.bytes,
+                view.cache
+                    .bases
+                    .values()
+                    .map(|(_, b)| b.len())
+                    .sum::<usize>()
+            );
+        }
+        assert!(view.get(999).is_some(), "the last one kept");
     }
 
     /// Random deltas never panic, and never give more than they announce.

@@ -392,15 +392,22 @@ mod tests {
             .success();
         assert!(ok, "git gc failed");
         let packs = Packs::open(&s.repo.path().join("objects")).expect("packed");
-        assert!(packs.read_commit(merge).is_some(), "the pack reader reads them");
+        assert!(
+            packs.read_commit(merge).is_some(),
+            "the pack reader reads them"
+        );
         let stop = |id: Oid, l: usize| id == [c[5], c[20]][l];
-        let ours = walk_lines(&s.repo, Some(&packs), merge, 2, &stop, &HashSet::new())
-            .expect("walk");
+        let ours =
+            walk_lines(&s.repo, Some(&packs), merge, 2, &stop, &HashSet::new()).expect("walk");
         let theirs = s.walk(merge, 2, &stop);
         assert_eq!(ours.commits, theirs.commits);
         assert_eq!(ours.lines, theirs.lines);
         assert_eq!(ours.boundaries, theirs.boundaries);
-        assert_eq!(ours.commits.len(), 36, "34 above c5, the side commit and the merge");
+        assert_eq!(
+            ours.commits.len(),
+            36,
+            "34 above c5, the side commit and the merge"
+        );
     }
 
     fn messages<'a>(commits: impl Iterator<Item = &'a CommitInfo>) -> Vec<&'a str> {

@@ -633,6 +633,56 @@ mod tests {
         }
     }
 
+    /// Every byte of an index overwritten in turn: the reader never panics, and whatever it
+    /// reads is the intact object or what libgit2 reads through the same broken index.
+    #[test]
+    fn a_corrupted_index_reads_nothing_libgit2_would_not() {
+        let (_dir, repo, ids) = packed_repo(4);
+        let objects = repo.path().join("objects");
+        let idx = std::fs::read_dir(objects.join("pack"))
+            .expect("pack dir")
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "idx"))
+            .expect("an index");
+        let good = std::fs::read(&idx).expect("index");
+        let odb = repo.odb().expect("odb");
+        let truth: Vec<Vec<u8>> = ids[..4]
+            .iter()
+            .map(|id| odb.read(*id).expect("read").data().to_vec())
+            .collect();
+        let mut perms = std::fs::metadata(&idx).expect("meta").permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        std::fs::set_permissions(&idx, perms).expect("writable");
+        for at in 0..good.len() {
+            for value in [0x00, 0xff, good[at] ^ 0x01] {
+                let mut bad = good.clone();
+                bad[at] = value;
+                std::fs::write(&idx, &bad).expect("write index");
+                let Some(packs) = Packs::open(&objects) else {
+                    continue;
+                };
+                for (id, truth) in ids[..4].iter().zip(&truth) {
+                    let Some(read) = packs.read_commit(*id) else {
+                        continue;
+                    };
+                    if &read != truth {
+                        let theirs = git2::Repository::open(repo.path()).and_then(|r| {
+                            r.odb().and_then(|o| o.read(*id).map(|o| o.data().to_vec()))
+                        });
+                        assert_eq!(
+                            Some(&read),
+                            theirs.as_ref().ok(),
+                            "byte {at} set to {value:#x}"
+                        );
+                    }
+                }
+            }
+        }
+        std::fs::write(&idx, &good).expect("restore index");
+    }
+
     /// Every commit of a real history that its packs hold reads here as libgit2 reads it:
     /// this checkout's own (when it has packs), or the repository `SHIPGATE_PACK_REPO` names.
     #[test]

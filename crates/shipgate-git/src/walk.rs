@@ -112,8 +112,8 @@ impl Read<'_> {
 }
 
 /// Reads commits for a walk: raw objects when the repository does not rewrite parents
-/// (not shallow, no grafts), from its packs where they are stored whole, else through
-/// libgit2's object database; through libgit2's commit parser otherwise.
+/// (not shallow, no grafts), from its packs where [`Packs::read_commit`] reads them, else
+/// through libgit2's object database; through libgit2's commit parser otherwise.
 struct Reader<'r> {
     repo: &'r git2::Repository,
     odb: Option<git2::Odb<'r>>,

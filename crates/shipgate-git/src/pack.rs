@@ -60,29 +60,20 @@ impl Packs {
         packs.sort_by_key(|p| std::cmp::Reverse(p.count));
         (!packs.is_empty()).then(|| Packs {
             packs,
-            cache: std::cell::RefCell::new(Cache {
-                inflater: Inflater::new(),
-                bases: foldhash::HashMap::default(),
-                bytes: 0,
-            }),
+            cache: std::cell::RefCell::new(Cache::new()),
         })
     }
 
     /// Whether object `id` is a commit, from its entry's type (a delta's is its base's),
     /// when a pack holds it; `None` otherwise.
     pub(crate) fn is_commit(&self, id: Oid) -> Option<bool> {
-        let (pack, mut at) = self
-            .packs
-            .iter()
-            .find_map(|p| p.offset_of(id.as_bytes()).map(|o| (p, o)))?;
+        let (_, pack, mut at) = self.locate(id)?;
         for _ in 0..=MAX_CHAIN {
             let (kind, _, data) = pack.entry(at)?;
-            at = match kind {
+            match kind {
                 1..=4 => return Some(kind == 1),
-                6 => pack.base_before(at, pack.distance(data)?.0)?,
-                7 => pack.offset_of(pack.pack.get(data..data + 20)?)?,
-                _ => return None,
-            };
+                _ => at = pack.delta_base(at, kind, data)?.0,
+            }
         }
         None
     }
@@ -90,15 +81,19 @@ impl Packs {
     /// The commit `id`'s object data, when a pack holds it and every stream and delta on
     /// the way reads exactly as recorded.
     pub(crate) fn read_commit(&self, id: Oid) -> Option<Vec<u8>> {
-        let (no, pack, offset) = self
-            .packs
-            .iter()
-            .enumerate()
-            .find_map(|(no, p)| p.offset_of(id.as_bytes()).map(|o| (no, p, o)))?;
-        match pack.object_at(offset, self.cache.borrow_mut().of(no))? {
+        let (no, pack, offset) = self.locate(id)?;
+        match pack.object_at(no, offset, &mut self.cache.borrow_mut())? {
             (1, data) => Some(data),
             _ => None,
         }
+    }
+
+    /// The pack holding `id` (its place in `packs`, the pack) and where the object starts.
+    fn locate(&self, id: Oid) -> Option<(usize, &Pack, usize)> {
+        self.packs
+            .iter()
+            .enumerate()
+            .find_map(|(no, p)| p.offset_of(id.as_bytes()).map(|o| (no, p, o)))
     }
 }
 
@@ -245,20 +240,15 @@ impl Pack {
     /// The type (1 to 7) and size of the entry at `offset`, and where its data starts: 3 + 4
     /// bits, then 7 bits per byte while the top bit is set.
     fn entry(&self, offset: usize) -> Option<(u8, usize, usize)> {
-        let mut byte = *self.pack.get(offset)?;
-        let kind = (byte >> 4) & 7;
-        let mut size = usize::from(byte & 15);
-        let (mut shift, mut at) = (4, offset + 1);
-        while byte & 0x80 != 0 {
-            byte = *self.pack.get(at)?;
-            at += 1;
-            if shift > 28 {
-                return None;
-            }
-            size |= usize::from(byte & 0x7f) << shift;
-            shift += 7;
-        }
-        (size <= MAX_OBJECT).then_some((kind, size, at))
+        let byte = *self.pack.get(offset)?;
+        let (size, at) = le_varint(
+            &self.pack,
+            offset + 1,
+            usize::from(byte & 15),
+            4,
+            byte & 0x80 != 0,
+        )?;
+        (size <= MAX_OBJECT).then_some(((byte >> 4) & 7, size, at))
     }
 
     /// The zlib stream at `at`, which must inflate to exactly `size` bytes.
@@ -273,49 +263,54 @@ impl Pack {
 
     /// The object at `offset` as its type and bytes, through its chain of deltas: each delta
     /// names its base by a distance back in this pack (type 6) or by id (type 7).
-    fn object_at(&self, offset: usize, mut cache: PackCache<'_>) -> Option<(u8, Vec<u8>)> {
+    /// (`no` is this pack's place in [`Packs::packs`], the cache's key with the offset.)
+    fn object_at(&self, no: usize, offset: usize, cache: &mut Cache) -> Option<(u8, Vec<u8>)> {
         let mut deltas = Vec::new();
         let mut at = offset;
         let (kind, mut object) = loop {
-            if let Some(hit) = cache.get(at) {
+            if let Some(hit) = cache.bases.get(&(no, at)) {
                 break hit.clone();
             }
             if deltas.len() > MAX_CHAIN {
                 return None;
             }
             let (kind, size, data) = self.entry(at)?;
-            match kind {
-                1..=4 => break (kind, self.inflate(data, size, cache.inflater())?),
-                6 => {
-                    let (back, data) = self.distance(data)?;
-                    deltas.push((at, data, size));
-                    at = self.base_before(at, back)?;
-                }
-                7 => {
-                    let id = self.pack.get(data..data + 20)?;
-                    deltas.push((at, data + 20, size));
-                    at = self.offset_of(id)?;
-                }
-                _ => return None,
+            if let 1..=4 = kind {
+                break (kind, self.inflate(data, size, &mut cache.inflater)?);
             }
+            let (base, payload) = self.delta_base(at, kind, data)?;
+            deltas.push((at, payload, size));
+            at = base;
         };
         if !deltas.is_empty() {
-            cache.keep(at, (kind, object.clone()));
+            cache.keep((no, at), (kind, object.clone()));
         }
-        while let Some((at, data, size)) = deltas.pop() {
-            let delta = self.inflate(data, size, cache.inflater())?;
+        while let Some((at, payload, size)) = deltas.pop() {
+            let delta = self.inflate(payload, size, &mut cache.inflater)?;
             object = apply(&object, &delta)?;
             if !deltas.is_empty() {
-                cache.keep(at, (kind, object.clone()));
+                cache.keep((no, at), (kind, object.clone()));
             }
         }
         Some((kind, object))
     }
 
-    /// The base of the offset delta at `at`, `back` bytes before it and after the pack's
-    /// header: a base comes before its delta, so a chain of them cannot loop.
-    fn base_before(&self, at: usize, back: usize) -> Option<usize> {
-        at.checked_sub(back).filter(|base| (12..at).contains(base))
+    /// The delta at `at` of type `kind`, whose data starts at `data`: where its base starts
+    /// and where its own compressed delta does. A base named by distance (type 6) comes
+    /// after the pack's header and before its delta, so a chain of them cannot loop; one
+    /// named by id (type 7) must be in this pack.
+    fn delta_base(&self, at: usize, kind: u8, data: usize) -> Option<(usize, usize)> {
+        match kind {
+            6 => {
+                let (back, payload) = self.distance(data)?;
+                let base = at
+                    .checked_sub(back)
+                    .filter(|base| (12..at).contains(base))?;
+                Some((base, payload))
+            }
+            7 => Some((self.offset_of(self.pack.get(data..data + 20)?)?, data + 20)),
+            _ => None,
+        }
     }
 
     /// An offset delta's distance back to its base: 7 bits per byte, most significant first,
@@ -348,62 +343,57 @@ struct Cache {
 const CACHE_OBJECTS: usize = 256;
 const CACHE_BYTES: usize = 32 << 20;
 
-/// The cache as one pack sees it: its bases by offset in that pack.
-struct PackCache<'c> {
-    cache: &'c mut Cache,
-    /// The pack's place in [`Packs::packs`].
-    pack: usize,
-}
-
 impl Cache {
-    fn of(&mut self, pack: usize) -> PackCache<'_> {
-        PackCache { cache: self, pack }
+    fn new() -> Cache {
+        Cache {
+            inflater: Inflater::new(),
+            bases: foldhash::HashMap::default(),
+            bytes: 0,
+        }
+    }
+
+    /// Keeps a resolved base under (pack, offset), emptying the cache first when it is full.
+    fn keep(&mut self, key: (usize, usize), object: (u8, Vec<u8>)) {
+        if self.bases.len() >= CACHE_OBJECTS || self.bytes + object.1.len() > CACHE_BYTES {
+            self.bases.clear();
+            self.bytes = 0;
+        }
+        self.bytes += object.1.len();
+        if let Some(old) = self.bases.insert(key, object) {
+            self.bytes -= old.1.len();
+        }
     }
 }
 
-impl PackCache<'_> {
-    fn get(&self, offset: usize) -> Option<&(u8, Vec<u8>)> {
-        self.cache.bases.get(&(self.pack, offset))
-    }
-
-    fn inflater(&mut self) -> &mut Inflater {
-        &mut self.cache.inflater
-    }
-
-    fn keep(&mut self, offset: usize, object: (u8, Vec<u8>)) {
-        let cache = &mut *self.cache;
-        if cache.bases.len() >= CACHE_OBJECTS || cache.bytes + object.1.len() > CACHE_BYTES {
-            cache.bases.clear();
-            cache.bytes = 0;
+/// A size as git writes it in an entry's header and a delta's: 7 bits per byte, least
+/// significant first, while the top bit is set. `value`, `shift` and `more` are what the
+/// bytes before `at` gave; the answer is the size and where the bytes after it start.
+fn le_varint(
+    bytes: &[u8],
+    mut at: usize,
+    mut value: usize,
+    mut shift: u32,
+    mut more: bool,
+) -> Option<(usize, usize)> {
+    while more {
+        let byte = *bytes.get(at)?;
+        at += 1;
+        if shift > 28 {
+            return None;
         }
-        cache.bytes += object.1.len();
-        if let Some(old) = cache.bases.insert((self.pack, offset), object) {
-            cache.bytes -= old.1.len();
-        }
+        value |= usize::from(byte & 0x7f) << shift;
+        shift += 7;
+        more = byte & 0x80 != 0;
     }
+    Some((value, at))
 }
 
 /// Applies git's delta to `base`: the base's size and the result's (7 bits per byte, least
 /// significant first), then instructions: copy a range of the base (top bit set; the low
 /// bits say which offset and size bytes follow) or insert the next 1 to 127 bytes.
 fn apply(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
-    let mut at = 0;
-    let mut size = || -> Option<usize> {
-        let (mut value, mut shift) = (0usize, 0);
-        loop {
-            let byte = *delta.get(at)?;
-            at += 1;
-            if shift > 28 {
-                return None;
-            }
-            value |= usize::from(byte & 0x7f) << shift;
-            shift += 7;
-            if byte & 0x80 == 0 {
-                return Some(value);
-            }
-        }
-    };
-    let (base_size, result_size) = (size()?, size()?);
+    let (base_size, at) = le_varint(delta, 0, 0, 0, true)?;
+    let (result_size, mut at) = le_varint(delta, at, 0, 0, true)?;
     if base_size != base.len() || result_size > MAX_OBJECT {
         return None;
     }
@@ -735,26 +725,17 @@ mod tests {
 
     #[test]
     fn the_cache_of_bases_stays_within_its_bounds() {
-        let mut cache = Cache {
-            inflater: Inflater::new(),
-            bases: foldhash::HashMap::default(),
-            bytes: 0,
-        };
-        let mut view = cache.of(0);
+        let mut cache = Cache::new();
         for offset in 0..1_000 {
-            view.keep(offset, (1, vec![0; 1 << 20]));
-            view.keep(offset, (1, vec![0; 1 << 20])); // the same offset again
-            assert!(view.cache.bytes <= CACHE_BYTES && view.cache.bases.len() <= CACHE_OBJECTS);
+            cache.keep((0, offset), (1, vec![0; 1 << 20]));
+            cache.keep((0, offset), (1, vec![0; 1 << 20])); // the same offset again
+            assert!(cache.bytes <= CACHE_BYTES && cache.bases.len() <= CACHE_OBJECTS);
             assert_eq!(
-                view.cache.bytes,
-                view.cache
-                    .bases
-                    .values()
-                    .map(|(_, b)| b.len())
-                    .sum::<usize>()
+                cache.bytes,
+                cache.bases.values().map(|(_, b)| b.len()).sum::<usize>()
             );
         }
-        assert!(view.get(999).is_some(), "the last one kept");
+        assert!(cache.bases.contains_key(&(0, 999)), "the last one kept");
     }
 
     /// Random deltas never panic, and never give more than they announce.

@@ -9,6 +9,8 @@ mod pack;
 mod packed;
 mod rawcommit;
 mod refs;
+#[cfg(test)]
+mod test_repos;
 mod walk;
 
 use std::collections::{HashMap, HashSet};

@@ -460,13 +460,7 @@ mod tests {
                 .expect("commit");
             ids.push(id);
         }
-        let ok = std::process::Command::new("git")
-            .current_dir(dir.path())
-            .args(["gc", "-q"])
-            .status()
-            .expect("git gc")
-            .success();
-        assert!(ok, "git gc failed");
+        crate::test_repos::gc(dir.path());
         let parent = repo
             .find_commit(*ids.last().expect("one commit"))
             .expect("head");
@@ -476,6 +470,48 @@ mod tests {
         ids.push(loose);
         drop((parent, tree));
         (dir, repo, ids)
+    }
+
+    /// The one file of `objects/pack` ending in `.ext`.
+    fn pack_file(objects: &Path, ext: &str) -> std::path::PathBuf {
+        std::fs::read_dir(objects.join("pack"))
+            .expect("pack dir")
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == ext))
+            .expect("a pack file")
+    }
+
+    /// Writes `bytes` over `path`, which git left read-only.
+    fn overwrite(path: &Path, bytes: &[u8]) {
+        let mut perms = std::fs::metadata(path).expect("meta").permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        std::fs::set_permissions(path, perms).expect("writable");
+        std::fs::write(path, bytes).expect("write");
+    }
+
+    /// Every byte of `path` set in turn to 0, 255 and itself with its low bit flipped;
+    /// `check(at, value)` after each. The file is intact again at the end.
+    fn each_byte_overwritten(path: &Path, mut check: impl FnMut(usize, u8)) {
+        let good = std::fs::read(path).expect("read");
+        for at in 0..good.len() {
+            for value in [0x00, 0xff, good[at] ^ 0x01] {
+                let mut bad = good.clone();
+                bad[at] = value;
+                overwrite(path, &bad);
+                check(at, value);
+            }
+        }
+        overwrite(path, &good);
+    }
+
+    /// What libgit2 reads for each of `ids`.
+    fn libgit2_reads(repo: &git2::Repository, ids: &[Oid]) -> Vec<Vec<u8>> {
+        let odb = repo.odb().expect("odb");
+        ids.iter()
+            .map(|id| odb.read(*id).expect("read").data().to_vec())
+            .collect()
     }
 
     #[test]
@@ -554,20 +590,9 @@ mod tests {
         assert!(Packs::open(dir.path()).is_none(), "no pack directory");
         let (_keep, repo, ids) = packed_repo(3);
         let objects = repo.path().join("objects");
-        let idx = std::fs::read_dir(objects.join("pack"))
-            .expect("pack dir")
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|e| e == "idx"))
-            .expect("an index");
+        let idx = pack_file(&objects, "idx");
         let good = std::fs::read(&idx).expect("index");
-        let write = |bytes: &[u8]| {
-            let mut perms = std::fs::metadata(&idx).expect("meta").permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            perms.set_readonly(false);
-            std::fs::set_permissions(&idx, perms).expect("writable");
-            std::fs::write(&idx, bytes).expect("write index");
-        };
+        let write = |bytes: &[u8]| overwrite(&idx, bytes);
         for (what, bytes) in [
             ("version 1", [&good[..7], &[1], &good[8..]].concat()),
             ("one byte short", good[..good.len() - 1].to_vec()),
@@ -590,37 +615,17 @@ mod tests {
     fn a_corrupted_pack_never_reads_as_something_else() {
         let (_dir, repo, ids) = packed_repo(4);
         let objects = repo.path().join("objects");
-        let pack = std::fs::read_dir(objects.join("pack"))
-            .expect("pack dir")
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|e| e == "pack"))
-            .expect("a pack");
-        let good = std::fs::read(&pack).expect("pack");
-        let odb = repo.odb().expect("odb");
-        let truth: Vec<Vec<u8>> = ids[..4]
-            .iter()
-            .map(|id| odb.read(*id).expect("read").data().to_vec())
-            .collect();
-        let mut perms = std::fs::metadata(&pack).expect("meta").permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        perms.set_readonly(false);
-        std::fs::set_permissions(&pack, perms).expect("writable");
-        for at in 0..good.len() {
-            for value in [0x00, 0xff, good[at] ^ 0x01] {
-                let mut bad = good.clone();
-                bad[at] = value;
-                std::fs::write(&pack, &bad).expect("write pack");
-                let Some(packs) = Packs::open(&objects) else {
-                    continue;
-                };
-                for (id, truth) in ids[..4].iter().zip(&truth) {
-                    if let Some(read) = packs.read_commit(*id) {
-                        assert_eq!(&read, truth, "byte {at} set to {value:#x}");
-                    }
+        let truth = libgit2_reads(&repo, &ids[..4]);
+        each_byte_overwritten(&pack_file(&objects, "pack"), |at, value| {
+            let Some(packs) = Packs::open(&objects) else {
+                return;
+            };
+            for (id, truth) in ids[..4].iter().zip(&truth) {
+                if let Some(read) = packs.read_commit(*id) {
+                    assert_eq!(&read, truth, "byte {at} set to {value:#x}");
                 }
             }
-        }
+        });
     }
 
     /// Every byte of an index overwritten in turn: the reader never panics, and whatever it
@@ -629,69 +634,41 @@ mod tests {
     fn a_corrupted_index_reads_nothing_libgit2_would_not() {
         let (_dir, repo, ids) = packed_repo(4);
         let objects = repo.path().join("objects");
-        let idx = std::fs::read_dir(objects.join("pack"))
-            .expect("pack dir")
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|e| e == "idx"))
-            .expect("an index");
-        let good = std::fs::read(&idx).expect("index");
-        let odb = repo.odb().expect("odb");
-        let truth: Vec<Vec<u8>> = ids[..4]
-            .iter()
-            .map(|id| odb.read(*id).expect("read").data().to_vec())
-            .collect();
-        let mut perms = std::fs::metadata(&idx).expect("meta").permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        perms.set_readonly(false);
-        std::fs::set_permissions(&idx, perms).expect("writable");
-        for at in 0..good.len() {
-            for value in [0x00, 0xff, good[at] ^ 0x01] {
-                let mut bad = good.clone();
-                bad[at] = value;
-                std::fs::write(&idx, &bad).expect("write index");
-                let Some(packs) = Packs::open(&objects) else {
+        let truth = libgit2_reads(&repo, &ids[..4]);
+        each_byte_overwritten(&pack_file(&objects, "idx"), |at, value| {
+            let Some(packs) = Packs::open(&objects) else {
+                return;
+            };
+            for (id, truth) in ids[..4].iter().zip(&truth) {
+                let Some(read) = packs.read_commit(*id) else {
                     continue;
                 };
-                for (id, truth) in ids[..4].iter().zip(&truth) {
-                    let Some(read) = packs.read_commit(*id) else {
-                        continue;
-                    };
-                    if &read != truth {
-                        let theirs = git2::Repository::open(repo.path()).and_then(|r| {
-                            r.odb().and_then(|o| o.read(*id).map(|o| o.data().to_vec()))
-                        });
-                        assert_eq!(
-                            Some(&read),
-                            theirs.as_ref().ok(),
-                            "byte {at} set to {value:#x}"
-                        );
-                    }
+                if &read != truth {
+                    let theirs = git2::Repository::open(repo.path())
+                        .and_then(|r| r.odb().and_then(|o| o.read(*id).map(|o| o.data().to_vec())));
+                    assert_eq!(
+                        Some(&read),
+                        theirs.as_ref().ok(),
+                        "byte {at} set to {value:#x}"
+                    );
                 }
             }
-        }
-        std::fs::write(&idx, &good).expect("restore index");
+        });
     }
 
     /// Every commit of a real history that its packs hold reads here as libgit2 reads it:
     /// this checkout's own (when it has packs), or the repository `SHIPGATE_PACK_REPO` names.
     #[test]
     fn every_commit_of_a_real_history_reads_as_libgit2_reads_it() {
-        let path = std::env::var_os("SHIPGATE_PACK_REPO")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-        let Ok(repo) = git2::Repository::discover(&path) else {
+        let Some((repo, history)) = crate::test_repos::real_history("SHIPGATE_PACK_REPO") else {
             return; // a source archive without its history
         };
         let Some(packs) = Packs::open(&repo.commondir().join("objects")) else {
             return; // every object loose: nothing for this reader
         };
         let odb = repo.odb().expect("odb");
-        let mut walk = repo.revwalk().expect("revwalk");
-        walk.push_head().expect("HEAD");
         let (mut ours, mut total) = (0usize, 0usize);
-        for id in walk {
-            let id = id.expect("id");
+        for id in history {
             total += 1;
             if let Some(data) = packs.read_commit(id) {
                 ours += 1;

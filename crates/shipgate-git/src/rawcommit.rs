@@ -448,18 +448,13 @@ mod history_tests {
     /// it is one) reads here as libgit2 reads it; `SHIPGATE_RAWCOMMIT_REPO` names another.
     #[test]
     fn every_commit_of_a_real_history_reads_as_libgit2_reads_it() {
-        let path = std::env::var_os("SHIPGATE_RAWCOMMIT_REPO")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-        let Ok(repo) = git2::Repository::discover(&path) else {
+        let Some((repo, history)) = crate::test_repos::real_history("SHIPGATE_RAWCOMMIT_REPO")
+        else {
             return; // a source archive without its history
         };
         let odb = repo.odb().expect("odb");
-        let mut walk = repo.revwalk().expect("revwalk");
-        walk.push_head().expect("HEAD");
         let (mut ours, mut total) = (0usize, 0usize);
-        for id in walk {
-            let id = id.expect("id");
+        for id in history {
             let object = odb.read(id).expect("read");
             let theirs = repo.find_commit(id).expect("commit");
             total += 1;

@@ -384,13 +384,7 @@ mod tests {
         s.repo
             .reference("refs/heads/main", merge, true, "test")
             .expect("branch");
-        let ok = std::process::Command::new("git")
-            .current_dir(s.repo.path())
-            .args(["gc", "-q"])
-            .status()
-            .expect("git gc")
-            .success();
-        assert!(ok, "git gc failed");
+        crate::test_repos::gc(s.repo.path());
         let packs = Packs::open(&s.repo.path().join("objects")).expect("packed");
         assert!(
             packs.read_commit(merge).is_some(),

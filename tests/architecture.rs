@@ -234,20 +234,29 @@ fn the_rules_catch_a_forbidden_path_and_a_missing_arrow() {
     assert_eq!(rules.len(), 1);
 }
 
+/// `path` if it is a `.rs` file, or every `.rs` file under it, in name order.
+fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for entry in entries {
+            rust_files(&entry, out);
+        }
+    } else if path.extension().is_some_and(|e| e == "rs") {
+        out.push(path.to_path_buf());
+    }
+}
+
 /// A crate's top-level modules (`src/x.rs` or `src/x/`) and the text of each, without
 /// comment lines and without its `#[cfg(test)] mod tests` (tests may use anything).
 fn modules(src: &Path) -> BTreeMap<String, String> {
     fn text_of(path: &Path, out: &mut String) {
-        if path.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
-            entries.sort();
-            for entry in entries {
-                text_of(&entry, out);
-            }
-        } else if path.extension().is_some_and(|e| e == "rs") {
+        let mut files = Vec::new();
+        rust_files(path, &mut files);
+        for path in &files {
             let text = read(path);
             let text = match text.find("#[cfg(test)]\nmod tests") {
                 Some(i) => &text[..i],
@@ -425,18 +434,6 @@ fn a_circle_of_modules_is_found() {
         circles(&graph),
         vec![["a", "b", "c"].map(String::from).to_vec()]
     );
-}
-
-/// Every `.rs` file under `dir`, recursively.
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
 }
 
 /// The workspace denies `unsafe_code`; the one exception is mapping pack files.

@@ -609,22 +609,33 @@ mod tests {
         );
     }
 
+    /// A packed repository of four commits whose `ext` file (`pack` or `idx`) has each byte
+    /// overwritten in turn (see [`each_byte_overwritten`]). `check(repo, id, read, truth,
+    /// what)` gets each commit the reader still reads, what libgit2 reads from the intact
+    /// repository, and which byte was set to what.
+    fn each_corrupted_read(ext: &str, mut check: impl FnMut(&Path, Oid, &[u8], &[u8], &str)) {
+        let (_dir, repo, ids) = packed_repo(4);
+        let objects = repo.path().join("objects");
+        let truth = libgit2_reads(&repo, &ids[..4]);
+        each_byte_overwritten(&pack_file(&objects, ext), |at, value| {
+            let Some(packs) = Packs::open(&objects) else {
+                return;
+            };
+            let what = format!("byte {at} set to {value:#x}");
+            for (id, truth) in ids[..4].iter().zip(&truth) {
+                if let Some(read) = packs.read_commit(*id) {
+                    check(repo.path(), *id, &read, truth, &what);
+                }
+            }
+        });
+    }
+
     /// Every byte of a pack overwritten in turn: the reader never panics, and whatever it
     /// reads is what libgit2 reads from the intact pack, or nothing.
     #[test]
     fn a_corrupted_pack_never_reads_as_something_else() {
-        let (_dir, repo, ids) = packed_repo(4);
-        let objects = repo.path().join("objects");
-        let truth = libgit2_reads(&repo, &ids[..4]);
-        each_byte_overwritten(&pack_file(&objects, "pack"), |at, value| {
-            let Some(packs) = Packs::open(&objects) else {
-                return;
-            };
-            for (id, truth) in ids[..4].iter().zip(&truth) {
-                if let Some(read) = packs.read_commit(*id) {
-                    assert_eq!(&read, truth, "byte {at} set to {value:#x}");
-                }
-            }
+        each_corrupted_read("pack", |_, _, read, truth, what| {
+            assert_eq!(read, truth, "{what}");
         });
     }
 
@@ -632,26 +643,11 @@ mod tests {
     /// reads is the intact object or what libgit2 reads through the same broken index.
     #[test]
     fn a_corrupted_index_reads_nothing_libgit2_would_not() {
-        let (_dir, repo, ids) = packed_repo(4);
-        let objects = repo.path().join("objects");
-        let truth = libgit2_reads(&repo, &ids[..4]);
-        each_byte_overwritten(&pack_file(&objects, "idx"), |at, value| {
-            let Some(packs) = Packs::open(&objects) else {
-                return;
-            };
-            for (id, truth) in ids[..4].iter().zip(&truth) {
-                let Some(read) = packs.read_commit(*id) else {
-                    continue;
-                };
-                if &read != truth {
-                    let theirs = git2::Repository::open(repo.path())
-                        .and_then(|r| r.odb().and_then(|o| o.read(*id).map(|o| o.data().to_vec())));
-                    assert_eq!(
-                        Some(&read),
-                        theirs.as_ref().ok(),
-                        "byte {at} set to {value:#x}"
-                    );
-                }
+        each_corrupted_read("idx", |repo, id, read, truth, what| {
+            if read != truth {
+                let theirs = git2::Repository::open(repo)
+                    .and_then(|r| r.odb().and_then(|o| o.read(id).map(|o| o.data().to_vec())));
+                assert_eq!(Some(read), theirs.as_deref().ok(), "{what}");
             }
         });
     }

@@ -420,8 +420,8 @@ impl<'a> Rules<'a> {
     ) -> Release {
         let kept = cancel_reverts(commits);
         let mut sections: Vec<Section> = Vec::new();
-        // Hashes of what an entry says (ids are hashes already, and these are only compared
-        // with each other in this run): foldhash, not SipHash.
+        // Hashes of what an entry says, only compared with each other in this run: foldhash,
+        // not SipHash.
         let text_hash = foldhash::quality::FixedState::default();
         let mut seen_text: foldhash::HashSet<u64> =
             foldhash::HashSet::with_capacity_and_hasher(kept.len(), Default::default());
